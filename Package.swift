@@ -1,0 +1,87 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Our own targets build with warnings as errors once clean; C modules are not API.
+let strict: [SwiftSetting] = []
+
+let package = Package(
+    name: "planrouter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "planrouter", targets: ["planrouter"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // C libraries: only PlanRouterKafka imports CRdKafka, only PlanRouterPostgres imports CLibPQ.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "PlanRouterKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PlanRouterPostgres",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PlanRouterCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            resources: [.copy("Schemas"), .copy("DefaultRules")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PlanRouterStore",
+            dependencies: [
+                "PlanRouterPostgres", "PlanRouterCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PlanRouterWorkers",
+            dependencies: [
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "planrouter",
+            dependencies: [
+                "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PlanRouterCoreTests",
+            dependencies: ["PlanRouterCore"]
+        ),
+        .testTarget(
+            name: "PlanRouterIntegrationTests",
+            dependencies: [
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput and latency against the configured services; prints figures.",
+        subcommands: [BenchKafka.self, BenchPostgres.self]
+    )
+}
