@@ -1,0 +1,29 @@
+/// How a case reaches the patient.
+public enum CasePath: String, Sendable, Hashable, CaseIterable {
+    /// The patient is still in the office: today's openings to the front desk and the patient.
+    case sameVisit = "same_visit"
+    /// The patient left: the next openings and a signed link by SMS or email.
+    case selfBook = "self_book"
+    /// No channel with consent: a coordinator calls.
+    case callback
+}
+
+/// The outcome of classifying one accepted plan, with the reasons that explain it.
+public struct Classification: Sendable, Hashable {
+    public var tier: String
+    public var path: CasePath
+    public var chairMinutes: Int
+    public var valueCents: Int64
+    public var depositCents: Int64
+    public var firstOfferSLASeconds: Int
+    public var holdWindowSeconds: Int
+    public var providerRole: String?
+    public var rulesVersion: Int
+    public var reasons: [String]
+
+    /// One line, e.g. `D6010 in D6000-D6199 -> surgical; 120 min; deposit 50000 cents; SLA 15 min`.
+    public var summary: String {
+        let tierReason = reasons.first { $0.hasSuffix("-> \(tier)") } ?? "-> \(tier)"
+        return "\(tierReason); \(chairMinutes) min; deposit \(depositCents) cents; SLA \(firstOfferSLASeconds / 60) min; path \(path.rawValue)"
+    }
+}

@@ -1,0 +1,130 @@
+/// How cases are classified, offered and escalated, for one organization (with
+/// per-location overrides already applied by `resolved(for:)`).
+public struct RoutingRules: Sendable, Hashable {
+    public struct CodeMatch: Sendable, Hashable {
+        public var codes: Set<String> = []
+        public var ranges: [CDTRange] = []
+        public var prefixes: [String] = []
+
+        /// How this code matched, for the explanation; nil when it does not.
+        public func explain(_ code: String) -> String? {
+            if codes.contains(code) { return "\(code) listed" }
+            if let r = ranges.first(where: { $0.contains(code: code) }) { return "\(code) in \(r)" }
+            if let p = prefixes.first(where: { code.hasPrefix($0) }) { return "\(code) starts with \(p)" }
+            return nil
+        }
+    }
+
+    public struct Deposit: Sendable, Hashable {
+        public var fixedCents: Int64?
+        public var percent: Double?
+        public var minimumCents: Int64 = 0
+        public var maximumCents: Int64?
+        public static let noDeposit = Deposit(fixedCents: 0)
+    }
+
+    public enum LadderAction: String, Sendable, Hashable, CaseIterable {
+        case nudge
+        case coordinatorTask = "coordinator_task"
+    }
+
+    public struct LadderStep: Sendable, Hashable {
+        public var afterSeconds: Int
+        public var action: LadderAction
+    }
+
+    public struct Tier: Sendable, Hashable {
+        public var name: String
+        /// Higher wins when a plan's procedures fall into several tiers.
+        public var priority: Int
+        public var match: CodeMatch
+        /// Optional value band on the plan's total: the tier applies only within it.
+        public var minimumValueCents: Int64?
+        public var maximumValueCents: Int64?
+        public var deposit: Deposit
+        public var firstOfferSLASeconds: Int
+        public var holdWindowSeconds: Int
+        public var ladder: [LadderStep]
+        /// The provider role required when the plan does not name one per procedure.
+        public var providerRole: String?
+
+        public func acceptsValue(_ cents: Int64) -> Bool {
+            (minimumValueCents.map { cents >= $0 } ?? true) && (maximumValueCents.map { cents <= $0 } ?? true)
+        }
+    }
+
+    public struct ChairMinutes: Sendable, Hashable {
+        public var defaultMinutes: Int = 30
+        public var byCode: [String: Int] = [:]
+        public var byRange: [(range: CDTRange, minutes: Int)] = []
+
+        public static func == (a: ChairMinutes, b: ChairMinutes) -> Bool {
+            a.defaultMinutes == b.defaultMinutes && a.byCode == b.byCode
+                && a.byRange.map(\.range) == b.byRange.map(\.range) && a.byRange.map(\.minutes) == b.byRange.map(\.minutes)
+        }
+        public func hash(into h: inout Hasher) {
+            h.combine(defaultMinutes)
+            h.combine(byCode)
+            for r in byRange { h.combine(r.range); h.combine(r.minutes) }
+        }
+    }
+
+    /// Offer settings (used by the offer worker).
+    public struct Offer: Sendable, Hashable {
+        public var openings: Int = 3
+        public var horizonDays: Int = 90
+        public var sameVisitBufferMinutes: Int = 15
+        public var spreadOverDays: Bool = true
+        public var sameVisitEnabled: Bool = true
+    }
+
+    public struct QuietHours: Sendable, Hashable {
+        /// Minutes after local midnight.
+        public var startMinute: Int = 20 * 60
+        public var endMinute: Int = 8 * 60
+    }
+
+    public var tiers: [Tier]
+    public var defaultTier: String
+    public var chairMinutes: ChairMinutes
+    public var maximumChairMinutes: Int = 480
+    public var offer: Offer
+    public var quietHours: QuietHours
+    public var locationOverrides: [String: LocationOverride]
+
+    public func tier(named name: String) -> Tier? { tiers.first { $0.name == name } }
+
+    /// These rules with a location's overrides applied.
+    public func resolved(for locationID: String) -> RoutingRules {
+        guard let o = locationOverrides[locationID] else { return self }
+        var r = self
+        for (name, t) in o.tiers {
+            guard let i = r.tiers.firstIndex(where: { $0.name == name }) else { continue }
+            if let d = t.deposit { r.tiers[i].deposit = d }
+            if let s = t.firstOfferSLASeconds { r.tiers[i].firstOfferSLASeconds = s }
+            if let h = t.holdWindowSeconds { r.tiers[i].holdWindowSeconds = h }
+            if let l = t.ladder { r.tiers[i].ladder = l }
+        }
+        for (k, v) in o.chairMinutesByCode { r.chairMinutes.byCode[k] = v }
+        if let d = o.defaultChairMinutes { r.chairMinutes.defaultMinutes = d }
+        if let q = o.quietHours { r.quietHours = q }
+        if let s = o.sameVisitEnabled { r.offer.sameVisitEnabled = s }
+        r.locationOverrides = [:]
+        return r
+    }
+}
+
+/// What a location may change: tier timings and deposits, chair minutes, quiet hours.
+public struct LocationOverride: Sendable, Hashable {
+    public struct TierOverride: Sendable, Hashable {
+        public var deposit: RoutingRules.Deposit?
+        public var firstOfferSLASeconds: Int?
+        public var holdWindowSeconds: Int?
+        public var ladder: [RoutingRules.LadderStep]?
+    }
+    public var tiers: [String: TierOverride] = [:]
+    public var chairMinutesByCode: [String: Int] = [:]
+    public var defaultChairMinutes: Int?
+    public var quietHours: RoutingRules.QuietHours?
+    public var sameVisitEnabled: Bool?
+}

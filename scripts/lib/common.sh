@@ -1,0 +1,35 @@
+# Shared helpers for scripts/*. Source it; it sets ROOT and a few functions.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOCAL="$ROOT/.local"
+
+log() { printf '[planrouter] %s\n' "$*" >&2; }
+die() { printf '[planrouter] error: %s\n' "$*" >&2; exit 1; }
+
+# System packages the project builds, tests and runs with (Debian/Ubuntu names).
+SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat pkg-config python3 python3-yaml)
+
+# Installs whatever of SYSTEM_PACKAGES is missing (apt-get update first). No-op when all are present.
+ensure_system_packages() {
+    local missing=()
+    for p in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing system packages: ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null 2>&1 || [ -x /opt/swift/usr/bin/swift ] || die "Swift 6.x is required (swift not on PATH); install the toolchain first"
+    command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
+}
+
+# Builds the planrouter binary (debug unless PLANROUTER_BUILD_CONFIG=release) and prints its path.
+build_planrouter() {
+    local config="${PLANROUTER_BUILD_CONFIG:-debug}"
+    log "building planrouter ($config)"
+    (cd "$ROOT" && swift build -c "$config" --product planrouter >&2) || die "swift build failed"
+    echo "$(cd "$ROOT" && swift build -c "$config" --show-bin-path)/planrouter"
+}
