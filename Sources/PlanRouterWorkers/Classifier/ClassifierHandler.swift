@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// Stage 1 and 2: stores accepted plans and classifies them.
+///
+/// Per batch, a fixed number of statements whatever the batch size: organizations and
+/// locations, plans (upsert that only a newer acceptance wins), procedures,
+/// classifications, plan events. A late, older acceptance is recorded as
+/// `accepted_stale` and changes nothing else.
+public struct ClassifierHandler: EventHandler {
+    public let consumerName: String
+    public let eventTypes: Set<EventType> = [.planAccepted]
+    let topics: TopicNames
+    let rules = RulesCache()
+
+    public init(consumerName: String = "planrouter-classifier", topics: TopicNames = .init()) {
+        self.consumerName = consumerName
+        self.topics = topics
+    }
+
+    struct Accepted {
+        var incoming: IncomingEvent
+        var plan: PlanAccepted
+    }
+
+    public func apply(
+        _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws -> [DeadLetter] {
+        guard !events.isEmpty else { return [] }
+        var letters: [DeadLetter] = []
+        var accepted: [Accepted] = []
+        for e in events {
+            do { accepted.append(Accepted(incoming: e, plan: try PlanAccepted(data: e.event.data))) } catch {
+                letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
+            }
+        }
+        guard !accepted.isEmpty else { return letters }
+        try await rules.refreshIfNeeded(on: tx)
+        try await ensureLocations(accepted, tx)
+
+        // Within the batch, the newest acceptance of each plan is the candidate.
+        var newest: [String: Int] = [:]
+        for (i, a) in accepted.enumerated() {
+            let k = a.plan.organizationID + "\u{1F}" + a.plan.planID
+            if let j = newest[k], accepted[j].plan.acceptedAt >= a.plan.acceptedAt { continue }
+            newest[k] = i
+        }
+        let candidates = newest.values.sorted().map { accepted[$0] }
+        let won = try await upsertPlans(candidates, tx, now: now)
+        let winners = candidates.filter { won.contains($0.plan.organizationID + "\u{1F}" + $0.plan.planID) }
+        let winnerIDs = Set(winners.map { $0.incoming.event.source + "\u{1F}" + $0.incoming.event.id })
+
+        try await replaceProcedures(winners, tx)
+        var classifications: [(Accepted, Classification)] = []
+        for w in winners {
+            let (version, r) = rules.rules(for: w.plan.organizationID)
+            classifications.append((w, Classifier.classify(w.plan, rules: r, rulesVersion: version)))
+        }
+        try await insertClassifications(classifications, tx, now: now)
+        try await insertPlanEvents(accepted, winnerIDs: winnerIDs, classifications, tx, now: now)
+        for (w, c) in classifications {
+            outbox.append(classifiedEvent(w, c, now: now), topic: topics[.planClassified])
+        }
+        return letters
+    }
+
+    func ensureLocations(_ accepted: [Accepted], _ tx: PostgresConnection) async throws {
+        var locs: [String: String] = [:]
+        for a in accepted { locs[a.plan.locationID] = a.plan.organizationID }
+        let orgs = Array(Set(locs.values)).sorted()
+        _ = try await tx.execute("INSERT INTO organizations (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", orgs)
+        let ids = locs.keys.sorted()
+        _ = try await tx.execute(
+            "INSERT INTO locations (id, organization_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+            ids, ids.map { locs[$0]! })
+    }
+
+    /// Inserts new plans and replaces older acceptances; returns the keys that were written.
+    func upsertPlans(_ c: [Accepted], _ tx: PostgresConnection, now: Date) async throws -> Set<String> {
+        let rows = try await tx.query(
+            """
+            INSERT INTO plans (organization_id, plan_id, location_id, patient_id, provider_id, coordinator_id, accepted_at,
+                               acceptance_source, total_fee_cents, patient_portion_cents, patient, status, source, source_event_id,
+                               received_at, updated_at)
+            SELECT o, p, l, pt, pr, co, at, src, tot, por, pat, 'accepted', s, e, $15, $15
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+                        $9::int8[], $10::int8[], $11::jsonb[], $12::text[], $13::text[], $14::int4[])
+                 AS u(o, p, l, pt, pr, co, at, src, tot, por, pat, s, e, ord)
+            ORDER BY ord
+            ON CONFLICT (organization_id, plan_id) DO UPDATE SET
+                location_id = EXCLUDED.location_id, patient_id = EXCLUDED.patient_id, provider_id = EXCLUDED.provider_id,
+                coordinator_id = EXCLUDED.coordinator_id, accepted_at = EXCLUDED.accepted_at,
+                acceptance_source = EXCLUDED.acceptance_source, total_fee_cents = EXCLUDED.total_fee_cents,
+                patient_portion_cents = EXCLUDED.patient_portion_cents, patient = EXCLUDED.patient, status = 'accepted',
+                source = EXCLUDED.source, source_event_id = EXCLUDED.source_event_id, updated_at = EXCLUDED.updated_at
+            WHERE plans.accepted_at < EXCLUDED.accepted_at
+            RETURNING organization_id, plan_id
+            """,
+            c.map(\.plan.organizationID), c.map(\.plan.planID), c.map(\.plan.locationID), c.map(\.plan.patient.id),
+            c.map(\.plan.providerID), c.map(\.plan.coordinatorID), c.map(\.plan.acceptedAt), c.map(\.plan.acceptanceSource),
+            c.map(\.plan.totalFeeCents), c.map(\.plan.patientPortionCents),
+            c.map { PostgresJSON(($0.incoming.event.data["patient"] ?? .null).serialized()) },
+            c.map(\.incoming.event.source), c.map(\.incoming.event.id), c.indices.map { Int32($0) }, now)
+        var out = Set<String>()
+        for r in rows { out.insert(try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))) }
+        return out
+    }
+
+    func replaceProcedures(_ w: [Accepted], _ tx: PostgresConnection) async throws {
+        guard !w.isEmpty else { return }
+        _ = try await tx.execute(
+            "DELETE FROM plan_procedures pp USING unnest($1::text[], $2::text[]) AS u(o, p) WHERE pp.organization_id = u.o AND pp.plan_id = u.p",
+            w.map(\.plan.organizationID), w.map(\.plan.planID))
+        var o: [String] = [], p: [String] = [], line: [Int32] = [], sys: [String] = [], code: [String] = [], desc: [String] = []
+        var tooth: [String?] = [], fee: [Int64] = [], minutes: [Int32?] = [], role: [String?] = []
+        for a in w {
+            for (i, pr) in a.plan.procedures.enumerated() {
+                o.append(a.plan.organizationID)
+                p.append(a.plan.planID)
+                line.append(Int32(i + 1))
+                sys.append(pr.codeSystem)
+                code.append(pr.code)
+                desc.append(pr.description)
+                tooth.append(pr.tooth)
+                fee.append(pr.feeCents)
+                minutes.append(pr.minutes.map { Int32($0) })
+                role.append(pr.providerRole)
+            }
+        }
+        _ = try await tx.execute(
+            """
+            INSERT INTO plan_procedures (organization_id, plan_id, line, code_system, code, description, tooth, fee_cents, minutes, provider_role)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int4[], $10::text[])
+            """,
+            o, p, line, sys, code, desc, tooth, fee, minutes, role)
+    }
+
+    func insertClassifications(_ cs: [(Accepted, Classification)], _ tx: PostgresConnection, now: Date) async throws {
+        guard !cs.isEmpty else { return }
+        // Reasons travel as one JSON array per plan (text[][] cannot be ragged).
+        _ = try await tx.execute(
+            """
+            INSERT INTO classifications (organization_id, plan_id, location_id, tier, path, chair_minutes, value_cents, deposit_cents,
+                first_offer_sla_seconds, hold_window_seconds, provider_role, rules_version, reasons, accepted_at, classified_at)
+            SELECT o, p, l, t, pa, cm, v, d, sla, hw, r, rv, ARRAY(SELECT jsonb_array_elements_text(rs)), at, $15
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int8[], $8::int8[], $9::int4[],
+                        $10::int4[], $11::text[], $12::int4[], $13::jsonb[], $14::timestamptz[])
+                 AS u(o, p, l, t, pa, cm, v, d, sla, hw, r, rv, rs, at)
+            """,
+            cs.map(\.0.plan.organizationID), cs.map(\.0.plan.planID), cs.map(\.0.plan.locationID), cs.map(\.1.tier),
+            cs.map(\.1.path.rawValue), cs.map { Int32($0.1.chairMinutes) }, cs.map(\.1.valueCents), cs.map(\.1.depositCents),
+            cs.map { Int32($0.1.firstOfferSLASeconds) }, cs.map { Int32($0.1.holdWindowSeconds) }, cs.map(\.1.providerRole),
+            cs.map { Int32($0.1.rulesVersion) },
+            cs.map { PostgresJSON(JSONValue.array($0.1.reasons.map { .string($0) }).serialized()) }, cs.map(\.0.plan.acceptedAt), now)
+    }
+
+    func insertPlanEvents(
+        _ all: [Accepted], winnerIDs: Set<String>, _ cs: [(Accepted, Classification)], _ tx: PostgresConnection, now: Date
+    ) async throws {
+        var o: [String] = [], p: [String] = [], l: [String] = [], kind: [String] = [], src: [String?] = [], eid: [String?] = []
+        var at: [Date] = [], detail: [PostgresJSON] = []
+        for a in all {
+            let won = winnerIDs.contains(a.incoming.event.source + "\u{1F}" + a.incoming.event.id)
+            o.append(a.plan.organizationID)
+            p.append(a.plan.planID)
+            l.append(a.plan.locationID)
+            kind.append(won ? "accepted" : "accepted_stale")
+            src.append(a.incoming.event.source)
+            eid.append(a.incoming.event.id)
+            at.append(a.plan.acceptedAt)
+            let d: JSONObject = ["total_fee_cents": .int(a.plan.totalFeeCents), "procedures": .int(Int64(a.plan.procedures.count))]
+            detail.append(PostgresJSON(JSONValue.object(d).serialized()))
+        }
+        for (a, c) in cs {
+            o.append(a.plan.organizationID)
+            p.append(a.plan.planID)
+            l.append(a.plan.locationID)
+            kind.append("classified")
+            src.append(nil)
+            eid.append(nil)
+            at.append(now)
+            let d: JSONObject = [
+                "tier": .string(c.tier), "path": .string(c.path.rawValue), "chair_minutes": .int(Int64(c.chairMinutes)),
+                "deposit_cents": .int(c.depositCents), "rules_version": .int(Int64(c.rulesVersion)), "summary": .string(c.summary),
+            ]
+            detail.append(PostgresJSON(JSONValue.object(d).serialized()))
+        }
+        _ = try await tx.execute(
+            """
+            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
+            SELECT o, p, l, k, s, e, at, $9, d
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::jsonb[])
+                 AS u(o, p, l, k, s, e, at, d)
+            """,
+            o, p, l, kind, src, eid, at, detail, now)
+    }
+
+    func classifiedEvent(_ a: Accepted, _ c: Classification, now: Date) -> CloudEvent {
+        var d: JSONObject = [
+            "organization_id": .string(a.plan.organizationID), "location_id": .string(a.plan.locationID),
+            "plan_id": .string(a.plan.planID), "patient_id": .string(a.plan.patient.id), "provider_id": .string(a.plan.providerID),
+        ]
+        if let co = a.plan.coordinatorID { d["coordinator_id"] = .string(co) }
+        d["accepted_at"] = .string(RFC3339.format(a.plan.acceptedAt))
+        d["classified_at"] = .string(RFC3339.format(now))
+        d["tier"] = .string(c.tier)
+        d["path"] = .string(c.path.rawValue)
+        d["chair_minutes"] = .int(Int64(c.chairMinutes))
+        d["value_cents"] = .int(c.valueCents)
+        d["deposit_cents"] = .int(c.depositCents)
+        d["first_offer_sla_minutes"] = .int(Int64(max(1, c.firstOfferSLASeconds / 60)))
+        if let r = c.providerRole { d["provider_role"] = .string(r) }
+        d["rules_version"] = .int(Int64(c.rulesVersion))
+        d["reasons"] = .array(c.reasons.map { .string(String($0.prefix(300))) })
+        return CloudEvent(
+            id: UUID().uuidString.lowercased(), source: "planrouter/classifier", type: .planClassified, time: now,
+            subject: a.plan.planID, data: .object(d))
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterKafka
+import PlanRouterPostgres
+import ServiceLifecycle
+
+public struct RelaySettings: Sendable {
+    /// Rows published per round trip.
+    public var batchSize: Int = 2000
+    /// Longest sleep when idle; a NOTIFY from a committing writer wakes the relay sooner.
+    public var idleWait: Duration = .milliseconds(500)
+    /// Published rows are deleted after this long.
+    public var retention: Duration = .seconds(24 * 3600)
+    public var cleanupInterval: Duration = .seconds(60)
+    public init(batchSize: Int = 2000, idleWait: Duration = .milliseconds(500), retention: Duration = .seconds(24 * 3600)) {
+        self.batchSize = batchSize
+        self.idleWait = idleWait
+        self.retention = retention
+    }
+}
+
+/// Publishes the outbox to Kafka with the idempotent producer.
+///
+/// Rows are hashed by key into shards; a relay owns a shard while it holds that
+/// shard's session advisory lock, so several relays never publish one row twice in
+/// normal operation and each key is published in id (commit) order. A row is marked
+/// published only after its delivery report; a crash between the two republishes
+/// it, which downstream consumers absorb by event id. Rows are selected by
+/// `published_at IS NULL`, never by "id above the last one seen", so a row whose
+/// transaction committed late is never skipped.
+public final class OutboxRelay: Service {
+    let conninfo: String
+    let producer: KafkaProducer
+    let clock: any PlanRouterClock
+    let settings: RelaySettings
+    let logger: Logger
+    public let stats = RelayStats()
+
+    /// The first key of the two-key advisory lock form; the shard is the second.
+    static let lockClass: Int32 = 0x706C_7279  // "plry"
+
+    public init(conninfo: String, producer: KafkaProducer, clock: any PlanRouterClock, settings: RelaySettings = .init(), logger: Logger) {
+        self.conninfo = conninfo
+        self.producer = producer
+        self.clock = clock
+        self.settings = settings
+        var l = logger
+        l[metadataKey: "worker"] = "relay"
+        self.logger = l
+    }
+
+    public func run() async throws {
+        logger.info("relay started")
+        var backoff = Backoff()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let conn = try await PostgresConnection.connect(conninfo, logger: logger)
+                defer { conn.close() }
+                try await conn.listen(OutboxBatch.notifyChannel)
+                backoff.reset()
+                try await loop(conn)
+            } catch let e as PostgresError where e.isRetriable {
+                let d = backoff.next()
+                logger.warning("relay lost its database connection; reconnecting", metadata: ["error": "\(e)"])
+                try? await Task.sleep(for: d)
+            } catch is CancellationError {
+                break
+            }
+        }
+        await producer.close()
+        logger.info("relay stopped")
+    }
+
+    func loop(_ conn: PostgresConnection) async throws {
+        var owned: [Int32] = []
+        var lastCleanup = ContinuousClock.now
+        var sendBackoff = Backoff()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if owned.count < OutboxRecord.shardCount { owned = try await acquireShards(conn, owned: owned) }
+            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff)
+            if ContinuousClock.now - lastCleanup > settings.cleanupInterval {
+                try await cleanup(conn)
+                lastCleanup = ContinuousClock.now
+            }
+            if published < settings.batchSize {
+                // Caught up: sleep until a writer commits (NOTIFY) or the idle wait ends.
+                _ = try await conn.waitForNotification(timeout: published == 0 ? settings.idleWait : .milliseconds(1))
+                while try await conn.waitForNotification(timeout: .zero) != nil {}
+            }
+        }
+    }
+
+    /// Takes every shard no other relay holds (non-blocking); owned shards stay owned.
+    func acquireShards(_ conn: PostgresConnection, owned: [Int32]) async throws -> [Int32] {
+        let wanted = (0..<Int32(OutboxRecord.shardCount)).filter { !owned.contains($0) }
+        let rows = try await conn.query(
+            "SELECT s FROM unnest($1::int4[]) AS s WHERE pg_try_advisory_lock($2, s)", wanted, OutboxRelay.lockClass)
+        var now = owned
+        for r in rows { now.append(try r.decode(0, as: Int32.self)) }
+        if now.count != owned.count { logger.info("relay owns shards", metadata: ["shards": "\(now.sorted())"]) }
+        return now.sorted()
+    }
+
+    /// Publishes one batch of pending rows of the owned shards; returns how many were published.
+    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff) async throws -> Int {
+        guard !shards.isEmpty else { return 0 }
+        let rows = try await conn.query(
+            """
+            SELECT id, topic, key, payload, headers FROM outbox
+            WHERE published_at IS NULL AND shard = ANY($1::int4[]::smallint[])
+            ORDER BY id LIMIT $2
+            """, shards, settings.batchSize)
+        guard !rows.isEmpty else { return 0 }
+        var ids: [Int64] = []
+        var messages: [KafkaOutgoingMessage] = []
+        ids.reserveCapacity(rows.count)
+        messages.reserveCapacity(rows.count)
+        for r in rows {
+            ids.append(try r.decode(0, as: Int64.self))
+            let headers = try r.decode(4, as: PostgresJSON.self)
+            messages.append(
+                KafkaOutgoingMessage(
+                    topic: try r.decode(1, as: String.self), key: try r.decode(2, as: [UInt8]?.self),
+                    value: try r.decode(3, as: [UInt8].self), headers: OutboxRelay.kafkaHeaders(headers.text)))
+        }
+        let results = await producer.sendBatch(messages)
+        var done: [Int64] = []
+        var failure: KafkaError?
+        for (id, result) in zip(ids, results) {
+            switch result {
+            case .success: done.append(id)
+            case .failure(let e): failure = failure ?? e
+            }
+        }
+        if !done.isEmpty {
+            _ = try await conn.execute("UPDATE outbox SET published_at = $2 WHERE id = ANY($1::int8[])", done, try await clock.now())
+            stats.recordPublished(done.count)
+        }
+        if let failure {
+            if failure.isFatal { throw failure }
+            let d = backoff.next()
+            logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(ids.count - done.count)"])
+            try await Task.sleep(for: d)
+        } else {
+            backoff.reset()
+        }
+        return done.count
+    }
+
+    /// Deletes published rows past the retention period, a bounded number per statement.
+    func cleanup(_ conn: PostgresConnection) async throws {
+        let cutoff = try await clock.now().addingTimeInterval(-Double(settings.retention.components.seconds))
+        var total = 0
+        while true {
+            let n = try await conn.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT 10000)", cutoff)
+            total += n
+            if n < 10000 { break }
+        }
+        if total > 0 { logger.debug("outbox cleanup", metadata: ["deleted": "\(total)"]) }
+    }
+
+    static func kafkaHeaders(_ json: String) -> [KafkaHeader] {
+        guard let o = (try? JSONParser.parse(json))?.objectValue else { return [] }
+        return o.compactMap { k, v in v.stringValue.map { KafkaHeader(key: k, value: Array($0.utf8)) } }
+    }
+}
+
+/// Relay counters.
+public final class RelayStats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _published = 0
+    public init() {}
+    func recordPublished(_ n: Int) { lock.withLock { _published += n } }
+    public var published: Int { lock.withLock { _published } }
+}
+
+/// Backlog of the outbox: how many rows wait and how old the oldest is.
+public struct OutboxBacklog: Sendable {
+    public var pending: Int
+    public var oldestCreatedAt: Date?
+
+    public static func read(on conn: PostgresConnection) async throws -> OutboxBacklog {
+        let rows = try await conn.query("SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL")
+        return OutboxBacklog(pending: try rows[0].decode(0, as: Int.self), oldestCreatedAt: try rows[0].decode(1, as: Date?.self))
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterKafka
+import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterWorkers
+import ServiceLifecycle
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one worker kind. Each kind is its own consumer group; run more processes to scale out.",
+        discussion: "SIGTERM or SIGINT: the current batch finishes and commits, offsets are committed, clients close, exit 0.",
+        subcommands: [Classifier.self, Relay.self])
+
+    struct Classifier: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Consume plan.accepted, store and classify plans, emit plan.classified (via the outbox).")
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let env = try await WorkerEnvironment.make(kind: "classifier", options, database, kafka, log)
+                let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics)
+                let consumer = try env.consumer(topics: [env.topics[.planAccepted]])
+                let worker = ConsumerWorker(
+                    consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
+                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
+                try await env.run([worker])
+            }
+        }
+    }
+
+    struct Relay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish the outbox to Kafka with the idempotent producer; several relays may run at once.")
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+        @Option(help: "Delete published rows after this many hours. Env: PLANROUTER_OUTBOX_RETENTION_HOURS. Default: 24.")
+        var retentionHours: Int?
+
+        func run() async throws {
+            try await reportingErrors {
+                let env = try await WorkerEnvironment.make(kind: "relay", options, database, kafka, log)
+                let hours = retentionHours ?? Environment.value("PLANROUTER_OUTBOX_RETENTION_HOURS").flatMap(Int.init) ?? 24
+                let relay = OutboxRelay(
+                    conninfo: env.databaseURL, producer: try env.producer(), clock: env.clock,
+                    settings: RelaySettings(retention: .seconds(hours * 3600)), logger: env.logger)
+                try await env.run([relay])
+            }
+        }
+    }
+}
+
+struct WorkerOptions: ParsableArguments {
+    @Option(help: "Most events applied per database transaction. Env: PLANROUTER_BATCH_SIZE. Default: 500.")
+    var batchSize: Int?
+    @Option(help: "Consumer group id. Env: PLANROUTER_GROUP_ID. Default: planrouter-<worker kind>.")
+    var groupID: String?
+    @Option(help: "wall (production) or simulated (read from the sim_clock table). Env: PLANROUTER_CLOCK. Default: wall.")
+    var clock: String?
+    @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
+    var shutdownTimeout: Int?
+}
+
+/// What every worker process sets up: logger, database pool, clock, Kafka settings.
+struct WorkerEnvironment {
+    var kind: String
+    var logger: Logger
+    var databaseURL: String
+    var pool: PostgresPool
+    var clock: any PlanRouterClock
+    var brokers: String
+    var properties: [String: String]
+    var topics: TopicNames
+    var groupID: String
+    var batchSize: Int
+    var shutdownTimeout: Int
+
+    static func make(
+        kind: String, _ o: WorkerOptions, _ db: DatabaseOptions, _ kafka: KafkaOptions, _ log: LogOptions
+    ) async throws -> WorkerEnvironment {
+        let logger = try log.makeLogger("planrouter.\(kind)")
+        let url = try db.resolved()
+        let brokers = try kafka.resolvedBrokers()
+        let pool = PostgresPool(conninfo: url, size: 4, logger: logger)
+        // Fail fast with a clear message when the database is unreachable or the schema is missing.
+        try await pool.withConnection { conn in
+            let rows = try await conn.query("SELECT to_regclass('public.outbox') IS NOT NULL")
+            guard try rows.first?.decode(0, as: Bool.self) == true else {
+                throw CLIError("the database has no PlanRouter schema: run `planrouter migrate` first")
+            }
+        }
+        let clockName = o.clock ?? Environment.value("PLANROUTER_CLOCK") ?? "wall"
+        let clock: any PlanRouterClock
+        switch clockName {
+        case "wall": clock = WallClock()
+        case "simulated": clock = DatabaseClock(pool: pool)
+        default: throw CLIError("--clock must be wall or simulated, not \(clockName)")
+        }
+        let batch = o.batchSize ?? Environment.value("PLANROUTER_BATCH_SIZE").flatMap(Int.init) ?? 500
+        guard (1...10_000).contains(batch) else { throw CLIError("--batch-size must be between 1 and 10000") }
+        return WorkerEnvironment(
+            kind: kind, logger: logger, databaseURL: url, pool: pool, clock: clock, brokers: brokers,
+            properties: try kafka.resolvedProperties(), topics: try kafka.resolvedTopics(),
+            groupID: o.groupID ?? Environment.value("PLANROUTER_GROUP_ID") ?? "planrouter-\(kind)", batchSize: batch,
+            shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
+    }
+
+    func consumer(topics: [String]) throws -> KafkaConsumer {
+        let c = try KafkaConsumer(bootstrapServers: brokers, groupID: groupID, topics: topics, properties: properties, logger: logger)
+        return c
+    }
+
+    func producer() throws -> KafkaProducer {
+        try KafkaProducer(bootstrapServers: brokers, properties: properties, logger: logger)
+    }
+
+    /// Runs the services until SIGTERM/SIGINT, then shuts them down gracefully within the bound.
+    func run(_ services: [any Service]) async throws {
+        var config = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        config.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+        try await ServiceGroup(configuration: config).run()
+        await pool.close()
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterKafka
+import PlanRouterPostgres
+@testable import PlanRouterWorkers
+import Testing
+
+/// A real broker (librdkafka's mock cluster over TCP) with PlanRouter's topics and a
+/// fresh migrated PostgreSQL database, plus helpers to run workers against them.
+final class PipelineHarness: Sendable {
+    let cluster: KafkaMockCluster
+    let databaseURL: String
+    let pool: PostgresPool
+    let topics = TopicNames()
+    let partitions: Int
+
+    /// Consumer settings the mock cluster needs: rebalances wait session.timeout.ms - 1 s.
+    static let consumerProperties = ["session.timeout.ms": "4000", "heartbeat.interval.ms": "1000"]
+
+    init(partitions: Int = 3) async throws {
+        cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        self.partitions = partitions
+        for t in TopicNames().all { try cluster.createTopic(t, partitions: partitions) }
+        databaseURL = try await MigratedDatabase.fresh()
+        pool = PostgresPool(conninfo: databaseURL, size: 4, logger: testLogger)
+    }
+
+    func close() async {
+        await pool.close()
+        cluster.close()
+    }
+
+    func producer(_ extra: [String: String] = [:]) throws -> KafkaProducer {
+        try KafkaProducer(bootstrapServers: cluster.bootstrapServers, properties: extra, logger: testLogger)
+    }
+
+    /// Publishes raw values to a topic keyed by a location, waiting for every delivery report.
+    func publish(_ values: [[UInt8]], topic: String? = nil, key: String = "loc-12", producerProperties: [String: String] = [:]) async throws {
+        let p = try producer(producerProperties)
+        let results = await p.sendBatch(values.map {
+            KafkaOutgoingMessage(topic: topic ?? topics[.planAccepted], key: Array(key.utf8), value: $0)
+        })
+        await p.close()
+        for r in results { _ = try r.get() }
+    }
+
+    func publish(events: [JSONValue], topic: String? = nil) async throws {
+        try await publish(events.map { $0.serializedBytes() }, topic: topic)
+    }
+
+    func consumer(group: String, topics: [String]) throws -> KafkaConsumer {
+        try KafkaConsumer(
+            bootstrapServers: cluster.bootstrapServers, groupID: group, topics: topics, properties: Self.consumerProperties,
+            logger: testLogger)
+    }
+
+    func classifier(group: String = "classifier") throws -> ConsumerWorker<ClassifierHandler> {
+        ConsumerWorker(
+            consumer: try consumer(group: group, topics: [topics[.planAccepted]]), pool: pool,
+            handler: ClassifierHandler(consumerName: group), clock: WallClock(), logger: testLogger)
+    }
+
+    func relay(batchSize: Int = 500) throws -> OutboxRelay {
+        OutboxRelay(
+            conninfo: databaseURL, producer: try producer(), clock: WallClock(),
+            settings: RelaySettings(batchSize: batchSize, idleWait: .milliseconds(100)), logger: testLogger)
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await pool.withConnection { try await $0.query(sql)[0].decode(0, as: Int.self) }
+    }
+
+    /// Reads a topic from the beginning until `expected` messages arrived (or the time is up).
+    func consumeAll(topic: String, expected: Int, quiet: Duration = .zero, timeout: Duration = .seconds(40)) async throws -> [KafkaMessage] {
+        let c = try consumer(group: "reader-\(UUID().uuidString)", topics: [topic])
+        var out: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + timeout
+        while out.count < expected, ContinuousClock.now < deadline {
+            out += try await c.poll(maxMessages: 1000, timeout: .milliseconds(200))
+        }
+        // Optionally keep listening to catch unexpected extra messages (duplicates).
+        let quietEnd = ContinuousClock.now + quiet
+        while ContinuousClock.now < quietEnd {
+            out += try await c.poll(maxMessages: 1000, timeout: .milliseconds(200))
+        }
+        await c.close()
+        return out
+    }
+}
+
+/// A service running in a task until stopped.
+struct Running: Sendable {
+    let task: Task<Void, any Error>
+
+    init(_ run: @escaping @Sendable () async throws -> Void) { task = Task { try await run() } }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+/// Polls a condition until it holds; fails the test (and throws) when the time is up.
+func eventually(
+    _ what: String, timeout: Duration = .seconds(40), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting: \(what)", sourceLocation: sourceLocation)
+    throw CancellationError()
+}
+
+/// Envelopes for tests.
+enum TestEvents {
+    static func accepted(
+        id: String = UUID().uuidString, plan: String = "plan-\(UUID().uuidString.prefix(6))", codes: [(String, Int64)] = [("D2740", 135_000)],
+        acceptedAt: String = "2026-11-30T10:15:00-05:00", service: Bool = false
+    ) -> JSONValue {
+        let procedures: [JSONValue] = codes.map { code, fee in
+            var o: JSONObject = ["code": .string(code), "description": "test procedure", "fee_cents": .int(fee)]
+            if service {
+                o["code_system"] = "service"
+                o["minutes"] = 30
+            }
+            return .object(o)
+        }
+        let data: JSONValue = .object([
+            "organization_id": "org-1", "location_id": "loc-12", "plan_id": .string(plan), "accepted_at": .string(acceptedAt),
+            "acceptance_source": "chair",
+            "patient": .object([
+                "id": "pat-1", "first_name": "Maria", "phone": "+15555550123", "preferred_channel": "sms", "sms_consent": true,
+            ]),
+            "provider_id": "prov-3", "procedures": .array(procedures),
+            "total_fee_cents": .int(codes.map(\.1).reduce(0, +)),
+        ])
+        return .object([
+            "specversion": "1.0", "id": .string(id), "source": "opendental/loc-12", "type": "planrouter.plan.accepted.v1",
+            "time": "2026-11-30T10:15:02-05:00", "subject": .string(plan), "data": data,
+        ])
+    }
+
+    static func classifiedData(plan: String) -> JSONValue {
+        .object([
+            "organization_id": "org-1", "location_id": "loc-1", "plan_id": .string(plan), "patient_id": "pat-1",
+            "provider_id": "prov-1", "accepted_at": "2026-11-30T10:00:00Z", "classified_at": "2026-11-30T10:00:01Z",
+            "tier": "restorative", "path": "self_book", "chair_minutes": 90, "value_cents": 135000, "deposit_cents": 13500,
+            "first_offer_sla_minutes": 30, "rules_version": 0, "reasons": ["test"],
+        ])
+    }
+}
