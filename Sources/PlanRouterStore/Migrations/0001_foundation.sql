@@ -46,9 +46,15 @@ CREATE TABLE outbox (
     payload       bytea NOT NULL,
     headers       jsonb NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL,
-    published_at  timestamptz
+    published_at  timestamptz,
+    -- A row the broker refuses for good (e.g. larger than the topic allows) is set
+    -- aside after a few attempts instead of blocking its shard; `planrouter outbox
+    -- status` counts them and last_error says why.
+    attempts      int NOT NULL DEFAULT 0,
+    last_error    text,
+    failed_at     timestamptz
 );
-CREATE INDEX outbox_pending ON outbox (shard, id) WHERE published_at IS NULL;
+CREATE INDEX outbox_pending ON outbox (shard, id) WHERE published_at IS NULL AND failed_at IS NULL;
 CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 
 -- Routing rules, one row per loaded version of an organization's YAML file.

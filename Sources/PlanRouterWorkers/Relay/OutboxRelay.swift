@@ -37,6 +37,13 @@ public final class OutboxRelay: Service {
     let logger: Logger
     public let stats = RelayStats()
 
+    /// Attempts before a row the broker refuses for good is set aside.
+    static let maximumAttempts = 3
+
+    /// librdkafka's own client-side size limit, raised so the broker's topic limit is
+    /// the one that decides (a dead letter is as large as the original plus headers).
+    public static let producerDefaults = ["message.max.bytes": "10485760"]
+
     /// The first key of the two-key advisory lock form; the shard is the second.
     static let lockClass: Int32 = 0x706C_7279  // "plry"
 
@@ -108,7 +115,7 @@ public final class OutboxRelay: Service {
         let rows = try await conn.query(
             """
             SELECT id, topic, key, payload, headers FROM outbox
-            WHERE published_at IS NULL AND shard = ANY($1::int4[]::smallint[])
+            WHERE published_at IS NULL AND failed_at IS NULL AND shard = ANY($1::int4[]::smallint[])
             ORDER BY id LIMIT $2
             """, shards, settings.batchSize)
         guard !rows.isEmpty else { return 0 }
@@ -126,16 +133,30 @@ public final class OutboxRelay: Service {
         }
         let results = await producer.sendBatch(messages)
         var done: [Int64] = []
+        var refused: [(id: Int64, error: KafkaError)] = []
         var failure: KafkaError?
         for (id, result) in zip(ids, results) {
             switch result {
             case .success: done.append(id)
-            case .failure(let e): failure = failure ?? e
+            case .failure(let e):
+                failure = failure ?? e
+                if !e.isRetriable && !e.isFatal { refused.append((id, e)) }
             }
         }
+        let now = try await clock.now()
         if !done.isEmpty {
-            _ = try await conn.execute("UPDATE outbox SET published_at = $2 WHERE id = ANY($1::int8[])", done, try await clock.now())
+            _ = try await conn.execute("UPDATE outbox SET published_at = $2 WHERE id = ANY($1::int8[])", done, now)
             stats.recordPublished(done.count)
+        }
+        if !refused.isEmpty {
+            // Refused for good: after a few attempts the row is set aside so the shard moves on.
+            _ = try await conn.execute(
+                """
+                UPDATE outbox o SET attempts = o.attempts + 1, last_error = u.e,
+                    failed_at = CASE WHEN o.attempts + 1 >= $3 THEN $4 END
+                FROM unnest($1::int8[], $2::text[]) AS u(id, e) WHERE o.id = u.id
+                """, refused.map(\.id), refused.map { String($0.error.description.prefix(500)) }, OutboxRelay.maximumAttempts, now)
+            logger.error("the broker refused outbox rows", metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
         if let failure {
             if failure.isFatal { throw failure }
@@ -180,9 +201,18 @@ public final class RelayStats: @unchecked Sendable {
 public struct OutboxBacklog: Sendable {
     public var pending: Int
     public var oldestCreatedAt: Date?
+    /// Rows the broker refused for good, set aside (see `last_error`).
+    public var failed: Int
 
     public static func read(on conn: PostgresConnection) async throws -> OutboxBacklog {
-        let rows = try await conn.query("SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL")
-        return OutboxBacklog(pending: try rows[0].decode(0, as: Int.self), oldestCreatedAt: try rows[0].decode(1, as: Date?.self))
+        let rows = try await conn.query(
+            """
+            SELECT count(*) FILTER (WHERE failed_at IS NULL), min(created_at) FILTER (WHERE failed_at IS NULL),
+                   count(*) FILTER (WHERE failed_at IS NOT NULL)
+            FROM outbox WHERE published_at IS NULL
+            """)
+        return OutboxBacklog(
+            pending: try rows[0].decode(0, as: Int.self), oldestCreatedAt: try rows[0].decode(1, as: Date?.self),
+            failed: try rows[0].decode(2, as: Int.self))
     }
 }

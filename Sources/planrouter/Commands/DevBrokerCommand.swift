@@ -43,8 +43,8 @@ struct DevBrokerCommand: AsyncParsableCommand {
                 try bootstrap.write(toFile: tmp, atomically: false, encoding: .utf8)
                 _ = rename(tmp, file)
             }
-            print(bootstrap)
-            fflush(stdout)
+            // Unbuffered, so a script reading our stdout sees the line at once.
+            FileHandle.standardOutput.write(Data((bootstrap + "\n").utf8))
             logger.info("dev broker ready", metadata: ["bootstrap": "\(bootstrap)", "partitions": "\(partitionCount)"])
             let group = ServiceGroup(
                 configuration: .init(services: [WaitForShutdown()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -19,8 +19,9 @@ struct OutboxCommand: AsyncParsableCommand {
                 let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
                 defer { conn.close() }
                 let b = try await OutboxBacklog.read(on: conn)
-                let age = try b.oldestCreatedAt.map { try WallClock().now().timeIntervalSince($0) }
-                print("pending \(b.pending)" + (age.map { String(format: "; oldest %.1f s", $0) } ?? ""))
+                let now = WallClock().now()
+                let age = b.oldestCreatedAt.map { now.timeIntervalSince($0) }
+                print("pending \(b.pending)" + (age.map { String(format: "; oldest %.1f s", $0) } ?? "") + "; failed \(b.failed)")
             }
         }
     }

@@ -39,7 +39,7 @@ struct RulesCommand: AsyncParsableCommand {
                 let logger = try log.makeLogger("planrouter.rules")
                 let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
                 defer { conn.close() }
-                let (version, created) = try await RulesRepository.load(yaml: yaml, organization: org, on: conn, now: try await WallClock().now())
+                let (version, created) = try await RulesRepository.load(yaml: yaml, organization: org, on: conn, now: WallClock().now())
                 print(created ? "loaded \(file) for \(org) as version \(version)" : "unchanged: \(org) already has this file as version \(version)")
             }
         }

@@ -51,7 +51,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let env = try await WorkerEnvironment.make(kind: "relay", options, database, kafka, log)
                 let hours = retentionHours ?? Environment.value("PLANROUTER_OUTBOX_RETENTION_HOURS").flatMap(Int.init) ?? 24
                 let relay = OutboxRelay(
-                    conninfo: env.databaseURL, producer: try env.producer(), clock: env.clock,
+                    conninfo: env.databaseURL, producer: try env.producer(defaults: OutboxRelay.producerDefaults), clock: env.clock,
                     settings: RelaySettings(retention: .seconds(hours * 3600)), logger: env.logger)
                 try await env.run([relay])
             }
@@ -105,11 +105,19 @@ struct WorkerEnvironment {
         case "simulated": clock = DatabaseClock(pool: pool)
         default: throw CLIError("--clock must be wall or simulated, not \(clockName)")
         }
+        // Likewise for the broker: one clear line instead of librdkafka retrying forever.
+        let properties = try kafka.resolvedProperties()
+        let probe = try KafkaProducer(bootstrapServers: brokers, properties: properties, logger: logger)
+        do { try await probe.checkReachable(timeout: .seconds(10)) } catch {
+            await probe.close()
+            throw CLIError("cannot reach the Kafka brokers \(brokers): \(error) (check PLANROUTER_KAFKA_BROKERS; scripts/services up starts a dev broker)")
+        }
+        await probe.close()
         let batch = o.batchSize ?? Environment.value("PLANROUTER_BATCH_SIZE").flatMap(Int.init) ?? 500
         guard (1...10_000).contains(batch) else { throw CLIError("--batch-size must be between 1 and 10000") }
         return WorkerEnvironment(
             kind: kind, logger: logger, databaseURL: url, pool: pool, clock: clock, brokers: brokers,
-            properties: try kafka.resolvedProperties(), topics: try kafka.resolvedTopics(),
+            properties: properties, topics: try kafka.resolvedTopics(),
             groupID: o.groupID ?? Environment.value("PLANROUTER_GROUP_ID") ?? "planrouter-\(kind)", batchSize: batch,
             shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
     }
@@ -119,8 +127,9 @@ struct WorkerEnvironment {
         return c
     }
 
-    func producer() throws -> KafkaProducer {
-        try KafkaProducer(bootstrapServers: brokers, properties: properties, logger: logger)
+    /// A producer with `defaults` under the operator's properties (which win).
+    func producer(defaults: [String: String] = [:]) throws -> KafkaProducer {
+        try KafkaProducer(bootstrapServers: brokers, properties: defaults.merging(properties) { _, mine in mine }, logger: logger)
     }
 
     /// Runs the services until SIGTERM/SIGINT, then shuts them down gracefully within the bound.

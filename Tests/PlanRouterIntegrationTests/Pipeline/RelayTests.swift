@@ -42,6 +42,30 @@ import Testing
         await h.close()
     }
 
+    @Test func aRowTheBrokerRefusesForGoodIsSetAsideAndTheRestFlow() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        try await h.pool.withTransaction { tx in
+            var b = OutboxBatch()
+            b.append(OutboxRecord(topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "big", payload: Array(repeating: 0x61, count: 2_000_000), headers: [:]))
+            for i in 0..<5 {
+                b.append(OutboxRecord(topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "small\(i)", payload: Array("{}".utf8), headers: [:]))
+            }
+            try await b.insert(on: tx, now: Date())
+        }
+        // librdkafka's default 1 MB client limit refuses the 2 MB row: a permanent error.
+        let relay = OutboxRelay(
+            conninfo: h.databaseURL, producer: try h.producer(), clock: WallClock(),
+            settings: RelaySettings(batchSize: 100, idleWait: .milliseconds(50)), logger: testLogger)
+        let run = Running { try await relay.run() }
+        try await eventually("big row set aside") { try await h.count("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == 1 }
+        try await eventually("small rows published") { try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == 5 }
+        let backlog = try await h.pool.withConnection { try await OutboxBacklog.read(on: $0) }
+        #expect(backlog.pending == 0 && backlog.failed == 1)
+        #expect(try await h.count("SELECT count(*) FROM outbox WHERE event_id = 'big' AND last_error LIKE '%' AND attempts = 3") == 1)
+        await run.stop()
+        await h.close()
+    }
+
     @Test func republishAfterRelayCrashIsAbsorbedByDownstreamDedupe() async throws {
         let h = try await PipelineHarness(partitions: 1)
         try await h.pool.withConnection { try await $0.simpleQuery("CREATE TABLE test_applied (event_id text NOT NULL)") }

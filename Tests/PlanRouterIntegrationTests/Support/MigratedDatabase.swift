@@ -19,12 +19,17 @@ enum MigratedDatabase {
     }
 }
 
-/// Migrates the template database once per test process.
+/// Migrates the template database once per test process. The work is one shared
+/// task: an actor alone would let concurrent callers in at each `await`.
 actor TemplateOnce {
-    private var created: String?
+    private var task: Task<String, any Error>?
 
     func name(server: String) async throws -> String {
-        if let created { return created }
+        if task == nil { task = Task { try await Self.create(server: server) } }
+        return try await task!.value
+    }
+
+    private static func create(server: String) async throws -> String {
         let name = "planrouter_tmpl_\(ProcessInfo.processInfo.processIdentifier)"
         let admin = try await PostgresConnection.connect(server, logger: testLogger)
         try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name)")
@@ -33,7 +38,6 @@ actor TemplateOnce {
         let conn = try await PostgresConnection.connect(TestDatabase.conninfo(server, database: name), logger: testLogger)
         try await Migrator(logger: testLogger).migrate(on: conn)
         conn.close()
-        created = name
         return name
     }
 }

@@ -63,7 +63,7 @@ final class PipelineHarness: Sendable {
 
     func relay(batchSize: Int = 500) throws -> OutboxRelay {
         OutboxRelay(
-            conninfo: databaseURL, producer: try producer(), clock: WallClock(),
+            conninfo: databaseURL, producer: try producer(OutboxRelay.producerDefaults), clock: WallClock(),
             settings: RelaySettings(batchSize: batchSize, idleWait: .milliseconds(100)), logger: testLogger)
     }
 

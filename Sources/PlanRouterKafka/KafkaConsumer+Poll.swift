@@ -1,0 +1,96 @@
+import CRdKafka
+
+extension KafkaConsumer {
+    /// Runs on the consumer's queue. Waits in short slices so `close` and task
+    /// cancellation are noticed promptly and commits queued behind a poll are not
+    /// held up for the whole timeout.
+    func pollOnQueue(maxMessages: Int, timeout: Duration, cancelled: Locked<Bool>) -> Result<[KafkaMessage], KafkaError> {
+        guard state.withLock({ $0 == .open }) else {
+            return .failure(KafkaError(code: .closed, message: "poll on a closed consumer"))
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var messages: [KafkaMessage] = []
+        while messages.count < maxMessages {
+            if !messages.isEmpty {
+                // Take what is already fetched, without waiting.
+            } else if cancelled.withLock({ $0 }) || state.withLock({ $0 != .open }) {
+                break
+            }
+            let remaining = clock.now.duration(to: deadline)
+            if messages.isEmpty && remaining <= .zero { break }
+            let wait: Int32 = messages.isEmpty ? min(100, max(1, remaining.rdKafkaMilliseconds)) : 0
+            guard let raw = rd_kafka_consumer_poll(handle.pointer, wait) else {
+                if messages.isEmpty { continue } else { break }
+            }
+            defer { rd_kafka_message_destroy(raw) }
+            let error = raw.pointee.err
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let message = KafkaMessage(raw)
+                let tracked = offsets.withLock { $0.track(message.topicPartition, offset: message.offset) }
+                if !tracked {
+                    logger.debug("Kafka message from an unassigned partition", metadata: ["kafka.partition": "\(message.topicPartition)"])
+                }
+                messages.append(message)
+            } else if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                continue
+            } else if error == RD_KAFKA_RESP_ERR__FATAL {
+                return .failure(handle.fatalError ?? KafkaError(code: .fatal, context: "consumer poll", rdKafka: error))
+            } else {
+                logger.warning(
+                    "Kafka consumer error",
+                    metadata: ["kafka.error": "\(KafkaError(code: .consumer, context: "consumer poll", rdKafka: error))"])
+            }
+        }
+        return .success(messages)
+    }
+
+    func commitDoneOnQueue() -> Result<Void, KafkaError> {
+        let positions = offsets.withLock { $0.positionsToCommit() }
+        guard !positions.isEmpty else { return .success(()) }
+        if let error = Self.commit(handle.pointer, positions) {
+            return .failure(error)
+        }
+        // No rebalance can run between the snapshot and here: rebalances fire on this queue.
+        offsets.withLock { $0.didCommit(positions) }
+        return .success(())
+    }
+
+    /// Synchronous commit of explicit positions. Blocks: call on the consumer's queue.
+    static func commit(_ rk: OpaquePointer, _ positions: [KafkaTopicPartition: Int64]) -> KafkaError? {
+        RDKafkaTopicPartitionList.with(positions.map { ($0.key, $0.value) }) { list in
+            let error = rd_kafka_commit(rk, list, 0)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return KafkaError(code: .consumer, context: "commit", rdKafka: error)
+            }
+            for (partition, _, partitionError) in RDKafkaTopicPartitionList.entries(list)
+            where partitionError != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return KafkaError(code: .consumer, context: "commit of \(partition)", rdKafka: partitionError)
+            }
+            return nil
+        }
+    }
+
+    func setPaused(_ paused: Bool, _ partitions: [KafkaTopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        // Held across the (non-blocking) call so close cannot destroy the handle meanwhile.
+        let error: KafkaError? = state.withLock { state in
+            guard state != .closed else {
+                return KafkaError(code: .closed, message: "pause/resume on a closed consumer")
+            }
+            return RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
+                let error = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+                if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return KafkaError(code: .consumer, context: paused ? "pause" : "resume", rdKafka: error)
+                }
+                for (partition, _, partitionError) in RDKafkaTopicPartitionList.entries(list)
+                where partitionError != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return KafkaError(
+                        code: .topic, context: "\(paused ? "pause" : "resume") of \(partition)", rdKafka: partitionError)
+                }
+                return nil
+            }
+        }
+        if let error { throw error }
+    }
+}

@@ -1,0 +1,78 @@
+import CRdKafka
+import Logging
+
+/// librdkafka's in-process mock cluster: real Kafka protocol over TCP on random
+/// loopback ports, in memory, with fault injection. The local default broker and the
+/// broker of the integration tests.
+///
+/// Quirks: topics are created here (the mock does not support the admin API); every
+/// group rebalance waits `session.timeout.ms` − 1 s, and sessions of 2 s or less
+/// never join, so consumers against it want `session.timeout.ms` of 4–6 s.
+public final class KafkaMockCluster: Sendable {
+    /// The mock cluster has to live inside a client instance; this one never produces.
+    private let handle: RDKafkaHandle
+    /// `rd_kafka_mock_cluster_t *`; nil once closed.
+    private let cluster: Locked<OpaquePointer?>
+    public let bootstrapServers: String
+
+    public init(brokers: Int = 3, logger: Logger) throws {
+        let handle = try RDKafkaHandle(
+            type: RD_KAFKA_PRODUCER, defaults: [:], properties: [:], context: RDKafkaContext(logger: logger))
+        guard let cluster = rd_kafka_mock_cluster_new(handle.pointer, Int32(brokers)) else {
+            handle.destroy()
+            throw KafkaError(code: .configuration, message: "could not start the mock Kafka cluster")
+        }
+        self.handle = handle
+        self.cluster = Locked(cluster)
+        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit { close() }
+
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws {
+        try withCluster("create topic '\(name)'", code: .topic) {
+            rd_kafka_mock_topic_create($0, name, Int32(partitions), Int32(replicationFactor))
+        }
+    }
+
+    public func setBrokerDown(_ brokerID: Int32) throws {
+        try withCluster("set broker \(brokerID) down", code: .transport) { rd_kafka_mock_broker_set_down($0, brokerID) }
+    }
+
+    public func setBrokerUp(_ brokerID: Int32) throws {
+        try withCluster("set broker \(brokerID) up", code: .transport) { rd_kafka_mock_broker_set_up($0, brokerID) }
+    }
+
+    /// The next `errors.count` requests with this API key (0 Produce, 1 Fetch, 8
+    /// OffsetCommit, …) fail with these `rd_kafka_resp_err_t` codes, in order.
+    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        cluster.withLock { cluster in
+            guard let cluster else { return }
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, codes)
+        }
+    }
+
+    /// Stops the brokers and frees the cluster. Safe to call more than once.
+    public func close() {
+        let closing = cluster.withLock { cluster -> OpaquePointer? in
+            defer { cluster = nil }
+            return cluster
+        }
+        guard let closing else { return }
+        rd_kafka_mock_cluster_destroy(closing)
+        handle.destroy()
+    }
+
+    private func withCluster(
+        _ context: String, code: KafkaError.Code, _ body: (OpaquePointer) -> rd_kafka_resp_err_t
+    ) throws {
+        let error = try cluster.withLock { cluster -> rd_kafka_resp_err_t in
+            guard let cluster else { throw KafkaError(code: .closed, message: "\(context): mock cluster closed") }
+            return body(cluster)
+        }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: code, context: context, rdKafka: error)
+        }
+    }
+}

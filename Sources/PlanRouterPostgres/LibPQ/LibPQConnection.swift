@@ -1,0 +1,221 @@
+import CLibPQ
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The raw `PGconn`. Every method blocks and must run on the owning `PostgresConnection`'s
+/// serial queue, which is what makes the `@unchecked Sendable` sound: the class only crosses
+/// threads to be handed to that queue.
+final class LibPQConnection: @unchecked Sendable {
+    private var connection: OpaquePointer?
+    private var notice: Unmanaged<NoticeLogger>?
+
+    private init(connection: OpaquePointer, notice: Unmanaged<NoticeLogger>) {
+        self.connection = connection
+        self.notice = notice
+    }
+
+    deinit {
+        finish()
+    }
+
+    /// Connects (blocking) and prepares the session for the text formats the decoders expect.
+    static func connect(_ conninfo: String, logger: Logger) throws -> LibPQConnection {
+        // Keywords before "dbname" are defaults: with expand_dbname, the settings in the
+        // user's conninfo (expanded from "dbname") override them.
+        let keywords = ["connect_timeout", "fallback_application_name", "client_encoding", "dbname"]
+        let values = ["10", "planrouter", "UTF8", conninfo]
+        let connection = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(code: .connectionFailed, message: "out of memory allocating a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = PQerrorMessage(connection).map { String(cString: $0).trimmingWhitespace() } ?? ""
+            PQfinish(connection)
+            throw PostgresError(code: .connectionFailed, message: ConnInfo.redact(message, conninfo: conninfo))
+        }
+        let handle = LibPQConnection(connection: connection, notice: NoticeLogger.install(on: connection, logger: logger))
+        // UTC and ISO keep timestamptz/date output in the one shape the hand parsers read;
+        // hex is the only bytea format `[UInt8]` decodes.
+        do {
+            try handle.execSimple("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET bytea_output = 'hex'")
+        } catch var error as PostgresError {
+            handle.finish()
+            error.code = .connectionFailed
+            throw error
+        }
+        return handle
+    }
+
+    /// Whether the socket is gone; the connection can then only be closed.
+    var isBad: Bool {
+        guard let connection else { return true }
+        return PQstatus(connection) == CONNECTION_BAD
+    }
+
+    /// Whether the session is idle outside a transaction, i.e. safe to hand to another user.
+    var isIdle: Bool {
+        guard let connection, PQstatus(connection) == CONNECTION_OK else { return false }
+        return PQtransactionStatus(connection) == PQTRANS_IDLE
+    }
+
+    func finish() {
+        if let connection {
+            PQfinish(connection)
+            self.connection = nil
+        }
+        // libpq cannot call the notice receiver after PQfinish, so its +1 can go.
+        notice?.release()
+        notice = nil
+    }
+
+    private func live() throws -> OpaquePointer {
+        guard let connection else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
+        return connection
+    }
+
+    /// One statement with text parameters of explicit types; text results.
+    func exec(_ sql: String, binds: [PostgresBind]) throws -> PostgresResultStorage {
+        let connection = try live()
+        let types = binds.map { Oid($0.typeOID) }
+        // All parameter strings go into one NUL-separated buffer: one allocation per call
+        // instead of one per value, which matters for large unnest batches.
+        var total = 0
+        for bind in binds {
+            if let text = bind.text { total += text.utf8.count + 1 }
+        }
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Swift.max(total, 1))
+        defer { buffer.deallocate() }
+        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: binds.count)
+        var offset = 0
+        for (index, bind) in binds.enumerated() {
+            guard var text = bind.text else { continue }
+            let start = buffer + offset
+            text.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { source in
+                    if let base = source.baseAddress { start.update(from: base, count: source.count) }
+                }
+                start[utf8.count] = 0
+                offset += utf8.count + 1
+            }
+            pointers[index] = UnsafePointer(start)
+        }
+        let result = PQexecParams(connection, sql, Int32(binds.count), types, pointers, nil, nil, 0)
+        return try check(result, connection: connection, sql: sql, binds: binds)
+    }
+
+    /// Several statements, no parameters (migrations, session setup).
+    @discardableResult
+    func execSimple(_ sql: String) throws -> PostgresResultStorage {
+        let connection = try live()
+        return try check(PQexec(connection, sql), connection: connection, sql: sql, binds: [])
+    }
+
+    private func check(
+        _ result: OpaquePointer?, connection: OpaquePointer, sql: String, binds: [PostgresBind]
+    ) throws -> PostgresResultStorage {
+        guard let result else {
+            throw clientError(connection, fallback: "no result from server")
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresResultStorage(result)
+        default:
+            defer { PQclear(result) }
+            throw serverError(result, connection: connection, sql: sql, binds: binds)
+        }
+    }
+
+    private func clientError(_ connection: OpaquePointer, fallback: String) -> PostgresError {
+        let message = PQerrorMessage(connection).map { String(cString: $0).trimmingWhitespace() } ?? ""
+        let code: PostgresError.Code = PQstatus(connection) == CONNECTION_BAD ? .connectionLost : .server
+        return PostgresError(code: code, message: message.isEmpty ? fallback : message)
+    }
+
+    private func serverError(
+        _ result: OpaquePointer, connection: OpaquePointer, sql: String, binds: [PostgresBind]
+    ) -> PostgresError {
+        func field(_ code: UInt8) -> String? {
+            PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+        }
+        let sqlState = field(UInt8(ascii: "C"))
+        // Without a SQLSTATE the error was raised by libpq itself (e.g. a broken socket).
+        guard let sqlState else {
+            let message = PQresultErrorMessage(result).map { String(cString: $0).trimmingWhitespace() } ?? ""
+            var error = clientError(connection, fallback: message.isEmpty ? "query failed" : message)
+            error.query = sql
+            return error
+        }
+        let lost = PQstatus(connection) == CONNECTION_BAD
+        var error = PostgresError(
+            code: lost ? .connectionLost : .server,
+            sqlState: sqlState,
+            message: ServerMessage.redact(field(UInt8(ascii: "M")) ?? "server error", sqlState: sqlState, binds: binds)
+        )
+        error.constraintName = field(UInt8(ascii: "n"))
+        error.detail = field(UInt8(ascii: "D"))
+        error.hint = field(UInt8(ascii: "H"))
+        error.query = sql
+        return error
+    }
+
+    // MARK: Notifications
+
+    /// Returns a notification already received, else waits on the socket with poll(2) for at
+    /// most `timeout`. Blocks the connection's queue meanwhile, by design: the connection
+    /// belongs to the listener. `wakeUp` ends the wait early with `CancellationError`.
+    func waitForNotification(timeout: Duration, wakeUp: WakeUp) throws -> PostgresNotification? {
+        let connection = try live()
+        if let queued = takeNotification(connection) { return queued }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if wakeUp.isSignalled { throw CancellationError() }
+            // Reads whatever already arrived, so a notification in libpq's buffer is not
+            // missed because the socket looks idle.
+            guard PQconsumeInput(connection) == 1 else {
+                throw clientError(connection, fallback: "connection lost while waiting for notifications")
+            }
+            if let notification = takeNotification(connection) { return notification }
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero { return nil }
+            let (seconds, attoseconds) = remaining.components
+            let milliseconds = Int32(
+                clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            var descriptors = [
+                pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeUp.fileDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&descriptors, 2, milliseconds) < 0, errno != EINTR {
+                throw PostgresError(code: .connectionLost, message: "poll failed on the connection socket")
+            }
+        }
+    }
+
+    private func takeNotification(_ connection: OpaquePointer) -> PostgresNotification? {
+        guard let notify = PQnotifies(connection) else { return nil }
+        defer { PQfreemem(notify) }
+        return PostgresNotification(
+            channel: String(cString: notify.pointee.relname),
+            payload: String(cString: notify.pointee.extra),
+            processID: notify.pointee.be_pid
+        )
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+private func withCStringArray<Result>(
+    _ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result
+) -> Result {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,71 @@
+// Binds come in two shapes. `(any PostgresEncodable)?` accepts a bare `nil` literal, but Swift
+// turns a typed `Int?.none` into an untyped `nil` on the way in, losing its type OID (then
+// `SELECT $1` or `COALESCE($1, …)` fail with 42P18). The parameter-pack and non-optional
+// overloads keep every bind's static type, so typed NULLs stay typed; the optional ones are
+// disfavoured so they are chosen only when a bare `nil` leaves no other choice.
+extension PostgresConnection {
+    /// Runs one parameterised statement (`$1`, `$2`, …) and returns its rows.
+    /// `nil` or an `Optional.none` binds SQL NULL.
+    @discardableResult @_disfavoredOverload
+    public func query(_ sql: String, _ binds: (any PostgresEncodable)?...) async throws -> PostgresRows {
+        try await run(sql, binds.map(PostgresBind.init))
+    }
+
+    @discardableResult
+    public func query<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws -> PostgresRows {
+        try await run(sql, Self.prepare(repeat each binds))
+    }
+
+    @discardableResult @_disfavoredOverload
+    public func query(_ sql: String, binds: [(any PostgresEncodable)?]) async throws -> PostgresRows {
+        try await run(sql, binds.map(PostgresBind.init))
+    }
+
+    @discardableResult
+    public func query(_ sql: String, binds: [any PostgresEncodable]) async throws -> PostgresRows {
+        try await run(sql, binds.map(PostgresBind.init))
+    }
+
+    /// Runs one parameterised statement and returns the number of rows it affected.
+    @discardableResult @_disfavoredOverload
+    public func execute(_ sql: String, _ binds: (any PostgresEncodable)?...) async throws -> Int {
+        try await run(sql, binds.map(PostgresBind.init)).affectedRows
+    }
+
+    @discardableResult
+    public func execute<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws -> Int {
+        try await run(sql, Self.prepare(repeat each binds)).affectedRows
+    }
+
+    @discardableResult @_disfavoredOverload
+    public func execute(_ sql: String, binds: [(any PostgresEncodable)?]) async throws -> Int {
+        try await run(sql, binds.map(PostgresBind.init)).affectedRows
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, binds: [any PostgresEncodable]) async throws -> Int {
+        try await run(sql, binds.map(PostgresBind.init)).affectedRows
+    }
+
+    /// Runs SQL without parameters through the simple-query protocol, which allows several
+    /// `;`-separated statements (migrations). Never interpolate values into `sql`.
+    public func simpleQuery(_ sql: String) async throws {
+        _ = try await onQueue { try $0.execSimple(sql) }
+    }
+
+    private static func prepare<each Bind: PostgresEncodable>(_ binds: repeat each Bind) -> [PostgresBind] {
+        var prepared: [PostgresBind] = []
+        for bind in repeat each binds {
+            prepared.append(PostgresBind(bind))
+        }
+        return prepared
+    }
+
+    /// Text conversion of the binds happened on the caller's task: CPU work, not blocking.
+    private func run(_ sql: String, _ binds: [PostgresBind]) async throws -> PostgresRows {
+        // SQL text only: parameter values never reach the logs.
+        logger.trace("postgres query", metadata: ["db.query.text": "\(sql)", "db.query.parameter_count": "\(binds.count)"])
+        let storage = try await onQueue { try $0.exec(sql, binds: binds) }
+        return PostgresRows(storage)
+    }
+}

@@ -1,0 +1,96 @@
+import Dispatch
+import Logging
+
+/// One PostgreSQL session over libpq.
+///
+/// libpq blocks, so every libpq call for a connection runs on the connection's own serial
+/// `DispatchQueue` and callers await it through a continuation; the cooperative thread pool
+/// is never blocked. Calls from concurrent tasks are serialized in arrival order, but a
+/// session has one transaction state, so share a connection between tasks only for
+/// independent autocommit statements; use `PostgresPool` otherwise.
+public final class PostgresConnection: @unchecked Sendable {
+    // `handle` is only touched on `queue`; `state` is lock-protected. That is the whole
+    // justification for `@unchecked Sendable`.
+    private let queue: DispatchQueue
+    // No deinit here: `LibPQConnection` finishes itself when its last reference (this object
+    // or a block still queued) goes away, so PQfinish never races a queued call.
+    private let handle: LibPQConnection
+    private let state = LockedValue(State())
+    let logger: Logger
+
+    private struct State {
+        var closed = false
+        var broken = false
+        /// Idle outside a transaction after the last call; recorded on the queue so the pool
+        /// can check it without another hop.
+        var idle = true
+    }
+
+    private init(queue: DispatchQueue, handle: LibPQConnection, logger: Logger) {
+        self.queue = queue
+        self.handle = handle
+        self.logger = logger
+    }
+
+    /// Connects to the server given by `conninfo`, a URI (`postgresql://user@host:5432/db?sslmode=require`)
+    /// or a `key=value` string. libpq options (sslmode, sslrootcert, connect_timeout, …) pass
+    /// through; `connect_timeout` defaults to 10 seconds.
+    public static func connect(_ conninfo: String, logger: Logger) async throws -> PostgresConnection {
+        try ConnInfo.validate(conninfo)
+        let queue = DispatchQueue(label: "planrouter.postgres.connection")
+        let handle: LibPQConnection = try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try LibPQConnection.connect(conninfo, logger: logger) })
+            }
+        }
+        logger.debug("postgres connection opened")
+        return PostgresConnection(queue: queue, handle: handle, logger: logger)
+    }
+
+    /// True after `close()` or once the connection to the server broke.
+    public var isClosed: Bool {
+        state.withLock { $0.closed || $0.broken }
+    }
+
+    /// Closes the session. Calls already queued fail with `.connectionLost`.
+    public func close() {
+        let alreadyClosed = state.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
+        guard !alreadyClosed else { return }
+        queue.async { [handle] in handle.finish() }
+        logger.debug("postgres connection closed")
+    }
+
+    /// Runs `body` on the connection's queue and resumes the caller with its result.
+    func onQueue<Result: Sendable>(
+        _ body: @escaping @Sendable (LibPQConnection) throws -> Result
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [handle, state, logger] in
+                guard !state.withLock({ $0.closed }) else {
+                    continuation.resume(throwing: PostgresError(code: .connectionLost, message: "connection is closed"))
+                    return
+                }
+                let outcome = Swift.Result { try body(handle) }
+                let idle = handle.isIdle
+                state.withLock { $0.idle = idle }
+                if handle.isBad {
+                    let wasBroken = state.withLock { state in
+                        defer { state.broken = true }
+                        return state.broken
+                    }
+                    if !wasBroken { logger.debug("postgres connection lost") }
+                }
+                continuation.resume(with: outcome)
+            }
+        }
+    }
+
+    /// Whether the pool may hand this connection to the next user: open, and not left
+    /// inside a transaction by the previous one.
+    var isReusable: Bool {
+        state.withLock { !$0.closed && !$0.broken && $0.idle }
+    }
+}
