@@ -142,7 +142,10 @@ struct RulesReader {
     mutating func read(_ root: Node) -> RoutingRules? {
         let top = mapping(
             root, "",
-            allowed: ["format", "organization", "default_tier", "tiers", "chair_minutes", "max_chair_minutes", "offer", "quiet_hours", "locations"])
+            allowed: [
+                "format", "organization", "default_tier", "tiers", "chair_minutes", "max_chair_minutes", "offer", "quiet_hours", "messages",
+                "locations",
+            ])
         guard let top else { return nil }
         var tiers: [RoutingRules.Tier] = []
         var defaultTier: String?
@@ -150,6 +153,7 @@ struct RulesReader {
         var maxChair = 480
         var offer = RoutingRules.Offer()
         var quiet = RoutingRules.QuietHours()
+        var messages = MessageTemplates()
         var overrides: [String: LocationOverride] = [:]
         var sawTiers = false
         for (key, node) in top {
@@ -173,6 +177,7 @@ struct RulesReader {
             case "max_chair_minutes": maxChair = Int(int(node, path, 15...1440) ?? 480)
             case "offer": offer = readOffer(node, path) ?? offer
             case "quiet_hours": quiet = readQuietHours(node, path) ?? quiet
+            case "messages": messages = readMessages(node, path)
             case "locations":
                 for (loc, o) in mapping(node, path, allowed: []) ?? [] {
                     if let lo = readOverride(o, child(path, loc)) { overrides[loc] = lo }
@@ -194,7 +199,7 @@ struct RulesReader {
         guard errors.isEmpty, let defaultTier else { return nil }
         return RoutingRules(
             tiers: tiers.sorted { $0.priority > $1.priority }, defaultTier: defaultTier, chairMinutes: chair,
-            maximumChairMinutes: maxChair, offer: offer, quietHours: quiet, locationOverrides: overrides)
+            maximumChairMinutes: maxChair, offer: offer, quietHours: quiet, messages: messages, locationOverrides: overrides)
     }
 
     mutating func readTier(_ node: Node, _ path: String) -> RoutingRules.Tier? {
@@ -356,6 +361,24 @@ struct RulesReader {
             }
         }
         return q
+    }
+
+    mutating func readMessages(_ node: Node, _ path: String) -> MessageTemplates {
+        var m = MessageTemplates()
+        let keys: [String: WritableKeyPath<MessageTemplates, String>] = [
+            "offer_sms": \.offerSMS, "offer_email_subject": \.offerEmailSubject, "offer_email": \.offerEmail, "nudge_sms": \.nudgeSMS,
+            "same_visit_sms": \.sameVisitSMS, "deposit_line": \.depositLine,
+        ]
+        for (key, v) in mapping(node, path, allowed: Set(keys.keys)) ?? [] {
+            guard let text = string(v, child(path, key)) else { continue }
+            let unknown = MessageTemplates.unknownPlaceholders(in: text)
+            if !unknown.isEmpty {
+                fail(child(path, key), v, "unknown placeholder \(unknown.map { "{\($0)}" }.joined(separator: ", ")); use \(MessageTemplates.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", "))")
+                continue
+            }
+            m[keyPath: keys[key]!] = text
+        }
+        return m
     }
 
     mutating func readOverride(_ node: Node, _ path: String) -> LocationOverride? {

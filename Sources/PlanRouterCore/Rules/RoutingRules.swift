@@ -90,6 +90,7 @@ public struct RoutingRules: Sendable, Hashable {
     public var maximumChairMinutes: Int = 480
     public var offer: Offer
     public var quietHours: QuietHours
+    public var messages = MessageTemplates()
     public var locationOverrides: [String: LocationOverride]
 
     public func tier(named name: String) -> Tier? { tiers.first { $0.name == name } }

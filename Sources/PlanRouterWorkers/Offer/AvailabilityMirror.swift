@@ -13,9 +13,33 @@ enum AvailabilityMirror {
         let org = d["organization_id"]!.stringValue!
         let loc = d["location_id"]!.stringValue!
         let changedAt = RFC3339.parse(d["changed_at"]!.stringValue!)!
+        // Parse and check everything first: a rejected event must leave no partial writes.
+        let blocks = d["blocks"]?.arrayValue ?? []
+        var bp: [String] = [], bs: [Date] = [], be: [Date] = [], bo: [PostgresJSON] = []
+        for b in blocks {
+            let s = RFC3339.parse(b["start"]!.stringValue!)!, en = RFC3339.parse(b["end"]!.stringValue!)!
+            guard en > s else { throw EventRejection(.invalidData, "/data/blocks: a block ends before it starts") }
+            bp.append(b["provider_id"]!.stringValue!)
+            bs.append(s)
+            be.append(en)
+            bo.append(PostgresJSON((b["operatory_ids"] ?? []).serialized()))
+        }
+        let outs = d["blockouts"]?.arrayValue ?? []
+        var op: [String?] = [], os: [Date] = [], oe: [Date] = [], ok: [String] = [], oo: [PostgresJSON] = []
+        for b in outs {
+            let s = RFC3339.parse(b["start"]!.stringValue!)!, en = RFC3339.parse(b["end"]!.stringValue!)!
+            guard en > s else { throw EventRejection(.invalidData, "/data/blockouts: a blockout ends before it starts") }
+            op.append(b["provider_id"]?.stringValue)
+            os.append(s)
+            oe.append(en)
+            ok.append(b["type"]!.stringValue!)
+            oo.append(PostgresJSON((b["operatory_ids"] ?? []).serialized()))
+        }
+        let zone = d["time_zone"]?.stringValue
+        if let zone, TimeZone(identifier: zone) == nil { throw EventRejection(.invalidData, "/data/time_zone: unknown IANA time zone") }
+        if d["from"]!.stringValue! > d["to"]!.stringValue! { throw EventRejection(.invalidData, "/data/from: after /data/to") }
         try await ensureLocation(org: org, location: loc, in: tx)
-        if let tz = d["time_zone"]?.stringValue {
-            guard TimeZone(identifier: tz) != nil else { throw EventRejection(.invalidData, "/data/time_zone: unknown IANA time zone") }
+        if let tz = zone {
             _ = try await tx.execute("UPDATE locations SET time_zone = $2 WHERE id = $1 AND time_zone <> $2", loc, tz)
         }
         // The range in the location's zone: local midnight of `from` to local midnight after `to`.
@@ -44,16 +68,6 @@ enum AvailabilityMirror {
                 loc, providers.map { $0["id"]!.stringValue! }, providers.map { PostgresJSON(($0["roles"] ?? []).serialized()) },
                 providers.map { PostgresJSON(($0["operatory_ids"] ?? []).serialized()) }, now)
         }
-        let blocks = d["blocks"]?.arrayValue ?? []
-        var bp: [String] = [], bs: [Date] = [], be: [Date] = [], bo: [PostgresJSON] = []
-        for b in blocks {
-            let s = RFC3339.parse(b["start"]!.stringValue!)!, en = RFC3339.parse(b["end"]!.stringValue!)!
-            guard en > s else { throw EventRejection(.invalidData, "/data/blocks: a block ends before it starts") }
-            bp.append(b["provider_id"]!.stringValue!)
-            bs.append(s)
-            be.append(en)
-            bo.append(PostgresJSON((b["operatory_ids"] ?? []).serialized()))
-        }
         // Providers named only in blocks still need a row (no roles known yet).
         _ = try await tx.execute(
             """
@@ -66,18 +80,7 @@ enum AvailabilityMirror {
             SELECT $1, p, tstzrange(s, e), ARRAY(SELECT jsonb_array_elements_text(o)), $6
             FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[]) AS u(p, s, e, o)
             """, loc, bp, bs, be, bo, changedAt)
-        let outs = d["blockouts"]?.arrayValue ?? []
         if !outs.isEmpty {
-            var op: [String?] = [], os: [Date] = [], oe: [Date] = [], ok: [String] = [], oo: [PostgresJSON] = []
-            for b in outs {
-                let s = RFC3339.parse(b["start"]!.stringValue!)!, en = RFC3339.parse(b["end"]!.stringValue!)!
-                guard en > s else { throw EventRejection(.invalidData, "/data/blockouts: a blockout ends before it starts") }
-                op.append(b["provider_id"]?.stringValue)
-                os.append(s)
-                oe.append(en)
-                ok.append(b["type"]!.stringValue!)
-                oo.append(PostgresJSON((b["operatory_ids"] ?? []).serialized()))
-            }
             _ = try await tx.execute(
                 """
                 INSERT INTO blockouts (location_id, provider_id, during, kind, operatory_ids, changed_at)

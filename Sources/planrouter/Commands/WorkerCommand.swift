@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run one worker kind. Each kind is its own consumer group; run more processes to scale out.",
         discussion: "SIGTERM or SIGINT: the current batch finishes and commits, offsets are committed, clients close, exit 0.",
-        subcommands: [Classifier.self, Relay.self])
+        subcommands: [Classifier.self, Offer.self, Relay.self])
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -28,6 +28,31 @@ struct WorkerCommand: AsyncParsableCommand {
                 let env = try await WorkerEnvironment.make(kind: "classifier", options, database, kafka, log)
                 let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics)
                 let consumer = try env.consumer(topics: [env.topics[.planAccepted]])
+                let worker = ConsumerWorker(
+                    consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
+                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
+                try await env.run([worker])
+            }
+        }
+    }
+
+    struct Offer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Consume plan.classified, schedule.changed and appointment.changed; hold openings and make offers.",
+            discussion: "Emits patient.messages, payments.deposit-requests and coordinator.tasks (via the outbox) and starts escalation ladders.")
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var booking: BookingOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let settings = try booking.settings()
+                let env = try await WorkerEnvironment.make(kind: "offer", options, database, kafka, log)
+                let handler = OfferHandler(consumerName: env.groupID, topics: env.topics, settings: settings)
+                let consumer = try env.consumer(
+                    topics: [env.topics[.planClassified], env.topics[.scheduleChanged], env.topics[.appointmentChanged]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
@@ -56,6 +81,26 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await env.run([relay])
             }
         }
+    }
+}
+
+struct BookingOptions: ParsableArguments {
+    @Option(help: "Booking links are <base>/book/<token>. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.")
+    var bookingBaseURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "Secret for signing booking links (HMAC-SHA256); the booking service needs the same one. Env: PLANROUTER_BOOKING_SECRET.",
+            discussion: "Required. Prefer the environment variable: command lines are visible to other users."))
+    var bookingSecret: String?
+
+    func settings() throws -> OfferSettings {
+        guard let secret = bookingSecret ?? Environment.value("PLANROUTER_BOOKING_SECRET") else {
+            throw CLIError("no booking secret: set PLANROUTER_BOOKING_SECRET (at least 32 random characters; `scripts/services env` prints a local one)")
+        }
+        guard secret.utf8.count >= 32 else { throw CLIError("PLANROUTER_BOOKING_SECRET is too short: use at least 32 random characters") }
+        let base = bookingBaseURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else { throw CLIError("--booking-base-url must be an http(s) URL") }
+        return OfferSettings(bookingBaseURL: base, bookingSecret: secret)
     }
 }
 

@@ -61,6 +61,22 @@ final class PipelineHarness: Sendable {
             handler: ClassifierHandler(consumerName: group), clock: WallClock(), logger: testLogger)
     }
 
+    static let bookingSecret = "test-booking-secret-0123456789abcdef"
+
+    func offer(group: String = "offer", clock: any PlanRouterClock = WallClock()) throws -> ConsumerWorker<OfferHandler> {
+        ConsumerWorker(
+            consumer: try consumer(group: group, topics: [topics[.planClassified], topics[.scheduleChanged], topics[.appointmentChanged]]),
+            pool: pool,
+            handler: OfferHandler(consumerName: group, settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret)),
+            clock: clock, logger: testLogger)
+    }
+
+    func classifier(group: String = "classifier", clock: any PlanRouterClock) throws -> ConsumerWorker<ClassifierHandler> {
+        ConsumerWorker(
+            consumer: try consumer(group: group, topics: [topics[.planAccepted]]), pool: pool,
+            handler: ClassifierHandler(consumerName: group), clock: clock, logger: testLogger)
+    }
+
     func relay(batchSize: Int = 500) throws -> OutboxRelay {
         OutboxRelay(
             conninfo: databaseURL, producer: try producer(OutboxRelay.producerDefaults), clock: WallClock(),
@@ -151,5 +167,60 @@ enum TestEvents {
             "tier": "restorative", "path": "self_book", "chair_minutes": 90, "value_cents": 135000, "deposit_cents": 13500,
             "first_offer_sla_minutes": 30, "rules_version": 0, "reasons": ["test"],
         ])
+    }
+
+    /// A schedule.changed: the providers work 08:00-17:00 local on weekdays from `from` to `to`.
+    static func schedule(
+        location: String = "loc-12", zone: String = "America/New_York", from: String = "2026-12-01", to: String = "2026-12-31",
+        providers: [(id: String, role: String, operatories: [String])] = [("prov-3", "dentist", ["op-1", "op-2"])],
+        blockouts: [JSONValue] = [], changedAt: String = "2026-11-30T12:00:00Z", id: String = UUID().uuidString
+    ) -> JSONValue {
+        let tz = TimeZone(identifier: zone)!
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = tz
+        let f = DateFormatter()
+        f.timeZone = tz
+        f.dateFormat = "yyyy-MM-dd"
+        var day = f.date(from: from)!
+        let last = f.date(from: to)!
+        var blocks: [JSONValue] = []
+        while day <= last {
+            let weekday = cal.component(.weekday, from: day)
+            if weekday != 1 && weekday != 7 {
+                for p in providers {
+                    let start = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
+                    let end = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
+                    blocks.append(.object(["provider_id": .string(p.id), "start": .string(RFC3339.format(start)), "end": .string(RFC3339.format(end))]))
+                }
+            }
+            day = cal.date(byAdding: .day, value: 1, to: day)!
+        }
+        let data: JSONValue = .object([
+            "organization_id": "org-1", "location_id": .string(location), "changed_at": .string(changedAt), "time_zone": .string(zone),
+            "from": .string(from), "to": .string(to),
+            "providers": .array(providers.map { .object(["id": .string($0.id), "roles": [.string($0.role)], "operatory_ids": .array($0.operatories.map { .string($0) })]) }),
+            "blocks": .array(blocks), "blockouts": .array(blockouts),
+        ])
+        return .object([
+            "specversion": "1.0", "id": .string(id), "source": .string("opendental/\(location)"), "type": "planrouter.schedule.changed.v1",
+            "time": .string(changedAt), "data": data,
+        ])
+    }
+
+    static func acceptedWith(
+        plan: String, location: String = "loc-12", codes: [(String, Int64)], channel: String = "sms", inOffice: Bool = false,
+        acceptedAt: String = "2026-12-01T14:29:00Z", coordinator: String? = nil
+    ) -> JSONValue {
+        var e = accepted(plan: plan, codes: codes, acceptedAt: acceptedAt).objectValue!
+        var d = e["data"]!.objectValue!
+        d["location_id"] = .string(location)
+        var patient = d["patient"]!.objectValue!
+        patient["preferred_channel"] = .string(channel)
+        if channel == "phone" { patient["sms_consent"] = false; patient["phone"] = nil }
+        if inOffice { patient["still_in_office"] = true }
+        d["patient"] = .object(patient)
+        if let coordinator { d["coordinator_id"] = .string(coordinator) }
+        e["data"] = .object(d)
+        return .object(e)
     }
 }

@@ -1,0 +1,246 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+extension OfferHandler {
+    /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
+    func record(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+        let nowEpoch = Int64(now.timeIntervalSince1970)
+        // 1. Offers: one row per case, also for callbacks and "no availability" (their first contact is the task).
+        let offerRows = try await tx.query(
+            """
+            INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
+                                plan_accepted_at, sent_at, sla_seconds, sla_met)
+            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $12, sla, $12 - acc <= make_interval(secs => sla)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
+                        $9::timestamptz[], $10::int4[], $11::int4[]) AS u(o, p, l, pa, ch, op, d, ex, acc, sla, ord)
+            ORDER BY ord
+            RETURNING id, organization_id, plan_id
+            """,
+            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID), plans.map { effectivePath($0).rawValue },
+            plans.map { channelName($0) }, plans.map { PostgresJSON(openingsJSON($0, infos).serialized()) },
+            plans.map { $0.held.isEmpty ? 0 : $0.c.depositCents }, plans.map { now.addingTimeInterval(Double($0.tier.holdWindowSeconds)) },
+            plans.map(\.c.acceptedAt), plans.map { Int32($0.c.slaSeconds) }, plans.indices.map { Int32($0) }, now)
+        var offerIDs: [String: Int64] = [:]
+        for r in offerRows { offerIDs[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self) }
+
+        // 2. Patient messages, deposit requests and the tasks to create.
+        var tasks: [(plan: Plan, kind: String, urgent: Bool, reason: String)] = []
+        for p in plans {
+            let info = infos[p.c.locationID]
+            let offerID = offerIDs[p.c.key]!
+            let expires = nowEpoch + Int64(p.tier.holdWindowSeconds)
+            let link = settings.link(BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: expires))
+            switch effectivePath(p) {
+            case .callback:
+                if p.held.isEmpty && p.path != .callback {
+                    tasks.append((p, "no_availability", true, noAvailabilityReason(p)))
+                } else {
+                    tasks.append((p, "callback", false, p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"))
+                }
+            case .sameVisit:
+                tasks.append((p, "same_visit", true, "patient still in the office: book one of today's openings before they leave"))
+                if let ch = p.c.channel {
+                    outbox.append(message(p, info, channel: ch, kind: "same_visit", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+                }
+                if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
+            case .selfBook:
+                let ch = p.c.channel!
+                let sendAfter = info.flatMap { quietHoursEnd(now, zone: $0.timeZone, quiet: p.rules.quietHours) }
+                outbox.append(message(p, info, channel: ch, kind: "offer", link: link, sendAfter: sendAfter, now: now), topic: topics[.patientMessages])
+                if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
+            }
+        }
+        try await insertTasks(tasks, infos: infos, offerIDs: offerIDs, in: tx, outbox: &outbox, now: now)
+
+        // 3. The escalation ladder for cases that reached the patient; measured from acceptance.
+        var tOrg: [String] = [], tPlan: [String] = [], tLoc: [String] = [], tStep: [Int32] = [], tDue: [Date] = [], tPayload: [PostgresJSON] = []
+        for p in plans where effectivePath(p) != .callback {
+            for (i, step) in p.tier.ladder.enumerated() {
+                tOrg.append(p.c.organizationID)
+                tPlan.append(p.c.planID)
+                tLoc.append(p.c.locationID)
+                tStep.append(Int32(i + 1))
+                tDue.append(max(now, p.c.acceptedAt.addingTimeInterval(Double(step.afterSeconds))))
+                tPayload.append(PostgresJSON(JSONValue.object(["action": .string(step.action.rawValue), "tier": .string(p.tier.name)]).serialized()))
+            }
+        }
+        if !tOrg.isEmpty {
+            _ = try await tx.execute(
+                """
+                INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
+                SELECT o, p, l, 'ladder', s, d, pl, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[], $6::jsonb[])
+                    AS u(o, p, l, s, d, pl)
+                """, tOrg, tPlan, tLoc, tStep, tDue, tPayload, now)
+            _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+        }
+
+        // 4. Case status and history.
+        _ = try await tx.execute(
+            """
+            UPDATE plans SET status = u.s, updated_at = $4
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS u(o, p, s)
+            WHERE plans.organization_id = u.o AND plans.plan_id = u.p AND plans.status = 'accepted'
+            """,
+            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, now)
+        _ = try await tx.execute(
+            """
+            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
+            SELECT o, p, l, k, s, e, $8, $8, d
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(o, p, l, k, s, e, d)
+            """,
+            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID),
+            plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, plans.map(\.c.incoming.event.source),
+            plans.map(\.c.incoming.event.id),
+            plans.map { p in
+                let seconds = Int64(now.timeIntervalSince(p.c.acceptedAt).rounded())
+                var d: JSONObject = [
+                    "offer_id": .int(offerIDs[p.c.key]!), "path": .string(effectivePath(p).rawValue), "channel": .string(channelName(p)),
+                    "openings": .int(Int64(p.held.count)), "seconds_to_offer": .int(seconds),
+                    "sla_met": .bool(seconds <= Int64(p.c.slaSeconds)), "tier": .string(p.tier.name),
+                ]
+                if let note = p.note { d["note"] = .string(note) }
+                return PostgresJSON(JSONValue.object(d).serialized())
+            }, now)
+    }
+
+    /// Self-book without any winnable opening (or without a channel) ends with a coordinator.
+    func effectivePath(_ p: Plan) -> CasePath {
+        if p.path == .callback || p.held.isEmpty { return .callback }
+        if p.path == .selfBook && p.c.channel == nil { return .callback }
+        return p.path
+    }
+
+    func channelName(_ p: Plan) -> String {
+        switch effectivePath(p) {
+        case .callback: "coordinator"
+        case .sameVisit: "front_desk"
+        case .selfBook: p.c.channel!.name
+        }
+    }
+
+    func noAvailabilityReason(_ p: Plan) -> String {
+        let who = p.request?.providerID.map { "provider \($0)" } ?? p.c.providerRole.map { "any \($0)" } ?? "any provider"
+        return "no opening of \(p.c.chairMinutes) min with \(who) in the next \(p.rules.offer.horizonDays) days"
+    }
+
+    func openingsJSON(_ p: Plan, _ infos: [String: LocationInfo]) -> JSONValue {
+        let zone = infos[p.c.locationID]?.timeZone ?? TimeZone(identifier: "UTC")!
+        return .array(
+            p.held.map { h in
+                var o: JSONObject = [
+                    "reservation_id": .int(h.reservationID), "provider_id": .string(h.opening.providerID),
+                    "start": .string(RFC3339.format(Date(timeIntervalSince1970: Double(h.opening.range.start)), in: zone)),
+                    "end": .string(RFC3339.format(Date(timeIntervalSince1970: Double(h.opening.range.end)), in: zone)),
+                    "local_time": .string(LocalTime.format(h.opening.range.start, in: zone)),
+                ]
+                if let op = h.opening.operatoryID { o["operatory_id"] = .string(op) }
+                return .object(o)
+            })
+    }
+
+    func message(_ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: String, link: String, sendAfter: Date?, now: Date) -> CloudEvent {
+        let openings = openingsJSON(p, info.map { [p.c.locationID: $0] } ?? [:])
+        let times = openings.arrayValue!.compactMap { $0["local_time"]?.stringValue }.joined(separator: ", ")
+        let t = p.rules.messages
+        let values = [
+            "first_name": p.c.firstName, "location_name": info.flatMap { $0.name.isEmpty ? nil : $0.name } ?? "your dental office",
+            "openings": times, "link": link, "deposit": MessageTemplates.dollars(p.c.depositCents),
+        ]
+        let template = kind == "same_visit" ? t.sameVisitSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
+        var body = MessageTemplates.render(template, values)
+        if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
+        var d: JSONObject = [
+            "message_id": .string(UUID().uuidString.lowercased()), "organization_id": .string(p.c.organizationID),
+            "location_id": .string(p.c.locationID), "plan_id": .string(p.c.planID), "patient_id": .string(p.c.patientID),
+            "channel": .string(channel.name), "to": .string(channel.to), "kind": .string(kind),
+        ]
+        if channel.name == "email" { d["subject"] = .string(MessageTemplates.render(t.offerEmailSubject, values)) }
+        d["body"] = .string(String(body.prefix(1600)))
+        d["link"] = .string(link)
+        d["openings"] = .array(openings.arrayValue!.map { o in
+            var x = o.objectValue!
+            x["reservation_id"] = nil
+            return .object(x)
+        })
+        if let sendAfter { d["send_after"] = .string(RFC3339.format(sendAfter)) }
+        return CloudEvent(id: d["message_id"]!.stringValue!, source: "planrouter/offer", type: .patientMessages, time: now, subject: p.c.planID, data: .object(d))
+    }
+
+    func deposit(_ p: Plan, link: String, expires: Int64, now: Date) -> CloudEvent {
+        let d: JSONObject = [
+            "request_id": .string(UUID().uuidString.lowercased()), "organization_id": .string(p.c.organizationID),
+            "location_id": .string(p.c.locationID), "plan_id": .string(p.c.planID), "patient_id": .string(p.c.patientID),
+            "amount_cents": .int(p.c.depositCents), "currency": .string(settings.currency), "tier": .string(p.tier.name),
+            "reason": .string("deposit for \(p.tier.name) treatment"), "link": .string(link),
+            "due_by": .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))),
+        ]
+        return CloudEvent(id: d["request_id"]!.stringValue!, source: "planrouter/offer", type: .depositRequests, time: now, subject: p.c.planID, data: .object(d))
+    }
+
+    /// When a patient message due now may go out: nil outside quiet hours, else the local end of quiet hours.
+    func quietHoursEnd(_ now: Date, zone: TimeZone, quiet: RoutingRules.QuietHours) -> Date? {
+        let epoch = Int64(now.timeIntervalSince1970)
+        let offset = Int64(zone.secondsFromGMT(for: now))
+        let minute = Int(((epoch + offset) % 86_400 + 86_400) % 86_400 / 60)
+        let inQuiet = quiet.startMinute > quiet.endMinute
+            ? (minute >= quiet.startMinute || minute < quiet.endMinute) : (minute >= quiet.startMinute && minute < quiet.endMinute)
+        guard inQuiet else { return nil }
+        // Local midnight of today, then the end minute (tomorrow's when we are before midnight).
+        let midnight = SlotSearch.endOfLocalDay(epoch, in: zone)
+        let startOfToday = midnight - 86_400 + (Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(midnight - 86_400)))) - offset)
+        var end = startOfToday + Int64(quiet.endMinute) * 60
+        if end <= epoch { end = midnight + Int64(quiet.endMinute) * 60 }
+        return Date(timeIntervalSince1970: Double(end))
+    }
+
+    func insertTasks(
+        _ tasks: [(plan: Plan, kind: String, urgent: Bool, reason: String)], infos: [String: LocationInfo], offerIDs: [String: Int64],
+        in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+    ) async throws {
+        guard !tasks.isEmpty else { return }
+        let owners = tasks.map { t in t.plan.c.coordinatorID ?? infos[t.plan.c.locationID]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)" }
+        let contexts: [JSONValue] = tasks.map { t in
+            let p = t.plan
+            var ctx: JSONObject = [
+                "plan_id": .string(p.c.planID), "patient_id": .string(p.c.patientID), "provider_id": .string(p.c.providerID),
+                "tier": .string(p.tier.name), "value_cents": .int(p.c.valueCents), "deposit_cents": .int(p.c.depositCents),
+                "chair_minutes": .int(Int64(p.c.chairMinutes)), "procedures": .array(p.c.procedureCodes.map { .string($0) }),
+                "accepted_at": .string(RFC3339.format(p.c.acceptedAt)),
+                "preferred_channel": .string(p.c.patient["preferred_channel"]?.stringValue ?? "none"),
+                "sms_consent": .bool(p.c.patient["sms_consent"]?.boolValue ?? false),
+                "classification": .array(p.c.reasons.map { .string($0) }),
+                "offers": .array([.object(["offer_id": .int(offerIDs[p.c.key]!), "sent_at": .string(RFC3339.format(now)), "channel": .string(channelName(p))])]),
+                "openings": openingsJSON(p, infos),
+            ]
+            if let note = p.note { ctx["note"] = .string(note) }
+            return .object(ctx)
+        }
+        let rows = try await tx.query(
+            """
+            INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
+            SELECT o, p, l, ow, k, ur, r, c, $10
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::jsonb[], $9::int4[])
+                 AS u(o, p, l, ow, k, ur, r, c, ord)
+            ORDER BY ord
+            RETURNING id, organization_id, plan_id, kind
+            """,
+            tasks.map(\.plan.c.organizationID), tasks.map(\.plan.c.planID), tasks.map(\.plan.c.locationID), owners, tasks.map(\.kind),
+            tasks.map(\.urgent), tasks.map(\.reason), contexts.map { PostgresJSON($0.serialized()) }, tasks.indices.map { Int32($0) }, now)
+        var ids: [String: Int64] = [:]
+        for r in rows {
+            ids[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self)) + "\u{1F}" + (try r.decode(3, as: String.self))] = try r.decode(0, as: Int64.self)
+        }
+        for (i, t) in tasks.enumerated() {
+            let id = ids[t.plan.c.key + "\u{1F}" + t.kind]!
+            let d: JSONObject = [
+                "task_id": .string(String(id)), "organization_id": .string(t.plan.c.organizationID), "location_id": .string(t.plan.c.locationID),
+                "plan_id": .string(t.plan.c.planID), "owner_id": .string(owners[i]), "kind": .string(t.kind), "urgent": .bool(t.urgent),
+                "reason": .string(String(t.reason.prefix(500))), "created_at": .string(RFC3339.format(now)), "context": contexts[i],
+            ]
+            outbox.append(
+                CloudEvent(id: "task-\(id)", source: "planrouter/offer", type: .coordinatorTasks, time: now, subject: t.plan.c.planID, data: .object(d)),
+                topic: topics[.coordinatorTasks])
+        }
+    }
+}
