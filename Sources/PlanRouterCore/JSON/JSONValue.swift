@@ -52,7 +52,15 @@ extension JSONValue {
         return nil
     }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var int64Value: Int64? { if case .int(let i) = self { return i }; return nil }
+    /// An integer, also when written as 135000.0: JSON Schema's "integer" admits that
+    /// form, so the typed reader must too (anything with a fraction is nil).
+    public var int64Value: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) <= 9_007_199_254_740_992: return Int64(d)
+        default: return nil
+        }
+    }
     public var intValue: Int? { int64Value.map { Int($0) } }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }

@@ -55,6 +55,11 @@ extension RoutingRules {
 struct RulesReader {
     var errors: [RulesError] = []
 
+    /// Provider roles of the event contract (schemas: provider_role).
+    static let roles: Set<String> = [
+        "dentist", "hygienist", "oral_surgeon", "periodontist", "endodontist", "orthodontist", "prosthodontist", "injector", "aesthetician",
+    ]
+
     mutating func fail(_ path: String, _ node: Node?, _ message: String) {
         errors.append(RulesError(path: path, line: node?.mark.map { $0.line }, message: message))
     }
@@ -240,7 +245,12 @@ struct RulesReader {
                 t.firstOfferSLASeconds = duration(v, p) ?? 0
             case "hold_window": t.holdWindowSeconds = duration(v, p) ?? 0
             case "ladder": t.ladder = readLadder(v, p) ?? []
-            case "provider_role": t.providerRole = string(v, p)
+            case "provider_role":
+                if let role = string(v, p) {
+                    if RulesReader.roles.contains(role) { t.providerRole = role } else {
+                        fail(p, v, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
+                    }
+                }
             default: break
             }
         }

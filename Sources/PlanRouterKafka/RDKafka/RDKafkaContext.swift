@@ -28,7 +28,10 @@ final class RDKafkaContext: Sendable {
         let swiftLevel: Logger.Level
         switch level {
         case ...2: swiftLevel = .critical
-        case 3: swiftLevel = .error
+        // A failed broker connection ("FAIL") is logged by librdkafka as an error but is
+        // transient: it reconnects on its own, and callers that must give up do so with
+        // their own error (e.g. checkReachable). A warning is the honest level.
+        case 3: swiftLevel = facility == "FAIL" ? .warning : .error
         case 4: swiftLevel = .warning
         case 5: swiftLevel = .notice
         case 6: swiftLevel = .info

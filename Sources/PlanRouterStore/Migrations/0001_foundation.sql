@@ -8,8 +8,8 @@ CREATE TABLE organizations (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
--- A location appears the first time an event names it; its time zone and
--- default coordinator come from schedule.changed or `planrouter locations`.
+-- A location appears the first time an event names it; its time zone comes
+-- from schedule.changed (default UTC until then).
 CREATE TABLE locations (
     id                      text PRIMARY KEY,
     organization_id         text NOT NULL REFERENCES organizations (id),
@@ -69,7 +69,7 @@ CREATE TABLE routing_rules (
 );
 
 -- The simulated clock: when a worker runs with --clock simulated it reads "now"
--- from this single row, which `planrouter simulate` advances.
+-- from this single row, which a simulation advances.
 CREATE TABLE sim_clock (
     id   boolean PRIMARY KEY DEFAULT true CHECK (id),
     now  timestamptz NOT NULL

@@ -19,7 +19,7 @@ struct AvailabilityCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let logger = try log.makeLogger("planrouter.availability")
+                let logger = try log.makeLogger("planrouter.availability", defaultLevel: .error)
                 let input: FileHandle
                 if let file, file != "-" {
                     guard let h = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }

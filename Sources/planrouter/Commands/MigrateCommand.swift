@@ -14,7 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = try log.makeLogger("planrouter.migrate")
+            let logger = try log.makeLogger("planrouter.migrate", defaultLevel: .notice)
             let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
             defer { conn.close() }
             let migrator = try Migrator(logger: logger)

@@ -15,7 +15,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let logger = try log.makeLogger("planrouter.outbox")
+                let logger = try log.makeLogger("planrouter.outbox", defaultLevel: .error)
                 let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
                 defer { conn.close() }
                 let b = try await OutboxBacklog.read(on: conn)

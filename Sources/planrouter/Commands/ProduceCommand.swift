@@ -26,7 +26,7 @@ struct ProduceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = try log.makeLogger("planrouter.produce")
+            let logger = try log.makeLogger("planrouter.produce", defaultLevel: .error)
             let wrapType: EventType? = try wrap.map {
                 guard let t = EventType(anyName: $0) else {
                     throw CLIError("--wrap \($0): unknown event type; one of \(EventType.allCases.map(\.name).joined(separator: ", "))")

@@ -36,7 +36,7 @@ struct RulesCommand: AsyncParsableCommand {
                     throw CLIError("give --organization (or '*' for every organization without its own rules)")
                 }
                 let yaml = try readRulesFile(file)
-                let logger = try log.makeLogger("planrouter.rules")
+                let logger = try log.makeLogger("planrouter.rules", defaultLevel: .error)
                 let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
                 defer { conn.close() }
                 let (version, created) = try await RulesRepository.load(yaml: yaml, organization: org, on: conn, now: WallClock().now())

@@ -83,8 +83,10 @@ struct LogOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error. Env: PLANROUTER_LOG_LEVEL. Default: info.")
     var level: String?
 
-    func makeLogger(_ label: String) throws -> Logger {
-        let text = level ?? Environment.value("PLANROUTER_LOG_LEVEL") ?? "info"
+    /// Workers log at info by default; one-shot commands only report errors, so a
+    /// failure is the single line `reportingErrors` prints.
+    func makeLogger(_ label: String, defaultLevel: Logger.Level = .info) throws -> Logger {
+        let text = level ?? Environment.value("PLANROUTER_LOG_LEVEL") ?? defaultLevel.rawValue
         guard let l = Logger.Level(rawValue: text) else { throw CLIError("unknown log level \(text)") }
         LoggingBootstrap.once(level: l)
         var logger = Logger(label: label)
