@@ -4,7 +4,8 @@ import PlanRouterPostgres
 
 /// A classified plan waiting for its offer, joined with what PostgreSQL knows about it.
 struct OfferCase {
-    var incoming: IncomingEvent
+    /// The plan.classified event that asked for this offer; nil for nudges.
+    var incoming: IncomingEvent?
     var organizationID: String
     var planID: String
     var locationID: String
@@ -93,5 +94,33 @@ struct OfferCase {
                     reasons: d["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         }
         return (cases, skipped)
+    }
+
+    /// Cases still waiting for a booking (status offered), with their current classification: for nudges.
+    static func loadOffered(organizations: [String], plans: [String], in tx: PostgresConnection) async throws -> [OfferCase] {
+        let rows = try await tx.query(
+            """
+            SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
+                   c.tier, c.path, c.chair_minutes, c.deposit_cents, c.value_cents, c.first_offer_sla_seconds, c.provider_role, c.reasons,
+                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
+            FROM plans p
+            JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
+            JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
+                          ORDER BY c.id DESC LIMIT 1) c ON true
+            WHERE p.status = 'offered'
+            """, organizations, plans)
+        return try rows.map { r in
+            OfferCase(
+                incoming: nil, organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self),
+                locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
+                providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
+                acceptedAt: try r.decode(6, as: Date.self),
+                patient: (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text)) ?? .null,
+                procedureCodes: try r.decode(16, as: [String].self), tier: try r.decode(8, as: String.self),
+                path: CasePath(rawValue: try r.decode(9, as: String.self)) ?? .callback, chairMinutes: try r.decode(10, as: Int.self),
+                depositCents: try r.decode(11, as: Int64.self), valueCents: try r.decode(12, as: Int64.self),
+                slaSeconds: try r.decode(13, as: Int.self), providerRole: try r.decode(14, as: String?.self),
+                reasons: try r.decode(15, as: [String].self))
+        }
     }
 }

@@ -90,8 +90,8 @@ extension OfferHandler {
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(o, p, l, k, s, e, d)
             """,
             plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID),
-            plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, plans.map(\.c.incoming.event.source),
-            plans.map(\.c.incoming.event.id),
+            plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, plans.map { $0.c.incoming?.event.source },
+            plans.map { $0.c.incoming?.event.id },
             plans.map { p in
                 let seconds = Int64(now.timeIntervalSince(p.c.acceptedAt).rounded())
                 var d: JSONObject = [
@@ -102,6 +102,51 @@ extension OfferHandler {
                 if let note = p.note { d["note"] = .string(note) }
                 return PostgresJSON(JSONValue.object(d).serialized())
             }, now)
+    }
+
+    /// Nudges: a new offer (kind nudge) with the held openings and a fresh link; no new
+    /// tasks or timers (the ladder goes on). A case with no opening to offer gets no
+    /// message; its ladder ends with the coordinator task.
+    func recordNudges(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+        let reached = plans.filter { !$0.held.isEmpty && $0.c.channel != nil }
+        if !reached.isEmpty {
+            let rows = try await tx.query(
+                """
+                INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
+                                    plan_accepted_at, sent_at, sla_seconds, sla_met)
+                SELECT o, p, l, 'nudge', 'self_book', ch, op, d, ex, acc, $10, 0, true
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int8[], $7::timestamptz[], $8::timestamptz[],
+                            $9::int4[]) AS u(o, p, l, ch, op, d, ex, acc, ord)
+                ORDER BY ord
+                RETURNING id, organization_id, plan_id, link_expires_at
+                """,
+                reached.map(\.c.organizationID), reached.map(\.c.planID), reached.map(\.c.locationID), reached.map { $0.c.channel!.name },
+                reached.map { PostgresJSON(openingsJSON($0, infos).serialized()) }, reached.map(\.c.depositCents),
+                reached.map { now.addingTimeInterval(Double($0.tier.holdWindowSeconds)) },
+                reached.map(\.c.acceptedAt), reached.indices.map { Int32($0) }, now)
+            // The openings offered again stay held as long as the new link is valid.
+            _ = try await tx.execute(
+                "UPDATE reservations r SET expires_at = u.e FROM unnest($1::int8[], $2::timestamptz[]) AS u(id, e) WHERE r.id = u.id AND r.active",
+                reached.flatMap { p in p.held.map(\.reservationID) },
+                reached.flatMap { p in p.held.map { _ in now.addingTimeInterval(Double(p.tier.holdWindowSeconds)) } })
+            var offerIDs: [String: (Int64, Date)] = [:]
+            for r in rows {
+                offerIDs[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self))] = (try r.decode(0, as: Int64.self), try r.decode(3, as: Date.self))
+            }
+            for p in reached {
+                let (offerID, expires) = offerIDs[p.c.key]!
+                let link = settings.link(
+                    BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: Int64(expires.timeIntervalSince1970)))
+                outbox.append(message(p, infos[p.c.locationID], channel: p.c.channel!, kind: "nudge", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+            }
+        }
+        _ = try await tx.execute(
+            """
+            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at, detail)
+            SELECT o, p, l, k, $5, $5, jsonb_build_object('openings', n) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int4[]) AS u(o, p, l, k, n)
+            """,
+            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID),
+            plans.map { !$0.held.isEmpty && $0.c.channel != nil ? "nudged" : "nudge_without_openings" }, now, plans.map { Int32($0.held.count) })
     }
 
     /// Self-book without any winnable opening (or without a channel) ends with a coordinator.
@@ -147,7 +192,8 @@ extension OfferHandler {
             "first_name": p.c.firstName, "location_name": info.flatMap { $0.name.isEmpty ? nil : $0.name } ?? "your dental office",
             "openings": times, "link": link, "deposit": MessageTemplates.dollars(p.c.depositCents),
         ]
-        let template = kind == "same_visit" ? t.sameVisitSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
+        let template =
+            kind == "same_visit" ? t.sameVisitSMS : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
         var d: JSONObject = [

@@ -16,7 +16,7 @@ import PlanRouterPostgres
 public struct OfferHandler: EventHandler {
     public let consumerName: String
     public let eventTypes: Set<EventType> = [.planClassified, .scheduleChanged, .appointmentChanged]
-    let topics: TopicNames
+    public let topics: TopicNames
     let settings: OfferSettings
     let rules = RulesCache()
     let calendars = CalendarStore()
@@ -57,6 +57,12 @@ public struct OfferHandler: EventHandler {
         return letters
     }
 
+    /// An initial offer (after classification) or a nudge (a ladder step).
+    public enum OfferKind: String, Sendable {
+        case initial
+        case nudge
+    }
+
     /// What one case gets.
     struct Plan {
         var c: OfferCase
@@ -71,6 +77,25 @@ public struct OfferHandler: EventHandler {
     func makeOffers(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
         let (cases, skipped) = try await OfferCase.load(events, in: tx)
         try await recordSkipped(skipped, in: tx, now: now)
+        try await offer(cases, kind: .initial, in: tx, outbox: &outbox, now: now, logger: logger)
+    }
+
+    /// Nudges cases still waiting (status offered): the patient gets the openings still
+    /// held for them, or fresh ones, newly held, when the earlier holds expired or were
+    /// taken. Called by the escalation worker when a ladder's nudge step fires.
+    public func nudge(
+        _ keys: [(organizationID: String, planID: String)], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws {
+        let cases = try await OfferCase.loadOffered(organizations: keys.map(\.organizationID), plans: keys.map(\.planID), in: tx)
+        do {
+            try await offer(cases.filter { $0.channel != nil }, kind: .nudge, in: tx, outbox: &outbox, now: now, logger: logger)
+        } catch {
+            calendars.invalidateAll()
+            throw error
+        }
+    }
+
+    func offer(_ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
         guard !cases.isEmpty else { return }
         try await rules.refreshIfNeeded(on: tx)
         let locationIDs = Array(Set(cases.map(\.locationID))).sorted()
@@ -88,11 +113,31 @@ public struct OfferHandler: EventHandler {
         var plans: [Plan] = cases.map { c in
             let r = rules.rules(for: c.organizationID).rules.resolved(for: c.locationID)
             let tier = r.tier(named: c.tier) ?? r.tier(named: r.defaultTier)!
-            return Plan(c: c, rules: r, tier: tier, path: c.path)
+            // A nudge reaches a patient who has left: by link, whatever the first path was.
+            return Plan(c: c, rules: r, tier: tier, path: kind == .nudge ? .selfBook : c.path)
+        }
+        if kind == .nudge {
+            // Openings still held for the case are offered again rather than replaced.
+            let held = try await tx.query(
+                """
+                SELECT organization_id, plan_id, id, provider_id, operatory_id, extract(epoch FROM lower(during))::int8,
+                       extract(epoch FROM upper(during))::int8
+                FROM reservations WHERE kind = 'hold' AND active AND expires_at > $3
+                  AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                ORDER BY lower(during)
+                """, plans.map(\.c.organizationID), plans.map(\.c.planID), now)
+            var byKey: [String: [(Opening, Int64)]] = [:]
+            for r in held {
+                let o = Opening(
+                    providerID: try r.decode(3, as: String.self), operatoryID: try r.decode(4, as: String?.self),
+                    range: TimeRange(start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self)))
+                byKey[try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self)), default: []].append((o, try r.decode(2, as: Int64.self)))
+            }
+            for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
         }
         for loc in locationIDs {
             guard let info = infos[loc] else { continue }
-            let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback }
+            let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback && plans[$0].held.isEmpty }
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
             let window = TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)
@@ -127,7 +172,11 @@ public struct OfferHandler: EventHandler {
                 calendars.update(calendar, version: try v[0].decode(0, as: Int64.self), window: window)
             }
         }
-        try await record(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        if kind == .initial {
+            try await record(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        } else {
+            try await recordNudges(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        }
     }
 
     /// Builds the case's slot request on first use; a same-visit case with nothing left today falls back to a link.

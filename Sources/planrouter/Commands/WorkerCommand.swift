@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run one worker kind. Each kind is its own consumer group; run more processes to scale out.",
         discussion: "SIGTERM or SIGINT: the current batch finishes and commits, offsets are committed, clients close, exit 0.",
-        subcommands: [Classifier.self, Offer.self, Relay.self])
+        subcommands: [Classifier.self, Offer.self, Escalation.self, Relay.self])
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -57,6 +57,36 @@ struct WorkerCommand: AsyncParsableCommand {
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
                 try await env.run([worker])
+            }
+        }
+    }
+
+    struct Escalation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fire escalation-ladder timers (nudges, coordinator tasks) and follow the case lifecycle (appointment.changed, plan.changed).",
+            discussion: "Timers are claimed with FOR UPDATE SKIP LOCKED and a lease, so any number of escalation workers can run.")
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var booking: BookingOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+        @Option(help: "Seconds a claimed timer stays reserved before another worker may take it over. Env: PLANROUTER_TIMER_LEASE. Default: 60.")
+        var timerLease: Int?
+
+        func run() async throws {
+            try await reportingErrors {
+                let settings = try booking.settings()
+                let env = try await WorkerEnvironment.make(kind: "escalation", options, database, kafka, log)
+                let lifecycle = ConsumerWorker(
+                    consumer: try env.consumer(topics: [env.topics[.appointmentChanged], env.topics[.planChanged]]), pool: env.pool,
+                    handler: LifecycleHandler(consumerName: env.groupID, topics: env.topics), clock: env.clock,
+                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
+                let lease = timerLease ?? Environment.value("PLANROUTER_TIMER_LEASE").flatMap(Int.init) ?? 60
+                let timers = EscalationWorker(
+                    conninfo: env.databaseURL, pool: env.pool,
+                    offers: OfferHandler(consumerName: env.groupID, topics: env.topics, settings: settings), clock: env.clock,
+                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), logger: env.logger)
+                try await env.run([lifecycle, timers])
             }
         }
     }

@@ -77,6 +77,20 @@ final class PipelineHarness: Sendable {
             handler: ClassifierHandler(consumerName: group), clock: clock, logger: testLogger)
     }
 
+    var offerSettings: OfferSettings { OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret) }
+
+    func lifecycle(clock: any PlanRouterClock) throws -> ConsumerWorker<LifecycleHandler> {
+        ConsumerWorker(
+            consumer: try consumer(group: "escalation", topics: [topics[.appointmentChanged], topics[.planChanged]]), pool: pool,
+            handler: LifecycleHandler(consumerName: "escalation"), clock: clock, logger: testLogger)
+    }
+
+    func timers(clock: any PlanRouterClock, lease: Duration = .seconds(60), worker: String = UUID().uuidString) -> EscalationWorker {
+        EscalationWorker(
+            conninfo: databaseURL, pool: pool, offers: OfferHandler(consumerName: "escalation", settings: offerSettings), clock: clock,
+            settings: EscalationSettings(lease: lease, pollInterval: .milliseconds(100)), workerID: worker, logger: testLogger)
+    }
+
     func relay(batchSize: Int = 500) throws -> OutboxRelay {
         OutboxRelay(
             conninfo: databaseURL, producer: try producer(OutboxRelay.producerDefaults), clock: WallClock(),
@@ -204,6 +218,31 @@ enum TestEvents {
         return .object([
             "specversion": "1.0", "id": .string(id), "source": .string("opendental/\(location)"), "type": "planrouter.schedule.changed.v1",
             "time": .string(changedAt), "data": data,
+        ])
+    }
+
+    static func appointment(
+        id: String, plan: String?, status: String = "scheduled", start: String = "2026-12-02T15:00:00Z", changedAt: String = "2026-12-01T16:00:00Z"
+    ) -> JSONValue {
+        var d: JSONObject = [
+            "organization_id": "org-1", "location_id": "loc-12", "appointment_id": .string(id), "changed_at": .string(changedAt),
+            "status": .string(status), "patient_id": "pat-1", "provider_id": "prov-3", "operatory_id": "op-1", "start": .string(start),
+            "length_minutes": 90, "procedure_codes": ["D2740"],
+        ]
+        if let plan { d["plan_id"] = .string(plan) }
+        return .object([
+            "specversion": "1.0", "id": .string(UUID().uuidString), "source": "opendental/loc-12", "type": "planrouter.appointment.changed.v1",
+            "time": .string(changedAt), "data": .object(d),
+        ])
+    }
+
+    static func planChanged(plan: String, change: String, changedAt: String = "2026-12-01T16:00:00Z") -> JSONValue {
+        .object([
+            "specversion": "1.0", "id": .string(UUID().uuidString), "source": "opendental/loc-12", "type": "planrouter.plan.changed.v1",
+            "time": .string(changedAt),
+            "data": .object([
+                "organization_id": "org-1", "location_id": "loc-12", "plan_id": .string(plan), "changed_at": .string(changedAt), "change": .string(change),
+            ]),
         ])
     }
 

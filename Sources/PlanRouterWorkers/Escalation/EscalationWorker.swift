@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterPostgres
+import ServiceLifecycle
+
+public struct EscalationSettings: Sendable {
+    /// Timers claimed per round.
+    public var batchSize: Int = 1000
+    /// How long a claimed timer is reserved for this worker; after it, another worker may take it over.
+    public var lease: Duration = .seconds(60)
+    /// Longest sleep between checks; a NOTIFY on planrouter_timers wakes the worker sooner.
+    public var pollInterval: Duration = .seconds(1)
+    public init(batchSize: Int = 1000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1)) {
+        self.batchSize = batchSize
+        self.lease = lease
+        self.pollInterval = pollInterval
+    }
+}
+
+/// Fires due escalation-ladder timers: nudges (fresh openings to the patient) and
+/// the coordinator task that ends every ladder. Firing is at-least-once with
+/// idempotent effects: a timer's effects are applied in the transaction that marks it
+/// done, and only by the worker that still holds its lease.
+public final class EscalationWorker: Service {
+    let conninfo: String
+    let pool: PostgresPool
+    let offers: OfferHandler
+    let clock: any PlanRouterClock
+    let settings: EscalationSettings
+    let workerID: String
+    let logger: Logger
+    let rules = RulesCache()
+    public let stats = TimerStats()
+
+    public init(
+        conninfo: String, pool: PostgresPool, offers: OfferHandler, clock: any PlanRouterClock, settings: EscalationSettings = .init(),
+        workerID: String = "escalation-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))", logger: Logger
+    ) {
+        self.conninfo = conninfo
+        self.pool = pool
+        self.offers = offers
+        self.clock = clock
+        self.settings = settings
+        self.workerID = workerID
+        var l = logger
+        l[metadataKey: "worker"] = "escalation"
+        self.logger = l
+    }
+
+    public func run() async throws {
+        logger.info("escalation timers started", metadata: ["worker.id": "\(workerID)"])
+        var backoff = Backoff()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                // A connection of its own LISTENs; claims and firing use the pool.
+                let listener = try await PostgresConnection.connect(conninfo, logger: logger)
+                defer { listener.close() }
+                try await listener.listen(TimerStore.notifyChannel)
+                backoff.reset()
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let fired = try await fireOnce()
+                    if fired < settings.batchSize {
+                        let wait = try await sleepDuration()
+                        if wait > .zero { _ = try await listener.waitForNotification(timeout: wait) }
+                        while try await listener.waitForNotification(timeout: .zero) != nil {}
+                    }
+                }
+            } catch let e as PostgresError where e.isRetriable {
+                logger.warning("escalation lost its database connection; retrying", metadata: ["error": "\(e)"])
+                try? await Task.sleep(for: backoff.next())
+            } catch is CancellationError {
+                break
+            }
+        }
+        logger.info("escalation timers stopped")
+    }
+
+    /// Until the next due timer (by this worker's clock), at most the poll interval.
+    func sleepDuration() async throws -> Duration {
+        guard let next = try await pool.withConnection({ try await TimerStore.nextDue(in: $0) }) else { return settings.pollInterval }
+        let seconds = next.timeIntervalSince(try await clock.now())
+        if seconds <= 0 { return .zero }
+        return min(.milliseconds(Int64(seconds * 1000) + 1), settings.pollInterval)
+    }
+
+    /// Claims one batch of due timers and fires them; returns how many were claimed.
+    @discardableResult
+    func fireOnce() async throws -> Int {
+        let now = try await clock.now()
+        let claimed = try await pool.withConnection {
+            try await TimerStore.claim(limit: settings.batchSize, lease: settings.lease, worker: workerID, now: now, in: $0)
+        }
+        guard !claimed.isEmpty else { return 0 }
+        try await fire(claimed, now: now)
+        return claimed.count
+    }
+
+    func fire(_ timers: [DueTimer], now: Date) async throws {
+        let offers = self.offers
+        let logger = self.logger
+        let workerID = self.workerID
+        try await pool.withTransaction { tx in
+            try await self.rules.refreshIfNeeded(on: tx)
+            // Patient messages due in a location's quiet hours wait for the morning.
+            let zones = try await CalendarStore.locations(Array(Set(timers.map(\.locationID))), in: tx)
+            var postponed: [(id: Int64, until: Date)] = []
+            var ready: [DueTimer] = []
+            for t in timers {
+                if t.action == RoutingRules.LadderAction.nudge.rawValue, let zone = zones[t.locationID]?.timeZone,
+                    let until = offers.quietHoursEnd(now, zone: zone, quiet: self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours)
+                {
+                    postponed.append((t.id, until))
+                } else {
+                    ready.append(t)
+                }
+            }
+            try await TimerStore.postpone(postponed, worker: workerID, in: tx)
+            let mine = try await TimerStore.complete(ready.map(\.id), worker: workerID, now: now, in: tx)
+            let applied = ready.filter { mine.contains($0.id) }
+            var outbox = OutboxBatch()
+            let nudges = applied.filter { $0.action == RoutingRules.LadderAction.nudge.rawValue }
+            if !nudges.isEmpty {
+                try await offers.nudge(nudges.map { ($0.organizationID, $0.planID) }, in: tx, outbox: &outbox, now: now, logger: logger)
+            }
+            let escalations = applied.filter { $0.action == RoutingRules.LadderAction.coordinatorTask.rawValue }
+            if !escalations.isEmpty { try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now) }
+            try await outbox.insert(on: tx, now: now)
+            self.stats.record(fired: applied.count, lateness: applied.map { now.timeIntervalSince($0.dueAt) })
+        }
+    }
+}
+
+/// Timer counters and firing lateness.
+public final class TimerStats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _fired = 0
+    private var _lateness: [Double] = []
+    public init() {}
+    func record(fired: Int, lateness: [Double]) {
+        lock.withLock {
+            _fired += fired
+            _lateness.append(contentsOf: lateness)
+            if _lateness.count > 200_000 { _lateness.removeFirst(_lateness.count - 200_000) }
+        }
+    }
+    public var fired: Int { lock.withLock { _fired } }
+    /// Seconds between due and fired, most recent firings.
+    public var lateness: [Double] { lock.withLock { _lateness } }
+}
