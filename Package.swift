@@ -63,10 +63,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "PlanRouterSimulation",
+            dependencies: [
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "planrouter",
             dependencies: [
-                "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

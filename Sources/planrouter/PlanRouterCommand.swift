@@ -11,7 +11,7 @@ struct PlanRouterCommand: AsyncParsableCommand {
             Every option can also be set with the PLANROUTER_* environment variable named in its help.
             """,
         subcommands: [
-            MigrateCommand.self, WorkerCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self, OutboxCommand.self,
+            MigrateCommand.self, WorkerCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self, OutboxCommand.self, SimulateCommand.self,
             DevBrokerCommand.self, BenchCommand.self,
         ]
     )

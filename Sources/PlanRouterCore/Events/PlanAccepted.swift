@@ -71,7 +71,7 @@ public struct PlanAccepted: Sendable, Hashable {
         patientPortionCents = d["patient_portion_cents"]?.int64Value
     }
 
-    static func procedures(_ v: JSONValue?) throws(EventRejection) -> [Procedure] {
+    public static func procedures(_ v: JSONValue?) throws(EventRejection) -> [Procedure] {
         var out: [Procedure] = []
         for item in v?.arrayValue ?? [] {
             guard let code = item["code"]?.stringValue, let fee = item["fee_cents"]?.int64Value else {

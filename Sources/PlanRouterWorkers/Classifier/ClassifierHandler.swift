@@ -11,7 +11,10 @@ import PlanRouterPostgres
 /// `accepted_stale` and changes nothing else.
 public struct ClassifierHandler: EventHandler {
     public let consumerName: String
-    public let eventTypes: Set<EventType> = [.planAccepted]
+    /// plan.changed matters here only as `modified`: a modified plan is re-classified
+    /// (and so re-offered) like a newer acceptance; the other changes are the escalation
+    /// worker's (case lifecycle).
+    public let eventTypes: Set<EventType> = [.planAccepted, .planChanged]
     let topics: TopicNames
     let rules = RulesCache()
 
@@ -23,6 +26,8 @@ public struct ClassifierHandler: EventHandler {
     struct Accepted {
         var incoming: IncomingEvent
         var plan: PlanAccepted
+        /// The patient object as stored (contact details stay in PostgreSQL only).
+        var patient: JSONValue
     }
 
     public func apply(
@@ -31,10 +36,16 @@ public struct ClassifierHandler: EventHandler {
         guard !events.isEmpty else { return [] }
         var letters: [DeadLetter] = []
         var accepted: [Accepted] = []
-        for e in events {
-            do { accepted.append(Accepted(incoming: e, plan: try PlanAccepted(data: e.event.data))) } catch {
+        for e in events where e.event.type == .planAccepted {
+            do { accepted.append(Accepted(incoming: e, plan: try PlanAccepted(data: e.event.data), patient: e.event.data["patient"] ?? .null)) } catch {
                 letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
             }
+        }
+        let modified = events.filter { $0.event.type == .planChanged && $0.event.data["change"]?.stringValue == "modified" }
+        if !modified.isEmpty {
+            let (asAccepted, refused) = try await modifiedAsAcceptances(modified, tx)
+            accepted += asAccepted
+            letters += refused
         }
         guard !accepted.isEmpty else { return letters }
         try await rules.refreshIfNeeded(on: tx)
@@ -48,8 +59,9 @@ public struct ClassifierHandler: EventHandler {
             newest[k] = i
         }
         let candidates = newest.values.sorted().map { accepted[$0] }
-        let won = try await upsertPlans(candidates, tx, now: now)
+        let (won, replaced) = try await upsertPlans(candidates, tx, now: now)
         let winners = candidates.filter { won.contains($0.plan.organizationID + "\u{1F}" + $0.plan.planID) }
+        try await withdrawEarlierOffers(winners.filter { replaced.contains($0.plan.organizationID + "\u{1F}" + $0.plan.planID) }, tx, now: now)
         let winnerIDs = Set(winners.map { $0.incoming.event.source + "\u{1F}" + $0.incoming.event.id })
 
         try await replaceProcedures(winners, tx)
@@ -77,8 +89,8 @@ public struct ClassifierHandler: EventHandler {
             ids, ids.map { locs[$0]! })
     }
 
-    /// Inserts new plans and replaces older acceptances; returns the keys that were written.
-    func upsertPlans(_ c: [Accepted], _ tx: PostgresConnection, now: Date) async throws -> Set<String> {
+    /// Inserts new plans and replaces older acceptances; returns the keys written and, of those, the ones that replaced a plan.
+    func upsertPlans(_ c: [Accepted], _ tx: PostgresConnection, now: Date) async throws -> (written: Set<String>, replaced: Set<String>) {
         let rows = try await tx.query(
             """
             INSERT INTO plans (organization_id, plan_id, location_id, patient_id, provider_id, coordinator_id, accepted_at,
@@ -96,16 +108,86 @@ public struct ClassifierHandler: EventHandler {
                 patient_portion_cents = EXCLUDED.patient_portion_cents, patient = EXCLUDED.patient, status = 'accepted',
                 source = EXCLUDED.source, source_event_id = EXCLUDED.source_event_id, updated_at = EXCLUDED.updated_at
             WHERE plans.accepted_at < EXCLUDED.accepted_at
-            RETURNING organization_id, plan_id
+            RETURNING organization_id, plan_id, xmax <> 0
             """,
             c.map(\.plan.organizationID), c.map(\.plan.planID), c.map(\.plan.locationID), c.map(\.plan.patient.id),
             c.map(\.plan.providerID), c.map(\.plan.coordinatorID), c.map(\.plan.acceptedAt), c.map(\.plan.acceptanceSource),
             c.map(\.plan.totalFeeCents), c.map(\.plan.patientPortionCents),
-            c.map { PostgresJSON(($0.incoming.event.data["patient"] ?? .null).serialized()) },
+            c.map { PostgresJSON($0.patient.serialized()) },
             c.map(\.incoming.event.source), c.map(\.incoming.event.id), c.indices.map { Int32($0) }, now)
         var out = Set<String>()
-        for r in rows { out.insert(try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))) }
-        return out
+        var replaced = Set<String>()
+        for r in rows {
+            let key = try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))
+            out.insert(key)
+            // xmax is set on a row version written by ON CONFLICT DO UPDATE, not by a plain insert.
+            if try r.decode(2, as: Bool.self) { replaced.insert(key) }
+        }
+        return (out, replaced)
+    }
+
+    /// A re-classified case starts over: its holds are released, its ladder and open tasks cancelled.
+    func withdrawEarlierOffers(_ w: [Accepted], _ tx: PostgresConnection, now: Date) async throws {
+        guard !w.isEmpty else { return }
+        let orgs = w.map(\.plan.organizationID), plans = w.map(\.plan.planID)
+        let released = try await tx.query(
+            """
+            UPDATE reservations r SET active = false, released_at = $3, release_reason = 'plan_changed'
+            FROM unnest($1::text[], $2::text[]) AS u(o, p)
+            WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
+            RETURNING r.location_id
+            """, orgs, plans, now)
+        let locations = Set(try released.map { try $0.decode(0, as: String.self) })
+        if !locations.isEmpty {
+            _ = try await tx.execute("UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[])", locations.sorted())
+        }
+        _ = try await tx.execute(
+            """
+            UPDATE timers t SET status = 'cancelled' FROM unnest($1::text[], $2::text[]) AS u(o, p)
+            WHERE t.organization_id = u.o AND t.plan_id = u.p AND t.status = 'pending'
+            """, orgs, plans)
+        _ = try await tx.execute(
+            """
+            UPDATE coordinator_tasks c SET status = 'cancelled', outcome = 'plan_changed', resolved_at = $3
+            FROM unnest($1::text[], $2::text[]) AS u(o, p)
+            WHERE c.organization_id = u.o AND c.plan_id = u.p AND c.status = 'open'
+            """, orgs, plans, now)
+    }
+
+    /// A modified plan as a newer acceptance: the stored patient and provider with the new
+    /// procedures, accepted at the time of the change. Unknown plans are left to their
+    /// acceptance, which carries the full plan.
+    func modifiedAsAcceptances(_ events: [IncomingEvent], _ tx: PostgresConnection) async throws -> ([Accepted], [DeadLetter]) {
+        let rows = try await tx.query(
+            """
+            SELECT organization_id, plan_id, location_id, acceptance_source, patient, provider_id, coordinator_id, total_fee_cents, patient_portion_cents
+            FROM plans WHERE (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            """, events.map { $0.event.data["organization_id"]!.stringValue! }, events.map { $0.event.data["plan_id"]!.stringValue! })
+        var stored: [String: PostgresRow] = [:]
+        for r in rows { stored[try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))] = r }
+        var out: [Accepted] = []
+        var letters: [DeadLetter] = []
+        for e in events {
+            let d = e.event.data
+            guard let r = stored[d["organization_id"]!.stringValue! + "\u{1F}" + d["plan_id"]!.stringValue!] else { continue }
+            guard let procedures = d["procedures"] else {
+                letters.append(DeadLetter(message: e.message, kind: "invalid_data", reason: "/data: a modified plan needs its procedures"))
+                continue
+            }
+            var data: JSONObject = [
+                "organization_id": d["organization_id"]!, "location_id": .string(try r.decode(2, as: String.self)), "plan_id": d["plan_id"]!,
+                "accepted_at": d["changed_at"]!, "acceptance_source": .string(try r.decode(3, as: String.self)),
+                "patient": (try? JSONParser.parse(try r.decode(4, as: PostgresJSON.self).text)) ?? .null,
+                "provider_id": .string(try r.decode(5, as: String.self)), "procedures": procedures,
+                "total_fee_cents": d["total_fee_cents"] ?? .int(((try? PlanAccepted.procedures(procedures)) ?? []).map(\.feeCents).reduce(0, +)),
+            ]
+            if let c = try r.decode(6, as: String?.self) { data["coordinator_id"] = .string(c) }
+            if let portion = d["patient_portion_cents"] { data["patient_portion_cents"] = portion }
+            do { out.append(Accepted(incoming: e, plan: try PlanAccepted(data: .object(data)), patient: data["patient"]!)) } catch {
+                letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
+            }
+        }
+        return (out, letters)
     }
 
     func replaceProcedures(_ w: [Accepted], _ tx: PostgresConnection) async throws {
@@ -166,7 +248,8 @@ public struct ClassifierHandler: EventHandler {
             o.append(a.plan.organizationID)
             p.append(a.plan.planID)
             l.append(a.plan.locationID)
-            kind.append(won ? "accepted" : "accepted_stale")
+            let base = a.incoming.event.type == .planChanged ? "modified" : "accepted"
+            kind.append(won ? base : "\(base)_stale")
             src.append(a.incoming.event.source)
             eid.append(a.incoming.event.id)
             at.append(a.plan.acceptedAt)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import ServiceLifecycle
 
 public struct EscalationSettings: Sendable {
@@ -69,6 +70,10 @@ public final class EscalationWorker: Service {
             } catch let e as PostgresError where e.isRetriable {
                 logger.warning("escalation lost its database connection; retrying", metadata: ["error": "\(e)"])
                 try? await Task.sleep(for: backoff.next())
+            } catch let e as ClockError {
+                // Started before the simulation set its clock: wait for it.
+                logger.notice("waiting for the clock", metadata: ["reason": "\(e)"])
+                try? await Task.sleep(for: settings.pollInterval)
             } catch is CancellationError {
                 break
             }
@@ -88,12 +93,25 @@ public final class EscalationWorker: Service {
     @discardableResult
     func fireOnce() async throws -> Int {
         let now = try await clock.now()
+        try await reconcile(now: now)
         let claimed = try await pool.withConnection {
             try await TimerStore.claim(limit: settings.batchSize, lease: settings.lease, worker: workerID, now: now, in: $0)
         }
         guard !claimed.isEmpty else { return 0 }
         try await fire(claimed, now: now)
         return claimed.count
+    }
+
+    /// Lifecycle events kept until their plan arrived are applied once the plan has had its first offer.
+    func reconcile(now: Date) async throws {
+        let lifecycle = LifecycleHandler(consumerName: "reconcile", topics: offers.topics)
+        let logger = self.logger
+        try await pool.withTransaction { tx in
+            var outbox = OutboxBatch()
+            if try await lifecycle.reconcile(in: tx, outbox: &outbox, now: now, logger: logger) > 0 {
+                try await outbox.insert(on: tx, now: now)
+            }
+        }
     }
 
     func fire(_ timers: [DueTimer], now: Date) async throws {

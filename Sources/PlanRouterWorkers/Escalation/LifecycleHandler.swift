@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PlanRouterCore
+import PlanRouterKafka
 import PlanRouterPostgres
 
 /// The case lifecycle from the PMS (consumer group planrouter-escalation):
@@ -25,7 +26,7 @@ public struct LifecycleHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        for e in events {
+        for e in try await keepEventsOfUnknownPlans(events, in: tx, now: now) {
             let d = e.event.data
             switch e.event.type {
             case .appointmentChanged:
@@ -52,6 +53,57 @@ public struct LifecycleHandler: EventHandler {
             }
         }
         return letters
+    }
+
+    /// Events naming a plan that does not exist yet are kept for later; returns the rest.
+    func keepEventsOfUnknownPlans(_ events: [IncomingEvent], in tx: PostgresConnection, now: Date) async throws -> [IncomingEvent] {
+        let named = events.filter { $0.event.data["plan_id"]?.stringValue != nil }
+        guard !named.isEmpty else { return events }
+        let rows = try await tx.query(
+            "SELECT organization_id, plan_id FROM plans WHERE (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            named.map { $0.event.data["organization_id"]!.stringValue! }, named.map { $0.event.data["plan_id"]!.stringValue! })
+        var known = Set<String>()
+        for r in rows { known.insert(try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))) }
+        var rest: [IncomingEvent] = []
+        var kept: [IncomingEvent] = []
+        for e in events {
+            if let plan = e.event.data["plan_id"]?.stringValue, !known.contains(e.event.data["organization_id"]!.stringValue! + "\u{1F}" + plan) {
+                kept.append(e)
+            } else {
+                rest.append(e)
+            }
+        }
+        if !kept.isEmpty {
+            _ = try await tx.execute(
+                """
+                INSERT INTO pending_lifecycle_events (organization_id, plan_id, event, received_at)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(o, p, e), (SELECT $4::timestamptz) AS t
+                """,
+                kept.map { $0.event.data["organization_id"]!.stringValue! }, kept.map { $0.event.data["plan_id"]!.stringValue! },
+                kept.map { PostgresJSON($0.event.json.serialized()) }, now)
+        }
+        return rest
+    }
+
+    /// Applies kept events whose plan now exists (run by the escalation worker each round).
+    public func reconcile(in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws -> Int {
+        let rows = try await tx.query(
+            """
+            DELETE FROM pending_lifecycle_events k USING plans p
+            WHERE p.organization_id = k.organization_id AND p.plan_id = k.plan_id AND p.status <> 'accepted'
+            RETURNING k.id, k.event
+            """)
+        var events: [(Int64, IncomingEvent)] = []
+        for r in rows {
+            let json = try r.decode(1, as: PostgresJSON.self)
+            guard let e = try? EventValidator.shared.decode(Array(json.text.utf8)) else { continue }
+            let message = KafkaMessage(topic: "pending", partition: 0, offset: try r.decode(0, as: Int64.self), key: nil, value: [])
+            events.append((try r.decode(0, as: Int64.self), IncomingEvent(event: e, message: message)))
+        }
+        guard !events.isEmpty else { return 0 }
+        _ = try await apply(events.sorted { $0.0 < $1.0 }.map(\.1), in: tx, outbox: &outbox, now: now, logger: logger)
+        logger.info("applied lifecycle events that arrived before their plan", metadata: ["count": "\(events.count)"])
+        return events.count
     }
 
     /// Finds the open case an appointment books: by plan_id, else the patient's most

@@ -17,7 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Consume plan.accepted, store and classify plans, emit plan.classified (via the outbox).")
+            abstract: "Consume plan.accepted (and plan.changed: modified), store and classify plans, emit plan.classified (via the outbox).")
         @OptionGroup var options: WorkerOptions
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var kafka: KafkaOptions
@@ -27,7 +27,7 @@ struct WorkerCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let env = try await WorkerEnvironment.make(kind: "classifier", options, database, kafka, log)
                 let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics)
-                let consumer = try env.consumer(topics: [env.topics[.planAccepted]])
+                let consumer = try env.consumer(topics: [env.topics[.planAccepted], env.topics[.planChanged]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)

@@ -131,6 +131,43 @@ import Testing
         await h.close()
     }
 
+    @Test func aModifiedPlanIsReclassifiedAndReofferedFromScratch() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        let c = try await offeredCrown(h)
+        let firstHolds = try await h.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND active")
+        #expect(firstHolds == 3)
+        var change = TestEvents.planChanged(plan: "crown", change: "modified", changedAt: "2026-12-01T15:00:00Z").objectValue!
+        var d = change["data"]!.objectValue!
+        d["procedures"] = [.object(["code": "D6010", "description": "implant", "fee_cents": 240_000])]
+        change["data"] = .object(d)
+        try await h.publish(events: [.object(change)], topic: h.topics[.planChanged])
+        try await eventually("re-offered as surgical") {
+            try await h.count("SELECT count(*) FROM offers o JOIN classifications c USING (plan_id) WHERE c.tier = 'surgical' AND o.plan_accepted_at = '2026-12-01T15:00:00Z'") == 1
+        }
+        // The earlier holds were released and the earlier ladder cancelled; the new one runs.
+        #expect(try await count(h, "SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'plan_changed'") == 3)
+        #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'cancelled'") == 3)
+        #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'pending'") == 3)
+        #expect(try await count(h, "SELECT count(*) FROM plan_events WHERE kind = 'modified'") == 1)
+        #expect(try await count(h, "SELECT count(*) FROM plans WHERE patient->>'first_name' = 'Maria' AND status = 'offered'") == 1)
+        await c.stop()
+        await h.close()
+    }
+
+    @Test func aDeclineThatArrivesBeforeItsPlanIsKeptAndApplied() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
+        try await h.publish(events: [TestEvents.planChanged(plan: "early", change: "declined")], topic: h.topics[.planChanged])
+        let cluster = try Cluster(h)
+        try await eventually("kept") { try await h.count("SELECT count(*) FROM pending_lifecycle_events") == 1 }
+        try await h.publish(events: [TestEvents.acceptedWith(plan: "early", codes: [("D2740", 135_000)])])
+        try await eventually("declined once the plan exists") { try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'early' AND status = 'declined'") == 1 }
+        #expect(try await count(h, "SELECT count(*) FROM pending_lifecycle_events") == 0)
+        #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'pending'") == 0)
+        await cluster.stop()
+        await h.close()
+    }
+
     /// A worker dies holding leases: after the lease another worker fires the timers,
     /// and the dead worker's late completion changes nothing.
     @Test func aCrashedWorkersLeasedTimersAreTakenOverWithoutDuplicates() async throws {

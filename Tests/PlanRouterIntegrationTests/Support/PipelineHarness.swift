@@ -57,7 +57,7 @@ final class PipelineHarness: Sendable {
 
     func classifier(group: String = "classifier") throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
-            consumer: try consumer(group: group, topics: [topics[.planAccepted]]), pool: pool,
+            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
             handler: ClassifierHandler(consumerName: group), clock: WallClock(), logger: testLogger)
     }
 
@@ -73,7 +73,7 @@ final class PipelineHarness: Sendable {
 
     func classifier(group: String = "classifier", clock: any PlanRouterClock) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
-            consumer: try consumer(group: group, topics: [topics[.planAccepted]]), pool: pool,
+            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
             handler: ClassifierHandler(consumerName: group), clock: clock, logger: testLogger)
     }
 

@@ -1,0 +1,181 @@
+import Foundation
+import PlanRouterCore
+
+/// A generated DSO: locations with providers, schedules, the PMS's existing
+/// appointments and a month of acceptances, all as CloudEvents of the contract.
+struct DSO {
+    struct Location {
+        var id: String
+        var zone: TimeZone
+        var dentists: [String]
+        var injectors: [String]
+    }
+
+    struct Acceptance {
+        var at: Date
+        var event: CloudEvent
+        var tier: String
+        var planID: String
+        var locationID: String
+        var patientID: String
+        var providerID: String
+    }
+
+    var locations: [Location] = []
+    var schedules: [CloudEvent] = []
+    var appointments: [CloudEvent] = []
+    var acceptances: [Acceptance] = []
+
+    static let zones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu"]
+
+    /// Procedures per tier with their fees (cents) and relative weight.
+    static let cases: [String: [(weight: Double, procedures: [(String, String, Int64, String?)])]] = [
+        "surgical": [
+            (0.55, [("D6010", "Surgical placement of implant body", 240_000, nil), ("D6065", "Implant supported porcelain crown", 180_000, nil)]),
+            (0.15, [("D6114", "Implant/abutment supported fixed denture, maxillary", 2_400_000, nil)]),
+            (0.30, [("D7210", "Surgical extraction of erupted tooth", 40_000, nil), ("D6010", "Surgical placement of implant body", 250_000, nil)]),
+        ],
+        "restorative": [
+            (0.50, [("D2740", "Crown - porcelain/ceramic", 135_000, nil)]),
+            (0.30, [("D3330", "Endodontic therapy, molar", 110_000, nil), ("D2740", "Crown - porcelain/ceramic", 135_000, nil)]),
+            (0.20, [("D6240", "Pontic - porcelain fused to high noble", 130_000, nil), ("D6750", "Retainer crown - porcelain fused", 125_000, nil)]),
+        ],
+        "aesthetic": [
+            (0.60, [("BOTOX-20U", "Botulinum toxin, 20 units", 42_000, "service")]),
+            (0.40, [("FILLER-1ML", "Hyaluronic acid filler, 1 ml", 75_000, "service")]),
+        ],
+        "add_on": [
+            (0.40, [("D1351", "Sealant - per tooth", 6_500, nil)]),
+            (0.40, [("D4341", "Periodontal scaling and root planing, 4+ teeth", 28_000, nil)]),
+            (0.20, [("D0150", "Comprehensive oral evaluation", 12_000, nil)]),
+        ],
+    ]
+
+    init(model m: SimulationModel, start: Date, rng: inout SplitMix64) {
+        let names = ["Maria", "James", "Aiko", "Olu", "Priya", "Tom", "Lena", "Diego", "Sofia", "Noah"]
+        for i in 0..<m.locations {
+            let loc = Location(
+                id: "sim-loc-\(i + 1)", zone: TimeZone(identifier: DSO.zones[i % DSO.zones.count])!,
+                dentists: (1...m.dentistsPerLocation).map { "sim-loc-\(i + 1)-dr\($0)" },
+                injectors: (1...max(1, m.injectorsPerLocation)).map { "sim-loc-\(i + 1)-inj\($0)" })
+            locations.append(loc)
+        }
+        let ops = (1...m.operatoriesPerLocation).map { "op-\($0)" }
+        // Schedules for the month plus the offer horizon; the PMS's own bookings fill part of them.
+        let scheduleDays = m.days + 100
+        var apptCounter = 0
+        for loc in locations {
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = loc.zone
+            let first = cal.startOfDay(for: start)
+            var blocks: [JSONValue] = []
+            for d in 0..<scheduleDays {
+                let day = cal.date(byAdding: .day, value: d, to: first)!
+                let wd = cal.component(.weekday, from: day)
+                guard wd != 1 && wd != 7 else { continue }
+                for p in loc.dentists + loc.injectors {
+                    let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
+                    let close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
+                    blocks.append(.object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
+                    // Existing appointments: walk the day, booking ~existingBookedShare of it.
+                    var t = open
+                    while t < close {
+                        let length = [30, 60, 60, 90][Int(rng.next() % 4)]
+                        let end = t.addingTimeInterval(Double(length * 60))
+                        if end > close { break }
+                        if Double(rng.next() % 1000) / 1000 < m.existingBookedShare {
+                            apptCounter += 1
+                            let op = loc.injectors.contains(p) ? ops.last! : ops[Int(rng.next() % UInt64(ops.count - 1))]
+                            appointments.append(
+                                CloudEvent(
+                                    id: "sim-appt-\(apptCounter)", source: "simulator/pms", type: .appointmentChanged, time: start,
+                                    data: .object([
+                                        "organization_id": .string(m.organizationID), "location_id": .string(loc.id),
+                                        "appointment_id": .string("existing-\(apptCounter)"), "changed_at": .string(RFC3339.format(start.addingTimeInterval(-86_400))),
+                                        "status": "scheduled", "patient_id": .string("existing-patient-\(apptCounter)"), "provider_id": .string(p),
+                                        "operatory_id": .string(op), "start": .string(RFC3339.format(t)), "length_minutes": .int(Int64(length)),
+                                    ])))
+                        }
+                        t = end
+                    }
+                }
+            }
+            let last = cal.date(byAdding: .day, value: scheduleDays - 1, to: first)!
+            let providers: [JSONValue] =
+                loc.dentists.map { .object(["id": .string($0), "roles": ["dentist"], "operatory_ids": .array(ops.dropLast().map { .string($0) })]) }
+                + loc.injectors.map { .object(["id": .string($0), "roles": ["injector"], "operatory_ids": [.string(ops.last!)]]) }
+            schedules.append(
+                CloudEvent(
+                    id: "sim-schedule-\(loc.id)", source: "simulator/pms", type: .scheduleChanged, time: start,
+                    data: .object([
+                        "organization_id": .string(m.organizationID), "location_id": .string(loc.id),
+                        "changed_at": .string(RFC3339.format(start.addingTimeInterval(-86_400))), "time_zone": .string(loc.zone.identifier),
+                        "from": .string(DSO.date(first, loc.zone)), "to": .string(DSO.date(last, loc.zone)), "providers": .array(providers),
+                        "blocks": .array(blocks),
+                    ])))
+        }
+        // A month of acceptances at random business-hour moments.
+        let tiers = m.tierMix.keys.sorted()
+        let total = tiers.map { m.tierMix[$0]! }.reduce(0, +)
+        for i in 0..<m.plans {
+            let loc = locations[Int(rng.next() % UInt64(locations.count))]
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = loc.zone
+            var at: Date
+            repeat {
+                let day = cal.date(byAdding: .day, value: Int(rng.next() % UInt64(m.days)), to: cal.startOfDay(for: start))!
+                at = day.addingTimeInterval(Double(8 * 3600 + Int(rng.next() % (9 * 3600))))
+            } while [1, 7].contains(cal.component(.weekday, from: at))
+            var pick = Double(rng.next() % 1_000_000) / 1_000_000 * total
+            var tier = tiers.last!
+            for t in tiers {
+                pick -= m.tierMix[t]!
+                if pick < 0 { tier = t; break }
+            }
+            let options = DSO.cases[tier]!
+            var w = Double(rng.next() % 1_000_000) / 1_000_000
+            var procs = options.last!.procedures
+            for o in options {
+                w -= o.weight
+                if w < 0 { procs = o.procedures; break }
+            }
+            let provider = tier == "aesthetic" ? loc.injectors[0] : loc.dentists[Int(rng.next() % UInt64(loc.dentists.count))]
+            let roll = Double(rng.next() % 1000) / 1000
+            var patient: JSONObject = ["id": .string("sim-patient-\(i + 1)"), "first_name": .string(names[i % names.count])]
+            if roll < m.smsShare {
+                patient["phone"] = .string("+1555\(1_000_000 + i)")
+                patient["preferred_channel"] = "sms"
+                patient["sms_consent"] = true
+            } else if roll < m.smsShare + m.emailOnlyShare {
+                patient["email"] = .string("patient\(i + 1)@example.com")
+                patient["preferred_channel"] = "email"
+                patient["sms_consent"] = false
+            } else {
+                patient["preferred_channel"] = "phone"
+                patient["sms_consent"] = false
+            }
+            if Double(rng.next() % 1000) / 1000 < m.stillInOfficeShare { patient["still_in_office"] = true }
+            let procedures: [JSONValue] = procs.map { code, desc, fee, system in
+                var o: JSONObject = ["code": .string(code), "description": .string(desc), "fee_cents": .int(fee)]
+                if let system {
+                    o["code_system"] = .string(system)
+                    o["minutes"] = 30
+                }
+                return .object(o)
+            }
+            let planID = "sim-plan-\(i + 1)"
+            let data: JSONValue = .object([
+                "organization_id": .string(m.organizationID), "location_id": .string(loc.id), "plan_id": .string(planID),
+                "accepted_at": .string(RFC3339.format(at, in: loc.zone)), "acceptance_source": "chair", "patient": .object(patient),
+                "provider_id": .string(provider), "procedures": .array(procedures), "total_fee_cents": .int(procs.map(\.2).reduce(0, +)),
+            ])
+            acceptances.append(
+                Acceptance(
+                    at: at, event: CloudEvent(id: "sim-accept-\(i + 1)", source: "simulator/\(loc.id)", type: .planAccepted, time: at, subject: planID, data: data),
+                    tier: tier, planID: planID, locationID: loc.id, patientID: "sim-patient-\(i + 1)", providerID: provider))
+        }
+        acceptances.sort { $0.at < $1.at }
+    }
+
+    static func date(_ d: Date, _ zone: TimeZone) -> String { String(RFC3339.format(d, in: zone).prefix(10)) }
+}

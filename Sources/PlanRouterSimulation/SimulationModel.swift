@@ -1,0 +1,46 @@
+import Foundation
+
+/// The simulated DSO and patient behaviour. Every number here is a parameter of
+/// `planrouter simulate` (see docs/simulation.md); defaults follow the practice
+/// benchmarks in DESIGN.md.
+public struct SimulationModel: Sendable {
+    // The organization.
+    public var organizationID = "org-sim"
+    public var locations = 4
+    public var dentistsPerLocation = 3
+    public var injectorsPerLocation = 1
+    public var operatoriesPerLocation = 5
+    /// Share of scheduled provider time already booked in the PMS.
+    public var existingBookedShare = 0.55
+    // The month.
+    public var plans = 612
+    public var days = 30
+    /// Tier mix (weights) of accepted plans: surgical, restorative, aesthetic, add-on.
+    public var tierMix: [String: Double] = ["surgical": 0.20, "restorative": 0.40, "aesthetic": 0.20, "add_on": 0.20]
+    // Patients.
+    public var smsShare = 0.70
+    public var emailOnlyShare = 0.15  // the rest want a phone call
+    public var stillInOfficeShare = 0.25
+    /// Chance to book from the first offer by tier, when the offer arrives within 15 minutes.
+    public var bookFromOffer: [String: Double] = ["surgical": 0.55, "restorative": 0.60, "aesthetic": 0.70, "add_on": 0.65]
+    /// The first-offer chance falls linearly to half as the offer's delay reaches this many hours.
+    public var warmthHalfLifeHours = 48.0
+    public var meanHoursToBookFromOffer = 5.0
+    /// Patient still in the office, front desk offers today's openings: chance to book at once.
+    public var bookSameVisit = 0.70
+    public var bookFromNudge = 0.30
+    public var meanHoursToBookFromNudge = 3.0
+    public var declineShare = 0.04
+    /// Patients who call the front desk and book in the PMS on their own, within 1-6 days.
+    public var frontDeskShare = 0.12
+    // Coordinators working tasks (within 2-24 h).
+    public var coordinatorBooks = 0.50
+    public var coordinatorDeclined = 0.15
+
+    public init() {}
+
+    /// The manual baseline from the practice benchmarks (DESIGN.md / the brief).
+    public static let baselineDaysToBooking = "2-4 days"
+    public static let baselineUnscheduledShare = 0.27
+    public static let baselineMonthlyUnscheduledDollars = 93_000
+}

@@ -1,0 +1,320 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import PlanRouterCore
+import PlanRouterKafka
+import PlanRouterPostgres
+import PlanRouterStore
+
+/// Plays a DSO's month through the running cluster: acceptances and PMS events go
+/// to Kafka, patients book through the booking service's links, coordinators work
+/// their tasks, and the shared simulated clock (`sim_clock`) moves from one moment
+/// that matters to the next, waiting each time until the workers are done with it.
+public final class Simulator: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var start: Date
+        public var seed: UInt64
+        public var bookingURL: String
+        public var topics = TopicNames()
+        /// Consumer-group ids (= inbox consumer names) of the workers, to know when they caught up.
+        public var classifierGroup = "planrouter-classifier"
+        public var offerGroup = "planrouter-offer"
+        public var escalationGroup = "planrouter-escalation"
+        public init(start: Date, seed: UInt64, bookingURL: String) {
+            self.start = start
+            self.seed = seed
+            self.bookingURL = bookingURL
+        }
+    }
+
+    /// Something a patient, the front desk or a coordinator does at a moment.
+    enum Action {
+        case book(token: String, planID: String)
+        case pmsBooking(planID: String, locationID: String, patientID: String, providerID: String)
+        case decline(planID: String, locationID: String)
+        case resolveTask(id: String, outcome: String)
+    }
+
+    let model: SimulationModel
+    let settings: Settings
+    let pool: PostgresPool
+    let producer: KafkaProducer
+    let consumer: KafkaConsumer
+    let logger: Logger
+    var rng: SplitMix64
+    var agenda: [(at: Date, action: Action)] = []
+    var published = (acceptances: 0, offerInputs: 0, lifecycleInputs: 0)
+    var counters: [String: Int] = [:]
+    var acceptances: [String: DSO.Acceptance] = [:]
+
+    public init(model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger) throws {
+        self.model = model
+        self.settings = settings
+        self.pool = pool
+        self.logger = logger
+        rng = SplitMix64(seed: settings.seed)
+        producer = try KafkaProducer(bootstrapServers: brokers, properties: kafkaProperties, logger: logger)
+        var props = kafkaProperties
+        props["session.timeout.ms"] = props["session.timeout.ms"] ?? "6000"
+        consumer = try KafkaConsumer(
+            bootstrapServers: brokers, groupID: "planrouter-simulator-\(UUID().uuidString.prefix(8))",
+            topics: [settings.topics[.patientMessages], settings.topics[.coordinatorTasks]], properties: props, logger: logger)
+    }
+
+    func progress(_ s: String) { FileHandle.standardError.write(Data("[simulate] \(s)\n".utf8)) }
+
+    func chance(_ p: Double) -> Bool { Double(rng.next() % 1_000_000) / 1_000_000 < p }
+    func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(rng.next() % 1_000_000) / 1_000_000 }
+    func exponential(mean: Double) -> Double { -mean * log(max(1e-9, 1 - Double(rng.next() % 1_000_000) / 1_000_000)) }
+
+    /// Runs the month; returns when every acceptance has been through the pipeline and the clock reached the end.
+    public func run() async throws -> SimulationOutcome {
+        let dso = DSO(model: model, start: settings.start, rng: &rng)
+        for a in dso.acceptances { acceptances[a.planID] = a }
+        let end = settings.start.addingTimeInterval(Double(model.days) * 86_400)
+        try await setClock(settings.start.addingTimeInterval(-3600))
+        progress("DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.acceptances.count) acceptances over \(model.days) days")
+        try await publish(dso.schedules, type: .scheduleChanged)
+        try await publish(dso.appointments, type: .appointmentChanged)
+        published.offerInputs += dso.schedules.count + dso.appointments.count
+        published.lifecycleInputs += dso.appointments.count
+        try await waitForQuiet(at: settings.start.addingTimeInterval(-3600))
+        progress("calendars mirrored")
+        // Declines and front-desk bookings are decided up front, per acceptance.
+        for a in dso.acceptances {
+            if chance(model.declineShare) {
+                agenda.append((a.at.addingTimeInterval(uniform(1, 10) * 86_400), .decline(planID: a.planID, locationID: a.locationID)))
+            } else if chance(model.frontDeskShare) {
+                agenda.append((a.at.addingTimeInterval(uniform(1, 6) * 86_400), .pmsBooking(planID: a.planID, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)))
+            }
+        }
+        var next = 0
+        var now = settings.start
+        var lastReport = ContinuousClock.now
+        let started = ContinuousClock.now
+        while now < end || next < dso.acceptances.count {
+            // The next moment that matters: an acceptance, an action, or a due timer; 6 h at most.
+            let timer = try await pool.withConnection { try await $0.query("SELECT min(due_at) FROM timers WHERE status = 'pending'")[0].decode(0, as: Date?.self) }
+            var t = min(now.addingTimeInterval(6 * 3600), end)
+            if next < dso.acceptances.count { t = min(t, dso.acceptances[next].at) }
+            if let a = agenda.map(\.at).min() { t = min(t, a) }
+            if let timer { t = min(t, timer) }
+            // Moments within 5 minutes are one step (the clock stops at the last of them).
+            t = max(t, now).addingTimeInterval(0)
+            let stepEnd = t.addingTimeInterval(300)
+            var batch: [CloudEvent] = []
+            while next < dso.acceptances.count, dso.acceptances[next].at <= stepEnd {
+                batch.append(dso.acceptances[next].event)
+                next += 1
+            }
+            now = batch.last.map { max($0.time, t) } ?? t
+            try await setClock(now)
+            if !batch.isEmpty {
+                try await publish(batch, type: .planAccepted)
+                published.acceptances += batch.count
+            }
+            try await perform(due: now)
+            try await waitForQuiet(at: now)
+            try await observe(now: now)
+            if ContinuousClock.now - lastReport > .seconds(2) {
+                lastReport = ContinuousClock.now
+                let day = Int(now.timeIntervalSince(settings.start) / 86_400) + 1
+                progress("day \(min(day, model.days))/\(model.days): \(published.acceptances) accepted, \(counters["booked_link", default: 0]) booked by link, \(counters["tasks", default: 0]) coordinator tasks")
+            }
+            if now >= end && next >= dso.acceptances.count { break }
+        }
+        progress("simulated \(model.days) days in \(ContinuousClock.now - started)")
+        await consumer.close()
+        await producer.close()
+        return try await SimulationOutcome.load(organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool)
+    }
+
+    func setClock(_ t: Date) async throws {
+        try await pool.withConnection { conn in
+            try await DatabaseClock.set(t, on: conn)
+            // Wake escalation workers: timers may have become due.
+            _ = try await conn.execute("SELECT pg_notify('planrouter_timers', '')")
+        }
+    }
+
+    func publish(_ events: [CloudEvent], type: EventType) async throws {
+        for chunk in stride(from: 0, to: events.count, by: 2000) {
+            let part = events[chunk..<min(chunk + 2000, events.count)]
+            let results = await producer.sendBatch(part.map {
+                KafkaOutgoingMessage(
+                    topic: settings.topics[type], key: $0.locationID.map { Array($0.utf8) }, value: $0.serializedBytes(),
+                    headers: [KafkaHeader(key: "content-type", value: Array(CloudEvent.contentType.utf8))])
+            })
+            for r in results { _ = try r.get() }
+        }
+    }
+
+    /// Waits until the workers have consumed everything published, the outbox is empty and no timer is overdue.
+    func waitForQuiet(at now: Date) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let row = try await pool.withConnection { conn in
+                try await conn.query(
+                    """
+                    SELECT (SELECT count(*) FROM inbox WHERE consumer = $1),
+                           (SELECT count(*) FROM inbox WHERE consumer = $2),
+                           (SELECT count(*) FROM classifications),
+                           (SELECT count(*) FROM inbox WHERE consumer = $3),
+                           (SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL),
+                           (SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= $4)
+                    """, settings.classifierGroup, settings.offerGroup, settings.escalationGroup, now)[0]
+            }
+            let classifierSeen = try row.decode(0, as: Int.self), offerSeen = try row.decode(1, as: Int.self)
+            let classified = try row.decode(2, as: Int.self), lifecycleSeen = try row.decode(3, as: Int.self)
+            let pending = try row.decode(4, as: Int.self), overdue = try row.decode(5, as: Int.self)
+            if classifierSeen >= published.acceptances, offerSeen >= published.offerInputs + classified,
+                lifecycleSeen >= published.lifecycleInputs, pending == 0, overdue == 0
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw SimulationError(description: "the cluster did not catch up within 120 s: are all workers running with --clock simulated?")
+    }
+
+    /// Reads what the cluster sent: patient messages and coordinator tasks, and decides how people react.
+    func observe(now: Date) async throws {
+        while true {
+            let messages = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(20))
+            if messages.isEmpty { break }
+            for m in messages {
+                guard let e = try? EventValidator.shared.decode(m.value) else { continue }
+                switch e.type {
+                case .patientMessages: react(toMessage: e, now: now)
+                case .coordinatorTasks: react(toTask: e, now: now)
+                default: break
+                }
+            }
+            consumer.markDone(messages)
+        }
+    }
+
+    func react(toMessage e: CloudEvent, now: Date) {
+        let d = e.data
+        guard let plan = d["plan_id"]?.stringValue, let a = acceptances[plan], let link = d["link"]?.stringValue else { return }
+        let token = String(link.split(separator: "/").last!)
+        let sentAt = d["send_after"]?.stringValue.flatMap(RFC3339.parse) ?? e.time
+        switch d["kind"]?.stringValue {
+        case "same_visit":
+            if chance(model.bookSameVisit) { agenda.append((sentAt.addingTimeInterval(120), .book(token: token, planID: plan))) }
+        case "offer":
+            let delayHours = max(0, sentAt.timeIntervalSince(a.at) / 3600)
+            let warmth = delayHours <= 0.25 ? 1.0 : max(0.5, 1 - delayHours / model.warmthHalfLifeHours / 2)
+            if chance((model.bookFromOffer[a.tier] ?? 0.5) * warmth) {
+                let delay = min(exponential(mean: model.meanHoursToBookFromOffer), 40) * 3600
+                agenda.append((sentAt.addingTimeInterval(delay), .book(token: token, planID: plan)))
+            }
+        case "nudge":
+            if chance(model.bookFromNudge) {
+                agenda.append((sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600), .book(token: token, planID: plan)))
+            }
+        default: break
+        }
+    }
+
+    func react(toTask e: CloudEvent, now: Date) {
+        let d = e.data
+        guard let plan = d["plan_id"]?.stringValue, let a = acceptances[plan], let id = d["task_id"]?.stringValue else { return }
+        counters["tasks", default: 0] += 1
+        if d["kind"]?.stringValue == "same_visit" { return }  // the front desk works from the patient's message path
+        let at = now.addingTimeInterval(uniform(2, 24) * 3600)
+        if chance(model.coordinatorBooks) {
+            agenda.append((at, .pmsBooking(planID: plan, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)))
+        } else if chance(model.coordinatorDeclined / (1 - model.coordinatorBooks)) {
+            agenda.append((at, .resolveTask(id: id, outcome: "declined")))
+        } else {
+            agenda.append((at, .resolveTask(id: id, outcome: "unreachable")))
+        }
+    }
+
+    /// Carries out every action due by `now`.
+    func perform(due now: Date) async throws {
+        let due = agenda.filter { $0.at <= now }
+        agenda.removeAll { $0.at <= now }
+        var pms: [CloudEvent] = []
+        var changes: [CloudEvent] = []
+        for (_, action) in due {
+            switch action {
+            case .book(let token, _):
+                let outcome = try await bookThroughLink(token)
+                counters[outcome, default: 0] += 1
+            case .pmsBooking(let plan, let loc, let patient, let provider):
+                let status = try await pool.withConnection {
+                    try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", self.model.organizationID, plan).first?.decode(0, as: String.self)
+                }
+                guard let status, ["accepted", "offered", "escalated"].contains(status) else { continue }
+                counters["booked_pms", default: 0] += 1
+                let start = now.addingTimeInterval(Double(2 + Int(rng.next() % 10)) * 86_400)
+                pms.append(
+                    CloudEvent(
+                        id: "sim-pms-\(plan)-\(Int(now.timeIntervalSince1970))", source: "simulator/pms", type: .appointmentChanged, time: now,
+                        data: .object([
+                            "organization_id": .string(model.organizationID), "location_id": .string(loc), "appointment_id": .string("pms-\(plan)"),
+                            "changed_at": .string(RFC3339.format(now)), "status": "scheduled", "patient_id": .string(patient),
+                            "provider_id": .string(provider), "start": .string(RFC3339.format(start)), "length_minutes": 60, "plan_id": .string(plan),
+                        ])))
+            case .decline(let plan, let loc):
+                counters["declined", default: 0] += 1
+                changes.append(
+                    CloudEvent(
+                        id: "sim-decline-\(plan)", source: "simulator/pms", type: .planChanged, time: now,
+                        data: .object([
+                            "organization_id": .string(model.organizationID), "location_id": .string(loc), "plan_id": .string(plan),
+                            "changed_at": .string(RFC3339.format(now)), "change": "declined", "reason": "patient declined at follow-up",
+                        ])))
+            case .resolveTask(let id, let outcome):
+                counters["task_\(outcome)", default: 0] += 1
+                try await resolveTask(id, outcome: outcome)
+            }
+        }
+        if !pms.isEmpty {
+            try await publish(pms, type: .appointmentChanged)
+            published.offerInputs += pms.count
+            published.lifecycleInputs += pms.count
+        }
+        if !changes.isEmpty {
+            try await publish(changes, type: .planChanged)
+            published.lifecycleInputs += changes.count
+        }
+    }
+
+    /// The patient opens the link, picks the first opening and books it.
+    func bookThroughLink(_ token: String) async throws -> String {
+        var get = URLRequest(url: URL(string: "\(settings.bookingURL)/book/\(token)")!)
+        get.setValue("application/json", forHTTPHeaderField: "Accept")
+        let (body, response) = try await URLSession.shared.data(for: get)
+        guard (response as? HTTPURLResponse)?.statusCode == 200, let page = try? JSONParser.parse(Array(body)),
+            let first = page["openings"]?.arrayValue?.first, let reservation = first["reservation_id"]?.int64Value
+        else { return "link_unusable" }
+        var post = URLRequest(url: URL(string: "\(settings.bookingURL)/book/\(token)")!)
+        post.httpMethod = "POST"
+        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.setValue("application/json", forHTTPHeaderField: "Accept")
+        post.httpBody = Data("{\"reservation_id\": \(reservation)}".utf8)
+        let (_, r) = try await URLSession.shared.data(for: post)
+        switch (r as? HTTPURLResponse)?.statusCode {
+        case 200: return "booked_link"
+        case 409: return "booking_conflict"
+        default: return "link_unusable"
+        }
+    }
+
+    func resolveTask(_ id: String, outcome: String) async throws {
+        var post = URLRequest(url: URL(string: "\(settings.bookingURL)/tasks/\(id)/resolve")!)
+        post.httpMethod = "POST"
+        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.httpBody = Data("{\"outcome\": \"\(outcome)\"}".utf8)
+        _ = try await URLSession.shared.data(for: post)
+    }
+}
+
+public struct SimulationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterSimulation
+import PlanRouterStore
+
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Play a DSO's month through the running cluster on the simulated clock and print the outcome next to the manual baseline.",
+        discussion: """
+            Needs the workers (classifier, offer, escalation, relay) and `planrouter serve` running with --clock simulated
+            against the same database and brokers. The simulator publishes schedules, the PMS's existing appointments and
+            the acceptances through Kafka, books through the booking links, works coordinator tasks through the HTTP API,
+            and advances sim_clock. The outcome is read from the pipeline's tables. The model is described in docs/simulation.md.
+            """)
+
+    @Option(help: "Random seed: the same seed gives the same DSO and the same patient decisions.") var seed: UInt64 = 42
+    @Option(help: "Accepted plans in the month.") var plans: Int = 612
+    @Option(help: "Days simulated.") var days: Int = 30
+    @Option(help: "Locations.") var locations: Int = 4
+    @Option(help: "First day (YYYY-MM-DD, UTC midnight).") var start: String = "2026-11-02"
+    @Option(help: "Booking service base URL. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.") var bookingURL: String?
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let startDate = RFC3339.parse(start + "T00:00:00Z") else { throw CLIError("--start must be a date YYYY-MM-DD") }
+            guard plans > 0, (1...365).contains(days), (1...6).contains(locations) else {
+                throw CLIError("--plans must be positive, --days 1...365, --locations 1...6")
+            }
+            let logger = try log.makeLogger("planrouter.simulate", defaultLevel: .error)
+            var model = SimulationModel()
+            model.plans = plans
+            model.days = days
+            model.locations = locations
+            let pool = PostgresPool(conninfo: try database.resolved(), size: 2, logger: logger)
+            let url = bookingURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
+            var settings = Simulator.Settings(start: startDate, seed: seed, bookingURL: url)
+            settings.topics = try kafka.resolvedTopics()
+            let simulator = try Simulator(
+                model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(), kafkaProperties: try kafka.resolvedProperties(),
+                logger: logger)
+            let outcome = try await simulator.run()
+            print(outcome.render(model: model))
+            await pool.close()
+        }
+    }
+}
