@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         // C libraries: only PlanRouterKafka imports CRdKafka, only PlanRouterPostgres imports CLibPQ.
@@ -71,10 +72,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "PlanRouterBooking",
+            dependencies: [
+                "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "planrouter",
             dependencies: [
-                "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterSimulation",
+                "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                "PlanRouterSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,8 +99,10 @@ let package = Package(
         .testTarget(
             name: "PlanRouterIntegrationTests",
             dependencies: [
-                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers",
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ]

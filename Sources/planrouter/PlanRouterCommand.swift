@@ -11,8 +11,8 @@ struct PlanRouterCommand: AsyncParsableCommand {
             Every option can also be set with the PLANROUTER_* environment variable named in its help.
             """,
         subcommands: [
-            MigrateCommand.self, WorkerCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self, OutboxCommand.self, SimulateCommand.self,
-            DevBrokerCommand.self, BenchCommand.self,
+            MigrateCommand.self, WorkerCommand.self, ServeCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self,
+            OutboxCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -9,27 +9,31 @@ enum PostgresArrayLiteral {
     /// Every element is quoted: quoting is always valid, and it sidesteps the rules for which
     /// unquoted spellings are special ("NULL", empty, whitespace, braces, delimiters).
     static func encode<Element: PostgresArrayElement>(_ elements: [Element]) -> String {
-        var out = "{"
+        // Built as UTF-8 bytes: `"` and `\` are ASCII and never occur inside a multi-byte
+        // sequence, so escaping byte by byte is exact and avoids per-scalar String appends
+        // (which dominated the batch path for jsonb elements, whose text is full of quotes).
+        var out: [UInt8] = [open]
         out.reserveCapacity(2 + elements.count * 12)
         for (index, element) in elements.enumerated() {
-            if index > 0 { out.append(",") }
-            guard let text = element.postgresArrayElementText else {
-                out.append("NULL")
+            if index > 0 { out.append(comma) }
+            guard var text = element.postgresArrayElementText else {
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out.append("\"")
-            if text.utf8.contains(where: { $0 == quote || $0 == backslash }) {
-                for scalar in text.unicodeScalars {
-                    if scalar == "\"" || scalar == "\\" { out.append("\\") }
-                    out.unicodeScalars.append(scalar)
+            out.append(quote)
+            text.withUTF8 { bytes in
+                var runStart = 0
+                for i in 0..<bytes.count where bytes[i] == quote || bytes[i] == backslash {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                    out.append(backslash)
+                    runStart = i
                 }
-            } else {
-                out.append(text)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
             }
-            out.append("\"")
+            out.append(quote)
         }
-        out.append("}")
-        return out
+        out.append(close)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func decode<Element: PostgresArrayElement>(_ text: String) throws -> [Element] {

@@ -1,0 +1,116 @@
+import Foundation
+import PlanRouterCore
+
+/// The patient-facing HTML. Every piece of text passes through `escape`; the pages
+/// load nothing from elsewhere and post back to their own URL (the token stays in it).
+enum BookingPages {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    static func page(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="robots" content="noindex"><title>\(escape(title))</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:1.5rem auto;padding:0 1rem;line-height:1.4}
+        button{display:block;width:100%;padding:.9rem;margin:.5rem 0;font-size:1.05rem;border-radius:.5rem;border:1px solid #2b6cb0;background:#ebf4ff}
+        .note{color:#555}</style></head>
+        <body>
+        \(body)
+        </body></html>
+
+        """
+    }
+
+    static func place(_ o: OfferView) -> String { o.locationName.isEmpty ? "your dental office" : o.locationName }
+
+    static func offer(_ o: OfferView) -> String {
+        var b = "<h1>Hi \(escape(o.firstName.isEmpty ? "there" : o.firstName)), pick your appointment</h1>\n"
+        b += "<p>At \(escape(place(o))). Times are local to the office.</p>\n"
+        b += openingForms(o)
+        if o.depositCents > 0, !o.openings.isEmpty {
+            b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(o.depositCents))) is due to confirm.</p>\n"
+        }
+        return page(title: "Book your appointment", body: b)
+    }
+
+    static func openingForms(_ o: OfferView) -> String {
+        guard !o.openings.isEmpty else {
+            return "<p>These openings are no longer available. \(escape(place(o))) will call you to find a time.</p>\n"
+        }
+        return o.openings.map { h in
+            "<form method=\"post\"><button type=\"submit\" name=\"reservation_id\" value=\"\(h.reservationID)\">"
+                + escape(LocalTime.format(h.start, in: o.timeZone)) + "</button></form>\n"
+        }.joined()
+    }
+
+    static func conflict(_ o: OfferView) -> String {
+        var b = "<h1>That time was just taken</h1>\n"
+        if !o.openings.isEmpty { b += "<p>These are still open:</p>\n" }
+        b += openingForms(o)
+        return page(title: "That time was just taken", body: b)
+    }
+
+    static func booked(_ c: BookingConfirmation) -> String {
+        var b = "<h1>You're booked, \(escape(c.offer.firstName.isEmpty ? "thank you" : c.offer.firstName))!</h1>\n"
+        b += "<p>\(escape(LocalTime.format(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
+        if c.offer.depositCents > 0 {
+            b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
+        }
+        return page(title: "Appointment booked", body: b)
+    }
+
+    static let notFound = page(
+        title: "Link not valid",
+        body: "<h1>This link is no longer valid</h1>\n<p>Please call your dental office to book your appointment.</p>")
+
+    // MARK: JSON
+
+    static func openingJSON(_ h: HeldOpening, _ zone: TimeZone) -> JSONValue {
+        var o: JSONObject = [
+            "reservation_id": .int(h.reservationID),
+            "start": .string(RFC3339.format(Date(timeIntervalSince1970: Double(h.start)), in: zone)),
+            "end": .string(RFC3339.format(Date(timeIntervalSince1970: Double(h.end)), in: zone)),
+            "local_time": .string(LocalTime.format(h.start, in: zone)), "provider_id": .string(h.providerID),
+        ]
+        if let op = h.operatoryID { o["operatory_id"] = .string(op) }
+        return .object(o)
+    }
+
+    static func offerJSON(_ o: OfferView) -> JSONValue {
+        .object([
+            "plan_id": .string(o.planID), "location": .object(["id": .string(o.locationID), "name": .string(o.locationName), "time_zone": .string(o.timeZone.identifier)]),
+            "first_name": .string(o.firstName), "openings": .array(o.openings.map { openingJSON($0, o.timeZone) }),
+            "deposit_cents": .int(o.depositCents),
+        ])
+    }
+
+    static func conflictJSON(_ o: OfferView) -> JSONValue {
+        var v = offerJSON(o).objectValue!
+        v["error"] = "opening_unavailable"
+        v["message"] = .string(o.openings.isEmpty ? "No held opening is left; the office will call you." : "That opening was taken; these are still open.")
+        return .object(v)
+    }
+
+    static func bookedJSON(_ c: BookingConfirmation) -> JSONValue {
+        .object([
+            "status": "booked", "plan_id": .string(c.offer.planID), "request_id": .string(c.requestID),
+            "appointment": openingJSON(c.opening, c.offer.timeZone), "deposit_cents": .int(c.offer.depositCents),
+        ])
+    }
+
+    static let notFoundJSON = JSONValue.object(["error": "not_found", "message": "This link is no longer valid."])
+}

@@ -1,0 +1,506 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterKafka
+import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterWorkers
+
+/// End-to-end throughput (and optionally paced latency) of plan.accepted → classifier →
+/// outbox → relay → plan.classified, with the real worker code running in-process.
+/// Prints figures, never asserts them.
+struct BenchPipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Acceptances/s end to end through the classifier and the relay, and paced acceptance→plan.classified latency.",
+        discussion: """
+            Creates a fresh database planrouter_bench_<pid> on the given server, migrates it, \
+            publishes --events plan.accepted envelopes first, then starts a classifier worker and \
+            an outbox relay in this process and times from worker start until every event is \
+            classified and the outbox is drained, and until every plan.classified message has \
+            been consumed by a group consumer. With --latency-rate it then publishes that many \
+            acceptances per second for --latency-seconds and reports the latency from send to \
+            consumption of the plan.classified message. Without --brokers or \
+            PLANROUTER_KAFKA_BROKERS it starts librdkafka's in-process, in-memory mock cluster, \
+            which measures the clients and PlanRouter, not a real broker.
+            """
+    )
+
+    @Option(help: "PostgreSQL SERVER (URI or conninfo); a fresh database planrouter_bench_<pid> is created on it. Default: $PLANROUTER_DATABASE_URL.")
+    var databaseURL: String?
+
+    @Option(help: "Bootstrap servers. Env: PLANROUTER_KAFKA_BROKERS. Default: an in-process mock cluster.")
+    var brokers: String?
+
+    @Option(help: "Acceptances in the throughput run.")
+    var events: Int = 100_000
+
+    @Option(help: "Classifier batch size (events per transaction).")
+    var batchSize: Int = 500
+
+    @Option(help: "Relay batch size (outbox rows per round trip).")
+    var relayBatchSize: Int = 2000
+
+    @Option(help: "Distinct locations (events are keyed by location).")
+    var locations: Int = 200
+
+    @Option(help: "Partitions per topic on the mock cluster. Default: enough that the mock keeps every message.")
+    var partitions: Int?
+
+    @Option(help: "Acceptances per second for a paced latency run after the throughput run.")
+    var latencyRate: Int?
+
+    @Option(help: "Duration of the paced latency run in seconds.")
+    var latencySeconds: Int = 20
+
+    @Option(help: ArgumentHelp(
+        "A librdkafka property for the classifier's and the reader's consumers, key=value, repeatable (e.g. fetch.wait.max.ms=10).",
+        discussion: "The mock broker answers a Fetch with no new data only after fetch.wait.max.ms (default 500 ms) even if data arrives meanwhile, which dominates paced latency."))
+    var consumerProperty: [String] = []
+
+    @Flag(help: "Keep the bench database instead of dropping it.")
+    var keep = false
+
+    func validate() throws {
+        guard events >= 0, batchSize > 0, relayBatchSize > 0, locations > 0, (partitions ?? 1) > 0, latencySeconds > 0,
+            (latencyRate ?? 1) > 0
+        else {
+            throw ValidationError("--events must not be negative; --batch-size, --relay-batch-size, --locations, --partitions, --latency-rate and --latency-seconds must be positive")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors { try await body() }
+    }
+
+    private func body() async throws {
+        var logger = Logger(label: "planrouter.bench.pipeline")
+        logger.logLevel = .warning
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let tag = "bench\(pid)x\(UInt32.random(in: 0..<UInt32.max) % 1_000_000)"
+
+        // Database: a fresh one on the given server.
+        guard let server = databaseURL ?? Environment.value("PLANROUTER_DATABASE_URL") else {
+            throw CLIError("no database given: set --database-url or PLANROUTER_DATABASE_URL (scripts/services up starts a local PostgreSQL)")
+        }
+        let dbName = "planrouter_bench_\(pid)"
+        let admin: PostgresConnection
+        do { admin = try await PostgresConnection.connect(server, logger: logger) } catch let e as PostgresError where e.code == .connectionFailed {
+            let oneLine = e.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            throw CLIError("cannot connect to PostgreSQL: \(oneLine) (check --database-url / PLANROUTER_DATABASE_URL)")
+        }
+        defer { admin.close() }
+
+        // Broker: the configured one (checked first) or an in-process mock.
+        var mock: KafkaMockCluster?
+        let bootstrap: String
+        let topics = TopicNames()
+        if let configured = brokers ?? Environment.value("PLANROUTER_KAFKA_BROKERS") {
+            var quiet = logger
+            quiet.logLevel = .critical  // librdkafka's own connect errors would repeat the one line below
+            let probe = try KafkaProducer(bootstrapServers: configured, logger: quiet)
+            do { try await probe.checkReachable(timeout: .seconds(10)) } catch {
+                await probe.close()
+                throw CLIError("cannot reach the Kafka brokers \(configured): \(error)")
+            }
+            await probe.close()
+            bootstrap = configured
+            print("brokers: \(bootstrap) (existing topics are used; only this run's plans, tagged \(tag), are counted)")
+        } else {
+            // The mock keeps about 5 MB per partition and silently drops older data; keys by
+            // location spread unevenly, so leave room (~1 KB per message, 2.5 MB per partition).
+            let n = partitions ?? max(24, events * 1000 / 2_500_000 + 1)
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            for t in topics.all { try cluster.createTopic(t, partitions: n) }
+            mock = cluster
+            bootstrap = cluster.bootstrapServers
+            print("brokers: none given; in-process librdkafka mock cluster (1 broker, \(n) partitions per topic, in memory) at \(bootstrap)")
+        }
+        defer { mock?.close() }
+
+        try await admin.simpleQuery("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
+        try await admin.simpleQuery("CREATE DATABASE \(dbName)")
+        let dbURL = Self.conninfo(server, database: dbName)
+        do {
+            let conn = try await PostgresConnection.connect(dbURL, logger: logger)
+            _ = try await Migrator(logger: logger).migrate(on: conn)
+            conn.close()
+            print("database: \(dbName) (fresh, migrated\(keep ? ", kept afterwards" : ", dropped afterwards"))")
+            try await measure(bootstrap: bootstrap, dbURL: dbURL, topics: topics, tag: tag, logger: logger)
+        } catch {
+            if !keep { try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)") }
+            throw error
+        }
+        if !keep { try await admin.simpleQuery("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)") }
+    }
+
+    private func measure(bootstrap: String, dbURL: String, topics: TopicNames, tag: String, logger: Logger) async throws {
+        let clock = ContinuousClock()
+        var consumerProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"]
+        for p in consumerProperty {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw CLIError("--consumer-property \"\(p)\" is not key=value") }
+            consumerProperties[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        if !consumerProperty.isEmpty { print("consumer properties: \(consumerProperty.joined(separator: " "))") }
+        let acceptedTopic = topics[.planAccepted]
+
+        // 1. Publish every acceptance first.
+        let producer = try KafkaProducer(bootstrapServers: bootstrap, logger: logger)
+        if events > 0 {
+            let chunk = 10_000
+            let generator = EnvelopeGenerator(tag: tag, locations: locations)
+            let produceStart = clock.now
+            let failures = await withTaskGroup(of: Int.self) { group in
+                var next = 0
+                var failures = 0
+                func submit() {
+                    let range = next..<min(next + chunk, events)
+                    next = range.upperBound
+                    group.addTask {
+                        let batch = range.map { generator.message(index: $0, topic: acceptedTopic) }
+                        return await producer.sendBatch(batch).reduce(0) { n, r in if case .failure = r { n + 1 } else { n } }
+                    }
+                }
+                while next < events && next < chunk * 2 { submit() }
+                while let f = await group.next() {
+                    failures += f
+                    if next < events { submit() }
+                }
+                return failures
+            }
+            let t = produceStart.duration(to: clock.now).seconds
+            print(String(format: "produce: %d plan.accepted envelopes (%d failed) in %.2f s = %.0f msgs/s (includes building the JSON)",
+                         events - failures, failures, t, Double(events - failures) / t))
+            guard failures == 0 else { throw CLIError("\(failures) acceptances were not delivered to the broker") }
+        }
+
+        // 2. A group consumer at the real end of the pipeline, joining while nothing runs yet.
+        let tally = ClassifiedTally(tag: tag)
+        let reader = try KafkaConsumer(
+            bootstrapServers: bootstrap, groupID: "planrouter-bench-reader-\(tag)", topics: [topics[.planClassified]],
+            properties: consumerProperties, logger: logger)
+        let readerTask = Task {
+            while !Task.isCancelled {
+                let batch = try await reader.poll(maxMessages: 2000, timeout: .milliseconds(100))
+                if batch.isEmpty { continue }
+                let at = ContinuousClock.now
+                for m in batch { tally.record(m.value, at: at) }
+                reader.markDone(batch)
+                try? await reader.commitDone()
+            }
+            await reader.close()
+        }
+
+        // 3. The workers, in-process, as the tests run them.
+        let pool = PostgresPool(conninfo: dbURL, size: 4, logger: logger)
+        let group = "planrouter-bench-classifier-\(tag)"
+        let worker = ConsumerWorker(
+            consumer: try KafkaConsumer(
+                bootstrapServers: bootstrap, groupID: group, topics: [acceptedTopic], properties: consumerProperties, logger: logger),
+            pool: pool, handler: ClassifierHandler(consumerName: group, topics: topics), clock: WallClock(),
+            settings: ConsumerSettings(batchSize: batchSize), logger: logger)
+        let relay = OutboxRelay(
+            conninfo: dbURL, producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
+            clock: WallClock(), settings: RelaySettings(batchSize: relayBatchSize, idleWait: .milliseconds(100)), logger: logger)
+        let start = clock.now
+        let failed = FirstFailure()
+        let workerTask = Task {
+            do { try await worker.run() } catch { failed.set("classifier worker stopped: \(describe(error))") }
+        }
+        let relayTask = Task {
+            do { try await relay.run() } catch { failed.set("relay stopped: \(describe(error))") }
+        }
+        func stopAll() async {
+            workerTask.cancel()
+            relayTask.cancel()
+            readerTask.cancel()
+            await workerTask.value
+            await relayTask.value
+            _ = try? await readerTask.value
+            await pool.close()
+            await producer.close()
+        }
+
+        do {
+            if events > 0 {
+                print("throughput run: \(events) acceptances over \(locations) locations, classifier batch \(batchSize), relay batch \(relayBatchSize)")
+                var dbDone: ContinuousClock.Instant?
+                var pipelineDone: ContinuousClock.Instant?
+                var lastProgress = clock.now
+                var lastChange = clock.now
+                var lastSeen = (-1, -1)
+                while dbDone == nil || pipelineDone == nil {
+                    try await Task.sleep(for: .milliseconds(50))
+                    if let failure = failed.value { throw CLIError(failure) }
+                    let applied = worker.stats.applied
+                    let consumed = tally.taggedCount
+                    if pipelineDone == nil && consumed >= events { pipelineDone = clock.now }
+                    if dbDone == nil && applied >= events {
+                        let (classified, pending) = try await pool.withConnection { c in
+                            (
+                                try await c.query("SELECT count(*) FROM classifications WHERE plan_id LIKE $1", tag + "-%")[0].decode(0, as: Int.self),
+                                try await c.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(0, as: Int.self)
+                            )
+                        }
+                        if classified >= events && pending == 0 { dbDone = clock.now }
+                    }
+                    let now = clock.now
+                    if (applied, consumed) != lastSeen {
+                        lastSeen = (applied, consumed)
+                        lastChange = now
+                    } else if lastChange.duration(to: now) > .seconds(60) {
+                        throw CLIError("no progress for 60 s: \(applied) classified, \(consumed) plan.classified consumed of \(events)")
+                    }
+                    if lastProgress.duration(to: now) >= .seconds(1) {
+                        lastProgress = now
+                        FileHandle.standardError.write(Data(String(
+                            format: "  %5.1f s: classified %d, relayed %d, plan.classified consumed %d\n",
+                            start.duration(to: now).seconds, applied, relay.stats.published, consumed).utf8))
+                    }
+                }
+                let dbSeconds = start.duration(to: dbDone!).seconds
+                let endSeconds = start.duration(to: pipelineDone!).seconds
+                print(String(format: "classifier+relay: %d acceptances classified and outbox drained in %.2f s = %.0f acceptances/s",
+                             events, dbSeconds, Double(events) / dbSeconds))
+                print(String(format: "end to end: %d plan.classified consumed in %.2f s = %.0f acceptances/s (timed from worker start, group joins included)",
+                             events, endSeconds, Double(events) / endSeconds))
+                print("batches: \(worker.stats.batches) classifier transactions (avg \(events / max(1, worker.stats.batches)) events), \(relay.stats.published) rows relayed, \(worker.stats.retries) retries, \(worker.stats.deadLettered) dead-lettered")
+            }
+
+            if let rate = latencyRate {
+                try await latencyRun(rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker)
+            }
+            print(Self.memoryLine())
+        } catch {
+            await stopAll()
+            throw error
+        }
+        await stopAll()
+    }
+
+    /// Publishes `rate` acceptances/s for `latencySeconds`, each stamped with its send time.
+    private func latencyRun(rate: Int, producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, worker: ConsumerWorker<ClassifierHandler>) async throws {
+        let total = rate * latencySeconds
+        print("latency run: \(rate) acceptances/s for \(latencySeconds) s (\(total) events), send → plan.classified consumed")
+        if events == 0 {
+            // Let the consumer groups join before pacing starts (the mock holds a join ~5 s).
+            FileHandle.standardError.write(Data("  warming up: waiting for the consumer groups to join\n".utf8))
+            try await warmUp(producer: producer, topic: topic, tag: tag, tally: tally)
+        }
+        let generator = EnvelopeGenerator(tag: tag, locations: locations)
+        let clock = ContinuousClock()
+        tally.expectLatencies(total)
+        let start = clock.now
+        var sent = 0
+        var inFlight: [Task<Int, Never>] = []
+        var lastProgress = start
+        while sent < total {
+            let elapsed = start.duration(to: clock.now).seconds
+            let due = min(total, Int(elapsed * Double(rate)) + 1)
+            if due > sent {
+                let range = sent..<due
+                sent = due
+                let sendTime = clock.now
+                for i in range { tally.stampSend(i, at: sendTime) }
+                let batch = range.map { generator.message(index: $0, topic: topic, latencySeq: $0, sentAt: sendTime) }
+                inFlight.append(Task { await producer.sendBatch(batch).reduce(0) { n, r in if case .failure = r { n + 1 } else { n } } })
+            }
+            if lastProgress.duration(to: clock.now) >= .seconds(1) {
+                lastProgress = clock.now
+                FileHandle.standardError.write(Data("  latency run: sent \(sent), classified \(worker.stats.applied), received \(tally.latencyCount)\n".utf8))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        var failures = 0
+        for t in inFlight { failures += await t.value }
+        let deadline = clock.now + .seconds(30)
+        while tally.latencyCount < total - failures && clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let ms = tally.latenciesMS().sorted()
+        guard !ms.isEmpty else { throw CLIError("latency run: no plan.classified message arrived") }
+        func pct(_ p: Double) -> Double { ms[min(ms.count - 1, max(0, Int((Double(ms.count) * p).rounded(.up)) - 1))] }
+        print(String(format: "latency: %d of %d received (%d send failures); p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
+                     ms.count, total, failures, pct(0.5), pct(0.9), pct(0.99), ms.last!))
+    }
+
+    /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
+    private func warmUp(producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally) async throws {
+        let generator = EnvelopeGenerator(tag: tag + "w", locations: locations)
+        _ = await producer.sendBatch([generator.message(index: 0, topic: topic)])
+        let deadline = ContinuousClock.now + .seconds(60)
+        while tally.runCount == 0 {
+            guard ContinuousClock.now < deadline else { throw CLIError("warm-up acceptance was not classified within 60 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func memoryLine() -> String {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> String {
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) } ?? "?"
+        }
+        return "memory: peak RSS (VmHWM) \(field("VmHWM")), current RSS \(field("VmRSS")) — the whole bench process: workers, reader, producer and (if used) the in-memory mock broker with every message"
+    }
+
+    static func conninfo(_ server: String, database: String) -> String {
+        if server.hasPrefix("postgres://") || server.hasPrefix("postgresql://"), var components = URLComponents(string: server) {
+            components.path = "/\(database)"
+            return components.string ?? server
+        }
+        // In key=value strings the last occurrence of a keyword wins.
+        return "\(server) dbname=\(database)"
+    }
+}
+
+/// Realistic plan.accepted envelopes: tiers vary by index; ids are unique per run.
+struct EnvelopeGenerator: Sendable {
+    let tag: String
+    let locations: Int
+
+    static let mixes: [(codes: [(String, String, Int64)], service: Bool)] = [
+        ([("D6010", "surgical placement of implant body: endosteal", 240_000), ("D6065", "implant supported porcelain/ceramic crown", 165_000)], false),
+        ([("D2740", "crown - porcelain/ceramic", 135_000)], false),
+        ([("BOTOX-20U", "Botox 20 units, glabellar lines", 38_000)], true),
+        ([("D1351", "sealant - per tooth", 6_500), ("D1351", "sealant - per tooth", 6_500)], false),
+        ([("D4341", "periodontal scaling and root planing - four or more teeth per quadrant", 28_000)], false),
+    ]
+    static let names = ["Maria", "James", "Aiko", "Olu", "Priya", "Lena", "Tomás", "Grace"]
+    static let sources = ["chair", "digital_consent", "coordinator", "online"]
+
+    func message(index i: Int, topic: String, latencySeq: Int? = nil, sentAt: ContinuousClock.Instant? = nil) -> KafkaOutgoingMessage {
+        let loc = i % locations
+        let location = "loc-\(loc)"
+        let org = "org-\(loc % 10)"
+        let plan = latencySeq.map { "\(tag)-lat-\($0)" } ?? "\(tag)-p\(i)"
+        var id = latencySeq.map { "\(tag)-lat-\($0)" } ?? "\(tag)-e\(i)"
+        if sentAt != nil {
+            // The send time also rides in the event id (Unix nanoseconds) for anyone reading the topic.
+            id += "-t\(UInt64(Date().timeIntervalSince1970 * 1e9))"
+        }
+        let mix = Self.mixes[i % Self.mixes.count]
+        let procedures: [JSONValue] = mix.codes.enumerated().map { n, c in
+            var o: JSONObject = ["code": .string(c.0), "description": .string(c.1), "fee_cents": .int(c.2)]
+            if mix.service {
+                o["code_system"] = "service"
+                o["minutes"] = 30
+                o["provider_role"] = "injector"
+            } else if c.0 == "D1351" {
+                o["tooth"] = .string(["3", "14"][n % 2])
+            }
+            return .object(o)
+        }
+        let total = mix.codes.reduce(Int64(0)) { $0 + $1.2 }
+        let stillInOffice = i % 3 == 0
+        var patient: JSONObject = [
+            "id": .string("pat-\(i)"), "first_name": .string(Self.names[i % Self.names.count]),
+            "preferred_channel": i % 7 == 0 ? "email" : "sms", "sms_consent": .bool(i % 11 != 0),
+            "still_in_office": .bool(stillInOffice),
+        ]
+        patient["phone"] = .string("+1555\(String(format: "%07d", i % 10_000_000))")
+        if i % 7 == 0 { patient["email"] = .string("patient\(i)@example.com") }
+        let acceptedAt = RFC3339.format(Date(timeIntervalSince1970: 1_796_000_000 + Double(i)))
+        var data: JSONObject = [
+            "organization_id": .string(org), "location_id": .string(location), "plan_id": .string(plan),
+            "accepted_at": .string(acceptedAt), "acceptance_source": .string(Self.sources[i % Self.sources.count]),
+            "patient": .object(patient), "provider_id": .string("prov-\(loc)-\(i % 4)"),
+            "procedures": .array(procedures), "total_fee_cents": .int(total),
+        ]
+        if i % 2 == 0 { data["patient_portion_cents"] = .int(total / 2) }
+        if i % 5 == 0 { data["coordinator_id"] = .string("coord-\(loc)") }
+        let envelope: JSONValue = .object([
+            "specversion": "1.0", "id": .string(id), "source": .string("opendental/\(location)"),
+            "type": "planrouter.plan.accepted.v1", "time": .string(acceptedAt), "subject": .string(plan),
+            "datacontenttype": "application/json", "data": .object(data),
+        ])
+        return KafkaOutgoingMessage(
+            topic: topic, key: Array(location.utf8), value: envelope.serializedBytes(),
+            headers: [KafkaHeader(key: "content-type", value: Array("application/cloudevents+json".utf8))])
+    }
+}
+
+/// The first failure of a background task.
+final class FirstFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: String?
+    func set(_ v: String) { lock.withLock { if _value == nil { _value = v } } }
+    var value: String? { lock.withLock { _value } }
+}
+
+/// Counts plan.classified messages of this run and the latency of the paced ones.
+final class ClassifiedTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private let tagBytes: [UInt8]
+    private let runBytes: [UInt8]
+    private var run = 0
+    private let latencyMarker: [UInt8]
+    private let latencyPrefix: String
+    private var tagged = 0
+    private var total = 0
+    private var sendTimes: [ContinuousClock.Instant?] = []
+    private var latencies: [Double] = []
+
+    init(tag: String) {
+        tagBytes = Array("\"\(tag)-".utf8)
+        runBytes = Array("\"\(tag)".utf8)
+        latencyPrefix = "\(tag)-lat-"
+        latencyMarker = Array(latencyPrefix.utf8)
+    }
+
+    var taggedCount: Int { lock.withLock { tagged } }
+    var totalCount: Int { lock.withLock { total } }
+    /// Messages of this run, warm-up included.
+    var runCount: Int { lock.withLock { run } }
+    var latencyCount: Int { lock.withLock { latencies.count } }
+    func latenciesMS() -> [Double] { lock.withLock { latencies } }
+
+    func expectLatencies(_ n: Int) { lock.withLock { sendTimes = Array(repeating: nil, count: n) } }
+    func stampSend(_ seq: Int, at t: ContinuousClock.Instant) { lock.withLock { sendTimes[seq] = t } }
+
+    func record(_ value: [UInt8], at arrival: ContinuousClock.Instant) {
+        var latency: Double?
+        if Self.contains(value, latencyMarker) {
+            if let subject = (try? JSONParser.parse(value))?.objectValue?["subject"]?.stringValue,
+                subject.hasPrefix(latencyPrefix), let seq = Int(subject.dropFirst(latencyPrefix.count))
+            {
+                lock.withLock {
+                    if seq < sendTimes.count, let sent = sendTimes[seq] {
+                        latency = sent.duration(to: arrival).seconds * 1000
+                        sendTimes[seq] = nil  // a duplicate is not counted twice
+                    }
+                }
+            }
+        }
+        let isTagged = latency == nil && Self.contains(value, tagBytes)
+        let ofRun = Self.contains(value, runBytes)
+        lock.withLock {
+            total += 1
+            if ofRun { run += 1 }
+            if isTagged { tagged += 1 }
+            if let latency { latencies.append(latency) }
+        }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                var i = 0
+                let last = h.count - n.count
+                while i <= last {
+                    if h[i] == first && memcmp(h.baseAddress! + i, n.baseAddress!, n.count) == 0 { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

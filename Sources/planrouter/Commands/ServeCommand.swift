@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlanRouterBooking
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterStore
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve booking links (GET/POST /book/<token>), the coordinator task API, /healthz and /metrics over HTTP.",
+        discussion: """
+            Bookings write pms.appointment-requests to the outbox; run `planrouter worker relay` to publish them.
+            The coordinator API (/tasks) has no authentication of its own: expose it only behind your internal proxy.
+            SIGTERM or SIGINT: stop accepting connections, finish requests in flight, exit 0.
+            """)
+
+    @Option(help: "Address to listen on. Env: PLANROUTER_HTTP_HOST. Default: 127.0.0.1.")
+    var host: String?
+    @Option(help: "Port to listen on. Env: PLANROUTER_HTTP_PORT. Default: 8080.")
+    var port: Int?
+    @Option(help: "wall (production) or simulated (read from the sim_clock table). Env: PLANROUTER_CLOCK. Default: wall.")
+    var clock: String?
+    @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
+    var shutdownTimeout: Int?
+    @OptionGroup var booking: BookingOptions
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup(title: "Topics (only --topic is used: bookings name the pms.appointment-requests topic)") var kafka: KafkaOptions
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let settings = try booking.settings()
+            let logger = try log.makeLogger("planrouter.serve")
+            let host = self.host ?? Environment.value("PLANROUTER_HTTP_HOST") ?? "127.0.0.1"
+            let portText = self.port.map(String.init) ?? Environment.value("PLANROUTER_HTTP_PORT") ?? "8080"
+            guard let port = Int(portText), (1...65_535).contains(port) else { throw CLIError("--port must be between 1 and 65535, not \(portText)") }
+            let url = try database.resolved()
+            let pool = PostgresPool(conninfo: url, size: 8, logger: logger)
+            try await pool.withConnection { conn in
+                let rows = try await conn.query("SELECT to_regclass('public.offers') IS NOT NULL")
+                guard try rows.first?.decode(0, as: Bool.self) == true else {
+                    throw CLIError("the database has no PlanRouter schema: run `planrouter migrate` first")
+                }
+            }
+            let clockName = self.clock ?? Environment.value("PLANROUTER_CLOCK") ?? "wall"
+            let clock: any PlanRouterClock
+            switch clockName {
+            case "wall": clock = WallClock()
+            case "simulated": clock = DatabaseClock(pool: pool)
+            default: throw CLIError("--clock must be wall or simulated, not \(clockName)")
+            }
+            let service = BookingService(
+                pool: pool, clock: clock, configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
+                logger: logger)
+            let app = BookingServer.application(service, host: host, port: port, logger: logger)
+            var config = ServiceGroupConfiguration(
+                services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            config.maximumGracefulShutdownDuration = .seconds(shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
+            logger.info("booking service listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "clock": "\(clockName)"])
+            try await ServiceGroup(configuration: config).run()
+            await pool.close()
+        }
+    }
+}

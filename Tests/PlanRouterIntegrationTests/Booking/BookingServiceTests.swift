@@ -1,0 +1,319 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PlanRouterBooking
+import PlanRouterCore
+import PlanRouterPostgres
+import Testing
+import Yams
+
+@Suite struct BookingServiceTests {
+    @Test func bookingPageListsTheHeldOpeningsInLocalTimeEscapedWithTheDeposit() async throws {
+        let f = try await BookingFixture()
+        let token = f.token()
+        try await f.test { client in
+            let page = try await client.get("/book/\(token)")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains("Hi &lt;Ann&gt;"))
+            #expect(page.text.contains("Smile &amp; &lt;Co&gt;"))
+            #expect(!page.text.contains("<Ann>") && !page.text.contains("Secretlast") && !page.text.contains("5550001111"))
+            #expect(page.text.contains("Wed Dec 2, 8:00 AM") && page.text.contains("Thu Dec 3, 8:00 AM") && page.text.contains("Fri Dec 4, 8:00 AM"))
+            #expect(page.text.components(separatedBy: "<form method=\"post\">").count == 4)
+            #expect(page.text.contains("value=\"\(f.holds[0])\""))
+            #expect(page.text.contains("$500.00"))
+            #expect(page.headers[.init("Referrer-Policy")!] == "no-referrer")
+
+            let json = try await client.get("/book/\(token)", json: true)
+            #expect(json.status == .ok)
+            #expect(json.json["plan_id"] == "p1")
+            #expect(json.json["deposit_cents"] == 50_000)
+            #expect(json.json["location"]?["id"] == "loc-12")
+            let openings = json.json["openings"]?.arrayValue ?? []
+            #expect(openings.map { $0["reservation_id"]?.int64Value } == f.holds.map { Optional($0) })
+            #expect(openings.first?["start"] == "2026-12-02T08:00:00-05:00")
+            #expect(openings.first?["end"] == "2026-12-02T09:30:00-05:00")
+            #expect(openings.first?["local_time"] == "Wed Dec 2, 8:00 AM")
+            #expect(openings.first?["provider_id"] == "prov-p1")
+            #expect(!json.text.contains("Secretlast") && !json.text.contains("pat-1"))
+        }
+        await f.pool.close()
+    }
+
+    @Test func postingAnOpeningBooksItAndClosesTheCase() async throws {
+        let f = try await BookingFixture()
+        let token = f.token()
+        let chosen = f.holds[1]
+        try await f.test { client in
+            let r = try await client.postForm("/book/\(token)", "reservation_id=\(chosen)")
+            #expect(r.status == .ok)
+            #expect(r.text.contains("booked, &lt;Ann&gt;"))
+            #expect(r.text.contains("Thu Dec 3, 8:00 AM"))
+            // The link is spent: replaying it is the same 404 as any invalid link.
+            let replay = try await client.postForm("/book/\(token)", "reservation_id=\(chosen)")
+            #expect(replay.status == .notFound)
+            let again = try await client.get("/book/\(token)")
+            #expect(again.status == .notFound)
+        }
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE id = \(chosen) AND kind = 'booking' AND active AND expires_at IS NULL") == 1)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'booked_other'") == 2)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND active") == 0)
+        #expect(try await f.count("SELECT count(*) FROM timers WHERE status = 'cancelled'") == 2)
+        #expect(try await f.count("SELECT count(*) FROM timers WHERE status = 'pending'") == 0)
+        #expect(try await f.count("SELECT count(*) FROM coordinator_tasks WHERE status = 'cancelled' AND outcome = 'booked'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM offers WHERE id = \(f.offerID) AND used_at IS NOT NULL") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'booked'") == 1)
+        #expect(
+            try await f.count(
+                """
+                SELECT count(*) FROM plan_events WHERE kind = 'booked' AND detail->>'via' = 'link'
+                  AND (detail->>'reservation_id')::int8 = \(chosen) AND (detail->>'offer_id')::int8 = \(f.offerID)
+                  AND (detail->>'seconds_from_acceptance')::int8 = 3600
+                """) == 1)
+        #expect(try await f.count("SELECT calendar_version FROM locations WHERE id = 'loc-12'") == 1)
+
+        let payloads = try await f.pool.withConnection {
+            try await $0.query("SELECT payload, convert_from(key, 'UTF8') FROM outbox WHERE topic = 'pms.appointment-requests'").map {
+                (try $0.decode(0, as: [UInt8].self), try $0.decode(1, as: String.self))
+            }
+        }
+        #expect(payloads.count == 1)
+        #expect(payloads.first?.1 == "loc-12")
+        let event = try EventValidator.shared.decode(payloads[0].0, expecting: [.appointmentRequests])
+        #expect(event.data["plan_id"] == "p1")
+        #expect(event.data["patient_id"] == "pat-1")
+        #expect(event.data["provider_id"] == "prov-p1")
+        #expect(event.data["operatory_id"] == "op-p1")
+        #expect(event.data["start"] == "2026-12-03T08:00:00-05:00")
+        #expect(event.data["end"] == "2026-12-03T09:30:00-05:00")
+        #expect(event.data["procedure_codes"] == ["D2740"])
+        #expect(event.data["booked_via"] == "link")
+        #expect(event.data["booked_at"] == "2026-12-01T14:30:00Z")
+        #expect(f.service.metrics.snapshot.bookings == 1)
+        await f.pool.close()
+    }
+
+    @Test func jsonBookingAnswersWithTheAppointment() async throws {
+        let f = try await BookingFixture()
+        try await f.test { client in
+            let r = try await client.postJSON("/book/\(f.token())", .object(["reservation_id": .int(f.holds[0])]))
+            #expect(r.status == .ok)
+            #expect(r.json["status"] == "booked")
+            #expect(r.json["appointment"]?["reservation_id"]?.int64Value == f.holds[0])
+            #expect(r.json["appointment"]?["local_time"] == "Wed Dec 2, 8:00 AM")
+            let bad = try await client.postJSON("/book/\(f.token())", .object(["reservation": 1]))
+            #expect(bad.status == .badRequest)
+        }
+        await f.pool.close()
+    }
+
+    @Test func everyInvalidLinkGetsTheSame404() async throws {
+        let f = try await BookingFixture()
+        let good = f.token()
+        var chars = Array(good)
+        let i = chars.count - 3
+        chars[i] = chars[i] == "A" ? "B" : "A"
+        let tampered = String(chars)
+        let unknownOffer = f.token(offer: 999_999)
+        let otherPlan = f.token(plan: "someone-else")
+        let shortLived = f.token(expiresIn: 60)
+        try await f.test { client in
+            var pages: [TestResponse] = []
+            var jsons: [TestResponse] = []
+            for t in [tampered, unknownOffer, otherPlan, "not-a-token", String(repeating: "x", count: 5000)] {
+                pages.append(try await client.get("/book/\(t)"))
+                jsons.append(try await client.get("/book/\(t)", json: true))
+                pages.append(try await client.postForm("/book/\(t)", "reservation_id=\(f.holds[0])"))
+            }
+            // Expired: the clock moves past the token's expiry (the holds would still be valid).
+            f.clock.advance(by: 61)
+            pages.append(try await client.get("/book/\(shortLived)"))
+            jsons.append(try await client.get("/book/\(shortLived)", json: true))
+            pages.append(try await client.postForm("/book/\(shortLived)", "reservation_id=\(f.holds[0])"))
+            // Used: book with a good token, then every use of it.
+            #expect(try await client.postForm("/book/\(good)", "reservation_id=\(f.holds[0])").status == .ok)
+            pages.append(try await client.get("/book/\(good)"))
+            jsons.append(try await client.get("/book/\(good)", json: true))
+            pages.append(try await client.postForm("/book/\(good)", "reservation_id=\(f.holds[1])"))
+
+            #expect(pages.allSatisfy { $0.status == .notFound })
+            #expect(Set(pages.map(\.text)).count == 1)
+            #expect(Set(pages.map { $0.headers[.contentType] ?? "" }).count == 1)
+            #expect(jsons.allSatisfy { $0.status == .notFound })
+            #expect(Set(jsons.map(\.text)).count == 1)
+            #expect(!pages[0].text.contains("p1") && !pages[0].text.contains("Ann"))
+        }
+        #expect(f.service.metrics.snapshot.tokenFailures == 5 * 3 + 3 + 3)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 1)
+        await f.pool.close()
+    }
+
+    @Test func fiftyConcurrentPostsOfOneLinkBookExactlyOnce() async throws {
+        let f = try await BookingFixture(poolSize: 8)
+        let token = f.token()
+        let hold = f.holds[0]
+        let statuses = try await f.test { client in
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await client.postForm("/book/\(token)", "reservation_id=\(hold)").status }
+                }
+                var out: [HTTPResponse.Status] = []
+                for try await s in group { out.append(s) }
+                return out
+            }
+        }
+        #expect(statuses.count == 50)
+        #expect(statuses.filter { $0 == .ok }.count == 1)
+        #expect(statuses.allSatisfy { $0 == .ok || $0 == .notFound || $0 == .conflict })
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM outbox WHERE topic = 'pms.appointment-requests'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE kind = 'booked'") == 1)
+        await f.pool.close()
+    }
+
+    @Test func aTakenOpeningAnswers409WithTheOpeningsStillHeld() async throws {
+        let f = try await BookingFixture()
+        let token = f.token()
+        try await f.pool.withConnection {
+            _ = try await $0.execute("UPDATE reservations SET active = false, release_reason = 'test' WHERE id = $1", f.holds[0])
+        }
+        try await f.test { client in
+            let r = try await client.postJSON("/book/\(token)", .object(["reservation_id": .string(String(f.holds[0]))]))
+            #expect(r.status == .conflict)
+            #expect(r.json["openings"]?.arrayValue?.map { $0["reservation_id"]?.int64Value } == [f.holds[1], f.holds[2]])
+            let page = try await client.postForm("/book/\(token)", "reservation_id=\(f.holds[0])")
+            #expect(page.status == .conflict)
+            #expect(page.text.contains("Thu Dec 3, 8:00 AM") && !page.text.contains("Wed Dec 2, 8:00 AM"))
+            // A hold of another plan is not this link's to book.
+            let (_, others) = try await f.addCase(plan: "p2")
+            #expect(try await client.postForm("/book/\(token)", "reservation_id=\(others[0])").status == .conflict)
+            // Expired holds are not offered either; with none left the office will call.
+            f.clock.set(BookingFixture.now.addingTimeInterval(2 * 86_400 - 1))
+            _ = try await f.pool.withConnection {
+                try await $0.execute("UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(3600))
+            }
+            let none = try await client.postJSON("/book/\(token)", .object(["reservation_id": .int(f.holds[1])]))
+            #expect(none.status == .conflict)
+            #expect(none.json["openings"] == [])
+            let call = try await client.postForm("/book/\(token)", "reservation_id=\(f.holds[1])")
+            #expect(call.text.contains("will call you"))
+            #expect(try await client.get("/book/\(token)").text.contains("will call you"))
+        }
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 0)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'offered'") == 1)
+        #expect(f.service.metrics.snapshot.conflicts == 5)
+        await f.pool.close()
+    }
+
+    @Test func tasksAreFilteredAndOldestFirst() async throws {
+        let f = try await BookingFixture()
+        try await f.pool.withConnection { conn in
+            _ = try await conn.execute(
+                """
+                INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, created_at, status)
+                VALUES ('org-1', 'p1', 'loc-12', 'tc-bob', 'callback', true, 'call back', $1, 'open'),
+                       ('org-1', 'p1', 'loc-99', 'tc-anna', 'no_availability', false, 'nothing free', $2, 'open'),
+                       ('org-1', 'p1', 'loc-12', 'tc-anna', 'callback', false, 'done', $1, 'resolved')
+                """, BookingFixture.now.addingTimeInterval(-7200), BookingFixture.now.addingTimeInterval(-60))
+        }
+        try await f.test { client in
+            let all = try await client.get("/tasks").json["tasks"]?.arrayValue ?? []
+            #expect(all.map { $0["reason"]?.stringValue } == ["call back", "nothing free", "no answer"])
+            #expect(all.first?["urgent"] == true)
+            #expect(all.first?["created_at"] == "2026-12-01T12:30:00Z")
+            #expect(all.last?["context"]?["tier"] == "major")
+            #expect(all.allSatisfy { $0["id"]?.int64Value != nil && $0["plan_id"] == "p1" && $0["kind"] != nil && $0["owner_id"] != nil })
+            let here = try await client.get("/tasks?location=loc-12").json["tasks"]?.arrayValue ?? []
+            #expect(here.map { $0["reason"]?.stringValue } == ["call back", "no answer"])
+            let anna = try await client.get("/tasks?location=loc-12&owner=tc-anna").json["tasks"]?.arrayValue ?? []
+            #expect(anna.map { $0["reason"]?.stringValue } == ["no answer"])
+            let resolved = try await client.get("/tasks?status=resolved").json["tasks"]?.arrayValue ?? []
+            #expect(resolved.map { $0["reason"]?.stringValue } == ["done"])
+            #expect(try await client.get("/tasks?status=bogus").status == .badRequest)
+            #expect(try await client.get("/tasks?owner=nobody").json["tasks"] == [])
+        }
+        await f.pool.close()
+    }
+
+    @Test func resolvingTasks() async throws {
+        let f = try await BookingFixture()
+        _ = try await f.addCase(plan: "p2")
+        _ = try await f.addCase(plan: "p3")
+        func taskID(_ plan: String) async throws -> Int64 { try await f.count("SELECT id FROM coordinator_tasks WHERE plan_id = '\(plan)'") }
+        let (t1, t2, t3) = (try await taskID("p1"), try await taskID("p2"), try await taskID("p3"))
+        try await f.test { client in
+            let declined = try await client.postJSON("/tasks/\(t1)/resolve", .object(["outcome": "declined", "note": "not now"]))
+            #expect(declined.status == .ok)
+            #expect(declined.json["status"] == "resolved")
+            #expect(declined.json["outcome"] == "declined")
+            #expect(declined.json["note"] == "not now")
+            #expect(declined.json["resolved_at"] == "2026-12-01T14:30:00Z")
+            #expect(try await client.postJSON("/tasks/\(t1)/resolve", .object(["outcome": "other"])).status == .conflict)
+            #expect(try await client.postJSON("/tasks/\(t2)/resolve", .object(["outcome": "booked_by_phone"])).status == .ok)
+            #expect(try await client.postJSON("/tasks/\(t3)/resolve", .object(["outcome": "unreachable"])).status == .ok)
+            #expect(try await client.postJSON("/tasks/\(t3)/resolve", .object(["outcome": "maybe"])).status == .badRequest)
+            #expect(try await client.postJSON("/tasks/\(t3)/resolve", .object([:])).status == .badRequest)
+            #expect(try await client.postJSON("/tasks/999999/resolve", .object(["outcome": "other"])).status == .notFound)
+            #expect(try await client.postJSON("/tasks/abc/resolve", .object(["outcome": "other"])).status == .notFound)
+        }
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'declined'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p2' AND status = 'booked'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p3' AND status = 'offered'") == 1)
+        for (plan, reason) in [("p1", "declined"), ("p2", "booked_by_phone")] {
+            #expect(try await f.count("SELECT count(*) FROM timers WHERE plan_id = '\(plan)' AND status = 'cancelled'") == 2)
+            #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = '\(plan)' AND NOT active AND release_reason = '\(reason)'") == 3)
+        }
+        #expect(try await f.count("SELECT count(*) FROM timers WHERE plan_id = 'p3' AND status = 'pending'") == 2)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = 'p3' AND active") == 3)
+        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p1' AND kind = 'declined' AND detail->>'outcome' = 'declined'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p2' AND kind = 'booked' AND detail->>'via' = 'phone'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p3' AND kind = 'task_resolved'") == 1)
+        #expect(f.service.metrics.snapshot.resolutions == ["declined": 1, "booked_by_phone": 1, "unreachable": 1])
+        await f.pool.close()
+    }
+
+    @Test func healthAndMetrics() async throws {
+        let f = try await BookingFixture()
+        try await f.test { client in
+            let ok = try await client.get("/healthz")
+            #expect(ok.status == .ok)
+            #expect(ok.text == "ok\n")
+            _ = try await client.get("/book/forged.token")
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.text.contains("# TYPE planrouter_bookings_total counter\nplanrouter_bookings_total 0\n"))
+            #expect(metrics.text.contains("planrouter_booking_token_failures_total 1\n"))
+            #expect(metrics.text.contains("planrouter_booking_conflicts_total 0\n"))
+            #expect(metrics.text.contains("planrouter_task_resolutions_total{outcome=\"declined\"} 0\n"))
+        }
+        await f.pool.close()
+        // A database that does not answer.
+        let dead = PostgresPool(conninfo: "postgresql://planrouter@127.0.0.1:1/none?connect_timeout=1", size: 1, logger: testLogger)
+        let service = BookingService(
+            pool: dead, clock: ManualClock(BookingFixture.now), configuration: BookingConfiguration(bookingKey: BookingFixture.key),
+            logger: testLogger)
+        let status = try await Application(router: BookingRouter.make(service)).test(.router) { client in
+            try await client.get("/healthz").status
+        }
+        #expect(status == .serviceUnavailable)
+        await dead.close()
+    }
+
+    /// openapi/booking.yaml documents exactly the routes the router serves.
+    @Test func openAPIDocumentMatchesTheRoutes() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("openapi/booking.yaml"), encoding: .utf8)
+        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
+        #expect((doc["openapi"] as? String)?.hasPrefix("3.1") == true)
+        let paths = try #require(doc["paths"] as? [String: Any])
+        let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            for key in (item as? [String: Any] ?? [:]).keys where methods.contains(key) { documented.insert("\(key.uppercased()) \(path)") }
+        }
+        let served = Set(BookingRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(documented == served)
+        #expect(served.count == BookingRoutes.all.count)
+    }
+}
