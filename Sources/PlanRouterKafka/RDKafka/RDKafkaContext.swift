@@ -32,6 +32,9 @@ final class RDKafkaContext: Sendable {
         // transient: it reconnects on its own, and callers that must give up do so with
         // their own error (e.g. checkReachable). A warning is the honest level.
         case 3: swiftLevel = facility == "FAIL" ? .warning : .error
+        // One property list serves producers and consumers; a consumer-only property
+        // ignored by a producer (or the reverse) is expected, not a warning.
+        case 4 where facility == "CONFWARN" && message.contains("will be ignored by this"): swiftLevel = .debug
         case 4: swiftLevel = .warning
         case 5: swiftLevel = .notice
         case 6: swiftLevel = .info

@@ -27,7 +27,10 @@ public struct OutboxBatch: Sendable {
         var keys: [String?] = []
         var shards: [Int32] = []
         var ids: [String] = []
-        var payloads: [String] = []
+        // Payloads go as text when they are UTF-8 (every event we write; half the bytes of
+        // hex), as hex otherwise (dead letters keep the original bytes, valid or not).
+        var textPayloads: [String?] = []
+        var hexPayloads: [String?] = []
         var headers: [PostgresJSON] = []
         topics.reserveCapacity(records.count)
         for r in records {
@@ -35,17 +38,23 @@ public struct OutboxBatch: Sendable {
             keys.append(r.key.map(Hex.encode))
             shards.append(r.shard)
             ids.append(r.eventID)
-            payloads.append(Hex.encode(r.payload))
+            if let text = String(validating: r.payload, as: UTF8.self), !text.utf8.contains(0) {
+                textPayloads.append(text)
+                hexPayloads.append(nil)
+            } else {
+                textPayloads.append(nil)
+                hexPayloads.append(Hex.encode(r.payload))
+            }
             let h = JSONValue.object(JSONObject(r.headers.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             headers.append(PostgresJSON(h.serialized()))
         }
         _ = try await tx.execute(
             """
             INSERT INTO outbox (topic, key, shard, event_id, payload, headers, created_at)
-            SELECT t, decode(k, 'hex'), s::smallint, e, decode(p, 'hex'), h, $7
-            FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::jsonb[]) AS u(t, k, s, e, p, h)
+            SELECT t, decode(k, 'hex'), s::smallint, e, coalesce(convert_to(pt, 'UTF8'), decode(ph, 'hex')), h, $8
+            FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(t, k, s, e, pt, ph, h)
             """,
-            topics, keys, shards, ids, payloads, headers, now)
+            topics, keys, shards, ids, textPayloads, hexPayloads, headers, now)
         _ = try await tx.execute("SELECT pg_notify($1, '')", OutboxBatch.notifyChannel)
     }
 }

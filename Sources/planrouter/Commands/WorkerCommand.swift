@@ -197,9 +197,16 @@ struct WorkerEnvironment {
             shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
     }
 
+    /// Consumer defaults under the operator's properties: a short fetch wait keeps
+    /// per-hop latency low when a partition is idle, and a bounded prefetch keeps a
+    /// worker that falls behind well inside its memory budget (librdkafka's own default
+    /// prefetch is 64 MB).
+    static let consumerDefaults = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "8192"]
+
     func consumer(topics: [String]) throws -> KafkaConsumer {
-        let c = try KafkaConsumer(bootstrapServers: brokers, groupID: groupID, topics: topics, properties: properties, logger: logger)
-        return c
+        try KafkaConsumer(
+            bootstrapServers: brokers, groupID: groupID, topics: topics,
+            properties: WorkerEnvironment.consumerDefaults.merging(properties) { _, mine in mine }, logger: logger)
     }
 
     /// A producer with `defaults` under the operator's properties (which win).
