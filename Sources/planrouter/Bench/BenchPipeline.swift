@@ -62,6 +62,9 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Keep the bench database instead of dropping it.")
     var keep = false
 
+    @Flag(help: "Include the offer worker: every location gets 90 days of schedules; the run ends when every case has its offer (held openings, message, deposit request or task) and the outbox is drained.")
+    var offer = false
+
     func validate() throws {
         guard events >= 0, batchSize > 0, relayBatchSize > 0, locations > 0, (partitions ?? 1) > 0, latencySeconds > 0,
             (latencyRate ?? 1) > 0
@@ -203,8 +206,26 @@ struct BenchPipeline: AsyncParsableCommand {
         let relay = OutboxRelay(
             conninfo: dbURL, producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
             clock: WallClock(), settings: RelaySettings(batchSize: relayBatchSize, idleWait: .milliseconds(100)), logger: logger)
+        var offerWorker: ConsumerWorker<OfferHandler>?
+        if offer {
+            try await Self.importSchedules(locations: locations, pool: pool)
+            print("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
+            let offerGroup = "planrouter-bench-offer-\(tag)"
+            offerWorker = ConsumerWorker(
+                consumer: try KafkaConsumer(
+                    bootstrapServers: bootstrap, groupID: offerGroup, topics: [topics[.planClassified]], properties: consumerProperties, logger: logger),
+                pool: pool,
+                handler: OfferHandler(
+                    consumerName: offerGroup, topics: topics,
+                    settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: "bench-secret-0123456789abcdef0123456789")),
+                clock: WallClock(), settings: ConsumerSettings(batchSize: batchSize), logger: logger)
+        }
         let start = clock.now
         let failed = FirstFailure()
+        let offerTask = Task { [offerWorker] in
+            guard let offerWorker else { return }
+            do { try await offerWorker.run() } catch { failed.set("offer worker stopped: \(describe(error))") }
+        }
         let workerTask = Task {
             do { try await worker.run() } catch { failed.set("classifier worker stopped: \(describe(error))") }
         }
@@ -213,9 +234,11 @@ struct BenchPipeline: AsyncParsableCommand {
         }
         func stopAll() async {
             workerTask.cancel()
+            offerTask.cancel()
             relayTask.cancel()
             readerTask.cancel()
             await workerTask.value
+            await offerTask.value
             await relayTask.value
             _ = try? await readerTask.value
             await pool.close()
@@ -236,10 +259,12 @@ struct BenchPipeline: AsyncParsableCommand {
                     let applied = worker.stats.applied
                     let consumed = tally.taggedCount
                     if pipelineDone == nil && consumed >= events { pipelineDone = clock.now }
-                    if dbDone == nil && applied >= events {
+                    if dbDone == nil && applied >= events && (offerWorker?.stats.applied ?? events) >= events {
                         let (classified, pending) = try await pool.withConnection { c in
                             (
-                                try await c.query("SELECT count(*) FROM classifications WHERE plan_id LIKE $1", tag + "-%")[0].decode(0, as: Int.self),
+                                try await c.query(
+                                    offer ? "SELECT count(DISTINCT plan_id) FROM offers WHERE plan_id LIKE $1" : "SELECT count(*) FROM classifications WHERE plan_id LIKE $1",
+                                    tag + "-%")[0].decode(0, as: Int.self),
                                 try await c.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(0, as: Int.self)
                             )
                         }
@@ -261,15 +286,25 @@ struct BenchPipeline: AsyncParsableCommand {
                 }
                 let dbSeconds = start.duration(to: dbDone!).seconds
                 let endSeconds = start.duration(to: pipelineDone!).seconds
-                print(String(format: "classifier+relay: %d acceptances classified and outbox drained in %.2f s = %.0f acceptances/s",
+                print(String(format: offer
+                    ? "classifier+offer+relay: %d acceptances classified, offered and outbox drained in %.2f s = %.0f acceptances/s"
+                    : "classifier+relay: %d acceptances classified and outbox drained in %.2f s = %.0f acceptances/s",
                              events, dbSeconds, Double(events) / dbSeconds))
+                if offer {
+                    let summary = try await pool.withConnection { c in
+                        try await c.query(
+                            "SELECT path || ':' || count(*) FROM offers WHERE plan_id LIKE $1 GROUP BY path ORDER BY path", tag + "-%"
+                        ).map { try $0.decode(0, as: String.self) }
+                    }
+                    print("offers by path: \(summary.joined(separator: ", ")); holds: \(try await pool.withConnection { try await $0.query("SELECT count(*) FROM reservations WHERE kind = 'hold'")[0].decode(0, as: Int.self) })")
+                }
                 print(String(format: "end to end: %d plan.classified consumed in %.2f s = %.0f acceptances/s (timed from worker start, group joins included)",
                              events, endSeconds, Double(events) / endSeconds))
                 print("batches: \(worker.stats.batches) classifier transactions (avg \(events / max(1, worker.stats.batches)) events), \(relay.stats.published) rows relayed, \(worker.stats.retries) retries, \(worker.stats.deadLettered) dead-lettered")
             }
 
             if let rate = latencyRate {
-                try await latencyRun(rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker)
+                try await latencyRun(rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker, offers: offer ? pool : nil)
             }
             print(Self.memoryLine())
         } catch {
@@ -279,8 +314,51 @@ struct BenchPipeline: AsyncParsableCommand {
         await stopAll()
     }
 
+    /// Weekday schedules 08:00-17:00 (America/New_York) for every bench location: the
+    /// generator's four dentists and an injector, from today for 90 days.
+    static func importSchedules(locations: Int, pool: PostgresPool) async throws {
+        let zone = TimeZone(identifier: "America/New_York")!
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = zone
+        let today = cal.startOfDay(for: Date())
+        let now = Date()
+        var events: [CloudEvent] = []
+        for loc in 0..<locations {
+            let providers = (0..<4).map { "prov-\(loc)-\($0)" } + ["inj-\(loc)"]
+            var blocks: [JSONValue] = []
+            for d in 0..<90 {
+                let day = cal.date(byAdding: .day, value: d, to: today)!
+                guard ![1, 7].contains(cal.component(.weekday, from: day)) else { continue }
+                let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!, close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
+                for p in providers {
+                    blocks.append(.object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
+                }
+            }
+            let last = cal.date(byAdding: .day, value: 89, to: today)!
+            let ymd = { (d: Date) in String(RFC3339.format(d, in: zone).prefix(10)) }
+            events.append(
+                CloudEvent(
+                    id: "bench-schedule-\(loc)", source: "bench", type: .scheduleChanged, time: now,
+                    data: .object([
+                        "organization_id": .string("org-\(loc % 10)"), "location_id": .string("loc-\(loc)"), "changed_at": .string(RFC3339.format(now)),
+                        "time_zone": .string(zone.identifier), "from": .string(ymd(today)), "to": .string(ymd(last)),
+                        "providers": .array(
+                            providers.enumerated().map { i, p in
+                                .object(["id": .string(p), "roles": [i < 4 ? "dentist" : "injector"], "operatory_ids": .array((1...5).map { .string("op-\($0)") })])
+                            }),
+                        "blocks": .array(blocks),
+                    ])))
+        }
+        for chunk in stride(from: 0, to: events.count, by: 50) {
+            _ = try await AvailabilityImport(pool: pool).apply(Array(events[chunk..<min(chunk + 50, events.count)]), now: now)
+        }
+    }
+
     /// Publishes `rate` acceptances/s for `latencySeconds`, each stamped with its send time.
-    private func latencyRun(rate: Int, producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, worker: ConsumerWorker<ClassifierHandler>) async throws {
+    private func latencyRun(
+        rate: Int, producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, worker: ConsumerWorker<ClassifierHandler>,
+        offers pool: PostgresPool?
+    ) async throws {
         let total = rate * latencySeconds
         print("latency run: \(rate) acceptances/s for \(latencySeconds) s (\(total) events), send → plan.classified consumed")
         if events == 0 {
@@ -323,6 +401,27 @@ struct BenchPipeline: AsyncParsableCommand {
         func pct(_ p: Double) -> Double { ms[min(ms.count - 1, max(0, Int((Double(ms.count) * p).rounded(.up)) - 1))] }
         print(String(format: "latency: %d of %d received (%d send failures); p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
                      ms.count, total, failures, pct(0.5), pct(0.9), pct(0.99), ms.last!))
+        guard let pool else { return }
+        // Acceptance to offer: the send time rides in the event id, the offer records when it went out.
+        let pattern = "\(tag)-lat-%"
+        let offerDeadline = clock.now + .seconds(30)
+        while clock.now < offerDeadline {
+            let n = try await pool.withConnection { try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", pattern)[0].decode(0, as: Int.self) }
+            if n >= total - failures { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let row = try await pool.withConnection {
+            try await $0.query(
+                """
+                SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
+                FROM (SELECT extract(epoch FROM o.sent_at) * 1000 - split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS ms
+                      FROM plans p JOIN offers o USING (organization_id, plan_id) WHERE p.plan_id LIKE $1 AND o.kind = 'initial') x
+                """, pattern)[0]
+        }
+        print(String(format: "acceptance to offer: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (send → offer recorded, holds and message in the outbox)",
+                     try row.decode(0, as: Int.self), try row.decode(1, as: Double?.self) ?? 0, try row.decode(2, as: Double?.self) ?? 0,
+                     try row.decode(3, as: Double?.self) ?? 0, try row.decode(4, as: Double?.self) ?? 0))
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
