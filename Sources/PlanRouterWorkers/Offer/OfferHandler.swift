@@ -135,41 +135,60 @@ public struct OfferHandler: EventHandler {
             }
             for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
         }
+        // Search every location in memory, then hold everything in one statement; only the
+        // locations where a hold lost a race are reloaded and searched again.
+        var calendarsByLocation: [String: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
+        var pending: [Int] = []
         for loc in locationIDs {
             guard let info = infos[loc] else { continue }
             let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback && plans[$0].held.isEmpty }
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
             let window = TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)
-            var calendar = try await calendars.calendar(for: info, window: window, now: nowEpoch, in: tx)
-            var pending = indices
-            for round in 0..<OfferHandler.holdRounds where !pending.isEmpty {
-                if round > 0 {
-                    // Some holds lost a race: reload what the database now says and try the next openings.
-                    calendar = try await calendars.load(info, window: window, now: nowEpoch, in: tx)
-                }
-                var wanted: [(index: Int, opening: Opening)] = []
-                for i in pending {
-                    for o in search(&plans[i], calendar: calendar, info: info, now: nowEpoch) {
-                        calendar.reserve(o)
-                        wanted.append((i, o))
-                    }
-                }
-                if wanted.isEmpty { break }
-                let won = try await insertHolds(wanted.map { ($0.opening, plans[$0.index]) }, now: now, in: tx)
-                var losers = Set<Int>()
-                for (k, w) in wanted.enumerated() {
-                    if let id = won[k] { plans[w.index].held.append((w.opening, id)) } else { losers.insert(w.index) }
-                }
-                pending = losers.sorted()
-                if !pending.isEmpty {
-                    logger.debug("holds lost a race; retrying with the next openings", metadata: ["location": "\(loc)", "round": "\(round)"])
+            calendarsByLocation[loc] = (info, window, try await calendars.calendar(for: info, window: window, now: nowEpoch, in: tx))
+            pending += indices
+        }
+        var heldLocations = Set<String>()
+        for round in 0..<OfferHandler.holdRounds where !pending.isEmpty {
+            if round > 0 {
+                // Reload what the database now says where holds lost, and try the next openings.
+                for loc in Set(pending.map { plans[$0].c.locationID }) {
+                    let e = calendarsByLocation[loc]!
+                    calendarsByLocation[loc]!.calendar = try await calendars.load(e.info, window: e.window, now: nowEpoch, in: tx)
                 }
             }
-            if indices.contains(where: { !plans[$0].held.isEmpty }) {
-                let v = try await tx.query(
-                    "UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = $1 RETURNING calendar_version", loc)
-                calendars.update(calendar, version: try v[0].decode(0, as: Int64.self), window: window)
+            var wanted: [(index: Int, opening: Opening)] = []
+            for i in pending {
+                let loc = plans[i].c.locationID
+                let e = calendarsByLocation[loc]!
+                for o in search(&plans[i], calendar: e.calendar, info: e.info, now: nowEpoch) {
+                    calendarsByLocation[loc]!.calendar.reserve(o)
+                    wanted.append((i, o))
+                }
+            }
+            if wanted.isEmpty { break }
+            let won = try await insertHolds(wanted.map { ($0.opening, plans[$0.index]) }, now: now, in: tx)
+            var losers = Set<Int>()
+            for (k, w) in wanted.enumerated() {
+                if let id = won[k] {
+                    plans[w.index].held.append((w.opening, id))
+                    heldLocations.insert(plans[w.index].c.locationID)
+                } else {
+                    losers.insert(w.index)
+                }
+            }
+            pending = losers.sorted()
+            if !pending.isEmpty {
+                logger.debug("holds lost a race; retrying with the next openings", metadata: ["cases": "\(pending.count)", "round": "\(round)"])
+            }
+        }
+        if !heldLocations.isEmpty {
+            let versions = try await tx.query(
+                "UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[]) RETURNING id, calendar_version",
+                heldLocations.sorted())
+            for r in versions {
+                let loc = try r.decode(0, as: String.self)
+                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, version: try r.decode(1, as: Int64.self), window: e.window) }
             }
         }
         if kind == .initial {

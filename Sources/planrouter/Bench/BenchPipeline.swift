@@ -252,7 +252,7 @@ struct BenchPipeline: AsyncParsableCommand {
                 var pipelineDone: ContinuousClock.Instant?
                 var lastProgress = clock.now
                 var lastChange = clock.now
-                var lastSeen = (-1, -1)
+                var lastSeen = (-1, -1, -1, -1)
                 while dbDone == nil || pipelineDone == nil {
                     try await Task.sleep(for: .milliseconds(50))
                     if let failure = failed.value { throw CLIError(failure) }
@@ -271,8 +271,9 @@ struct BenchPipeline: AsyncParsableCommand {
                         if classified >= events && pending == 0 { dbDone = clock.now }
                     }
                     let now = clock.now
-                    if (applied, consumed) != lastSeen {
-                        lastSeen = (applied, consumed)
+                    let offered = offerWorker?.stats.applied ?? 0
+                    if (applied, consumed, offered, relay.stats.published) != lastSeen {
+                        lastSeen = (applied, consumed, offered, relay.stats.published)
                         lastChange = now
                     } else if lastChange.duration(to: now) > .seconds(60) {
                         throw CLIError("no progress for 60 s: \(applied) classified, \(consumed) plan.classified consumed of \(events)")
@@ -280,8 +281,8 @@ struct BenchPipeline: AsyncParsableCommand {
                     if lastProgress.duration(to: now) >= .seconds(1) {
                         lastProgress = now
                         FileHandle.standardError.write(Data(String(
-                            format: "  %5.1f s: classified %d, relayed %d, plan.classified consumed %d\n",
-                            start.duration(to: now).seconds, applied, relay.stats.published, consumed).utf8))
+                            format: "  %5.1f s: classified %d, offered %d, relayed %d, plan.classified consumed %d\n",
+                            start.duration(to: now).seconds, applied, offered, relay.stats.published, consumed).utf8))
                     }
                 }
                 let dbSeconds = start.duration(to: dbDone!).seconds
