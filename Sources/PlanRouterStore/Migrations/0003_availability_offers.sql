@@ -72,6 +72,8 @@ CREATE TABLE reservations (
 );
 CREATE UNIQUE INDEX reservations_pms_appointment ON reservations (location_id, appointment_id) WHERE kind = 'pms';
 CREATE INDEX reservations_active_during ON reservations USING gist (location_id, operatory_during) WHERE active;
+-- Holds check PMS appointments (outside the constraint) with this one.
+CREATE INDEX reservations_pms_during ON reservations USING gist (location_id, operatory_during) WHERE active AND kind = 'pms';
 CREATE INDEX reservations_hold_expiry ON reservations (expires_at) WHERE active AND kind = 'hold';
 CREATE INDEX reservations_plan ON reservations (organization_id, plan_id) WHERE active;
 

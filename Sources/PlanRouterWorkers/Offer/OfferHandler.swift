@@ -255,7 +255,10 @@ public struct OfferHandler: EventHandler {
             FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::int8[])
                  AS u(l, p, op, s, e, org, pl, pat, ex)
             WHERE NOT EXISTS (
-                SELECT 1 FROM reservations r WHERE r.location_id = u.l AND r.kind = 'pms' AND r.active
+                -- A PMS appointment's provider time lies within its chair time, so the chair-time
+                -- overlap is a correct pre-filter, and the one the partial GiST index answers.
+                SELECT 1 FROM reservations r WHERE r.location_id = u.l AND r.active AND r.kind = 'pms'
+                  AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e))
                   AND ((r.provider_id = u.p AND r.during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))
                        OR (u.op IS NOT NULL AND r.operatory_id = u.op AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))))
             ON CONFLICT DO NOTHING
