@@ -61,6 +61,7 @@ let package = Package(
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

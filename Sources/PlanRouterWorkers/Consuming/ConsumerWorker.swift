@@ -52,15 +52,21 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
 
     public func run() async throws {
         logger.info("worker started")
-        defer { logger.info("worker stopped") }
+        stats.setRunning(true)
+        defer {
+            stats.setRunning(false)
+            logger.info("worker stopped")
+        }
         do {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let messages = try await consumer.poll(maxMessages: settings.batchSize, timeout: settings.pollTimeout)
                 guard !messages.isEmpty else { continue }
+                stats.recordConsumed(messages.map(\.topic))
                 // A shutdown that arrives mid-batch still lets this batch finish and commit.
                 try await process(messages)
                 consumer.markDone(messages)
                 do { try await consumer.commitDone() } catch {
+                    stats.recordError("kafka_commit")
                     // Not fatal: the next commit covers these offsets; at worst they are redelivered and deduped.
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                 }
@@ -82,8 +88,10 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
                 stats.recordBatch(size: messages.count, duration: ContinuousClock.now - started)
                 return
             } catch let e as PostgresError where e.isRetriable {
+                stats.recordError("database_transient")
                 try await waitBeforeRetry(&backoff, error: e)
             } catch let e as PostgresError where messages.count > 1 {
+                stats.recordError("database_refused")
                 // A non-transient refusal: find the culprit by applying events one by one.
                 logger.warning("batch refused; retrying event by event", metadata: ["error": "\(e)", "batch.size": "\(messages.count)"])
                 for m in messages { try await process([m]) }
@@ -116,6 +124,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
                 }
                 return
             } catch let e as PostgresError where e.isRetriable {
+                stats.recordError("database_transient")
                 try await waitBeforeRetry(&backoff, error: e)
             }
         }
@@ -136,7 +145,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         }
         let now = try await clock.now()
         let consumerName = handler.consumerName
-        let (applied, skipped, refused) = try await pool.withTransaction { tx -> (Int, Int, Int) in
+        let (applied, skipped, refused, deadLetterTopics) = try await pool.withTransaction { tx -> (Int, Int, Int, [String]) in
             var seen = Set<Inbox.Key>()
             var unique: [IncomingEvent] = []
             for e in valid where seen.insert(Inbox.Key(source: e.event.source, id: e.event.id)).inserted { unique.append(e) }
@@ -150,9 +159,10 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
             let allLetters = letters + refusedByHandler
             try await self.recordDeadLetters(allLetters, outbox: &outbox, in: tx, now: now)
             try await outbox.insert(on: tx, now: now)
-            return (newEvents.count - refusedByHandler.count, valid.count - newEvents.count, allLetters.count)
+            return (newEvents.count - refusedByHandler.count, valid.count - newEvents.count, allLetters.count, allLetters.map(\.message.topic))
         }
         stats.record(applied: applied, deduplicated: skipped, deadLettered: refused)
+        stats.recordDeadLettered(topics: deadLetterTopics)
         if refused > 0 { logger.notice("dead-lettered events", metadata: ["count": "\(refused)"]) }
     }
 

@@ -51,6 +51,8 @@ public final class EscalationWorker: Service {
 
     public func run() async throws {
         logger.info("escalation timers started", metadata: ["worker.id": "\(workerID)"])
+        stats.setRunning(true)
+        defer { stats.setRunning(false) }
         var backoff = Backoff()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -68,6 +70,7 @@ public final class EscalationWorker: Service {
                     }
                 }
             } catch let e as PostgresError where e.isRetriable {
+                stats.recordError("database_transient")
                 logger.warning("escalation lost its database connection; retrying", metadata: ["error": "\(e)"])
                 try? await Task.sleep(for: backoff.next())
             } catch let e as ClockError {
@@ -154,10 +157,20 @@ public final class TimerStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _fired = 0
     private var _lateness: [Double] = []
+    private var _latenessSum = 0.0
+    private var _errors: [String: Int] = [:]
+    private var _running = false
     public init() {}
+    func recordError(_ kind: String) { lock.withLock { _errors[kind, default: 0] += 1 } }
+    func setRunning(_ running: Bool) { lock.withLock { _running = running } }
+    public var errors: [String: Int] { lock.withLock { _errors } }
+    public var isRunning: Bool { lock.withLock { _running } }
+    /// Sum of every firing's lateness in seconds, since the start (the window below is bounded).
+    public var latenessSum: Double { lock.withLock { _latenessSum } }
     func record(fired: Int, lateness: [Double]) {
         lock.withLock {
             _fired += fired
+            _latenessSum += lateness.reduce(0, +)
             _lateness.append(contentsOf: lateness)
             if _lateness.count > 200_000 { _lateness.removeFirst(_lateness.count - 200_000) }
         }

@@ -59,6 +59,8 @@ public final class OutboxRelay: Service {
 
     public func run() async throws {
         logger.info("relay started")
+        stats.setRunning(true)
+        defer { stats.setRunning(false) }
         var backoff = Backoff()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -68,6 +70,7 @@ public final class OutboxRelay: Service {
                 backoff.reset()
                 try await loop(conn)
             } catch let e as PostgresError where e.isRetriable {
+                stats.recordError("database_transient")
                 let d = backoff.next()
                 logger.warning("relay lost its database connection; reconnecting", metadata: ["error": "\(e)"])
                 try? await Task.sleep(for: d)
@@ -156,10 +159,12 @@ public final class OutboxRelay: Service {
                     failed_at = CASE WHEN o.attempts + 1 >= $3 THEN $4 END
                 FROM unnest($1::int8[], $2::text[]) AS u(id, e) WHERE o.id = u.id
                 """, refused.map(\.id), refused.map { String($0.error.description.prefix(500)) }, OutboxRelay.maximumAttempts, now)
+            stats.recordError("kafka_refused", count: refused.count)
             logger.error("the broker refused outbox rows", metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
         if let failure {
             if failure.isFatal { throw failure }
+            stats.recordError("kafka_delivery")
             let d = backoff.next()
             logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(ids.count - done.count)"])
             try await Task.sleep(for: d)
@@ -192,9 +197,16 @@ public final class OutboxRelay: Service {
 public final class RelayStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _published = 0
+    private var _errors: [String: Int] = [:]
+    private var _running = false
     public init() {}
     func recordPublished(_ n: Int) { lock.withLock { _published += n } }
+    /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
+    func recordError(_ kind: String, count: Int = 1) { lock.withLock { _errors[kind, default: 0] += count } }
+    func setRunning(_ running: Bool) { lock.withLock { _running = running } }
     public var published: Int { lock.withLock { _published } }
+    public var errors: [String: Int] { lock.withLock { _errors } }
+    public var isRunning: Bool { lock.withLock { _running } }
 }
 
 /// Backlog of the outbox: how many rows wait and how old the oldest is.

@@ -31,7 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
-                try await env.run([worker])
+                try await env.run([worker], probes: [.consumer(worker.stats)])
             }
         }
     }
@@ -56,7 +56,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
-                try await env.run([worker])
+                try await env.run([worker], probes: [.consumer(worker.stats), .offers])
             }
         }
     }
@@ -86,7 +86,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     conninfo: env.databaseURL, pool: env.pool,
                     offers: OfferHandler(consumerName: env.groupID, topics: env.topics, settings: settings), clock: env.clock,
                     settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), logger: env.logger)
-                try await env.run([lifecycle, timers])
+                try await env.run([lifecycle, timers], probes: [.consumer(lifecycle.stats), .timers(timers.stats)])
             }
         }
     }
@@ -108,7 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let relay = OutboxRelay(
                     conninfo: env.databaseURL, producer: try env.producer(defaults: OutboxRelay.producerDefaults), clock: env.clock,
                     settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600)), logger: env.logger)
-                try await env.run([relay])
+                try await env.run([relay], probes: [.relay(relay.stats)])
             }
         }
     }
@@ -143,6 +143,13 @@ struct WorkerOptions: ParsableArguments {
     var clock: String?
     @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
     var shutdownTimeout: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Port of the worker's /healthz, /readyz and /metrics; 0 turns the HTTP server off. Env: PLANROUTER_METRICS_PORT. Default: 9464.",
+            discussion: "Run several workers on one host with a port each."))
+    var metricsPort: Int?
+    @Option(help: "Address of the worker's HTTP server (0.0.0.0 in a container). Env: PLANROUTER_METRICS_HOST. Default: 127.0.0.1.")
+    var metricsHost: String?
 }
 
 /// What every worker process sets up: logger, database pool, clock, Kafka settings.
@@ -158,6 +165,8 @@ struct WorkerEnvironment {
     var groupID: String
     var batchSize: Int
     var shutdownTimeout: Int
+    /// nil: no HTTP server.
+    var metricsAddress: (host: String, port: Int)?
 
     static func make(
         kind: String, _ o: WorkerOptions, _ db: DatabaseOptions, _ kafka: KafkaOptions, _ log: LogOptions
@@ -190,11 +199,17 @@ struct WorkerEnvironment {
         await probe.close()
         let batch = o.batchSize ?? Environment.value("PLANROUTER_BATCH_SIZE").flatMap(Int.init) ?? 500
         guard (1...10_000).contains(batch) else { throw CLIError("--batch-size must be between 1 and 10000") }
+        let metricsPortText = o.metricsPort.map(String.init) ?? Environment.value("PLANROUTER_METRICS_PORT") ?? "9464"
+        guard let metricsPort = Int(metricsPortText), (0...65_535).contains(metricsPort) else {
+            throw CLIError("--metrics-port must be between 0 (off) and 65535, not \(metricsPortText)")
+        }
+        let metricsHost = o.metricsHost ?? Environment.value("PLANROUTER_METRICS_HOST") ?? "127.0.0.1"
         return WorkerEnvironment(
             kind: kind, logger: logger, databaseURL: url, pool: pool, clock: clock, brokers: brokers,
             properties: properties, topics: try kafka.resolvedTopics(),
             groupID: o.groupID ?? Environment.value("PLANROUTER_GROUP_ID") ?? "planrouter-\(kind)", batchSize: batch,
-            shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
+            shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20,
+            metricsAddress: metricsPort == 0 ? nil : (metricsHost, metricsPort))
     }
 
     /// Consumer defaults under the operator's properties: a short fetch wait keeps
@@ -214,10 +229,17 @@ struct WorkerEnvironment {
         try KafkaProducer(bootstrapServers: brokers, properties: defaults.merging(properties) { _, mine in mine }, logger: logger)
     }
 
-    /// Runs the services until SIGTERM/SIGINT, then shuts them down gracefully within the bound.
-    func run(_ services: [any Service]) async throws {
+    /// Runs the services, and the HTTP server of `/healthz`, `/readyz` and `/metrics`
+    /// over `probes`, until SIGTERM/SIGINT, then shuts them down gracefully within the bound.
+    func run(_ services: [any Service], probes: [WorkerProbe]) async throws {
+        var all = services
+        if let address = metricsAddress {
+            let metrics = WorkerMetrics(kind: kind, probes: probes, pool: pool, clock: clock)
+            all.append(WorkerHTTPServer.application(metrics, host: address.host, port: address.port, logger: logger))
+            logger.info("worker http listening", metadata: ["http.host": "\(address.host)", "http.port": "\(address.port)"])
+        }
         var config = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            services: all.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         config.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
         try await ServiceGroup(configuration: config).run()

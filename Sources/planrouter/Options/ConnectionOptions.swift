@@ -38,7 +38,12 @@ struct KafkaOptions: ParsableArguments {
         help: "Rename a topic, EVENT=TOPIC, repeatable (e.g. plan.accepted=prod.plan.accepted). Env: PLANROUTER_TOPICS, comma-separated.")
     var topics: [String] = []
 
-    func resolvedBrokers() throws -> String {
+    func resolvedBrokers() throws -> String { try Self.resolveBrokers(brokers, bootstrapFile: bootstrapFile) }
+
+    func resolvedProperties() throws -> [String: String] { try Self.resolveProperties(properties) }
+
+    /// Shared with commands that take the Kafka client options without `--topic` (`dlq replay`).
+    static func resolveBrokers(_ brokers: String?, bootstrapFile: String?) throws -> String {
         if let b = brokers ?? Environment.value("PLANROUTER_KAFKA_BROKERS") { return b }
         if let path = bootstrapFile ?? Environment.value("PLANROUTER_KAFKA_BOOTSTRAP_FILE") {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -51,7 +56,7 @@ struct KafkaOptions: ParsableArguments {
         throw CLIError("no Kafka brokers given: set --kafka-brokers, PLANROUTER_KAFKA_BROKERS or PLANROUTER_KAFKA_BOOTSTRAP_FILE")
     }
 
-    func resolvedProperties() throws -> [String: String] {
+    static func resolveProperties(_ properties: [String]) throws -> [String: String] {
         var pairs = properties
         if let env = Environment.value("PLANROUTER_KAFKA_PROPERTIES") {
             pairs = env.split(separator: ",").map(String.init) + pairs

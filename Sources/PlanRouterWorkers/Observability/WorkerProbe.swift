@@ -1,0 +1,53 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// One loop of a worker process whose counters `/metrics` exports and whose
+/// liveness `/readyz` checks.
+public enum WorkerProbe: Sendable {
+    /// A consuming loop (`ConsumerWorker.stats`).
+    case consumer(WorkerStats)
+    /// The outbox relay; `/metrics` also reads the outbox backlog at scrape time.
+    case relay(RelayStats)
+    /// The escalation timers.
+    case timers(TimerStats)
+    /// Not a loop: `/metrics` counts first offers by tier and SLA outcome in `offers` at scrape time.
+    case offers
+
+    var isRunning: Bool {
+        switch self {
+        case .consumer(let s): s.isRunning
+        case .relay(let s): s.isRunning
+        case .timers(let s): s.isRunning
+        case .offers: true
+        }
+    }
+}
+
+/// Runs `body` but gives up after `timeout`, answering nil. Not a task group: a group
+/// waits for every child, and a libpq connect that ignores cancellation would hold
+/// the probe past its bound.
+func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async -> T? {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+        let once = ResumeOnce(continuation)
+        Task { once.resume(try? await body()) }
+        Task {
+            try? await Task.sleep(for: timeout)
+            once.resume(nil)
+        }
+    }
+}
+
+/// Resumes a continuation with the first answer and ignores the rest.
+private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T?, Never>?
+    init(_ c: CheckedContinuation<T?, Never>) { continuation = c }
+    func resume(_ value: T?) {
+        let c = lock.withLock { () -> CheckedContinuation<T?, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume(returning: value)
+    }
+}
