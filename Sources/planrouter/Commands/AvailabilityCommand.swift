@@ -20,13 +20,7 @@ struct AvailabilityCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = try log.makeLogger("planrouter.availability", defaultLevel: .error)
-                let input: FileHandle
-                if let file, file != "-" {
-                    guard let h = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
-                    input = h
-                } else {
-                    input = FileHandle.standardInput
-                }
+                let input = try openInput(file)
                 let pool = PostgresPool(conninfo: try database.resolved(), size: 1, logger: logger)
                 let importer = AvailabilityImport(pool: pool)
                 var events: [CloudEvent] = []

@@ -35,13 +35,7 @@ struct ProduceCommand: AsyncParsableCommand {
             }
             let wrapSource = source ?? Environment.value("PLANROUTER_SOURCE")
             if wrapType != nil, wrapSource == nil { throw CLIError("--wrap needs --source (the connector, e.g. opendental/loc-12)") }
-            let input: FileHandle
-            if let file, file != "-" {
-                guard let h = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
-                input = h
-            } else {
-                input = FileHandle.standardInput
-            }
+            let input = try openInput(file)
             let topics = try kafka.resolvedTopics()
             var props = try kafka.resolvedProperties()
             // A CLI should fail in seconds, not retry for librdkafka's default five minutes.
@@ -98,6 +92,13 @@ struct ProduceCommand: AsyncParsableCommand {
             id: UUID().uuidString.lowercased(), source: source, type: wrap, time: now, subject: data["plan_id"]?.stringValue, data: data)
         return try validator.decode(envelope.json)
     }
+}
+
+/// The NDJSON input of a command: the file, or standard input for '-' or none.
+func openInput(_ file: String?) throws -> FileHandle {
+    guard let file, file != "-" else { return FileHandle.standardInput }
+    guard let h = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
+    return h
 }
 
 /// Reads a file line by line as bytes (no UTF-8 decoding: invalid bytes are the validator's to report).
