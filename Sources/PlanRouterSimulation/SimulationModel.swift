@@ -39,6 +39,34 @@ public struct SimulationModel: Sendable {
 
     public init() {}
 
+    /// The parameters settable by name (`planrouter simulate --param name=value`).
+    public static let tunable: [String: WritableKeyPath<SimulationModel, Double>] = [
+        "existing_booked_share": \.existingBookedShare, "sms_share": \.smsShare, "email_only_share": \.emailOnlyShare,
+        "still_in_office_share": \.stillInOfficeShare, "warmth_half_life_hours": \.warmthHalfLifeHours,
+        "mean_hours_to_book_from_offer": \.meanHoursToBookFromOffer, "book_same_visit": \.bookSameVisit, "book_from_nudge": \.bookFromNudge,
+        "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare, "front_desk_share": \.frontDeskShare,
+        "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
+    ]
+
+    /// Sets `name=value`: a tunable above, `tier_mix.<tier>` or `book_from_offer.<tier>`.
+    public mutating func set(_ assignment: String) throws {
+        let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let value = Double(parts[1]), value >= 0 else {
+            throw SimulationError(description: "--param \(assignment): expected name=number (a non-negative number)")
+        }
+        let name = parts[0]
+        if let key = SimulationModel.tunable[name] {
+            self[keyPath: key] = value
+        } else if name.hasPrefix("tier_mix."), tierMix[String(name.dropFirst(9))] != nil {
+            tierMix[String(name.dropFirst(9))] = value
+        } else if name.hasPrefix("book_from_offer."), bookFromOffer[String(name.dropFirst(16))] != nil {
+            bookFromOffer[String(name.dropFirst(16))] = value
+        } else {
+            let names = SimulationModel.tunable.keys.sorted() + ["tier_mix.<tier>", "book_from_offer.<tier>"]
+            throw SimulationError(description: "--param \(name): unknown parameter; one of \(names.joined(separator: ", "))")
+        }
+    }
+
     /// The manual baseline from the practice benchmarks (DESIGN.md / the brief).
     public static let baselineDaysToBooking = "2-4 days"
     public static let baselineUnscheduledShare = 0.27

@@ -21,6 +21,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Days simulated.") var days: Int = 30
     @Option(help: "Locations.") var locations: Int = 4
     @Option(help: "First day (YYYY-MM-DD, UTC midnight).") var start: String = "2026-11-02"
+    @Option(name: .customLong("param"), help: "Set a model parameter, name=value, repeatable (docs/simulation.md lists them), e.g. book_from_nudge=0.2.")
+    var params: [String] = []
     @Option(help: "Booking service base URL. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.") var bookingURL: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
@@ -37,6 +39,7 @@ struct SimulateCommand: AsyncParsableCommand {
             model.plans = plans
             model.days = days
             model.locations = locations
+            for p in params { try model.set(p) }
             let pool = PostgresPool(conninfo: try database.resolved(), size: 2, logger: logger)
             let url = bookingURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
             var settings = Simulator.Settings(start: startDate, seed: seed, bookingURL: url)
