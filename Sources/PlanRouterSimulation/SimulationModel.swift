@@ -40,13 +40,15 @@ public struct SimulationModel: Sendable {
     public init() {}
 
     /// The parameters settable by name (`planrouter simulate --param name=value`).
-    public static let tunable: [String: WritableKeyPath<SimulationModel, Double>] = [
+    public static var tunable: [String: WritableKeyPath<SimulationModel, Double>] {
+        [
         "existing_booked_share": \.existingBookedShare, "sms_share": \.smsShare, "email_only_share": \.emailOnlyShare,
         "still_in_office_share": \.stillInOfficeShare, "warmth_half_life_hours": \.warmthHalfLifeHours,
         "mean_hours_to_book_from_offer": \.meanHoursToBookFromOffer, "book_same_visit": \.bookSameVisit, "book_from_nudge": \.bookFromNudge,
         "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare, "front_desk_share": \.frontDeskShare,
         "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
-    ]
+        ]
+    }
 
     /// Sets `name=value`: a tunable above, `tier_mix.<tier>` or `book_from_offer.<tier>`.
     public mutating func set(_ assignment: String) throws {
