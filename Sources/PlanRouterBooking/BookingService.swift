@@ -210,13 +210,8 @@ public struct BookingService: Sendable {
         _ = try await tx.execute(
             "UPDATE reservations SET kind = 'booking', expires_at = NULL, status = 'booked', changed_at = $2 WHERE id = $1",
             opening.reservationID, now)
-        _ = try await tx.execute(
-            """
-            UPDATE reservations SET active = false, released_at = $3, release_reason = 'booked_other'
-            WHERE organization_id = $1 AND plan_id = $2 AND kind = 'hold' AND active
-            """, t.organizationID, t.planID, now)
-        // Offer workers cache calendars by version: released holds change this location's.
-        _ = try await tx.execute("UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = $1", offer.locationID)
+        try await CaseWithdrawal.withdraw(
+            organizations: [t.organizationID], plans: [t.planID], holdReason: "booked_other", taskOutcome: "booked", now: now, in: tx)
         _ = try await tx.execute("UPDATE offers SET used_at = $2 WHERE id = $1", offer.offerID, now)
         let plan = try await tx.query(
             """
@@ -225,7 +220,6 @@ public struct BookingService: Sendable {
             """, t.organizationID, t.planID, now)
         let patientID = try plan[0].decode(0, as: String.self)
         let acceptedAt = try plan[0].decode(1, as: Date.self)
-        try await closeLadder(organizationID: t.organizationID, planID: t.planID, taskOutcome: "booked", exceptTask: nil, now: now, in: tx)
 
         let requestID = UUID().uuidString.lowercased()
         _ = try await tx.execute(
@@ -266,19 +260,6 @@ public struct BookingService: Sendable {
         var booked = offer
         booked.openings = [opening]
         return .booked(BookingConfirmation(offer: booked, opening: opening, requestID: requestID))
-    }
-
-    /// Cancels pending timers and open tasks of a booked or closed case.
-    private func closeLadder(
-        organizationID: String, planID: String, taskOutcome: String, exceptTask: Int64?, now: Date, in tx: PostgresConnection
-    ) async throws {
-        _ = try await tx.execute(
-            "UPDATE timers SET status = 'cancelled' WHERE organization_id = $1 AND plan_id = $2 AND status = 'pending'", organizationID, planID)
-        _ = try await tx.execute(
-            """
-            UPDATE coordinator_tasks SET status = 'cancelled', outcome = $3, resolved_at = $4
-            WHERE organization_id = $1 AND plan_id = $2 AND status = 'open' AND id <> $5
-            """, organizationID, planID, taskOutcome, now, exceptTask ?? -1)
     }
 
     // MARK: Coordinator tasks
@@ -364,15 +345,8 @@ public struct BookingService: Sendable {
                 }
                 _ = try await tx.execute(
                     "UPDATE plans SET status = $3, updated_at = $4 WHERE organization_id = $1 AND plan_id = $2", org, planID, newStatus, now)
-                let released = try await tx.execute(
-                    """
-                    UPDATE reservations SET active = false, released_at = $3, release_reason = $4
-                    WHERE organization_id = $1 AND plan_id = $2 AND kind = 'hold' AND active
-                    """, org, planID, now, outcome.rawValue)
-                if released > 0 {
-                    _ = try await tx.execute("UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = $1", loc)
-                }
-                try await closeLadder(organizationID: org, planID: planID, taskOutcome: newStatus, exceptTask: id, now: now, in: tx)
+                try await CaseWithdrawal.withdraw(
+                    organizations: [org], plans: [planID], holdReason: outcome.rawValue, taskOutcome: newStatus, exceptTask: id, now: now, in: tx)
             }
             _ = try await tx.execute(
                 """

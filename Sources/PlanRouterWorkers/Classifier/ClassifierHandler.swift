@@ -128,30 +128,9 @@ public struct ClassifierHandler: EventHandler {
 
     /// A re-classified case starts over: its holds are released, its ladder and open tasks cancelled.
     func withdrawEarlierOffers(_ w: [Accepted], _ tx: PostgresConnection, now: Date) async throws {
-        guard !w.isEmpty else { return }
-        let orgs = w.map(\.plan.organizationID), plans = w.map(\.plan.planID)
-        let released = try await tx.query(
-            """
-            UPDATE reservations r SET active = false, released_at = $3, release_reason = 'plan_changed'
-            FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
-            RETURNING r.location_id
-            """, orgs, plans, now)
-        let locations = Set(try released.map { try $0.decode(0, as: String.self) })
-        if !locations.isEmpty {
-            _ = try await tx.execute("UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[])", locations.sorted())
-        }
-        _ = try await tx.execute(
-            """
-            UPDATE timers t SET status = 'cancelled' FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE t.organization_id = u.o AND t.plan_id = u.p AND t.status = 'pending'
-            """, orgs, plans)
-        _ = try await tx.execute(
-            """
-            UPDATE coordinator_tasks c SET status = 'cancelled', outcome = 'plan_changed', resolved_at = $3
-            FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE c.organization_id = u.o AND c.plan_id = u.p AND c.status = 'open'
-            """, orgs, plans, now)
+        try await CaseWithdrawal.withdraw(
+            organizations: w.map(\.plan.organizationID), plans: w.map(\.plan.planID), holdReason: "plan_changed", taskOutcome: "plan_changed",
+            now: now, in: tx)
     }
 
     /// A modified plan as a newer acceptance: the stored patient and provider with the new

@@ -176,21 +176,11 @@ public struct LifecycleHandler: EventHandler {
     /// Closes an open case: status, ladder cancelled, holds released, open tasks cancelled. False if it was not open.
     func close(organization: String, plan: String, status: String, reason: String, in tx: PostgresConnection, now: Date) async throws -> Bool {
         let rows = try await tx.query(
-            "UPDATE plans SET status = $3, updated_at = $4 WHERE organization_id = $1 AND plan_id = $2 AND status = ANY($5::text[]) RETURNING location_id",
+            "UPDATE plans SET status = $3, updated_at = $4 WHERE organization_id = $1 AND plan_id = $2 AND status = ANY($5::text[]) RETURNING plan_id",
             organization, plan, status, now, LifecycleHandler.openStatuses)
-        guard let row = rows.first else { return false }
-        try await TimerStore.cancel(organizations: [organization], plans: [plan], in: tx)
-        let released = try await tx.execute(
-            """
-            UPDATE reservations SET active = false, released_at = $3, release_reason = $4
-            WHERE organization_id = $1 AND plan_id = $2 AND kind = 'hold' AND active
-            """, organization, plan, now, reason)
-        if released > 0 { try await AvailabilityMirror.bumpCalendars([try row.decode(0, as: String.self)], in: tx) }
-        _ = try await tx.execute(
-            """
-            UPDATE coordinator_tasks SET status = 'cancelled', outcome = $3, resolved_at = $4
-            WHERE organization_id = $1 AND plan_id = $2 AND status = 'open'
-            """, organization, plan, reason, now)
+        guard !rows.isEmpty else { return false }
+        try await CaseWithdrawal.withdraw(
+            organizations: [organization], plans: [plan], holdReason: reason, taskOutcome: reason, now: now, in: tx)
         return true
     }
 

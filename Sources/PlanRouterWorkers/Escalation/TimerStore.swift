@@ -68,13 +68,4 @@ enum TimerStore {
     static func nextDue(in conn: PostgresConnection) async throws -> Date? {
         try await conn.query("SELECT min(due_at) FROM timers WHERE status = 'pending'")[0].decode(0, as: Date?.self)
     }
-
-    /// Cancels a case's pending timers (booking, decline): the ladder stops at once.
-    static func cancel(organizations: [String], plans: [String], in tx: PostgresConnection) async throws {
-        _ = try await tx.execute(
-            """
-            UPDATE timers t SET status = 'cancelled' FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE t.organization_id = u.o AND t.plan_id = u.p AND t.status = 'pending'
-            """, organizations, plans)
-    }
 }
