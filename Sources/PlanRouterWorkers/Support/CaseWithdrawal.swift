@@ -19,10 +19,7 @@ public enum CaseWithdrawal {
             WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
             RETURNING r.location_id
             """, organizations, plans, now, holdReason)
-        let locations = Set(try released.map { try $0.decode(0, as: String.self) })
-        if !locations.isEmpty {
-            _ = try await tx.execute("UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[])", locations.sorted())
-        }
+        try await AvailabilityMirror.bumpCalendars(Array(Set(try released.map { try $0.decode(0, as: String.self) })), in: tx)
         _ = try await tx.execute(
             """
             UPDATE timers t SET status = 'cancelled' FROM unnest($1::text[], $2::text[]) AS u(o, p)

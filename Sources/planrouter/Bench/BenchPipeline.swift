@@ -88,11 +88,8 @@ struct BenchPipeline: AsyncParsableCommand {
             throw CLIError("no database given: set --database-url or PLANROUTER_DATABASE_URL (scripts/services up starts a local PostgreSQL)")
         }
         let dbName = "planrouter_bench_\(pid)"
-        let admin: PostgresConnection
-        do { admin = try await PostgresConnection.connect(server, logger: logger) } catch let e as PostgresError where e.code == .connectionFailed {
-            let oneLine = e.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            throw CLIError("cannot connect to PostgreSQL: \(oneLine) (check --database-url / PLANROUTER_DATABASE_URL)")
-        }
+        // An unreachable server ends here with reportingErrors' one actionable line.
+        let admin = try await PostgresConnection.connect(server, logger: logger)
         defer { admin.close() }
 
         // Broker: the configured one (checked first) or an in-process mock.
