@@ -1,21 +1,51 @@
+import CoreMetrics
 import Foundation
+import PlanRouterWorkers
 
-/// In-process counters of the booking service, exported in the Prometheus text format
-/// by `GET /metrics`. Kept by hand: four counters do not need a metrics backend.
+/// Counters of the booking service, recorded through swift-metrics into the process's
+/// registry (served by `GET /metrics`, every series labelled `worker="booking"`) and
+/// kept in-process for tests.
 public final class BookingMetrics: @unchecked Sendable {
+    public let telemetry: WorkerTelemetry
     private let lock = NSLock()
     private var bookings: Int64 = 0
     private var conflicts: Int64 = 0
     private var tokenFailures: Int64 = 0
     private var resolutions: [String: Int64] = [:]
+    private let bookingsMetric, conflictsMetric, tokenFailuresMetric: CoreMetrics.Counter
+    private let resolutionMetrics: [String: CoreMetrics.Counter]
 
-    public init() {}
+    public init(telemetry: WorkerTelemetry = WorkerTelemetry(worker: "booking")) {
+        self.telemetry = telemetry
+        bookingsMetric = telemetry.counter("planrouter_bookings_total", help: "Appointments booked through a booking link.")
+        conflictsMetric = telemetry.counter(
+            "planrouter_booking_conflicts_total", help: "Booking attempts answered 409: the chosen opening was taken or expired.")
+        tokenFailuresMetric = telemetry.counter(
+            "planrouter_booking_token_failures_total", help: "Booking links refused: forged, expired, unknown or already used.")
+        // Every outcome from the start, so a rate over a quiet outcome reads 0 rather than nothing.
+        resolutionMetrics = Dictionary(
+            uniqueKeysWithValues: TaskOutcome.allCases.map {
+                ($0.rawValue, telemetry.counter("planrouter_task_resolutions_total", help: "Coordinator tasks resolved, by outcome.", [("outcome", $0.rawValue)]))
+            })
+    }
 
-    func booked() { lock.withLock { bookings += 1 } }
-    func conflict() { lock.withLock { conflicts += 1 } }
+    func booked() {
+        lock.withLock { bookings += 1 }
+        bookingsMetric.increment()
+    }
+    func conflict() {
+        lock.withLock { conflicts += 1 }
+        conflictsMetric.increment()
+    }
     /// Returns the number of failures so far, for the debug log line.
-    func tokenFailure() -> Int64 { lock.withLock { tokenFailures += 1; return tokenFailures } }
-    func resolved(_ outcome: TaskOutcome) { lock.withLock { resolutions[outcome.rawValue, default: 0] += 1 } }
+    func tokenFailure() -> Int64 {
+        tokenFailuresMetric.increment()
+        return lock.withLock { tokenFailures += 1; return tokenFailures }
+    }
+    func resolved(_ outcome: TaskOutcome) {
+        lock.withLock { resolutions[outcome.rawValue, default: 0] += 1 }
+        resolutionMetrics[outcome.rawValue]?.increment()
+    }
 
     public struct Snapshot: Sendable, Hashable {
         public var bookings: Int64
@@ -28,24 +58,7 @@ public final class BookingMetrics: @unchecked Sendable {
         lock.withLock { Snapshot(bookings: bookings, conflicts: conflicts, tokenFailures: tokenFailures, resolutions: resolutions) }
     }
 
-    /// Prometheus text exposition format 0.0.4.
-    public func prometheusText() -> String {
-        let s = snapshot
-        var out = ""
-        func counter(_ name: String, _ help: String, _ samples: [(labels: String, value: Int64)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-            for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
-        }
-        counter("planrouter_bookings_total", "Appointments booked through a booking link.", [("", s.bookings)])
-        counter(
-            "planrouter_booking_conflicts_total", "Booking attempts answered 409: the chosen opening was taken or expired.",
-            [("", s.conflicts)])
-        counter(
-            "planrouter_booking_token_failures_total", "Booking links refused: forged, expired, unknown or already used.",
-            [("", s.tokenFailures)])
-        counter(
-            "planrouter_task_resolutions_total", "Coordinator tasks resolved, by outcome.",
-            TaskOutcome.allCases.map { ("{outcome=\"\($0.rawValue)\"}", s.resolutions[$0.rawValue] ?? 0) })
-        return out
-    }
+    /// Prometheus text exposition format 0.0.4: these counters and whatever else the
+    /// process records into the same registry (HTTP request metrics).
+    public func prometheusText() -> String { telemetry.text() }
 }

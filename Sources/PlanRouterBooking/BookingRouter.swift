@@ -38,6 +38,9 @@ public enum BookingRoutes {
 public enum BookingRouter {
     public static func make(_ service: BookingService) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        // HTTP request counts and durations through swift-metrics (recorded only where the
+        // process bootstrapped a metrics backend: `planrouter serve` does).
+        router.add(middleware: MetricsMiddleware())
         for route in BookingRoutes.all {
             router.on(RouterPath(BookingRoutes.routerPath(route.path)), method: route.method, use: handler(route.endpoint, service))
         }

@@ -33,12 +33,14 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
     let settings: ConsumerSettings
     let validator: EventValidator
     let logger: Logger
-    public let stats = WorkerStats()
+    public let stats: WorkerStats
 
+    /// `telemetry`: where the loop's counters are recorded for `/metrics` (none by default).
     public init(
         consumer: KafkaConsumer, pool: PostgresPool, handler: Handler, clock: any PlanRouterClock,
-        settings: ConsumerSettings = .init(), validator: EventValidator = .shared, logger: Logger
+        settings: ConsumerSettings = .init(), validator: EventValidator = .shared, telemetry: WorkerTelemetry? = nil, logger: Logger
     ) {
+        self.stats = WorkerStats(telemetry: telemetry)
         self.consumer = consumer
         self.pool = pool
         self.handler = handler
@@ -48,6 +50,12 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         var l = logger
         l[metadataKey: "worker"] = "\(handler.consumerName)"
         self.logger = l
+    }
+
+    /// What `/metrics` and `/readyz` read of this loop.
+    public var probe: WorkerProbe {
+        let consumer = self.consumer
+        return .consumer(stats, lag: { await consumer.lag() })
     }
 
     public func run() async throws {
@@ -122,6 +130,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
                     try await self.recordDeadLetters([letter], outbox: &outbox, in: tx, now: now)
                     try await outbox.insert(on: tx, now: now)
                 }
+                stats.record(applied: [:], deduplicated: [:], deadLettered: [message.topic: 1])
                 return
             } catch let e as PostgresError where e.isRetriable {
                 stats.recordError("database_transient")
@@ -145,7 +154,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         }
         let now = try await clock.now()
         let consumerName = handler.consumerName
-        let (applied, skipped, refused, deadLetterTopics) = try await pool.withTransaction { tx -> (Int, Int, Int, [String]) in
+        let (applied, skipped, refused) = try await pool.withTransaction { tx -> ([String: Int], [String: Int], [String: Int]) in
             var seen = Set<Inbox.Key>()
             var unique: [IncomingEvent] = []
             for e in valid where seen.insert(Inbox.Key(source: e.event.source, id: e.event.id)).inserted { unique.append(e) }
@@ -159,11 +168,20 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
             let allLetters = letters + refusedByHandler
             try await self.recordDeadLetters(allLetters, outbox: &outbox, in: tx, now: now)
             try await outbox.insert(on: tx, now: now)
-            return (newEvents.count - refusedByHandler.count, valid.count - newEvents.count, allLetters.count, allLetters.map(\.message.topic))
+            // Deduplicated: valid events that are not new (seen before, or twice in this batch).
+            let new = Self.countByTopic(newEvents.map(\.message))
+            let skipped = Self.countByTopic(valid.map(\.message)).merging(new.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.value > 0 }
+            var applied = new
+            for letter in refusedByHandler { applied[letter.message.topic, default: 0] -= 1 }
+            return (applied, skipped, Self.countByTopic(allLetters.map(\.message)))
         }
         stats.record(applied: applied, deduplicated: skipped, deadLettered: refused)
-        stats.recordDeadLettered(topics: deadLetterTopics)
-        if refused > 0 { logger.notice("dead-lettered events", metadata: ["count": "\(refused)"]) }
+        let refusedCount = refused.values.reduce(0, +)
+        if refusedCount > 0 { logger.notice("dead-lettered events", metadata: ["count": "\(refusedCount)"]) }
+    }
+
+    static func countByTopic(_ messages: [KafkaMessage]) -> [String: Int] {
+        Dictionary(messages.map { ($0.topic, 1) }, uniquingKeysWith: +)
     }
 
     /// Dead letters are deduplicated by their Kafka position, so a redelivered poison

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import PlanRouterCore
@@ -32,12 +33,14 @@ public final class EscalationWorker: Service {
     let workerID: String
     let logger: Logger
     let rules = RulesCache()
-    public let stats = TimerStats()
+    public let stats: TimerStats
 
     public init(
         conninfo: String, pool: PostgresPool, offers: OfferHandler, clock: any PlanRouterClock, settings: EscalationSettings = .init(),
-        workerID: String = "escalation-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))", logger: Logger
+        workerID: String = "escalation-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
+        telemetry: WorkerTelemetry? = nil, logger: Logger
     ) {
+        self.stats = TimerStats(telemetry: telemetry)
         self.conninfo = conninfo
         self.pool = pool
         self.offers = offers
@@ -156,26 +159,32 @@ public final class EscalationWorker: Service {
 public final class TimerStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _fired = 0
-    private var _lateness: [Double] = []
-    private var _latenessSum = 0.0
     private var _errors: [String: Int] = [:]
     private var _running = false
-    public init() {}
-    func recordError(_ kind: String) { lock.withLock { _errors[kind, default: 0] += 1 } }
+    private let firedMetric: CoreMetrics.Counter?
+    private let latenessMetric: CoreMetrics.Timer?
+    private let errorMetric: LabelledCounters
+
+    public init(telemetry: WorkerTelemetry? = nil) {
+        firedMetric = telemetry?.counter("planrouter_timers_fired_total", help: "Escalation timers fired (nudges and coordinator tasks).")
+        latenessMetric = telemetry?.timer(
+            "planrouter_timer_lateness_seconds", help: "Time between a timer's due time and its firing.",
+            buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)])
+        errorMetric = LabelledCounters(telemetry, WorkerStats.errorsName, help: WorkerStats.errorsHelp, label: "kind")
+    }
+    func recordError(_ kind: String) {
+        lock.withLock { _errors[kind, default: 0] += 1 }
+        errorMetric.increment(kind)
+    }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
     public var errors: [String: Int] { lock.withLock { _errors } }
     public var isRunning: Bool { lock.withLock { _running } }
-    /// Sum of every firing's lateness in seconds, since the start (the window below is bounded).
-    public var latenessSum: Double { lock.withLock { _latenessSum } }
+    /// `lateness`: seconds between each fired timer's due time and now.
     func record(fired: Int, lateness: [Double]) {
-        lock.withLock {
-            _fired += fired
-            _latenessSum += lateness.reduce(0, +)
-            _lateness.append(contentsOf: lateness)
-            if _lateness.count > 200_000 { _lateness.removeFirst(_lateness.count - 200_000) }
-        }
+        lock.withLock { _fired += fired }
+        firedMetric?.increment(by: Int64(fired))
+        for seconds in lateness { latenessMetric?.recordNanoseconds(Int64(max(0, seconds) * 1e9)) }
     }
     public var fired: Int { lock.withLock { _fired } }
-    /// Seconds between due and fired, most recent firings.
-    public var lateness: [Double] { lock.withLock { _lateness } }
 }

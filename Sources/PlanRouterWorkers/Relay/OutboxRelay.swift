@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import PlanRouterCore
@@ -35,7 +36,7 @@ public final class OutboxRelay: Service {
     let clock: any PlanRouterClock
     let settings: RelaySettings
     let logger: Logger
-    public let stats = RelayStats()
+    public let stats: RelayStats
 
     /// Attempts before a row the broker refuses for good is set aside.
     static let maximumAttempts = 3
@@ -47,7 +48,11 @@ public final class OutboxRelay: Service {
     /// The first key of the two-key advisory lock form; the shard is the second.
     static let lockClass: Int32 = 0x706C_7279  // "plry"
 
-    public init(conninfo: String, producer: KafkaProducer, clock: any PlanRouterClock, settings: RelaySettings = .init(), logger: Logger) {
+    public init(
+        conninfo: String, producer: KafkaProducer, clock: any PlanRouterClock, settings: RelaySettings = .init(),
+        telemetry: WorkerTelemetry? = nil, logger: Logger
+    ) {
+        self.stats = RelayStats(telemetry: telemetry)
         self.conninfo = conninfo
         self.producer = producer
         self.clock = clock
@@ -199,10 +204,22 @@ public final class RelayStats: @unchecked Sendable {
     private var _published = 0
     private var _errors: [String: Int] = [:]
     private var _running = false
-    public init() {}
-    func recordPublished(_ n: Int) { lock.withLock { _published += n } }
+    private let publishedMetric: CoreMetrics.Counter?
+    private let errorMetric: LabelledCounters
+
+    public init(telemetry: WorkerTelemetry? = nil) {
+        publishedMetric = telemetry?.counter("planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
+        errorMetric = LabelledCounters(telemetry, WorkerStats.errorsName, help: WorkerStats.errorsHelp, label: "kind")
+    }
+    func recordPublished(_ n: Int) {
+        lock.withLock { _published += n }
+        publishedMetric?.increment(by: Int64(n))
+    }
     /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
-    func recordError(_ kind: String, count: Int = 1) { lock.withLock { _errors[kind, default: 0] += count } }
+    func recordError(_ kind: String, count: Int = 1) {
+        lock.withLock { _errors[kind, default: 0] += count }
+        errorMetric.increment(kind, by: count)
+    }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
     public var published: Int { lock.withLock { _published } }
     public var errors: [String: Int] { lock.withLock { _errors } }

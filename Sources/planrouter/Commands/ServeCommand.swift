@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
@@ -52,9 +54,12 @@ struct ServeCommand: AsyncParsableCommand {
             case "simulated": clock = DatabaseClock(pool: pool)
             default: throw CLIError("--clock must be wall or simulated, not \(clockName)")
             }
+            // One registry for the service's own counters and the HTTP middleware's metrics.
+            let metrics = BookingMetrics()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.telemetry.registry))
             let service = BookingService(
                 pool: pool, clock: clock, configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
-                logger: logger)
+                metrics: metrics, logger: logger)
             let app = BookingServer.application(service, host: host, port: port, logger: logger)
             var config = ServiceGroupConfiguration(
                 services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],

@@ -30,8 +30,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let consumer = try env.consumer(topics: [env.topics[.planAccepted], env.topics[.planChanged]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
-                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
-                try await env.run([worker], probes: [.consumer(worker.stats)])
+                    settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
+                try await env.run([worker], probes: [worker.probe])
             }
         }
     }
@@ -55,8 +55,8 @@ struct WorkerCommand: AsyncParsableCommand {
                     topics: [env.topics[.planClassified], env.topics[.scheduleChanged], env.topics[.appointmentChanged]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
-                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
-                try await env.run([worker], probes: [.consumer(worker.stats), .offers])
+                    settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
+                try await env.run([worker], probes: [worker.probe, .offers])
             }
         }
     }
@@ -80,13 +80,14 @@ struct WorkerCommand: AsyncParsableCommand {
                 let lifecycle = ConsumerWorker(
                     consumer: try env.consumer(topics: [env.topics[.appointmentChanged], env.topics[.planChanged]]), pool: env.pool,
                     handler: LifecycleHandler(consumerName: env.groupID, topics: env.topics), clock: env.clock,
-                    settings: ConsumerSettings(batchSize: env.batchSize), logger: env.logger)
+                    settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
                 let lease = timerLease ?? Environment.value("PLANROUTER_TIMER_LEASE").flatMap(Int.init) ?? 60
                 let timers = EscalationWorker(
                     conninfo: env.databaseURL, pool: env.pool,
                     offers: OfferHandler(consumerName: env.groupID, topics: env.topics, settings: settings), clock: env.clock,
-                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), logger: env.logger)
-                try await env.run([lifecycle, timers], probes: [.consumer(lifecycle.stats), .timers(timers.stats)])
+                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), telemetry: env.telemetry,
+                    logger: env.logger)
+                try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
             }
         }
     }
@@ -107,7 +108,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let hours = retentionHours ?? Environment.value("PLANROUTER_OUTBOX_RETENTION_HOURS").flatMap(Int.init) ?? 24
                 let relay = OutboxRelay(
                     conninfo: env.databaseURL, producer: try env.producer(defaults: OutboxRelay.producerDefaults), clock: env.clock,
-                    settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600)), logger: env.logger)
+                    settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600)), telemetry: env.telemetry,
+                    logger: env.logger)
                 try await env.run([relay], probes: [.relay(relay.stats)])
             }
         }
@@ -167,6 +169,8 @@ struct WorkerEnvironment {
     var shutdownTimeout: Int
     /// nil: no HTTP server.
     var metricsAddress: (host: String, port: Int)?
+    /// The process's metrics, served by `/metrics`.
+    var telemetry: WorkerTelemetry
 
     static func make(
         kind: String, _ o: WorkerOptions, _ db: DatabaseOptions, _ kafka: KafkaOptions, _ log: LogOptions
@@ -209,7 +213,7 @@ struct WorkerEnvironment {
             properties: properties, topics: try kafka.resolvedTopics(),
             groupID: o.groupID ?? Environment.value("PLANROUTER_GROUP_ID") ?? "planrouter-\(kind)", batchSize: batch,
             shutdownTimeout: o.shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20,
-            metricsAddress: metricsPort == 0 ? nil : (metricsHost, metricsPort))
+            metricsAddress: metricsPort == 0 ? nil : (metricsHost, metricsPort), telemetry: WorkerTelemetry(worker: kind))
     }
 
     /// Consumer defaults under the operator's properties: a short fetch wait keeps
@@ -234,7 +238,7 @@ struct WorkerEnvironment {
     func run(_ services: [any Service], probes: [WorkerProbe]) async throws {
         var all = services
         if let address = metricsAddress {
-            let metrics = WorkerMetrics(kind: kind, probes: probes, pool: pool, clock: clock)
+            let metrics = WorkerMetrics(telemetry: telemetry, probes: probes, pool: pool, clock: clock)
             all.append(WorkerHTTPServer.application(metrics, host: address.host, port: address.port, logger: logger))
             logger.info("worker http listening", metadata: ["http.host": "\(address.host)", "http.port": "\(address.port)"])
         }

@@ -281,10 +281,11 @@ import Yams
             _ = try await client.get("/book/forged.token")
             let metrics = try await client.get("/metrics")
             #expect(metrics.status == .ok)
-            #expect(metrics.text.contains("# TYPE planrouter_bookings_total counter\nplanrouter_bookings_total 0\n"))
-            #expect(metrics.text.contains("planrouter_booking_token_failures_total 1\n"))
-            #expect(metrics.text.contains("planrouter_booking_conflicts_total 0\n"))
-            #expect(metrics.text.contains("planrouter_task_resolutions_total{outcome=\"declined\"} 0\n"))
+            #expect(metrics.text.contains("# TYPE planrouter_bookings_total counter\n"))
+            #expect(metrics.text.contains("\nplanrouter_bookings_total{worker=\"booking\"} 0\n"))
+            #expect(metrics.text.contains("\nplanrouter_booking_token_failures_total{worker=\"booking\"} 1\n"))
+            #expect(metrics.text.contains("\nplanrouter_booking_conflicts_total{worker=\"booking\"} 0\n"))
+            #expect(metrics.text.contains("\nplanrouter_task_resolutions_total{worker=\"booking\",outcome=\"declined\"} 0\n"))
         }
         await f.pool.close()
         // A database that does not answer.

@@ -165,6 +165,43 @@ struct KafkaConsumerTests {
         await second.close()
     }
 
+    @Test("lag per partition: the high watermark minus the next offset still to apply")
+    func lagPerPartition() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        defer { cluster.close() }
+        let topic = Support.uniqueName("lag")
+        let group = Support.uniqueName("g")
+        try cluster.createTopic(topic, partitions: 1)
+        try await produce(cluster, Support.messages(topic: topic, count: 10))
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+
+        // Ten polled, three applied: seven to go, whatever was prefetched.
+        let first = try Support.makeConsumer(cluster, group: group, topic: topic)
+        var polled: [KafkaMessage] = []
+        try await Support.pollUntil(first, onBatch: { polled += $0 }, done: { polled.count >= 10 })
+        first.markDone(polled.prefix(3))
+        #expect(await first.lag() == [KafkaPartitionLag(topicPartition: partition, lag: 7)])
+        first.markDone(polled)
+        try await first.commitDone()
+        #expect(await first.lag() == [KafkaPartitionLag(topicPartition: partition, lag: 0)])
+        await first.close()
+        #expect(await first.lag() == [])
+
+        // A second member has polled nothing (all is committed): its lag comes from the
+        // group's committed offset, 10, not from the start of the log.
+        let second = try Support.makeConsumer(cluster, group: group, topic: topic)
+        var again: [KafkaMessage] = []
+        var lag: [KafkaPartitionLag] = []
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while lag.isEmpty && ContinuousClock.now < deadline {
+            again += try await second.poll(maxMessages: 10, timeout: .milliseconds(100))
+            lag = await second.lag()
+        }
+        #expect(again.isEmpty)
+        #expect(lag == [KafkaPartitionLag(topicPartition: partition, lag: 0)])
+        await second.close()
+    }
+
     @Test("pause stops delivery of a partition and resume restarts it")
     func pauseResume() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)

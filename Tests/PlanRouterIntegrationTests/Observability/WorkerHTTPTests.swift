@@ -16,14 +16,21 @@ import Testing
         return nil
     }
 
+    /// The values of every sample line starting with `prefix`.
+    static func samples(_ text: String, _ prefix: String) -> [Double] {
+        text.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+    }
+
     @Test func countersMoveAfterEventsAreApplied() async throws {
         let h = try await PipelineHarness()
         try await h.publish(events: [TestEvents.accepted(plan: "p1"), TestEvents.accepted(plan: "p2")])
         try await h.publish([Array("not json".utf8)])
-        let classifier = try h.classifier()
-        let relay = try h.relay()
-        let classifierMetrics = WorkerMetrics(kind: "classifier", probes: [.consumer(classifier.stats)], pool: h.pool, clock: WallClock())
-        let relayMetrics = WorkerMetrics(kind: "relay", probes: [.relay(relay.stats)], pool: h.pool, clock: WallClock())
+        let classifierTelemetry = WorkerTelemetry(worker: "classifier"), relayTelemetry = WorkerTelemetry(worker: "relay")
+        let classifier = try h.classifier(telemetry: classifierTelemetry)
+        let relay = try h.relay(telemetry: relayTelemetry)
+        let classifierMetrics = WorkerMetrics(telemetry: classifierTelemetry, probes: [classifier.probe], pool: h.pool, clock: WallClock())
+        let relayMetrics = WorkerMetrics(telemetry: relayTelemetry, probes: [.relay(relay.stats)], pool: h.pool, clock: WallClock())
+        let accepted = h.topics[.planAccepted]
 
         try await Application(router: WorkerHTTPServer.router(classifierMetrics)).test(.router) { client in
             #expect(try await client.get("/healthz").status == .ok)
@@ -31,19 +38,29 @@ import Testing
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
             let before = try await client.get("/metrics")
             #expect(before.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-            #expect(Self.sample(before.text, "planrouter_events_applied_total{worker=\"classifier\"}") == 0)
+            // Nothing applied yet: no series for the topic.
+            #expect(Self.sample(before.text, "planrouter_events_applied_total{worker=\"classifier\",topic=\"\(accepted)\"}") == nil)
+            #expect(Self.sample(before.text, "planrouter_worker_up{worker=\"classifier\"}") == 0)
 
             let run = Running { try await classifier.run() }
             try await eventually("three events consumed") { classifier.stats.applied + classifier.stats.deadLettered == 3 }
             #expect(try await client.get("/readyz").status == .ok)
             let after = try await client.get("/metrics").text
-            #expect(Self.sample(after, "planrouter_events_applied_total{worker=\"classifier\"}") == 2)
-            #expect(Self.sample(after, "planrouter_events_dead_lettered_total{worker=\"classifier\"}") == 1)
-            #expect(Self.sample(after, "planrouter_events_dead_lettered_by_topic_total{worker=\"classifier\",topic=\"plan.accepted\"}") == 1)
-            #expect(Self.sample(after, "planrouter_events_consumed_total{worker=\"classifier\",topic=\"plan.accepted\"}") == 3)
-            #expect(Self.sample(after, "planrouter_events_deduplicated_total{worker=\"classifier\"}") == 0)
-            #expect((Self.sample(after, "planrouter_batches_total{worker=\"classifier\"}") ?? 0) >= 1)
+            let topic = "topic=\"\(accepted)\""
+            #expect(Self.sample(after, "planrouter_events_applied_total{worker=\"classifier\",\(topic)}") == 2)
+            #expect(Self.sample(after, "planrouter_events_dead_lettered_total{worker=\"classifier\",\(topic)}") == 1)
+            #expect(Self.sample(after, "planrouter_events_consumed_total{worker=\"classifier\",\(topic)}") == 3)
+            #expect(Self.sample(after, "planrouter_events_deduplicated_total{worker=\"classifier\",\(topic)}") == nil)
+            let batches = Self.sample(after, "planrouter_batches_total{worker=\"classifier\"}") ?? 0
+            #expect(batches >= 1)
+            #expect(Self.sample(after, "planrouter_batch_size_count{worker=\"classifier\"}") == batches)
+            #expect(Self.sample(after, "planrouter_batch_size_sum{worker=\"classifier\"}") == 3)
+            #expect(Self.sample(after, "planrouter_batch_duration_seconds_count{worker=\"classifier\"}") == batches)
             #expect(Self.sample(after, "planrouter_worker_up{worker=\"classifier\"}") == 1)
+            // Every message of every partition applied and marked done: no lag anywhere.
+            let lags = Self.samples(after, "planrouter_consumer_lag{worker=\"classifier\",\(topic),partition=")
+            #expect(!lags.isEmpty)
+            #expect(lags.allSatisfy { $0 == 0 })
             await run.stop()
             #expect(try await client.get("/readyz").status == .serviceUnavailable)
         }
@@ -67,12 +84,19 @@ import Testing
 
     @Test func offerAndTimerMetricsAreWellFormed() async throws {
         let h = try await PipelineHarness()
-        let metrics = WorkerMetrics(kind: "escalation", probes: [.timers(TimerStats()), .offers], pool: h.pool, clock: WallClock())
+        let telemetry = WorkerTelemetry(worker: "escalation")
+        let timers = TimerStats(telemetry: telemetry)
+        let metrics = WorkerMetrics(telemetry: telemetry, probes: [.timers(timers), .offers], pool: h.pool, clock: WallClock())
+        timers.record(fired: 2, lateness: [0.02, 7])
         let text = await metrics.text()
         #expect(Self.sample(text, "planrouter_offers_query_up{worker=\"escalation\"}") == 1)
-        #expect(Self.sample(text, "planrouter_timers_fired_total{worker=\"escalation\"}") == 0)
-        #expect(text.contains("# TYPE planrouter_timer_lateness_seconds summary\n"))
-        #expect(Self.sample(text, "planrouter_timer_lateness_seconds_count{worker=\"escalation\"}") == 0)
+        #expect(Self.sample(text, "planrouter_timers_query_up{worker=\"escalation\"}") == 1)
+        #expect(Self.sample(text, "planrouter_timers_due{worker=\"escalation\"}") == 0)
+        #expect(Self.sample(text, "planrouter_timers_fired_total{worker=\"escalation\"}") == 2)
+        #expect(text.contains("# TYPE planrouter_timer_lateness_seconds histogram\n"))
+        #expect(Self.sample(text, "planrouter_timer_lateness_seconds_count{worker=\"escalation\"}") == 2)
+        #expect(Self.sample(text, "planrouter_timer_lateness_seconds_bucket{worker=\"escalation\",le=\"0.05\"}") == 1)
+        #expect(Self.sample(text, "planrouter_timer_lateness_seconds_bucket{worker=\"escalation\",le=\"15.0\"}") == 2)
         // Every sample line is `name{labels} number`.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")

@@ -55,10 +55,10 @@ final class PipelineHarness: Sendable {
             logger: testLogger)
     }
 
-    func classifier(group: String = "classifier") throws -> ConsumerWorker<ClassifierHandler> {
+    func classifier(group: String = "classifier", telemetry: WorkerTelemetry? = nil) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
             consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
-            handler: ClassifierHandler(consumerName: group), clock: WallClock(), logger: testLogger)
+            handler: ClassifierHandler(consumerName: group), clock: WallClock(), telemetry: telemetry, logger: testLogger)
     }
 
     static let bookingSecret = "test-booking-secret-0123456789abcdef"
@@ -91,10 +91,10 @@ final class PipelineHarness: Sendable {
             settings: EscalationSettings(lease: lease, pollInterval: .milliseconds(100)), workerID: worker, logger: testLogger)
     }
 
-    func relay(batchSize: Int = 500) throws -> OutboxRelay {
+    func relay(batchSize: Int = 500, telemetry: WorkerTelemetry? = nil) throws -> OutboxRelay {
         OutboxRelay(
             conninfo: databaseURL, producer: try producer(OutboxRelay.producerDefaults), clock: WallClock(),
-            settings: RelaySettings(batchSize: batchSize, idleWait: .milliseconds(100)), logger: testLogger)
+            settings: RelaySettings(batchSize: batchSize, idleWait: .milliseconds(100)), telemetry: telemetry, logger: testLogger)
     }
 
     func count(_ sql: String) async throws -> Int {
