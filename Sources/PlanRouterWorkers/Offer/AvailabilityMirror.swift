@@ -140,9 +140,13 @@ enum AvailabilityMirror {
             """
             UPDATE reservations h SET active = false, released_at = $2, release_reason = 'taken_in_pms'
             FROM reservations p
-            WHERE p.id = ANY($1::int8[]) AND p.active AND h.location_id = p.location_id AND h.kind = 'hold' AND h.active
-              AND ((h.provider_id = p.provider_id AND h.during && p.during)
-                   OR (h.operatory_id IS NOT NULL AND h.operatory_id = p.operatory_id AND h.operatory_during && p.operatory_during))
+            WHERE p.id = ANY($1::int8[]) AND p.active AND h.kind = 'hold' AND h.active
+              -- The keys are what the exclusion constraints' indexes answer (migration 0006); the
+              -- ids are compared too, so a hash collision never releases another resource's hold.
+              AND ((h.provider_key = p.provider_key AND h.during && p.during
+                    AND h.location_id = p.location_id AND h.provider_id = p.provider_id)
+                   OR (h.operatory_id IS NOT NULL AND h.operatory_key = p.operatory_key AND h.operatory_during && p.operatory_during
+                       AND h.location_id = p.location_id AND h.operatory_id = p.operatory_id))
             """, ids, now)
         try await bumpCalendars(Array(Set(s("location_id"))), in: tx)
         return letters

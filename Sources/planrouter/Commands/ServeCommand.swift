@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             let host = self.host ?? Environment.value("PLANROUTER_HTTP_HOST") ?? "127.0.0.1"
             let portText = self.port.map(String.init) ?? Environment.value("PLANROUTER_HTTP_PORT") ?? "8080"
             guard let port = Int(portText), (1...65_535).contains(port) else { throw CLIError("--port must be between 1 and 65535, not \(portText)") }
+            MallocArenas.limit()
             let url = try database.resolved()
             let pool = PostgresPool(conninfo: url, size: 8, logger: logger)
             try await pool.withConnection { conn in

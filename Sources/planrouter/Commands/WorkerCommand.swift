@@ -175,6 +175,7 @@ struct WorkerEnvironment {
     static func make(
         kind: String, _ o: WorkerOptions, _ db: DatabaseOptions, _ kafka: KafkaOptions, _ log: LogOptions
     ) async throws -> WorkerEnvironment {
+        MallocArenas.limit()
         let logger = try log.makeLogger("planrouter.\(kind)")
         let url = try db.resolved()
         let brokers = try kafka.resolvedBrokers()
@@ -220,7 +221,7 @@ struct WorkerEnvironment {
     /// per-hop latency low when a partition is idle, and a bounded prefetch keeps a
     /// worker that falls behind well inside its memory budget (librdkafka's own default
     /// prefetch is 64 MB).
-    static let consumerDefaults = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "8192"]
+    static let consumerDefaults = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "2048"]
 
     func consumer(topics: [String]) throws -> KafkaConsumer {
         try KafkaConsumer(

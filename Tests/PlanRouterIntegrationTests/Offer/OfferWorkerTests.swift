@@ -66,6 +66,23 @@ import Testing
         await h.close()
     }
 
+    @Test func aPMSAppointmentReleasesOnlyTheHoldItCollidesWith() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
+        try await Task.sleep(for: .milliseconds(200))
+        try await h.publish(events: [TestEvents.acceptedWith(plan: "implant", codes: [("D6010", 240_000), ("D6065", 180_000)])])
+        try await run(h, until: "holds made") { try await holds(h, plan: "implant").count == 3 }
+        // Wed 2026-12-02 09:00 New York, 90 minutes with prov-3 in op-1: inside the first hold (08:00–10:30).
+        try await h.publish(
+            events: [TestEvents.appointment(id: "appt-9", plan: nil, start: "2026-12-02T14:00:00Z")], topic: h.topics[.appointmentChanged])
+        try await run(h, until: "colliding hold released") {
+            try await h.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'taken_in_pms'") == 1
+        }
+        let left = try await holds(h, plan: "implant")
+        #expect(left.map { local($0.start) } == ["2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
+        await h.close()
+    }
+
     @Test func sameVisitOffersTodaysOpeningsToTheFrontDesk() async throws {
         let h = try await PipelineHarness(partitions: 1)
         try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
