@@ -59,6 +59,9 @@ struct BenchPipeline: AsyncParsableCommand {
         discussion: "The mock broker answers a Fetch with no new data only after fetch.wait.max.ms (default 500 ms) even if data arrives meanwhile, which dominates paced latency."))
     var consumerProperty: [String] = []
 
+    @Option(help: "Offer workers in the offer consumer group (with --offer); they split the partitions as separate processes would.")
+    var offerWorkers: Int = 1
+
     @Flag(help: "Keep the bench database instead of dropping it.")
     var keep = false
 
@@ -193,7 +196,7 @@ struct BenchPipeline: AsyncParsableCommand {
         }
 
         // 3. The workers, in-process, as the tests run them.
-        let pool = PostgresPool(conninfo: dbURL, size: 4, logger: logger)
+        let pool = PostgresPool(conninfo: dbURL, size: 3 + offerWorkers, logger: logger)
         let group = "planrouter-bench-classifier-\(tag)"
         let worker = ConsumerWorker(
             consumer: try KafkaConsumer(
@@ -203,25 +206,33 @@ struct BenchPipeline: AsyncParsableCommand {
         let relay = OutboxRelay(
             conninfo: dbURL, producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
             clock: WallClock(), settings: RelaySettings(batchSize: relayBatchSize, idleWait: .milliseconds(100)), logger: logger)
-        var offerWorker: ConsumerWorker<OfferHandler>?
+        var offerWorkers: [ConsumerWorker<OfferHandler>] = []
         if offer {
             try await Self.importSchedules(locations: locations, pool: pool)
             print("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
             let offerGroup = "planrouter-bench-offer-\(tag)"
-            offerWorker = ConsumerWorker(
-                consumer: try KafkaConsumer(
-                    bootstrapServers: bootstrap, groupID: offerGroup, topics: [topics[.planClassified]], properties: consumerProperties, logger: logger),
-                pool: pool,
-                handler: OfferHandler(
-                    consumerName: offerGroup, topics: topics,
-                    settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: "bench-secret-0123456789abcdef0123456789")),
-                clock: WallClock(), settings: ConsumerSettings(batchSize: batchSize), logger: logger)
+            for _ in 0..<max(1, self.offerWorkers) {
+                offerWorkers.append(ConsumerWorker(
+                    consumer: try KafkaConsumer(
+                        bootstrapServers: bootstrap, groupID: offerGroup, topics: [topics[.planClassified]], properties: consumerProperties,
+                        logger: logger),
+                    pool: pool,
+                    handler: OfferHandler(
+                        consumerName: offerGroup, topics: topics,
+                        settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: "bench-secret-0123456789abcdef0123456789")),
+                    clock: WallClock(), settings: ConsumerSettings(batchSize: batchSize), logger: logger))
+            }
         }
         let start = clock.now
         let failed = FirstFailure()
-        let offerTask = Task { [offerWorker] in
-            guard let offerWorker else { return }
-            do { try await offerWorker.run() } catch { failed.set("offer worker stopped: \(describe(error))") }
+        let offerTask = Task { [offerWorkers] in
+            await withTaskGroup(of: Void.self) { group in
+                for offerWorker in offerWorkers {
+                    group.addTask {
+                        do { try await offerWorker.run() } catch { failed.set("offer worker stopped: \(describe(error))") }
+                    }
+                }
+            }
         }
         let workerTask = Task {
             do { try await worker.run() } catch { failed.set("classifier worker stopped: \(describe(error))") }
@@ -256,7 +267,7 @@ struct BenchPipeline: AsyncParsableCommand {
                     let applied = worker.stats.applied
                     let consumed = tally.taggedCount
                     if pipelineDone == nil && consumed >= events { pipelineDone = clock.now }
-                    if dbDone == nil && applied >= events && (offerWorker?.stats.applied ?? events) >= events {
+                    if dbDone == nil && applied >= events && (offerWorkers.isEmpty ? events : offerWorkers.map(\.stats.applied).reduce(0, +)) >= events {
                         let (classified, pending) = try await pool.withConnection { c in
                             (
                                 try await c.query(
@@ -268,7 +279,7 @@ struct BenchPipeline: AsyncParsableCommand {
                         if classified >= events && pending == 0 { dbDone = clock.now }
                     }
                     let now = clock.now
-                    let offered = offerWorker?.stats.applied ?? 0
+                    let offered = offerWorkers.map(\.stats.applied).reduce(0, +)
                     if (applied, consumed, offered, relay.stats.published) != lastSeen {
                         lastSeen = (applied, consumed, offered, relay.stats.published)
                         lastChange = now
@@ -420,6 +431,22 @@ struct BenchPipeline: AsyncParsableCommand {
         print(String(format: "acceptance to offer: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (send → offer recorded, holds and message in the outbox)",
                      try row.decode(0, as: Int.self), try row.decode(1, as: Double?.self) ?? 0, try row.decode(2, as: Double?.self) ?? 0,
                      try row.decode(3, as: Double?.self) ?? 0, try row.decode(4, as: Double?.self) ?? 0))
+        // The first seconds pay for filling the offer worker's calendar cache (one load per
+        // location); per second of sending shows where the run settles.
+        let seconds = try await pool.withConnection {
+            try await $0.query(
+                """
+                WITH x AS (
+                    SELECT split_part(p.source_event_id, '-t', 2)::numeric / 1e9 AS sent,
+                           extract(epoch FROM o.sent_at) * 1000 - split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS ms
+                    FROM plans p JOIN offers o USING (organization_id, plan_id) WHERE p.plan_id LIKE $1 AND o.kind = 'initial'),
+                y AS (SELECT floor(sent - min(sent) OVER ())::int AS second, ms FROM x)
+                SELECT second, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)
+                FROM y GROUP BY 1 ORDER BY 1
+                """, pattern
+            ).map { String(format: "%d:%.0f/%.0f", try $0.decode(0, as: Int.self), try $0.decode(1, as: Double.self), try $0.decode(2, as: Double.self)) }
+        }
+        print("acceptance to offer by second of sending (second:p50/p99 ms): \(seconds.joined(separator: " "))")
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
