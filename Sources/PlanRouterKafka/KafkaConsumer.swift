@@ -19,7 +19,7 @@ public final class KafkaConsumer: Sendable {
     let logger: Logger
 
     /// Defaults: `enable.auto.commit=false`, `enable.auto.offset.store=false`,
-    /// `auto.offset.reset=earliest`. `properties` are librdkafka properties passed
+    /// `auto.offset.reset=earliest`, `socket.nagle.disable=true`. `properties` are librdkafka properties passed
     /// through verbatim and win over the defaults.
     ///
     /// - Throws: `KafkaError` `.configuration` naming a bad property, `.topic` if the
@@ -37,6 +37,7 @@ public final class KafkaConsumer: Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest",
+            "socket.nagle.disable": "true",
         ]
         let offsets = Locked(KafkaOffsetTracker())
         let context = RDKafkaContext(logger: logger) { rk, event, partitions in

@@ -16,7 +16,9 @@ public final class KafkaProducer: Sendable {
     private let state = Locked(State.open)
     private let logger: Logger
 
-    /// Defaults: `enable.idempotence=true`, `acks=all`, `linger.ms=5`. `properties` are
+    /// Defaults: `enable.idempotence=true`, `acks=all`, `linger.ms=5`,
+    /// `socket.nagle.disable=true` (small requests are not held back waiting for an
+    /// ACK; librdkafka leaves Nagle on by default). `properties` are
     /// librdkafka properties passed through verbatim and win over the defaults (TLS and
     /// SASL settings go here).
     ///
@@ -27,6 +29,7 @@ public final class KafkaProducer: Sendable {
             "enable.idempotence": "true",
             "acks": "all",
             "linger.ms": "5",
+            "socket.nagle.disable": "true",
         ]
         let handle = try RDKafkaHandle(
             type: RD_KAFKA_PRODUCER, defaults: defaults, properties: properties,

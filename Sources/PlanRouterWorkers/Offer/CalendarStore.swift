@@ -34,16 +34,25 @@ final class CalendarStore: @unchecked Sendable {
         return out
     }
 
-    /// The location's calendar covering `window`, from the cache when still current.
-    func calendar(for info: LocationInfo, window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> LocationCalendar {
+    /// How far past the window asked for a calendar is loaded. The window moves with the
+    /// clock (it ends a horizon after now); without slack a cached calendar stopped
+    /// covering it a second later and almost every batch reloaded its locations.
+    static let slack: Int64 = 86_400
+
+    /// The location's calendar covering `window`, from the cache when still current, and
+    /// the window it was loaded for (at least `window`; keep it with the calendar).
+    func calendar(
+        for info: LocationInfo, window: TimeRange, now: Int64, in tx: PostgresConnection
+    ) async throws -> (calendar: LocationCalendar, window: TimeRange) {
         if let c = lock.withLock({ cache[info.id] }), c.version == info.calendarVersion, c.window.start <= window.start,
             c.window.end >= window.end
         {
-            return c.calendar
+            return (c.calendar, c.window)
         }
-        let cal = try await load(info, window: window, now: now, in: tx)
-        lock.withLock { cache[info.id] = (info.calendarVersion, window, cal) }
-        return cal
+        let loaded = TimeRange(start: window.start, end: window.end + Self.slack)
+        let cal = try await load(info, window: loaded, now: now, in: tx)
+        lock.withLock { cache[info.id] = (info.calendarVersion, loaded, cal) }
+        return (cal, loaded)
     }
 
     /// Stores a calendar with holds added by this worker, under the version it bumped to.

@@ -145,7 +145,8 @@ public struct OfferHandler: EventHandler {
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
             let window = TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)
-            calendarsByLocation[loc] = (info, window, try await calendars.calendar(for: info, window: window, now: nowEpoch, in: tx))
+            let cached = try await calendars.calendar(for: info, window: window, now: nowEpoch, in: tx)
+            calendarsByLocation[loc] = (info, cached.window, cached.calendar)
             pending += indices
         }
         var heldLocations = Set<String>()

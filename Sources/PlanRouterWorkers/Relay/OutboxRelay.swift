@@ -14,10 +14,16 @@ public struct RelaySettings: Sendable {
     /// Published rows are deleted after this long.
     public var retention: Duration = .seconds(24 * 3600)
     public var cleanupInterval: Duration = .seconds(60)
-    public init(batchSize: Int = 2000, idleWait: Duration = .milliseconds(500), retention: Duration = .seconds(24 * 3600)) {
+    /// Topics whose metadata is loaded at start (the outbox may name any of them).
+    public var topics: [String]
+    public init(
+        batchSize: Int = 2000, idleWait: Duration = .milliseconds(500), retention: Duration = .seconds(24 * 3600),
+        topics: [String] = TopicNames().all
+    ) {
         self.batchSize = batchSize
         self.idleWait = idleWait
         self.retention = retention
+        self.topics = topics
     }
 }
 
@@ -43,7 +49,9 @@ public final class OutboxRelay: Service {
 
     /// librdkafka's own client-side size limit, raised so the broker's topic limit is
     /// the one that decides (a dead letter is as large as the original plus headers).
-    public static let producerDefaults = ["message.max.bytes": "10485760"]
+    /// `linger.ms=0`: the relay hands librdkafka a whole batch at once, so waiting for
+    /// more only adds latency to every hop through the outbox.
+    public static let producerDefaults = ["message.max.bytes": "10485760", "linger.ms": "0"]
 
     /// The first key of the two-key advisory lock form; the shard is the second.
     static let lockClass: Int32 = 0x706C_7279  // "plry"
@@ -66,6 +74,10 @@ public final class OutboxRelay: Service {
         logger.info("relay started")
         stats.setRunning(true)
         defer { stats.setRunning(false) }
+        // Best effort: without it the first row of each topic waits for its own metadata lookup.
+        do { try await producer.loadMetadata(topics: settings.topics, timeout: .seconds(5)) } catch {
+            logger.notice("topic metadata not loaded ahead; the first message of each topic will look it up", metadata: ["error": "\(error)"])
+        }
         var backoff = Backoff()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {

@@ -373,7 +373,7 @@ struct BenchPipeline: AsyncParsableCommand {
         if events == 0 {
             // Let the consumer groups join before pacing starts (the mock holds a join ~5 s).
             FileHandle.standardError.write(Data("  warming up: waiting for the consumer groups to join\n".utf8))
-            try await warmUp(producer: producer, topic: topic, tag: tag, tally: tally)
+            try await warmUp(producer: producer, topic: topic, tag: tag, tally: tally, offers: pool)
         }
         let generator = EnvelopeGenerator(tag: tag, locations: locations)
         let clock = ContinuousClock()
@@ -450,12 +450,20 @@ struct BenchPipeline: AsyncParsableCommand {
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
-    private func warmUp(producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally) async throws {
+    /// Sends one acceptance and waits for its plan.classified (and, with the offer stage,
+    /// its offer), so every consumer group has joined before pacing starts. Calendars are
+    /// not warmed: their first loads are part of what the run measures.
+    private func warmUp(producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, offers pool: PostgresPool?) async throws {
         let generator = EnvelopeGenerator(tag: tag + "w", locations: locations)
         _ = await producer.sendBatch([generator.message(index: 0, topic: topic)])
         let deadline = ContinuousClock.now + .seconds(60)
         while tally.runCount == 0 {
             guard ContinuousClock.now < deadline else { throw CLIError("warm-up acceptance was not classified within 60 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        guard let pool else { return }
+        while try await pool.withConnection({ try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", "\(tag)w%")[0].decode(0, as: Int.self) }) == 0 {
+            guard ContinuousClock.now < deadline else { throw CLIError("warm-up acceptance got no offer within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -108,7 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let hours = retentionHours ?? Environment.value("PLANROUTER_OUTBOX_RETENTION_HOURS").flatMap(Int.init) ?? 24
                 let relay = OutboxRelay(
                     conninfo: env.databaseURL, producer: try env.producer(defaults: OutboxRelay.producerDefaults), clock: env.clock,
-                    settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600)), telemetry: env.telemetry,
+                    settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600), topics: env.topics.all), telemetry: env.telemetry,
                     logger: env.logger)
                 try await env.run([relay], probes: [.relay(relay.stats)])
             }
