@@ -39,20 +39,37 @@ final class CalendarStore: @unchecked Sendable {
     /// covering it a second later and almost every batch reloaded its locations.
     static let slack: Int64 = 86_400
 
-    /// The location's calendar covering `window`, from the cache when still current, and
-    /// the window it was loaded for (at least `window`; keep it with the calendar).
-    func calendar(
-        for info: LocationInfo, window: TimeRange, now: Int64, in tx: PostgresConnection
-    ) async throws -> (calendar: LocationCalendar, window: TimeRange) {
-        if let c = lock.withLock({ cache[info.id] }), c.version == info.calendarVersion, c.window.start <= window.start,
-            c.window.end >= window.end
-        {
-            return (c.calendar, c.window)
+    /// Each location's calendar covering its window, from the cache where still current;
+    /// the rest are loaded together (four queries for any number of locations, so a cold
+    /// cache costs one round of queries per batch rather than four per location). Returns
+    /// each calendar with the window it was loaded for (at least the one asked; keep it
+    /// with the calendar).
+    func calendars(
+        for wanted: [(info: LocationInfo, window: TimeRange)], now: Int64, in tx: PostgresConnection
+    ) async throws -> [String: (calendar: LocationCalendar, window: TimeRange)] {
+        var out: [String: (calendar: LocationCalendar, window: TimeRange)] = [:]
+        var missing: [(info: LocationInfo, window: TimeRange)] = []
+        lock.withLock {
+            for w in wanted {
+                if let c = cache[w.info.id], c.version == w.info.calendarVersion, c.window.start <= w.window.start, c.window.end >= w.window.end {
+                    out[w.info.id] = (c.calendar, c.window)
+                } else {
+                    missing.append(w)
+                }
+            }
         }
-        let loaded = TimeRange(start: window.start, end: window.end + Self.slack)
-        let cal = try await load(info, window: loaded, now: now, in: tx)
-        lock.withLock { cache[info.id] = (info.calendarVersion, loaded, cal) }
-        return (cal, loaded)
+        guard !missing.isEmpty else { return out }
+        // One window for the whole load: the union of what is missing, plus the slack.
+        let loaded = TimeRange(start: missing.map(\.window.start).min()!, end: missing.map(\.window.end).max()! + Self.slack)
+        let calendars = try await load(missing.map(\.info), window: loaded, now: now, in: tx)
+        lock.withLock {
+            for m in missing {
+                let cal = calendars[m.info.id]!
+                cache[m.info.id] = (m.info.calendarVersion, loaded, cal)
+                out[m.info.id] = (cal, loaded)
+            }
+        }
+        return out
     }
 
     /// Stores a calendar with holds added by this worker, under the version it bumped to.
@@ -64,64 +81,82 @@ final class CalendarStore: @unchecked Sendable {
     func invalidateAll() { lock.withLock { cache.removeAll() } }
 
     func load(_ info: LocationInfo, window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> LocationCalendar {
+        try await load([info], window: window, now: now, in: tx)[info.id]!
+    }
+
+    /// Loads the calendars of `infos` over one window from PostgreSQL.
+    func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar] {
+        let ids = infos.map(\.id)
         let from = Date(timeIntervalSince1970: Double(window.start)), to = Date(timeIntervalSince1970: Double(window.end))
-        var providers: [String: ProviderCalendar] = [:]
-        var order: [String] = []
-        func provider(_ id: String) -> ProviderCalendar {
-            if let p = providers[id] { return p }
-            order.append(id)
-            return ProviderCalendar(providerID: id, roles: [], operatoryIDs: [], blocks: [], busy: [])
+        /// Per location: providers in id order, operatory busy time, blockouts.
+        struct Partial {
+            var providers: [String: ProviderCalendar] = [:]
+            var order: [String] = []
+            var operatoryBusy: [String: [TimeRange]] = [:]
+            var blockouts: [Blockout] = []
+            mutating func provider(_ id: String) -> ProviderCalendar {
+                if let p = providers[id] { return p }
+                order.append(id)
+                return ProviderCalendar(providerID: id, roles: [], operatoryIDs: [], blocks: [], busy: [])
+            }
         }
-        for r in try await tx.query("SELECT provider_id, roles, operatory_ids FROM providers WHERE location_id = $1 ORDER BY provider_id", info.id) {
-            var p = provider(try r.decode(0, as: String.self))
-            p.roles = Set(try r.decode(1, as: [String].self))
-            p.operatoryIDs = try r.decode(2, as: [String].self)
-            providers[p.providerID] = p
+        var parts: [String: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
+        for r in try await tx.query(
+            "SELECT location_id, provider_id, roles, operatory_ids FROM providers WHERE location_id = ANY($1::text[]) ORDER BY location_id, provider_id",
+            ids)
+        {
+            let loc = try r.decode(0, as: String.self)
+            var p = parts[loc]!.provider(try r.decode(1, as: String.self))
+            p.roles = Set(try r.decode(2, as: [String].self))
+            p.operatoryIDs = try r.decode(3, as: [String].self)
+            parts[loc]!.providers[p.providerID] = p
         }
         let epoch = "extract(epoch FROM lower(during))::int8, extract(epoch FROM upper(during))::int8"
         for r in try await tx.query(
-            "SELECT provider_id, \(epoch), operatory_ids FROM schedule_blocks WHERE location_id = $1 AND during && tstzrange($2, $3)",
-            info.id, from, to)
+            "SELECT location_id, provider_id, \(epoch), operatory_ids FROM schedule_blocks WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
+            ids, from, to)
         {
-            var p = provider(try r.decode(0, as: String.self))
+            let loc = try r.decode(0, as: String.self)
+            var p = parts[loc]!.provider(try r.decode(1, as: String.self))
             p.blocks.append(
-                ScheduleBlock(range: TimeRange(start: try r.decode(1, as: Int64.self), end: try r.decode(2, as: Int64.self)), operatoryIDs: try r.decode(3, as: [String].self)))
-            providers[p.providerID] = p
+                ScheduleBlock(range: TimeRange(start: try r.decode(2, as: Int64.self), end: try r.decode(3, as: Int64.self)), operatoryIDs: try r.decode(4, as: [String].self)))
+            parts[loc]!.providers[p.providerID] = p
         }
-        var operatoryBusy: [String: [TimeRange]] = [:]
         // Expired holds not yet swept are ignored: they no longer reserve anything.
         for r in try await tx.query(
             """
-            SELECT provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8, extract(epoch FROM upper(operatory_during))::int8
-            FROM reservations WHERE location_id = $1 AND active AND operatory_during && tstzrange($2, $3)
+            SELECT location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8, extract(epoch FROM upper(operatory_during))::int8
+            FROM reservations WHERE location_id = ANY($1::text[]) AND active AND operatory_during && tstzrange($2, $3)
               AND (kind <> 'hold' OR expires_at > $4)
-            """, info.id, from, to, Date(timeIntervalSince1970: Double(now)))
+            """, ids, from, to, Date(timeIntervalSince1970: Double(now)))
         {
-            let pid = try r.decode(0, as: String.self)
-            let ps = try r.decode(2, as: Int64?.self), pe = try r.decode(3, as: Int64?.self)
-            if let ps, let pe, pe > ps, var p = providers[pid] {
+            let loc = try r.decode(0, as: String.self)
+            let pid = try r.decode(1, as: String.self)
+            let ps = try r.decode(3, as: Int64?.self), pe = try r.decode(4, as: Int64?.self)
+            if let ps, let pe, pe > ps, var p = parts[loc]!.providers[pid] {
                 p.busy.append(TimeRange(start: ps, end: pe))
-                providers[pid] = p
+                parts[loc]!.providers[pid] = p
             }
-            if let op = try r.decode(1, as: String?.self) {
-                operatoryBusy[op, default: []].append(TimeRange(start: try r.decode(4, as: Int64.self), end: try r.decode(5, as: Int64.self)))
+            if let op = try r.decode(2, as: String?.self) {
+                parts[loc]!.operatoryBusy[op, default: []].append(TimeRange(start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self)))
             }
         }
-        var blockouts: [Blockout] = []
         for r in try await tx.query(
-            "SELECT provider_id, operatory_ids, \(epoch), kind FROM blockouts WHERE location_id = $1 AND during && tstzrange($2, $3)",
-            info.id, from, to)
+            "SELECT location_id, provider_id, operatory_ids, \(epoch), kind FROM blockouts WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
+            ids, from, to)
         {
-            blockouts.append(
+            parts[try r.decode(0, as: String.self)]!.blockouts.append(
                 Blockout(
-                    range: TimeRange(start: try r.decode(2, as: Int64.self), end: try r.decode(3, as: Int64.self)), kind: try r.decode(4, as: String.self),
-                    providerID: try r.decode(0, as: String?.self), operatoryIDs: try r.decode(1, as: [String].self)))
+                    range: TimeRange(start: try r.decode(3, as: Int64.self), end: try r.decode(4, as: Int64.self)), kind: try r.decode(5, as: String.self),
+                    providerID: try r.decode(1, as: String?.self), operatoryIDs: try r.decode(2, as: [String].self)))
         }
-        return LocationCalendar(
-            locationID: info.id, timeZone: info.timeZone, incrementMinutes: info.incrementMinutes,
-            providers: order.map { providers[$0]! }.map {
-                ProviderCalendar(providerID: $0.providerID, roles: $0.roles, operatoryIDs: $0.operatoryIDs, blocks: $0.blocks, busy: $0.busy)
-            },
-            operatoryBusy: operatoryBusy, blockouts: blockouts)
+        var out: [String: LocationCalendar] = [:]
+        for info in infos {
+            let part = parts[info.id]!
+            out[info.id] = LocationCalendar(
+                locationID: info.id, timeZone: info.timeZone, incrementMinutes: info.incrementMinutes,
+                providers: part.order.map { part.providers[$0]! }, operatoryBusy: part.operatoryBusy, blockouts: part.blockouts)
+        }
+        return out
     }
 }

@@ -139,15 +139,17 @@ public struct OfferHandler: EventHandler {
         // locations where a hold lost a race are reloaded and searched again.
         var calendarsByLocation: [String: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
         var pending: [Int] = []
+        var wanted: [(info: LocationInfo, window: TimeRange)] = []
         for loc in locationIDs {
             guard let info = infos[loc] else { continue }
             let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback && plans[$0].held.isEmpty }
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
-            let window = TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)
-            let cached = try await calendars.calendar(for: info, window: window, now: nowEpoch, in: tx)
-            calendarsByLocation[loc] = (info, cached.window, cached.calendar)
+            wanted.append((info, TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)))
             pending += indices
+        }
+        for (loc, cached) in try await calendars.calendars(for: wanted, now: nowEpoch, in: tx) {
+            calendarsByLocation[loc] = (infos[loc]!, cached.window, cached.calendar)
         }
         var heldLocations = Set<String>()
         for round in 0..<OfferHandler.holdRounds where !pending.isEmpty {

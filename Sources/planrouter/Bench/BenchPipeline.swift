@@ -447,6 +447,32 @@ struct BenchPipeline: AsyncParsableCommand {
             ).map { String(format: "%d:%.0f/%.0f", try $0.decode(0, as: Int.self), try $0.decode(1, as: Double.self), try $0.decode(2, as: Double.self)) }
         }
         print("acceptance to offer by second of sending (second:p50/p99 ms): \(seconds.joined(separator: " "))")
+        // Stricter: until the message that carries the offer (or the coordinator task) has
+        // left PlanRouter, i.e. the relay has its delivery report and marked the row.
+        let outgoing = """
+            SELECT split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms, o.published_at
+            FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
+            WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1
+            """
+        let messageTopics = (TopicNames()[.patientMessages], TopicNames()[.coordinatorTasks])
+        while clock.now < offerDeadline + .seconds(30) {
+            let waiting = try await pool.withConnection {
+                try await $0.query("SELECT count(*) FROM (\(outgoing)) x WHERE published_at IS NULL", pattern, messageTopics.0, messageTopics.1)[0]
+                    .decode(0, as: Int.self)
+            }
+            if waiting == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let published = try await pool.withConnection {
+            try await $0.query(
+                """
+                SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
+                FROM (SELECT extract(epoch FROM published_at) * 1000 - sent_ms AS ms FROM (\(outgoing)) x WHERE published_at IS NOT NULL) y
+                """, pattern, messageTopics.0, messageTopics.1)[0]
+        }
+        print(String(format: "acceptance to offer message published: %d messages/tasks; p50 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",
+                     try published.decode(0, as: Int.self), try published.decode(1, as: Double?.self) ?? 0,
+                     try published.decode(2, as: Double?.self) ?? 0, try published.decode(3, as: Double?.self) ?? 0))
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
