@@ -82,11 +82,20 @@ public struct ClassifierHandler: EventHandler {
         var locs: [String: String] = [:]
         for a in accepted { locs[a.plan.locationID] = a.plan.organizationID }
         let orgs = Array(Set(locs.values)).sorted()
-        _ = try await tx.execute("INSERT INTO organizations (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", orgs)
+        // Only ids not already there reach ON CONFLICT: its uniqueness check waits for any
+        // transaction updating the existing row, and offer workers update their locations'
+        // calendar_version in every batch (measured: ~19 ms a batch spent waiting).
+        _ = try await tx.execute(
+            """
+            INSERT INTO organizations (id) SELECT o FROM unnest($1::text[]) AS u(o)
+            WHERE NOT EXISTS (SELECT 1 FROM organizations WHERE id = u.o) ON CONFLICT DO NOTHING
+            """, orgs)
         let ids = locs.keys.sorted()
         _ = try await tx.execute(
-            "INSERT INTO locations (id, organization_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
-            ids, ids.map { locs[$0]! })
+            """
+            INSERT INTO locations (id, organization_id) SELECT l, o FROM unnest($1::text[], $2::text[]) AS u(l, o)
+            WHERE NOT EXISTS (SELECT 1 FROM locations WHERE id = u.l) ON CONFLICT DO NOTHING
+            """, ids, ids.map { locs[$0]! })
     }
 
     /// Inserts new plans and replaces older acceptances; returns the keys written and, of those, the ones that replaced a plan.
