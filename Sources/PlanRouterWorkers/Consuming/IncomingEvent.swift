@@ -1,5 +1,6 @@
 import PlanRouterCore
 import PlanRouterKafka
+import PlanRouterPostgres
 
 /// A validated event with the Kafka position it came from.
 public struct IncomingEvent: Sendable {

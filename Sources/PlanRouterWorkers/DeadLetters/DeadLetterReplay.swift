@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlanRouterCore
 import PlanRouterKafka
+import PlanRouterPostgres
 
 /// Re-publishes dead letters to the topic they came from, after the cause is fixed:
 /// reads `<topic>.dlq` from the beginning with a fresh consumer group (nothing is

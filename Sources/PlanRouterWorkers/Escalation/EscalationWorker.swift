@@ -159,7 +159,6 @@ public final class EscalationWorker: Service {
 public final class TimerStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _fired = 0
-    private var _errors: [String: Int] = [:]
     private var _running = false
     private let firedMetric: CoreMetrics.Counter?
     private let latenessMetric: CoreMetrics.Timer?
@@ -171,14 +170,10 @@ public final class TimerStats: @unchecked Sendable {
             "planrouter_timer_lateness_seconds", help: "Time between a timer's due time and its firing.",
             buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                 .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)])
-        errorMetric = LabelledCounters(telemetry, WorkerStats.errorsName, help: WorkerStats.errorsHelp, label: "kind")
+        errorMetric = .errors(telemetry)
     }
-    func recordError(_ kind: String) {
-        lock.withLock { _errors[kind, default: 0] += 1 }
-        errorMetric.increment(kind)
-    }
+    func recordError(_ kind: String) { errorMetric.increment(kind) }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
-    public var errors: [String: Int] { lock.withLock { _errors } }
     public var isRunning: Bool { lock.withLock { _running } }
     /// `lateness`: seconds between each fired timer's due time and now.
     func record(fired: Int, lateness: [Double]) {

@@ -39,14 +39,17 @@ public struct WorkerMetrics: Sendable {
     /// Refreshes the scrape-time gauges, then emits everything in the Prometheus text format.
     public func text() async -> String {
         gauges.set("planrouter_worker_up", "1 while every loop of the worker process runs.", loopsRunning ? 1 : 0)
+        // Lag gauges are replaced as one set (partitions no longer reported are dropped).
+        var lag: [KafkaPartitionLag] = []
         for probe in probes {
             switch probe {
-            case .consumer(_, let lag): gauges.lag(await lag())
+            case .consumer(_, let partitions): lag += await partitions()
             case .relay: await refreshOutbox()
             case .timers: await refreshTimers()
             case .offers: await refreshOffers()
             }
         }
+        gauges.lag(lag)
         return telemetry.text()
     }
 

@@ -23,7 +23,7 @@ public struct WorkerTelemetry: Sendable {
     /// Prometheus text exposition format 0.0.4 of everything recorded so far.
     public func text() -> String { registry.emitToString() }
 
-    package func dimensions(_ labels: [(String, String)]) -> [(String, String)] { [("worker", worker)] + labels }
+    private func dimensions(_ labels: [(String, String)]) -> [(String, String)] { [("worker", worker)] + labels }
 
     package func counter(_ name: String, help: String, _ labels: [(String, String)] = []) -> CoreMetrics.Counter {
         let d = dimensions(labels)
@@ -61,6 +61,14 @@ final class LabelledCounters: @unchecked Sendable {
     /// `make` nil: counting disabled (no telemetry).
     init(_ telemetry: WorkerTelemetry?, _ name: String, help: String, label: String) {
         make = { value in telemetry?.counter(name, help: help, [(label, value)]) }
+    }
+
+    /// `planrouter_errors_total{kind}`: every loop of a process counts into the same series.
+    static func errors(_ telemetry: WorkerTelemetry?) -> LabelledCounters {
+        LabelledCounters(
+            telemetry, "planrouter_errors_total",
+            help: "Failures the worker survived, by kind (database_transient, database_refused, kafka_commit, kafka_delivery, kafka_refused).",
+            label: "kind")
     }
 
     func increment(_ value: String, by amount: Int = 1) {

@@ -80,10 +80,6 @@ final class CalendarStore: @unchecked Sendable {
     func invalidate(_ location: String) { _ = lock.withLock { cache.removeValue(forKey: location) } }
     func invalidateAll() { lock.withLock { cache.removeAll() } }
 
-    func load(_ info: LocationInfo, window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> LocationCalendar {
-        try await load([info], window: window, now: now, in: tx)[info.id]!
-    }
-
     /// Loads the calendars of `infos` over one window from PostgreSQL.
     func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar] {
         let ids = infos.map(\.id)

@@ -154,10 +154,13 @@ public struct OfferHandler: EventHandler {
         var heldLocations = Set<String>()
         for round in 0..<OfferHandler.holdRounds where !pending.isEmpty {
             if round > 0 {
-                // Reload what the database now says where holds lost, and try the next openings.
-                for loc in Set(pending.map { plans[$0].c.locationID }) {
-                    let e = calendarsByLocation[loc]!
-                    calendarsByLocation[loc]!.calendar = try await calendars.load(e.info, window: e.window, now: nowEpoch, in: tx)
+                // Reload what the database now says where holds lost (together, over the
+                // windows' union), and try the next openings.
+                let lost = Set(pending.map { plans[$0].c.locationID }).map { calendarsByLocation[$0]! }
+                let window = TimeRange(start: lost.map(\.window.start).min()!, end: lost.map(\.window.end).max()!)
+                for (loc, calendar) in try await calendars.load(lost.map(\.info), window: window, now: nowEpoch, in: tx) {
+                    calendarsByLocation[loc]!.calendar = calendar
+                    calendarsByLocation[loc]!.window = window
                 }
             }
             var wanted: [(index: Int, opening: Opening)] = []

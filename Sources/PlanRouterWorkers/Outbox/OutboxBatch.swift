@@ -35,7 +35,7 @@ public struct OutboxBatch: Sendable {
         topics.reserveCapacity(records.count)
         for r in records {
             topics.append(r.topic)
-            keys.append(r.key.map(Hex.encode))
+            keys.append(r.key.map { Hex.encode($0) })
             shards.append(r.shard)
             ids.append(r.eventID)
             if let text = String(validating: r.payload, as: UTF8.self), !text.utf8.contains(0) {

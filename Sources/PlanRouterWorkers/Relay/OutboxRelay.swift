@@ -214,27 +214,22 @@ public final class OutboxRelay: Service {
 public final class RelayStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _published = 0
-    private var _errors: [String: Int] = [:]
     private var _running = false
     private let publishedMetric: CoreMetrics.Counter?
     private let errorMetric: LabelledCounters
 
     public init(telemetry: WorkerTelemetry? = nil) {
         publishedMetric = telemetry?.counter("planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
-        errorMetric = LabelledCounters(telemetry, WorkerStats.errorsName, help: WorkerStats.errorsHelp, label: "kind")
+        errorMetric = .errors(telemetry)
     }
     func recordPublished(_ n: Int) {
         lock.withLock { _published += n }
         publishedMetric?.increment(by: Int64(n))
     }
     /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
-    func recordError(_ kind: String, count: Int = 1) {
-        lock.withLock { _errors[kind, default: 0] += count }
-        errorMetric.increment(kind, by: count)
-    }
+    func recordError(_ kind: String, count: Int = 1) { errorMetric.increment(kind, by: count) }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
     public var published: Int { lock.withLock { _published } }
-    public var errors: [String: Int] { lock.withLock { _errors } }
     public var isRunning: Bool { lock.withLock { _running } }
 }
 

@@ -1,17 +1,16 @@
 import CoreMetrics
 import Foundation
 
-/// What a consuming loop counts about itself: kept in-process (benchmarks and tests
-/// read it) and recorded through swift-metrics when the process has telemetry.
+/// What a consuming loop counts about itself: totals kept in-process (benchmarks and
+/// tests read them), and everything recorded through swift-metrics, by topic or kind,
+/// when the process has telemetry.
 public final class WorkerStats: @unchecked Sendable {
     private let lock = NSLock()
-    private var _consumed: [String: Int] = [:]
-    private var _appliedByTopic: [String: Int] = [:]
-    private var _deduplicatedByTopic: [String: Int] = [:]
-    private var _deadLetteredByTopic: [String: Int] = [:]
+    private var _applied = 0
+    private var _deduplicated = 0
+    private var _deadLettered = 0
     private var _batches = 0
     private var _retries = 0
-    private var _errors: [String: Int] = [:]
     private var _running = false
 
     private let consumedMetric, appliedMetric, deduplicatedMetric, deadLetteredMetric, errorMetric: LabelledCounters
@@ -27,7 +26,7 @@ public final class WorkerStats: @unchecked Sendable {
             t, "planrouter_events_deduplicated_total", help: "Events skipped because the inbox had already seen their id, by topic.", label: "topic")
         deadLetteredMetric = LabelledCounters(
             t, "planrouter_events_dead_lettered_total", help: "Events sent to the dead-letter topic, by the topic they came from.", label: "topic")
-        errorMetric = LabelledCounters(t, WorkerStats.errorsName, help: WorkerStats.errorsHelp, label: "kind")
+        errorMetric = .errors(t)
         batchesMetric = t?.counter("planrouter_batches_total", help: "Batches applied, one PostgreSQL transaction each.")
         retriesMetric = t?.counter("planrouter_retries_total", help: "Transient failures retried with backoff.")
         batchSizeMetric = t?.histogram(
@@ -38,25 +37,19 @@ public final class WorkerStats: @unchecked Sendable {
                 .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30)])
     }
 
-    static let errorsName = "planrouter_errors_total"
-    static let errorsHelp =
-        "Failures the worker survived, by kind (database_transient, database_refused, kafka_commit, kafka_delivery, kafka_refused)."
-
     /// Outcomes of one transaction, by the topic each event came from.
     func record(applied: [String: Int], deduplicated: [String: Int], deadLettered: [String: Int]) {
         lock.withLock {
-            _appliedByTopic.merge(applied, uniquingKeysWith: +)
-            _deduplicatedByTopic.merge(deduplicated, uniquingKeysWith: +)
-            _deadLetteredByTopic.merge(deadLettered, uniquingKeysWith: +)
+            _applied += applied.values.reduce(0, +)
+            _deduplicated += deduplicated.values.reduce(0, +)
+            _deadLettered += deadLettered.values.reduce(0, +)
         }
         for (topic, n) in applied { appliedMetric.increment(topic, by: n) }
         for (topic, n) in deduplicated { deduplicatedMetric.increment(topic, by: n) }
         for (topic, n) in deadLettered { deadLetteredMetric.increment(topic, by: n) }
     }
     func recordConsumed(_ topics: some Sequence<String>) {
-        let counts = Dictionary(topics.map { ($0, 1) }, uniquingKeysWith: +)
-        lock.withLock { _consumed.merge(counts, uniquingKeysWith: +) }
-        for (topic, n) in counts { consumedMetric.increment(topic, by: n) }
+        for (topic, n) in Dictionary(topics.map { ($0, 1) }, uniquingKeysWith: +) { consumedMetric.increment(topic, by: n) }
     }
     func recordBatch(size: Int, duration: Duration) {
         lock.withLock { _batches += 1 }
@@ -69,22 +62,14 @@ public final class WorkerStats: @unchecked Sendable {
         retriesMetric?.increment()
     }
     /// An error the worker survived, by kind (`database_transient`, `database_refused`, `kafka_commit`, …).
-    func recordError(_ kind: String) {
-        lock.withLock { _errors[kind, default: 0] += 1 }
-        errorMetric.increment(kind)
-    }
+    func recordError(_ kind: String) { errorMetric.increment(kind) }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
 
-    public var applied: Int { lock.withLock { _appliedByTopic.values.reduce(0, +) } }
-    public var deduplicated: Int { lock.withLock { _deduplicatedByTopic.values.reduce(0, +) } }
-    public var deadLettered: Int { lock.withLock { _deadLetteredByTopic.values.reduce(0, +) } }
+    public var applied: Int { lock.withLock { _applied } }
+    public var deduplicated: Int { lock.withLock { _deduplicated } }
+    public var deadLettered: Int { lock.withLock { _deadLettered } }
     public var batches: Int { lock.withLock { _batches } }
     public var retries: Int { lock.withLock { _retries } }
-    /// Messages polled, by topic.
-    public var consumed: [String: Int] { lock.withLock { _consumed } }
-    /// Dead letters written, by the topic the message came from.
-    public var deadLetteredByTopic: [String: Int] { lock.withLock { _deadLetteredByTopic } }
-    public var errors: [String: Int] { lock.withLock { _errors } }
     /// True while the worker's loop runs (between the start of `run()` and its end).
     public var isRunning: Bool { lock.withLock { _running } }
 }
