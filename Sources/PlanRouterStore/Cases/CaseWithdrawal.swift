@@ -1,4 +1,5 @@
 import Foundation
+import PlanRouterCore
 import PlanRouterPostgres
 
 /// Ends what a case has running when it is booked, closed or starts over: its holds are
@@ -12,24 +13,18 @@ public enum CaseWithdrawal {
         in tx: PostgresConnection
     ) async throws {
         guard !plans.isEmpty else { return }
-        let released = try await tx.query(
-            """
-            UPDATE reservations r SET active = false, released_at = $3, release_reason = $4
-            FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
-            RETURNING r.location_id
-            """, organizations, plans, now, holdReason)
-        try await AvailabilityMirror.bumpCalendars(Array(Set(try released.map { try $0.decode(0, as: String.self) })), in: tx)
-        _ = try await tx.execute(
-            """
-            UPDATE timers t SET status = 'cancelled' FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE t.organization_id = u.o AND t.plan_id = u.p AND t.status = 'pending'
-            """, organizations, plans)
-        _ = try await tx.execute(
-            """
-            UPDATE coordinator_tasks c SET status = 'cancelled', outcome = $3, resolved_at = $4
-            FROM unnest($1::text[], $2::text[]) AS u(o, p)
-            WHERE c.organization_id = u.o AND c.plan_id = u.p AND c.status = 'open' AND c.id <> $5
-            """, organizations, plans, taskOutcome, now, exceptTask ?? -1)
+        try await withdraw(
+            zip(organizations, plans).map { PlanKey(organizationID: $0, planID: $1) }, holdReason: holdReason, taskOutcome: taskOutcome,
+            exceptTask: exceptTask, now: now, on: tx)
+    }
+
+    public static func withdraw(
+        _ keys: [PlanKey], holdReason: String, taskOutcome: String, exceptTask: Int64? = nil, now: Date, on tx: PostgresConnection
+    ) async throws {
+        guard !keys.isEmpty else { return }
+        let released = try await ReservationsRepository.releaseHolds(of: keys, reason: holdReason, now: now, on: tx)
+        try await LocationsRepository.bumpCalendars(Array(Set(released)), on: tx)
+        try await TimersRepository.cancelPending(keys, on: tx)
+        try await TasksRepository.cancelOpen(keys, outcome: taskOutcome, exceptTask: exceptTask, now: now, on: tx)
     }
 }

@@ -2,20 +2,18 @@ import Foundation
 import Logging
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 
-/// Stage 3: offer the slot while the patient is still warm.
+/// Offers and re-offers: for each case, search openings in the location's in-memory
+/// calendar, hold them (the exclusion constraint is the arbiter; a hold that loses a
+/// race is retried with the next openings), record the offer, emit the patient message,
+/// deposit request or coordinator task, and start the escalation ladder — all in the
+/// caller's transaction. A case is never silently dropped: no opening in the horizon
+/// becomes a "no availability" coordinator task.
 ///
-/// Consumes schedule.changed and appointment.changed (the availability mirror) and
-/// plan.classified. Availability in a batch is applied first, so offers in the
-/// same batch see it. For each classified case: search openings in the location's
-/// in-memory calendar, hold them (the exclusion constraint is the arbiter; a hold
-/// that loses a race is retried with the next openings), record the offer, emit the
-/// patient message, deposit request or coordinator task, and start the escalation
-/// ladder — all in the batch's transaction. A case is never silently dropped: no
-/// opening in the horizon becomes a "no availability" coordinator task.
-public struct OfferHandler: EventHandler {
-    public let consumerName: String
-    public let eventTypes: Set<EventType> = [.planClassified, .scheduleChanged, .appointmentChanged]
+/// The one home of the offer logic: the offer worker's `OfferHandler` makes first offers
+/// through it, the escalation worker's nudges (a ladder's re-offer) go through it too.
+public struct OfferPlanner: Sendable {
     public let topics: TopicNames
     let settings: OfferSettings
     let rules = RulesCache()
@@ -25,37 +23,13 @@ public struct OfferHandler: EventHandler {
     /// each lost round means one competitor finished; 8 covers that many concurrent offers.
     static let holdRounds = 8
 
-    public init(consumerName: String = "planrouter-offer", topics: TopicNames = .init(), settings: OfferSettings) {
-        self.consumerName = consumerName
+    public init(topics: TopicNames = .init(), settings: OfferSettings) {
         self.topics = topics
         self.settings = settings
     }
 
-    public func apply(
-        _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
-    ) async throws -> [DeadLetter] {
-        var letters: [DeadLetter] = []
-        do {
-            for e in events where e.event.type == .scheduleChanged {
-                do {
-                    if try await !AvailabilityMirror.applySchedule(e, in: tx, now: now) {
-                        logger.debug("older schedule.changed ignored", metadata: ["event.id": "\(e.event.id)"])
-                    }
-                } catch let r as EventRejection {
-                    letters.append(DeadLetter(message: e.message, kind: r.kind.rawValue, reason: r.reason))
-                }
-            }
-            let appointments = events.filter { $0.event.type == .appointmentChanged }
-            if !appointments.isEmpty { letters += try await AvailabilityMirror.applyAppointments(appointments, in: tx, now: now) }
-            let classified = events.filter { $0.event.type == .planClassified }
-            if !classified.isEmpty { try await makeOffers(classified, in: tx, outbox: &outbox, now: now, logger: logger) }
-        } catch {
-            // The transaction rolls back: calendars cached with this batch's holds are wrong now.
-            calendars.invalidateAll()
-            throw error
-        }
-        return letters
-    }
+    /// Drops every cached calendar (after a rolled-back transaction that held openings).
+    func invalidateCalendars() { calendars.invalidateAll() }
 
     /// An initial offer (after classification) or a nudge (a ladder step).
     public enum OfferKind: String, Sendable {
@@ -74,19 +48,13 @@ public struct OfferHandler: EventHandler {
         var note: String?
     }
 
-    func makeOffers(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
-        let (cases, skipped) = try await OfferCase.load(events, in: tx)
-        try await recordSkipped(skipped, in: tx, now: now)
-        try await offer(cases, kind: .initial, in: tx, outbox: &outbox, now: now, logger: logger)
-    }
-
     /// Nudges cases still waiting (status offered): the patient gets the openings still
     /// held for them, or fresh ones, newly held, when the earlier holds expired or were
     /// taken. Called by the escalation worker when a ladder's nudge step fires.
     public func nudge(
-        _ keys: [(organizationID: String, planID: String)], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+        _ keys: [PlanKey], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws {
-        let cases = try await OfferCase.loadOffered(organizations: keys.map(\.organizationID), plans: keys.map(\.planID), in: tx)
+        let cases = try await OfferCase.loadOffered(keys, in: tx)
         do {
             try await offer(cases.filter { $0.channel != nil }, kind: .nudge, in: tx, outbox: &outbox, now: now, logger: logger)
         } catch {
@@ -100,14 +68,9 @@ public struct OfferHandler: EventHandler {
         try await rules.refreshIfNeeded(on: tx)
         let locationIDs = Array(Set(cases.map(\.locationID))).sorted()
         // Expired holds still count for the exclusion constraint until released.
-        let swept = try await tx.query(
-            """
-            WITH r AS (UPDATE reservations SET active = false, released_at = $2, release_reason = 'expired'
-                       WHERE kind = 'hold' AND active AND expires_at <= $2 AND location_id = ANY($1::text[]) RETURNING location_id)
-            SELECT DISTINCT location_id FROM r
-            """, locationIDs, now)
-        try await AvailabilityMirror.bumpCalendars(try swept.map { try $0.decode(0, as: String.self) }, in: tx)
-        let infos = try await CalendarStore.locations(locationIDs, in: tx)
+        let swept = try await ReservationsRepository.releaseExpiredHolds(at: locationIDs, now: now, on: tx)
+        try await LocationsRepository.bumpCalendars(swept, on: tx)
+        let infos = try await LocationsRepository.infos(locationIDs, on: tx)
         let nowEpoch = Int64(now.timeIntervalSince1970)
 
         var plans: [Plan] = cases.map { c in
@@ -118,20 +81,10 @@ public struct OfferHandler: EventHandler {
         }
         if kind == .nudge {
             // Openings still held for the case are offered again rather than replaced.
-            let held = try await tx.query(
-                """
-                SELECT organization_id, plan_id, id, provider_id, operatory_id, extract(epoch FROM lower(during))::int8,
-                       extract(epoch FROM upper(during))::int8
-                FROM reservations WHERE kind = 'hold' AND active AND expires_at > $3
-                  AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-                ORDER BY lower(during)
-                """, plans.map(\.c.organizationID), plans.map(\.c.planID), now)
-            var byKey: [String: [(Opening, Int64)]] = [:]
-            for r in held {
-                let o = Opening(
-                    providerID: try r.decode(3, as: String.self), operatoryID: try r.decode(4, as: String?.self),
-                    range: TimeRange(start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self)))
-                byKey[try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self)), default: []].append((o, try r.decode(2, as: Int64.self)))
+            var byKey: [PlanKey: [(Opening, Int64)]] = [:]
+            for r in try await ReservationsRepository.heldForCases(plans.map(\.c.key), now: now, on: tx) {
+                let o = Opening(providerID: r.providerID, operatoryID: r.operatoryID, range: TimeRange(start: r.start, end: r.end))
+                byKey[r.key, default: []].append((o, r.reservationID))
             }
             for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
         }
@@ -152,7 +105,7 @@ public struct OfferHandler: EventHandler {
             calendarsByLocation[loc] = (infos[loc]!, cached.window, cached.calendar)
         }
         var heldLocations = Set<String>()
-        for round in 0..<OfferHandler.holdRounds where !pending.isEmpty {
+        for round in 0..<OfferPlanner.holdRounds where !pending.isEmpty {
             if round > 0 {
                 // Reload what the database now says where holds lost (together, over the
                 // windows' union), and try the next openings.
@@ -189,12 +142,9 @@ public struct OfferHandler: EventHandler {
             }
         }
         if !heldLocations.isEmpty {
-            let versions = try await tx.query(
-                "UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[]) RETURNING id, calendar_version",
-                heldLocations.sorted())
-            for r in versions {
-                let loc = try r.decode(0, as: String.self)
-                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, version: try r.decode(1, as: Int64.self), window: e.window) }
+            let versions = try await LocationsRepository.bumpCalendarsReturningVersions(Array(heldLocations), on: tx)
+            for (loc, version) in versions {
+                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, version: version, window: e.window) }
             }
         }
         if kind == .initial {
@@ -252,51 +202,28 @@ public struct OfferHandler: EventHandler {
     /// the way (`ON CONFLICT DO NOTHING` works with exclusion constraints) or when a
     /// PMS appointment, outside the constraint, overlaps it.
     func insertHolds(_ items: [(opening: Opening, plan: Plan)], now: Date, in tx: PostgresConnection) async throws -> [Int: Int64] {
-        let rows = try await tx.query(
-            """
-            INSERT INTO reservations (location_id, provider_id, operatory_id, during, operatory_during, kind, organization_id, plan_id,
-                                      patient_id, expires_at, created_at)
-            SELECT l, p, op, tstzrange(to_timestamp(s), to_timestamp(e)), tstzrange(to_timestamp(s), to_timestamp(e)), 'hold', org, pl,
-                   pat, to_timestamp(ex), $10
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::int8[])
-                 AS u(l, p, op, s, e, org, pl, pat, ex)
-            WHERE NOT EXISTS (
-                -- A PMS appointment's provider time lies within its chair time, so the chair-time
-                -- overlap is a correct pre-filter, and the one the partial GiST index answers.
-                SELECT 1 FROM reservations r WHERE r.location_id = u.l AND r.active AND r.kind = 'pms'
-                  AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e))
-                  AND ((r.provider_id = u.p AND r.during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))
-                       OR (u.op IS NOT NULL AND r.operatory_id = u.op AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))))
-            ON CONFLICT DO NOTHING
-            RETURNING id, organization_id, plan_id, provider_id, extract(epoch FROM lower(during))::int8
-            """,
-            items.map(\.plan.c.locationID), items.map(\.opening.providerID), items.map(\.opening.operatoryID),
-            items.map(\.opening.range.start), items.map(\.opening.range.end), items.map(\.plan.c.organizationID),
-            items.map(\.plan.c.planID), items.map(\.plan.c.patientID),
-            items.map { Int64(now.timeIntervalSince1970) + Int64($0.plan.tier.holdWindowSeconds) }, now)
+        let won = try await ReservationsRepository.insertHolds(
+            items.map {
+                NewHoldRow(
+                    key: $0.plan.c.key, locationID: $0.plan.c.locationID, patientID: $0.plan.c.patientID, opening: $0.opening,
+                    expiresAt: Int64(now.timeIntervalSince1970) + Int64($0.plan.tier.holdWindowSeconds))
+            }, now: now, on: tx)
         // One case never gets two openings with the same provider and start, so this key is unique.
-        var index: [String: Int] = [:]
+        var index: [HoldKey: Int] = [:]
         for (k, item) in items.enumerated() {
-            index["\(item.plan.c.key)\u{1F}\(item.opening.providerID)\u{1F}\(item.opening.range.start)"] = k
+            index[HoldKey(plan: item.plan.c.key, providerID: item.opening.providerID, start: item.opening.range.start)] = k
         }
         var out: [Int: Int64] = [:]
-        for r in rows {
-            let key = "\(try r.decode(1, as: String.self))\u{1F}\(try r.decode(2, as: String.self))\u{1F}\(try r.decode(3, as: String.self))\u{1F}\(try r.decode(4, as: Int64.self))"
-            if let k = index[key] { out[k] = try r.decode(0, as: Int64.self) }
+        for r in won {
+            if let k = index[HoldKey(plan: r.key, providerID: r.providerID, start: r.start)] { out[k] = r.reservationID }
         }
         return out
     }
 
-    func recordSkipped(_ skipped: [(IncomingEvent, String)], in tx: PostgresConnection, now: Date) async throws {
-        guard !skipped.isEmpty else { return }
-        let d = skipped.map(\.0.event.data)
-        _ = try await tx.execute(
-            """
-            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
-            SELECT o, p, l, 'offer_skipped', s, e, $7, $7, jsonb_build_object('reason', r)
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(o, p, l, s, e, r)
-            """,
-            d.map { $0["organization_id"]!.stringValue! }, d.map { $0["plan_id"]!.stringValue! }, d.map { $0["location_id"]!.stringValue! },
-            skipped.map(\.0.event.source), skipped.map(\.0.event.id), skipped.map(\.1), now)
+    /// A hold by case, provider and start.
+    struct HoldKey: Hashable {
+        var plan: PlanKey
+        var providerID: String
+        var start: Int64
     }
 }
