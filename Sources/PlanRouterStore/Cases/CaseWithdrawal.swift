@@ -9,16 +9,6 @@ import PlanRouterPostgres
 /// booking service.
 public enum CaseWithdrawal {
     public static func withdraw(
-        organizations: [String], plans: [String], holdReason: String, taskOutcome: String, exceptTask: Int64? = nil, now: Date,
-        in tx: PostgresConnection
-    ) async throws {
-        guard !plans.isEmpty else { return }
-        try await withdraw(
-            zip(organizations, plans).map { PlanKey(organizationID: $0, planID: $1) }, holdReason: holdReason, taskOutcome: taskOutcome,
-            exceptTask: exceptTask, now: now, on: tx)
-    }
-
-    public static func withdraw(
         _ keys: [PlanKey], holdReason: String, taskOutcome: String, exceptTask: Int64? = nil, now: Date, on tx: PostgresConnection
     ) async throws {
         guard !keys.isEmpty else { return }
