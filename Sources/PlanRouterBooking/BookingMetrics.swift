@@ -1,6 +1,6 @@
 import CoreMetrics
 import Foundation
-import PlanRouterWorkers
+import PlanRouterTelemetry
 
 /// Counters of the booking service, recorded through swift-metrics into the process's
 /// registry (served by `GET /metrics`, every series labelled `worker="booking"`) and

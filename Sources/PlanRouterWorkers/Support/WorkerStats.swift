@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import PlanRouterTelemetry
 
 /// What a consuming loop counts about itself: totals kept in-process (benchmarks and
 /// tests read them), and everything recorded through swift-metrics, by topic or kind,
