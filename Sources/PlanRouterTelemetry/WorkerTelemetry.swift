@@ -23,16 +23,21 @@ public struct WorkerTelemetry: Sendable {
     /// Prometheus text exposition format 0.0.4 of everything recorded so far.
     public func text() -> String { registry.emitToString() }
 
+    /// Our names already carry their unit (`_total`, `_seconds`), so the descriptor's unit stays empty.
+    private func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     private func dimensions(_ labels: [(String, String)]) -> [(String, String)] { [("worker", worker)] + labels }
 
     package func counter(_ name: String, help: String, _ labels: [(String, String)] = []) -> CoreMetrics.Counter {
         let d = dimensions(labels)
-        return CoreMetrics.Counter(label: name, dimensions: d, handler: registry.makeCounter(name: name, labels: d, help: help), factory: factory)
+        return CoreMetrics.Counter(label: name, dimensions: d, handler: registry.makeCounter(descriptor: descriptor(name, help), labels: d), factory: factory)
     }
 
     package func gauge(_ name: String, help: String, _ labels: [(String, String)] = []) -> Recorder {
         let d = dimensions(labels)
-        return Recorder(label: name, dimensions: d, aggregate: false, handler: registry.makeGauge(name: name, labels: d, help: help), factory: factory)
+        return Recorder(label: name, dimensions: d, aggregate: false, handler: registry.makeGauge(descriptor: descriptor(name, help), labels: d), factory: factory)
     }
 
     /// A histogram of values (batch sizes).
@@ -40,14 +45,14 @@ public struct WorkerTelemetry: Sendable {
         let d = dimensions([])
         return Recorder(
             label: name, dimensions: d, aggregate: true,
-            handler: registry.makeValueHistogram(name: name, labels: d, buckets: buckets, help: help), factory: factory)
+            handler: registry.makeValueHistogram(descriptor: descriptor(name, help), labels: d, buckets: buckets), factory: factory)
     }
 
     /// A histogram of durations, exported in seconds.
     package func timer(_ name: String, help: String, buckets: [Duration]) -> CoreMetrics.Timer {
         let d = dimensions([])
         return CoreMetrics.Timer(
-            label: name, dimensions: d, handler: registry.makeDurationHistogram(name: name, labels: d, buckets: buckets, help: help),
+            label: name, dimensions: d, handler: registry.makeDurationHistogram(descriptor: descriptor(name, help), labels: d, buckets: buckets),
             factory: factory)
     }
 }
