@@ -6,7 +6,8 @@ let strict: [SwiftSetting] = []
 
 let package = Package(
     name: "planrouter",
-    platforms: [.macOS(.v14)],
+    // macOS 15 for the standard library's Synchronization.Mutex, the one lock of the code base.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "planrouter", targets: ["planrouter"])
     ],
