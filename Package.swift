@@ -58,10 +58,19 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: strict
         ),
+        // Metrics shared by the workers and the booking service (no SQL, no Kafka).
+        .target(
+            name: "PlanRouterTelemetry",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "PlanRouterWorkers",
             dependencies: [
-                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -81,7 +90,7 @@ let package = Package(
         .target(
             name: "PlanRouterBooking",
             dependencies: [
-                "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers",
+                "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +101,7 @@ let package = Package(
             name: "planrouter",
             dependencies: [
                 "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
-                "PlanRouterSimulation",
+                "PlanRouterSimulation", "PlanRouterTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,6 +141,7 @@ let package = Package(
             name: "PlanRouterIntegrationTests",
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
+                "PlanRouterTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,6 +1,6 @@
 import CoreMetrics
 import Foundation
-import PlanRouterWorkers
+import PlanRouterTelemetry
 import Synchronization
 
 /// Counters of the booking service, recorded through swift-metrics into the process's

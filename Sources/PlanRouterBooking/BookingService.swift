@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import PlanRouterCore
 import PlanRouterPostgres
-import PlanRouterWorkers
+import PlanRouterStore
+import PlanRouterTelemetry
 
 /// Settings of the booking service.
 public struct BookingConfiguration: Sendable {
@@ -42,6 +43,12 @@ public struct OfferView: Sendable {
     public var firstName: String
     public var depositCents: Int64
     public var openings: [HeldOpening]
+}
+
+extension HeldOpening {
+    init(_ r: HeldReservation) {
+        self.init(reservationID: r.reservationID, providerID: r.providerID, operatoryID: r.operatoryID, start: r.start, end: r.end)
+    }
 }
 
 /// A booking made through a link.
@@ -148,95 +155,54 @@ public struct BookingService: Sendable {
 
     /// The offer named by a verified token, when it is still usable, with its held openings.
     private func loadOffer(_ t: BookingToken, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
-        let rows = try await conn.query(
-            """
-            SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
-                   l.time_zone, l.name
-            FROM offers o
-            JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
-            JOIN locations l ON l.id = o.location_id
-            WHERE o.id = $1 AND o.organization_id = $2 AND o.plan_id = $3
-            """ + (lock ? " FOR UPDATE OF o, p" : ""),
-            t.offerID, t.organizationID, t.planID)
-        guard let r = rows.first else { return nil }
-        let used = try r.decode(3, as: Bool.self)
-        let status = try r.decode(4, as: String.self)
-        guard !used, status == "offered" || status == "escalated" else { return nil }
+        let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
+        guard let r = try await OffersRepository.linked(offerID: t.offerID, key, lock: lock, on: conn) else { return nil }
+        guard !r.used, r.planStatus == CaseStatus.offered.rawValue || r.planStatus == CaseStatus.escalated.rawValue else { return nil }
         var view = OfferView(
-            offerID: try r.decode(0, as: Int64.self), organizationID: t.organizationID, planID: t.planID,
-            locationID: try r.decode(1, as: String.self), locationName: try r.decode(7, as: String.self),
-            timeZone: TimeZone(identifier: try r.decode(6, as: String.self)) ?? TimeZone(identifier: "UTC")!,
-            firstName: try r.decode(5, as: String.self), depositCents: try r.decode(2, as: Int64.self), openings: [])
+            offerID: r.offerID, organizationID: t.organizationID, planID: t.planID,
+            locationID: r.locationID, locationName: r.locationName,
+            timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!,
+            firstName: r.firstName, depositCents: r.depositCents, openings: [])
         view.openings = try await heldOpenings(view, now: now, on: conn)
         return view
     }
 
     /// This offer's openings that are still held: active, unexpired holds of the plan.
     private func heldOpenings(_ o: OfferView, now: Date, on conn: PostgresConnection) async throws -> [HeldOpening] {
-        try await conn.query(
-            """
-            SELECT r.id, r.provider_id, r.operatory_id, extract(epoch FROM lower(r.operatory_during))::int8,
-                   extract(epoch FROM upper(r.operatory_during))::int8
-            FROM reservations r
-            WHERE r.organization_id = $1 AND r.plan_id = $2 AND r.kind = 'hold' AND r.active AND r.expires_at > $3
-              AND r.id IN (SELECT (e->>'reservation_id')::int8 FROM offers, jsonb_array_elements(offers.openings) AS e WHERE offers.id = $4)
-            ORDER BY lower(r.operatory_during), r.id
-            """,
-            o.organizationID, o.planID, now, o.offerID
-        ).map {
-            HeldOpening(
-                reservationID: try $0.decode(0, as: Int64.self), providerID: try $0.decode(1, as: String.self),
-                operatoryID: try $0.decode(2, as: String?.self), start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self))
-        }
+        try await ReservationsRepository.heldOpenings(
+            of: o.offerID, PlanKey(organizationID: o.organizationID, planID: o.planID), now: now, on: conn
+        ).map(HeldOpening.init)
     }
 
     private func book(_ t: BookingToken, reservationID: Int64, now: Date, in tx: PostgresConnection) async throws -> BookingResult {
         // Serializes concurrent uses of one link: the second waits here and then sees used_at.
         guard let offer = try await loadOffer(t, lock: true, now: now, on: tx) else { return .notFound }
-        let held = try await tx.query(
-            """
-            SELECT id, provider_id, operatory_id, extract(epoch FROM lower(operatory_during))::int8,
-                   extract(epoch FROM upper(operatory_during))::int8
-            FROM reservations
-            WHERE id = $1 AND organization_id = $2 AND plan_id = $3 AND kind = 'hold' AND active AND expires_at > $4
-            FOR UPDATE
-            """, reservationID, t.organizationID, t.planID, now)
-        guard let h = held.first else { return .conflict(offer) }
-        let opening = HeldOpening(
-            reservationID: try h.decode(0, as: Int64.self), providerID: try h.decode(1, as: String.self),
-            operatoryID: try h.decode(2, as: String?.self), start: try h.decode(3, as: Int64.self), end: try h.decode(4, as: Int64.self))
+        let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
+        guard let h = try await ReservationsRepository.lockHold(reservationID, of: key, now: now, on: tx) else { return .conflict(offer) }
+        let opening = HeldOpening(h)
 
         // The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
-        _ = try await tx.execute(
-            "UPDATE reservations SET kind = 'booking', expires_at = NULL, status = 'booked', changed_at = $2 WHERE id = $1",
-            opening.reservationID, now)
-        try await CaseWithdrawal.withdraw(
-            organizations: [t.organizationID], plans: [t.planID], holdReason: "booked_other", taskOutcome: "booked", now: now, in: tx)
-        _ = try await tx.execute("UPDATE offers SET used_at = $2 WHERE id = $1", offer.offerID, now)
-        let plan = try await tx.query(
-            """
-            UPDATE plans SET status = 'booked', updated_at = $3 WHERE organization_id = $1 AND plan_id = $2
-            RETURNING patient_id, accepted_at
-            """, t.organizationID, t.planID, now)
-        let patientID = try plan[0].decode(0, as: String.self)
-        let acceptedAt = try plan[0].decode(1, as: Date.self)
+        try await ReservationsRepository.book(opening.reservationID, now: now, on: tx)
+        try await CaseWithdrawal.withdraw([key], holdReason: "booked_other", taskOutcome: "booked", now: now, on: tx)
+        try await OffersRepository.markUsed(offer.offerID, now: now, on: tx)
+        // loadOffer locked the plan and saw it offered or escalated: booking it is legal.
+        let plan = try await PlansRepository.transitionExpected(key, to: .booked, now: now, on: tx)
+        let patientID = plan.patientID
+        let acceptedAt = plan.acceptedAt
 
         let requestID = UUID().uuidString.lowercased()
-        _ = try await tx.execute(
-            """
-            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
-            VALUES ($1, $2, $3, 'booked', 'planrouter/booking', $4, $5, $5, $6)
-            """,
-            t.organizationID, t.planID, offer.locationID, requestID, now,
-            PostgresJSON(
-                JSONValue.object([
-                    "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": "link",
-                    "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
-                ]).serialized()))
+        try await PlanEventsRepository.append(
+            [
+                PlanEventRow(
+                    organizationID: t.organizationID, planID: t.planID, locationID: offer.locationID, kind: "booked", source: "planrouter/booking",
+                    eventID: requestID, occurredAt: now,
+                    detail: .object([
+                        "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": "link",
+                        "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
+                    ]))
+            ], recordedAt: now, on: tx)
 
-        let codes = try await tx.query(
-            "SELECT code FROM plan_procedures WHERE organization_id = $1 AND plan_id = $2 ORDER BY line", t.organizationID, t.planID
-        ).map { JSONValue.string(try $0.decode(0, as: String.self)) }
+        let codes = try await PlansRepository.procedureCodes(key, on: tx).map { JSONValue.string($0) }
         var data: JSONObject = [
             "request_id": .string(requestID), "organization_id": .string(t.organizationID), "location_id": .string(offer.locationID),
             "plan_id": .string(t.planID), "patient_id": .string(patientID), "provider_id": .string(opening.providerID),
@@ -273,87 +239,55 @@ public struct BookingService: Sendable {
             self.ownerID = ownerID
             self.status = status
         }
-        public static let statuses: Set<String> = ["open", "resolved", "cancelled"]
+        public static let statuses: Set<String> = Set(TaskStatus.allCases.map(\.rawValue))
     }
-
-    static let taskColumns = """
-        id, organization_id, plan_id, location_id, owner_id, kind, urgent, reason, status, outcome, note, created_at, resolved_at, context
-        """
 
     /// Tasks matching the filter, oldest first.
     public func tasks(_ filter: TaskFilter) async throws -> [JSONValue] {
         try await pool.withConnection { conn in
-            try await conn.query(
-                """
-                SELECT \(Self.taskColumns) FROM coordinator_tasks
-                WHERE status = $1 AND ($2::text IS NULL OR location_id = $2) AND ($3::text IS NULL OR owner_id = $3)
-                ORDER BY created_at, id LIMIT $4
-                """,
-                binds: [filter.status, filter.locationID, filter.ownerID, Int64(configuration.maximumTasks)]
-            ).map(Self.taskJSON)
+            try await TasksRepository.list(
+                status: filter.status, locationID: filter.locationID, ownerID: filter.ownerID, limit: configuration.maximumTasks, on: conn)
         }
-    }
-
-    static func taskJSON(_ r: PostgresRow) throws -> JSONValue {
-        var o: JSONObject = [
-            "id": .int(try r.decode(0, as: Int64.self)), "organization_id": .string(try r.decode(1, as: String.self)),
-            "plan_id": .string(try r.decode(2, as: String.self)), "location_id": .string(try r.decode(3, as: String.self)),
-            "owner_id": .string(try r.decode(4, as: String.self)), "kind": .string(try r.decode(5, as: String.self)),
-            "urgent": .bool(try r.decode(6, as: Bool.self)), "reason": .string(try r.decode(7, as: String.self)),
-            "status": .string(try r.decode(8, as: String.self)),
-        ]
-        o["outcome"] = try r.decode(9, as: String?.self).map(JSONValue.string) ?? .null
-        o["note"] = try r.decode(10, as: String?.self).map(JSONValue.string) ?? .null
-        o["created_at"] = .string(RFC3339.format(try r.decode(11, as: Date.self)))
-        o["resolved_at"] = try r.decode(12, as: Date?.self).map { .string(RFC3339.format($0)) } ?? .null
-        o["context"] = (try? JSONParser.parse(try r.decode(13, as: PostgresJSON.self).text)) ?? .object([:])
-        return .object(o)
     }
 
     /// Resolves an open task; declined and booked-by-phone close the case.
     public func resolveTask(id: Int64, outcome: TaskOutcome, note: String?) async throws -> ResolveResult {
         let now = try await clock.now()
         let result = try await pool.withTransaction { tx -> ResolveResult in
-            let found = try await tx.query("SELECT organization_id, plan_id, location_id FROM coordinator_tasks WHERE id = $1", id)
-            guard let f = found.first else { return .notFound }
-            let org = try f.decode(0, as: String.self), planID = try f.decode(1, as: String.self), loc = try f.decode(2, as: String.self)
+            guard let (key, loc) = try await TasksRepository.find(id, on: tx) else { return .notFound }
+            let org = key.organizationID, planID = key.planID
             // Plan first, then the task: the same order as a booking.
-            let plan = try await tx.query(
-                "SELECT accepted_at FROM plans WHERE organization_id = $1 AND plan_id = $2 FOR UPDATE", org, planID)
-            let status = try await tx.query("SELECT status FROM coordinator_tasks WHERE id = $1 FOR UPDATE", id)
-            guard try status.first?.decode(0, as: String.self) == "open" else { return .notOpen }
-            let updated = try await tx.query(
-                """
-                UPDATE coordinator_tasks SET status = 'resolved', outcome = $2, note = $3, resolved_at = $4 WHERE id = $1
-                RETURNING \(Self.taskColumns)
-                """, binds: [id, outcome.rawValue, note, now])
+            let accepted = try await PlansRepository.lock(key, on: tx)
+            guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
+            let updated = try await TasksRepository.resolve(id, outcome: outcome.rawValue, note: note, now: now, on: tx)
 
             var kind = "task_resolved"
             var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
-            let closesCase: String? = switch outcome {
-            case .declined: "declined"
-            case .bookedByPhone: "booked"
+            let closesCase: CaseStatus? = switch outcome {
+            case .declined: .declined
+            case .bookedByPhone: .booked
             case .unreachable, .other: nil
             }
             if let newStatus = closesCase {
-                kind = newStatus
+                kind = newStatus.rawValue
                 if outcome == .bookedByPhone {
                     detail["via"] = "phone"
-                    if let accepted = try plan.first?.decode(0, as: Date.self) {
+                    if let accepted {
                         detail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(accepted).rounded()))
                     }
                 }
-                _ = try await tx.execute(
-                    "UPDATE plans SET status = $3, updated_at = $4 WHERE organization_id = $1 AND plan_id = $2", org, planID, newStatus, now)
+                // An open task belongs to an open case (closing a case cancels its tasks).
+                _ = try await PlansRepository.transitionExpected(key, to: newStatus, now: now, on: tx)
                 try await CaseWithdrawal.withdraw(
-                    organizations: [org], plans: [planID], holdReason: outcome.rawValue, taskOutcome: newStatus, exceptTask: id, now: now, in: tx)
+                    [key], holdReason: outcome.rawValue, taskOutcome: newStatus.rawValue, exceptTask: id, now: now, on: tx)
             }
-            _ = try await tx.execute(
-                """
-                INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
-                VALUES ($1, $2, $3, $4, 'planrouter/coordinator', $5, $6, $6, $7)
-                """, org, planID, loc, kind, "task-\(id)-resolved", now, PostgresJSON(JSONValue.object(detail).serialized()))
-            return .resolved(try Self.taskJSON(updated[0]))
+            try await PlanEventsRepository.append(
+                [
+                    PlanEventRow(
+                        organizationID: org, planID: planID, locationID: loc, kind: kind, source: "planrouter/coordinator",
+                        eventID: "task-\(id)-resolved", occurredAt: now, detail: .object(detail))
+                ], recordedAt: now, on: tx)
+            return .resolved(updated)
         }
         if case .resolved = result { metrics.resolved(outcome) }
         return result
@@ -363,6 +297,6 @@ public struct BookingService: Sendable {
 
     /// Whether the database answers `SELECT 1` within `timeout`.
     public func databaseAnswers(timeout: Duration = .seconds(2)) async -> Bool {
-        await withDeadline(timeout) { [pool] in try await pool.withConnection { try await $0.query("SELECT 1").count == 1 } } ?? false
+        await withDeadline(timeout) { [pool] in try await pool.withConnection { try await SchemaRepository.ping(on: $0) } } ?? false
     }
 }

@@ -1,93 +1,170 @@
 import Foundation
 
-/// The typed view of a validated `plan.accepted` data object.
-public struct PlanAccepted: Sendable, Hashable {
-    public struct Patient: Sendable, Hashable {
+/// `plan.accepted`: a patient accepted a treatment plan (from PMS connectors).
+public struct PlanAccepted: EventData {
+    public static let eventType = EventType.planAccepted
+    public typealias Procedure = PlanProcedure
+
+    /// `patient.preferences`.
+    public struct Preferences: JSONObjectCoding {
+        public var timesOfDay: [TimeOfDay]?
+        public var weekdays: [Weekday]?
+
+        public init(timesOfDay: [TimeOfDay]? = nil, weekdays: [Weekday]? = nil) {
+            self.timesOfDay = timesOfDay
+            self.weekdays = weekdays
+        }
+
+        public init(_ r: JSONReader) throws(EventRejection) {
+            timesOfDay = try r.optionalArray("times_of_day") { i throws(EventRejection) in try i.asString(as: TimeOfDay.self) }
+            weekdays = try r.optionalArray("weekdays") { i throws(EventRejection) in try i.asString(as: Weekday.self) }
+        }
+
+        public var json: JSONValue {
+            var b = JSONObjectBuilder()
+            b.set("times_of_day", timesOfDay)
+            b.set("weekdays", weekdays)
+            return b.value
+        }
+    }
+
+    /// `patient` (PHI: contact details; never logged, never put on outgoing events other than patient.messages).
+    public struct Patient: JSONObjectCoding {
         public var id: String
         public var firstName: String
+        /// E.164.
         public var phone: String?
         public var email: String?
-        public var preferredChannel: String
+        /// `preferred_channel`.
+        public var preferred: PreferredChannel
         public var smsConsent: Bool
+        /// Email is used unless this is `false`.
         public var emailConsent: Bool?
-        public var stillInOffice: Bool
-        public var timesOfDay: [String]
-        public var weekdays: [String]
-    }
-    public struct Procedure: Sendable, Hashable {
-        public var codeSystem: String
-        public var code: String
-        public var description: String
-        public var tooth: String?
-        public var feeCents: Int64
-        public var minutes: Int?
-        public var providerRole: String?
-        public var isCDT: Bool { codeSystem == "cdt" }
+        /// `still_in_office`; true selects the same-visit path.
+        public var inOffice: Bool?
+        public var preferences: Preferences?
+
+        public init(
+            id: String, firstName: String, phone: String? = nil, email: String? = nil, preferred: PreferredChannel, smsConsent: Bool,
+            emailConsent: Bool? = nil, inOffice: Bool? = nil, preferences: Preferences? = nil
+        ) {
+            self.id = id
+            self.firstName = firstName
+            self.phone = phone
+            self.email = email
+            self.preferred = preferred
+            self.smsConsent = smsConsent
+            self.emailConsent = emailConsent
+            self.inOffice = inOffice
+            self.preferences = preferences
+        }
+
+        /// `preferred_channel` as text (kept for the classifier's current code).
+        public var preferredChannel: String { preferred.rawValue }
+        /// `still_in_office`, false when absent.
+        public var stillInOffice: Bool { inOffice ?? false }
+        /// `preferences.times_of_day` as text, empty when absent.
+        public var timesOfDay: [String] { preferences?.timesOfDay?.map(\.rawValue) ?? [] }
+        /// `preferences.weekdays` as text, empty when absent.
+        public var weekdays: [String] { preferences?.weekdays?.map(\.rawValue) ?? [] }
+
+        public init(_ r: JSONReader) throws(EventRejection) {
+            id = try r.string("id")
+            firstName = try r.string("first_name")
+            phone = try r.optionalString("phone")
+            email = try r.optionalString("email")
+            preferred = try r.string("preferred_channel", as: PreferredChannel.self)
+            smsConsent = try r.bool("sms_consent")
+            emailConsent = try r.optionalBool("email_consent")
+            inOffice = try r.optionalBool("still_in_office")
+            if let p = try r.optionalObject("preferences") { preferences = try Preferences(p) } else { preferences = nil }
+        }
+
+        public var json: JSONValue {
+            var b = JSONObjectBuilder()
+            b.set("id", id)
+            b.set("first_name", firstName)
+            b.set("phone", phone)
+            b.set("email", email)
+            b.set("preferred_channel", preferred)
+            b.set("sms_consent", smsConsent)
+            b.set("email_consent", emailConsent)
+            b.set("still_in_office", inOffice)
+            b.set("preferences", preferences)
+            return b.value
+        }
     }
 
     public var organizationID: String
     public var locationID: String
     public var planID: String
     public var acceptedAt: Date
-    public var acceptanceSource: String
+    /// `acceptance_source`.
+    public var acceptedVia: AcceptanceSource
     public var patient: Patient
+    /// The treating provider.
     public var providerID: String
+    /// The escalation owner; the location's default coordinator when nil.
     public var coordinatorID: String?
     public var procedures: [Procedure]
     public var totalFeeCents: Int64
     public var patientPortionCents: Int64?
 
-    /// Reads a data object that already passed the plan.accepted schema.
-    public init(data d: JSONValue) throws(EventRejection) {
-        func str(_ v: JSONValue?, _ name: String) throws(EventRejection) -> String {
-            guard let s = v?.stringValue else { throw EventRejection(.invalidData, "/data/\(name): missing") }
-            return s
-        }
-        organizationID = try str(d["organization_id"], "organization_id")
-        locationID = try str(d["location_id"], "location_id")
-        planID = try str(d["plan_id"], "plan_id")
-        guard let at = d["accepted_at"]?.stringValue.flatMap(RFC3339.parse) else {
-            throw EventRejection(.invalidData, "/data/accepted_at: missing")
-        }
-        acceptedAt = at
-        acceptanceSource = try str(d["acceptance_source"], "acceptance_source")
-        let p = d["patient"]
-        patient = Patient(
-            id: try str(p?["id"], "patient/id"),
-            firstName: try str(p?["first_name"], "patient/first_name"),
-            phone: p?["phone"]?.stringValue,
-            email: p?["email"]?.stringValue,
-            preferredChannel: p?["preferred_channel"]?.stringValue ?? "none",
-            smsConsent: p?["sms_consent"]?.boolValue ?? false,
-            emailConsent: p?["email_consent"]?.boolValue,
-            stillInOffice: p?["still_in_office"]?.boolValue ?? false,
-            timesOfDay: p?["preferences"]?["times_of_day"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-            weekdays: p?["preferences"]?["weekdays"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        )
-        providerID = try str(d["provider_id"], "provider_id")
-        coordinatorID = d["coordinator_id"]?.stringValue
-        procedures = try PlanAccepted.procedures(d["procedures"])
-        totalFeeCents = d["total_fee_cents"]?.int64Value ?? 0
-        patientPortionCents = d["patient_portion_cents"]?.int64Value
+    public init(
+        organizationID: String, locationID: String, planID: String, acceptedAt: Date, acceptedVia: AcceptanceSource, patient: Patient,
+        providerID: String, coordinatorID: String? = nil, procedures: [Procedure], totalFeeCents: Int64, patientPortionCents: Int64? = nil
+    ) {
+        self.organizationID = organizationID
+        self.locationID = locationID
+        self.planID = planID
+        self.acceptedAt = acceptedAt
+        self.acceptedVia = acceptedVia
+        self.patient = patient
+        self.providerID = providerID
+        self.coordinatorID = coordinatorID
+        self.procedures = procedures
+        self.totalFeeCents = totalFeeCents
+        self.patientPortionCents = patientPortionCents
     }
 
+    /// `acceptance_source` as text (kept for the classifier's current code).
+    public var acceptanceSource: String { acceptedVia.rawValue }
+
+    /// Reads a data object that already passed the plan.accepted schema.
+    public init(data: JSONValue) throws(EventRejection) {
+        let r = try JSONReader.object(data)
+        organizationID = try r.string("organization_id")
+        locationID = try r.string("location_id")
+        planID = try r.string("plan_id")
+        acceptedAt = try r.date("accepted_at")
+        acceptedVia = try r.string("acceptance_source", as: AcceptanceSource.self)
+        patient = try Patient(try r.object("patient"))
+        providerID = try r.string("provider_id")
+        coordinatorID = try r.optionalString("coordinator_id")
+        procedures = try r.array("procedures") { p throws(EventRejection) in try Procedure(p) }
+        totalFeeCents = try r.int64("total_fee_cents")
+        patientPortionCents = try r.optionalInt64("patient_portion_cents")
+    }
+
+    public var data: JSONValue {
+        var b = JSONObjectBuilder()
+        b.set("organization_id", organizationID)
+        b.set("location_id", locationID)
+        b.set("plan_id", planID)
+        b.set("accepted_at", acceptedAt)
+        b.set("acceptance_source", acceptedVia)
+        b.set("patient", patient)
+        b.set("provider_id", providerID)
+        b.set("coordinator_id", coordinatorID)
+        b.set("procedures", procedures)
+        b.set("total_fee_cents", totalFeeCents)
+        b.set("patient_portion_cents", patientPortionCents)
+        return b.value
+    }
+
+    /// Reads a `procedures` array (of plan.accepted or plan.changed); nil reads as none.
     public static func procedures(_ v: JSONValue?) throws(EventRejection) -> [Procedure] {
-        var out: [Procedure] = []
-        for item in v?.arrayValue ?? [] {
-            guard let code = item["code"]?.stringValue, let fee = item["fee_cents"]?.int64Value else {
-                throw EventRejection(.invalidData, "/data/procedures: item without code or fee_cents")
-            }
-            out.append(
-                Procedure(
-                    codeSystem: item["code_system"]?.stringValue ?? "cdt",
-                    code: code,
-                    description: item["description"]?.stringValue ?? "",
-                    tooth: item["tooth"]?.stringValue,
-                    feeCents: fee,
-                    minutes: item["minutes"]?.intValue,
-                    providerRole: item["provider_role"]?.stringValue
-                ))
-        }
-        return out
+        guard let v else { return [] }
+        return try JSONReader(v, path: "/data/procedures").asArray { p throws(EventRejection) in try Procedure(p) }
     }
 }

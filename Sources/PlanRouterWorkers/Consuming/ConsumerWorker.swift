@@ -3,6 +3,8 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterTelemetry
 import ServiceLifecycle
 
 /// Settings shared by every consuming worker.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// The state change a worker kind applies to a batch of new (never seen) events.
 ///

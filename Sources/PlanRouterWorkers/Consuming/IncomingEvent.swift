@@ -1,6 +1,7 @@
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// A validated event with the Kafka position it came from.
 public struct IncomingEvent: Sendable {

@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// Re-publishes dead letters to the topic they came from, after the cause is fixed:
 /// reads `<topic>.dlq` from the beginning with a fresh consumer group (nothing is

@@ -4,6 +4,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTelemetry
 import ServiceLifecycle
 import Synchronization
 
@@ -28,7 +29,8 @@ public struct EscalationSettings: Sendable {
 public final class EscalationWorker: Service {
     let conninfo: String
     let pool: PostgresPool
-    let offers: OfferHandler
+    /// Nudges re-offer through the same planner the offer worker uses.
+    let offers: OfferPlanner
     let clock: any PlanRouterClock
     let settings: EscalationSettings
     let workerID: String
@@ -37,7 +39,7 @@ public final class EscalationWorker: Service {
     public let stats: TimerStats
 
     public init(
-        conninfo: String, pool: PostgresPool, offers: OfferHandler, clock: any PlanRouterClock, settings: EscalationSettings = .init(),
+        conninfo: String, pool: PostgresPool, offers: OfferPlanner, clock: any PlanRouterClock, settings: EscalationSettings = .init(),
         workerID: String = "escalation-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
         telemetry: WorkerTelemetry? = nil, logger: Logger
     ) {
@@ -63,7 +65,7 @@ public final class EscalationWorker: Service {
                 // A connection of its own LISTENs; claims and firing use the pool.
                 let listener = try await PostgresConnection.connect(conninfo, logger: logger)
                 defer { listener.close() }
-                try await listener.listen(TimerStore.notifyChannel)
+                try await listener.listen(TimersRepository.notifyChannel)
                 backoff.reset()
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let fired = try await fireOnce()
@@ -90,7 +92,7 @@ public final class EscalationWorker: Service {
 
     /// Until the next due timer (by this worker's clock), at most the poll interval.
     func sleepDuration() async throws -> Duration {
-        guard let next = try await pool.withConnection({ try await TimerStore.nextDue(in: $0) }) else { return settings.pollInterval }
+        guard let next = try await pool.withConnection({ try await TimersRepository.nextDue(on: $0) }) else { return settings.pollInterval }
         let seconds = next.timeIntervalSince(try await clock.now())
         if seconds <= 0 { return .zero }
         return min(.milliseconds(Int64(seconds * 1000) + 1), settings.pollInterval)
@@ -102,7 +104,7 @@ public final class EscalationWorker: Service {
         let now = try await clock.now()
         try await reconcile(now: now)
         let claimed = try await pool.withConnection {
-            try await TimerStore.claim(limit: settings.batchSize, lease: settings.lease, worker: workerID, now: now, in: $0)
+            try await TimersRepository.claim(limit: settings.batchSize, lease: settings.lease, worker: workerID, now: now, on: $0)
         }
         guard !claimed.isEmpty else { return 0 }
         try await fire(claimed, now: now)
@@ -128,11 +130,11 @@ public final class EscalationWorker: Service {
         try await pool.withTransaction { tx in
             try await self.rules.refreshIfNeeded(on: tx)
             // Patient messages due in a location's quiet hours wait for the morning.
-            let zones = try await CalendarStore.locations(Array(Set(timers.map(\.locationID))), in: tx)
+            let zones = try await LocationsRepository.infos(Array(Set(timers.map(\.locationID))), on: tx)
             var postponed: [(id: Int64, until: Date)] = []
             var ready: [DueTimer] = []
             for t in timers {
-                if t.action == RoutingRules.LadderAction.nudge.rawValue, let zone = zones[t.locationID]?.timeZone,
+                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone,
                     let until = offers.quietHoursEnd(now, zone: zone, quiet: self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours)
                 {
                     postponed.append((t.id, until))
@@ -140,15 +142,15 @@ public final class EscalationWorker: Service {
                     ready.append(t)
                 }
             }
-            try await TimerStore.postpone(postponed, worker: workerID, in: tx)
-            let mine = try await TimerStore.complete(ready.map(\.id), worker: workerID, now: now, in: tx)
+            try await TimersRepository.postpone(postponed, worker: workerID, on: tx)
+            let mine = try await TimersRepository.complete(ready.map(\.id), worker: workerID, now: now, on: tx)
             let applied = ready.filter { mine.contains($0.id) }
             var outbox = OutboxBatch()
-            let nudges = applied.filter { $0.action == RoutingRules.LadderAction.nudge.rawValue }
+            let nudges = applied.filter { $0.ladderAction == .nudge }
             if !nudges.isEmpty {
-                try await offers.nudge(nudges.map { ($0.organizationID, $0.planID) }, in: tx, outbox: &outbox, now: now, logger: logger)
+                try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
-            let escalations = applied.filter { $0.action == RoutingRules.LadderAction.coordinatorTask.rawValue }
+            let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
             if !escalations.isEmpty { try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now) }
             try await outbox.insert(on: tx, now: now)
             self.stats.record(fired: applied.count, lateness: applied.map { now.timeIntervalSince($0.dueAt) })

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PlanRouterTelemetry
 
 /// The HTTP face of a worker process: `/healthz` (the process answers), `/readyz`
 /// (the database answers `SELECT 1` within 2 s and every loop runs) and `/metrics`

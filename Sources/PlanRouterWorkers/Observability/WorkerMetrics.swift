@@ -3,6 +3,8 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterTelemetry
 import Synchronization
 
 /// What `/metrics` serves for one worker process: the swift-metrics instruments its
@@ -34,7 +36,7 @@ public struct WorkerMetrics: Sendable {
 
     public func databaseAnswers(timeout: Duration = .seconds(2)) async -> Bool {
         let pool = self.pool
-        return await withDeadline(timeout) { try await pool.withConnection { try await $0.query("SELECT 1").count == 1 } } ?? false
+        return await withDeadline(timeout) { try await pool.withConnection { try await SchemaRepository.ping(on: $0) } } ?? false
     }
 
     /// Refreshes the scrape-time gauges, then emits everything in the Prometheus text format.
@@ -77,9 +79,7 @@ public struct WorkerMetrics: Sendable {
         let clock = self.clock
         guard
             let (due, pending) = await read("planrouter_timers_query_up", { conn in
-                let row = try await conn.query(
-                    "SELECT count(*) FILTER (WHERE due_at <= $1), count(*) FROM timers WHERE status = 'pending'", try await clock.now())[0]
-                return (try row.decode(0, as: Int.self), try row.decode(1, as: Int.self))
+                try await TimersRepository.counts(now: try await clock.now(), on: conn)
             })
         else { return }
         gauges.set("planrouter_timers_due", "Pending timers whose due time has passed (fired soon, or stuck).", due)
@@ -88,20 +88,7 @@ public struct WorkerMetrics: Sendable {
 
     private func refreshOffers() async {
         guard
-            let rows = await read("planrouter_offers_query_up", { conn in
-                try await conn.query(
-                    """
-                    SELECT coalesce(c.tier, 'unclassified'), o.sla_met, count(*)
-                    FROM offers o
-                    LEFT JOIN LATERAL (
-                        SELECT tier FROM classifications c
-                        WHERE c.organization_id = o.organization_id AND c.plan_id = o.plan_id ORDER BY c.id DESC LIMIT 1
-                    ) c ON true
-                    WHERE o.kind = 'initial'
-                    GROUP BY 1, 2 ORDER BY 1, 2
-                    """
-                ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Bool.self), try $0.decode(2, as: Int.self)) }
-            })
+            let rows = await read("planrouter_offers_query_up", { conn in try await OffersRepository.firstOfferSLACounts(on: conn) })
         else { return }
         for (tier, met, count) in rows {
             gauges.set(

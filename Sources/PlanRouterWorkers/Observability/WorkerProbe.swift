@@ -2,6 +2,7 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterTelemetry
 
 /// One loop of a worker process whose counters `/metrics` exports and whose
 /// liveness `/readyz` checks.

@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// The first sync of a location's calendars: schedule.changed and appointment.changed
 /// events applied straight to PostgreSQL in batches, without going through Kafka.

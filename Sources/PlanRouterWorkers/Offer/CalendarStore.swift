@@ -1,38 +1,13 @@
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import Synchronization
-
-/// Location facts the offer worker needs.
-struct LocationInfo: Sendable {
-    var id: String
-    var name: String
-    var timeZone: TimeZone
-    var incrementMinutes: Int
-    var defaultCoordinatorID: String?
-    var calendarVersion: Int64
-}
 
 /// Loads locations' calendars from PostgreSQL into the in-memory form the slot
 /// search runs on, and keeps them while their calendar_version is unchanged.
 final class CalendarStore: Sendable {
     private let cache = Mutex<[String: (version: Int64, window: TimeRange, calendar: LocationCalendar)]>([:])
-
-    static func locations(_ ids: [String], in tx: PostgresConnection) async throws -> [String: LocationInfo] {
-        let rows = try await tx.query(
-            "SELECT id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version FROM locations WHERE id = ANY($1::text[])",
-            ids)
-        var out: [String: LocationInfo] = [:]
-        for r in rows {
-            let id = try r.decode(0, as: String.self)
-            out[id] = LocationInfo(
-                id: id, name: try r.decode(1, as: String.self),
-                timeZone: TimeZone(identifier: try r.decode(2, as: String.self)) ?? TimeZone(identifier: "UTC")!,
-                incrementMinutes: try r.decode(3, as: Int.self), defaultCoordinatorID: try r.decode(4, as: String?.self),
-                calendarVersion: try r.decode(5, as: Int64.self))
-        }
-        return out
-    }
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped
@@ -97,54 +72,29 @@ final class CalendarStore: Sendable {
             }
         }
         var parts: [String: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
-        for r in try await tx.query(
-            "SELECT location_id, provider_id, roles, operatory_ids FROM providers WHERE location_id = ANY($1::text[]) ORDER BY location_id, provider_id",
-            ids)
-        {
-            let loc = try r.decode(0, as: String.self)
-            var p = parts[loc]!.provider(try r.decode(1, as: String.self))
-            p.roles = Set(try r.decode(2, as: [String].self))
-            p.operatoryIDs = try r.decode(3, as: [String].self)
-            parts[loc]!.providers[p.providerID] = p
+        for r in try await AvailabilityRepository.providers(at: ids, on: tx) {
+            var p = parts[r.locationID]!.provider(r.providerID)
+            p.roles = Set(r.roles)
+            p.operatoryIDs = r.operatoryIDs
+            parts[r.locationID]!.providers[p.providerID] = p
         }
-        let epoch = "extract(epoch FROM lower(during))::int8, extract(epoch FROM upper(during))::int8"
-        for r in try await tx.query(
-            "SELECT location_id, provider_id, \(epoch), operatory_ids FROM schedule_blocks WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
-            ids, from, to)
-        {
-            let loc = try r.decode(0, as: String.self)
-            var p = parts[loc]!.provider(try r.decode(1, as: String.self))
-            p.blocks.append(
-                ScheduleBlock(range: TimeRange(start: try r.decode(2, as: Int64.self), end: try r.decode(3, as: Int64.self)), operatoryIDs: try r.decode(4, as: [String].self)))
-            parts[loc]!.providers[p.providerID] = p
+        for r in try await AvailabilityRepository.blocks(at: ids, from: from, to: to, on: tx) {
+            var p = parts[r.locationID]!.provider(r.providerID)
+            p.blocks.append(ScheduleBlock(range: r.range, operatoryIDs: r.operatoryIDs))
+            parts[r.locationID]!.providers[p.providerID] = p
         }
         // Expired holds not yet swept are ignored: they no longer reserve anything.
-        for r in try await tx.query(
-            """
-            SELECT location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8, extract(epoch FROM upper(operatory_during))::int8
-            FROM reservations WHERE location_id = ANY($1::text[]) AND active AND operatory_during && tstzrange($2, $3)
-              AND (kind <> 'hold' OR expires_at > $4)
-            """, ids, from, to, Date(timeIntervalSince1970: Double(now)))
-        {
-            let loc = try r.decode(0, as: String.self)
-            let pid = try r.decode(1, as: String.self)
-            let ps = try r.decode(3, as: Int64?.self), pe = try r.decode(4, as: Int64?.self)
-            if let ps, let pe, pe > ps, var p = parts[loc]!.providers[pid] {
-                p.busy.append(TimeRange(start: ps, end: pe))
-                parts[loc]!.providers[pid] = p
+        for r in try await AvailabilityRepository.busy(at: ids, from: from, to: to, now: Date(timeIntervalSince1970: Double(now)), on: tx) {
+            if let range = r.provider, range.end > range.start, var p = parts[r.locationID]!.providers[r.providerID] {
+                p.busy.append(range)
+                parts[r.locationID]!.providers[r.providerID] = p
             }
-            if let op = try r.decode(2, as: String?.self) {
-                parts[loc]!.operatoryBusy[op, default: []].append(TimeRange(start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self)))
+            if let op = r.operatoryID, let chair = r.chair {
+                parts[r.locationID]!.operatoryBusy[op, default: []].append(chair)
             }
         }
-        for r in try await tx.query(
-            "SELECT location_id, provider_id, operatory_ids, \(epoch), kind FROM blockouts WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
-            ids, from, to)
-        {
-            parts[try r.decode(0, as: String.self)]!.blockouts.append(
-                Blockout(
-                    range: TimeRange(start: try r.decode(3, as: Int64.self), end: try r.decode(4, as: Int64.self)), kind: try r.decode(5, as: String.self),
-                    providerID: try r.decode(1, as: String?.self), operatoryIDs: try r.decode(2, as: [String].self)))
+        for r in try await AvailabilityRepository.blockouts(at: ids, from: from, to: to, on: tx) {
+            parts[r.locationID]!.blockouts.append(r.blockout)
         }
         var out: [String: LocationCalendar] = [:]
         for info in infos {

@@ -1,6 +1,7 @@
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// A classified plan waiting for its offer, joined with what PostgreSQL knows about it.
 struct OfferCase {
@@ -24,7 +25,7 @@ struct OfferCase {
     var providerRole: String?
     var reasons: [String]
 
-    var key: String { organizationID + "\u{1F}" + planID }
+    var key: PlanKey { PlanKey(organizationID: organizationID, planID: planID) }
     var firstName: String { patient["first_name"]?.stringValue ?? "there" }
 
     /// The channel a self-book link goes out on, honouring consent.
@@ -56,38 +57,29 @@ struct OfferCase {
 
     /// Loads the plans named by plan.classified events; events whose plan moved on are returned as skipped with a reason.
     static func load(_ events: [IncomingEvent], in tx: PostgresConnection) async throws -> (cases: [OfferCase], skipped: [(IncomingEvent, String)]) {
-        let orgs = events.map { $0.event.data["organization_id"]!.stringValue! }
-        let plans = events.map { $0.event.data["plan_id"]!.stringValue! }
-        let rows = try await tx.query(
-            """
-            SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
-                   p.status, EXISTS (SELECT 1 FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id
-                                     AND o.plan_accepted_at = p.accepted_at),
-                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
-            FROM plans p JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
-            """, orgs, plans)
-        var byKey: [String: PostgresRow] = [:]
-        for r in rows { byKey[try r.decode(0, as: String.self) + "\u{1F}" + (try r.decode(1, as: String.self))] = r }
+        let byKey = try await OffersRepository.plansToOffer(
+            events.map { PlanKey(organizationID: $0.event.data["organization_id"]!.stringValue!, planID: $0.event.data["plan_id"]!.stringValue!) },
+            on: tx)
         var cases: [OfferCase] = []
         var skipped: [(IncomingEvent, String)] = []
-        var seen = Set<String>()
+        var seen = Set<PlanKey>()
         for e in events {
             let d = e.event.data
-            let key = d["organization_id"]!.stringValue! + "\u{1F}" + d["plan_id"]!.stringValue!
+            let key = PlanKey(organizationID: d["organization_id"]!.stringValue!, planID: d["plan_id"]!.stringValue!)
             guard let r = byKey[key] else { skipped.append((e, "plan not found")); continue }
-            let acceptedAt = try r.decode(6, as: Date.self)
+            let acceptedAt = r.acceptedAt
             let eventAccepted = RFC3339.parse(d["accepted_at"]!.stringValue!)!
             if abs(acceptedAt.timeIntervalSince(eventAccepted)) > 0.001 { skipped.append((e, "superseded by a newer acceptance")); continue }
-            let status = try r.decode(8, as: String.self)
-            if status != "accepted" { skipped.append((e, "case is \(status)")); continue }
-            if try r.decode(9, as: Bool.self) || !seen.insert(key).inserted { skipped.append((e, "already offered")); continue }
+            let status = r.status
+            if status != CaseStatus.accepted.rawValue { skipped.append((e, "case is \(status)")); continue }
+            if r.alreadyOffered || !seen.insert(key).inserted { skipped.append((e, "already offered")); continue }
             cases.append(
                 OfferCase(
-                    incoming: e, organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self),
-                    locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
-                    providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self), acceptedAt: acceptedAt,
-                    patient: (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text)) ?? .null,
-                    procedureCodes: try r.decode(10, as: [String].self), tier: d["tier"]!.stringValue!,
+                    incoming: e, organizationID: r.key.organizationID, planID: r.key.planID,
+                    locationID: r.locationID, patientID: r.patientID,
+                    providerID: r.providerID, coordinatorID: r.coordinatorID, acceptedAt: acceptedAt,
+                    patient: (try? JSONParser.parse(r.patientJSON)) ?? .null,
+                    procedureCodes: r.procedureCodes, tier: d["tier"]!.stringValue!,
                     path: CasePath(rawValue: d["path"]!.stringValue!) ?? .callback, chairMinutes: d["chair_minutes"]!.intValue!,
                     depositCents: d["deposit_cents"]!.int64Value!, valueCents: d["value_cents"]!.int64Value!,
                     slaSeconds: d["first_offer_sla_minutes"]!.intValue! * 60, providerRole: d["provider_role"]?.stringValue,
@@ -97,30 +89,19 @@ struct OfferCase {
     }
 
     /// Cases still waiting for a booking (status offered), with their current classification: for nudges.
-    static func loadOffered(organizations: [String], plans: [String], in tx: PostgresConnection) async throws -> [OfferCase] {
-        let rows = try await tx.query(
-            """
-            SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
-                   c.tier, c.path, c.chair_minutes, c.deposit_cents, c.value_cents, c.first_offer_sla_seconds, c.provider_role, c.reasons,
-                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
-            FROM plans p
-            JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
-            JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
-                          ORDER BY c.id DESC LIMIT 1) c ON true
-            WHERE p.status = 'offered'
-            """, organizations, plans)
-        return try rows.map { r in
+    static func loadOffered(_ keys: [PlanKey], in tx: PostgresConnection) async throws -> [OfferCase] {
+        try await OffersRepository.offeredCases(keys, on: tx).map { r in
             OfferCase(
-                incoming: nil, organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self),
-                locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
-                providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
-                acceptedAt: try r.decode(6, as: Date.self),
-                patient: (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text)) ?? .null,
-                procedureCodes: try r.decode(16, as: [String].self), tier: try r.decode(8, as: String.self),
-                path: CasePath(rawValue: try r.decode(9, as: String.self)) ?? .callback, chairMinutes: try r.decode(10, as: Int.self),
-                depositCents: try r.decode(11, as: Int64.self), valueCents: try r.decode(12, as: Int64.self),
-                slaSeconds: try r.decode(13, as: Int.self), providerRole: try r.decode(14, as: String?.self),
-                reasons: try r.decode(15, as: [String].self))
+                incoming: nil, organizationID: r.key.organizationID, planID: r.key.planID,
+                locationID: r.locationID, patientID: r.patientID,
+                providerID: r.providerID, coordinatorID: r.coordinatorID,
+                acceptedAt: r.acceptedAt,
+                patient: (try? JSONParser.parse(r.patientJSON)) ?? .null,
+                procedureCodes: r.procedureCodes, tier: r.tier,
+                path: CasePath(rawValue: r.path) ?? .callback, chairMinutes: r.chairMinutes,
+                depositCents: r.depositCents, valueCents: r.valueCents,
+                slaSeconds: r.slaSeconds, providerRole: r.providerRole,
+                reasons: r.reasons)
         }
     }
 }

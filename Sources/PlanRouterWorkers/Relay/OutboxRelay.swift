@@ -4,6 +4,8 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterTelemetry
 import ServiceLifecycle
 import Synchronization
 
@@ -122,10 +124,8 @@ public final class OutboxRelay: Service {
     /// Takes every shard no other relay holds (non-blocking); owned shards stay owned.
     func acquireShards(_ conn: PostgresConnection, owned: [Int32]) async throws -> [Int32] {
         let wanted = (0..<Int32(OutboxRecord.shardCount)).filter { !owned.contains($0) }
-        let rows = try await conn.query(
-            "SELECT s FROM unnest($1::int4[]) AS s WHERE pg_try_advisory_lock($2, s)", wanted, OutboxRelay.lockClass)
         var now = owned
-        for r in rows { now.append(try r.decode(0, as: Int32.self)) }
+        now += try await OutboxRepository.tryLockShards(wanted, lockClass: OutboxRelay.lockClass, on: conn)
         if now.count != owned.count { logger.info("relay owns shards", metadata: ["shards": "\(now.sorted())"]) }
         return now.sorted()
     }
@@ -133,24 +133,15 @@ public final class OutboxRelay: Service {
     /// Publishes one batch of pending rows of the owned shards; returns how many were published.
     func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff) async throws -> Int {
         guard !shards.isEmpty else { return 0 }
-        let rows = try await conn.query(
-            """
-            SELECT id, topic, key, payload, headers FROM outbox
-            WHERE published_at IS NULL AND failed_at IS NULL AND shard = ANY($1::int4[]::smallint[])
-            ORDER BY id LIMIT $2
-            """, shards, settings.batchSize)
+        let rows = try await OutboxRepository.pending(shards: shards, limit: settings.batchSize, on: conn)
         guard !rows.isEmpty else { return 0 }
         var ids: [Int64] = []
         var messages: [KafkaOutgoingMessage] = []
         ids.reserveCapacity(rows.count)
         messages.reserveCapacity(rows.count)
         for r in rows {
-            ids.append(try r.decode(0, as: Int64.self))
-            let headers = try r.decode(4, as: PostgresJSON.self)
-            messages.append(
-                KafkaOutgoingMessage(
-                    topic: try r.decode(1, as: String.self), key: try r.decode(2, as: [UInt8]?.self),
-                    value: try r.decode(3, as: [UInt8].self), headers: OutboxRelay.kafkaHeaders(headers.text)))
+            ids.append(r.id)
+            messages.append(KafkaOutgoingMessage(topic: r.topic, key: r.key, value: r.payload, headers: OutboxRelay.kafkaHeaders(r.headersJSON)))
         }
         let results = await producer.sendBatch(messages)
         var done: [Int64] = []
@@ -166,17 +157,14 @@ public final class OutboxRelay: Service {
         }
         let now = try await clock.now()
         if !done.isEmpty {
-            _ = try await conn.execute("UPDATE outbox SET published_at = $2 WHERE id = ANY($1::int8[])", done, now)
+            try await OutboxRepository.markPublished(done, now: now, on: conn)
             stats.recordPublished(done.count)
         }
         if !refused.isEmpty {
             // Refused for good: after a few attempts the row is set aside so the shard moves on.
-            _ = try await conn.execute(
-                """
-                UPDATE outbox o SET attempts = o.attempts + 1, last_error = u.e,
-                    failed_at = CASE WHEN o.attempts + 1 >= $3 THEN $4 END
-                FROM unnest($1::int8[], $2::text[]) AS u(id, e) WHERE o.id = u.id
-                """, refused.map(\.id), refused.map { String($0.error.description.prefix(500)) }, OutboxRelay.maximumAttempts, now)
+            try await OutboxRepository.recordRefused(
+                refused.map(\.id), errors: refused.map { String($0.error.description.prefix(500)) }, maximumAttempts: OutboxRelay.maximumAttempts,
+                now: now, on: conn)
             stats.recordError("kafka_refused", count: refused.count)
             logger.error("the broker refused outbox rows", metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
@@ -197,8 +185,7 @@ public final class OutboxRelay: Service {
         let cutoff = try await clock.now().addingTimeInterval(-Double(settings.retention.components.seconds))
         var total = 0
         while true {
-            let n = try await conn.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT 10000)", cutoff)
+            let n = try await OutboxRepository.deletePublished(before: cutoff, limit: 10000, on: conn)
             total += n
             if n < 10000 { break }
         }
@@ -230,24 +217,4 @@ public final class RelayStats: Sendable {
     func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
     public var published: Int { totals.withLock { $0.published } }
     public var isRunning: Bool { totals.withLock { $0.running } }
-}
-
-/// Backlog of the outbox: how many rows wait and how old the oldest is.
-public struct OutboxBacklog: Sendable {
-    public var pending: Int
-    public var oldestCreatedAt: Date?
-    /// Rows the broker refused for good, set aside (see `last_error`).
-    public var failed: Int
-
-    public static func read(on conn: PostgresConnection) async throws -> OutboxBacklog {
-        let rows = try await conn.query(
-            """
-            SELECT count(*) FILTER (WHERE failed_at IS NULL), min(created_at) FILTER (WHERE failed_at IS NULL),
-                   count(*) FILTER (WHERE failed_at IS NOT NULL)
-            FROM outbox WHERE published_at IS NULL
-            """)
-        return OutboxBacklog(
-            pending: try rows[0].decode(0, as: Int.self), oldestCreatedAt: try rows[0].decode(1, as: Date?.self),
-            failed: try rows[0].decode(2, as: Int.self))
-    }
 }

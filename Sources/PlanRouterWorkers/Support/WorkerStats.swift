@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import PlanRouterTelemetry
 import Synchronization
 
 /// What a consuming loop counts about itself: totals kept in-process (benchmarks and

@@ -53,7 +53,7 @@ struct BenchTimers: AsyncParsableCommand {
         defer { conn.close() }
         _ = try await Migrator(logger: logger).migrate(on: conn)
         let pool = PostgresPool(conninfo: url, size: workers + 2, logger: logger)
-        let offers = OfferHandler(settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: "bench-secret-0123456789abcdef0123456789"))
+        let offers = OfferPlanner(settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: "bench-secret-0123456789abcdef0123456789"))
         let escalation = (0..<workers).map { i in
             EscalationWorker(
                 conninfo: url, pool: pool, offers: offers, clock: WallClock(),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import PlanRouterWorkers
 
 struct OutboxCommand: AsyncParsableCommand {

@@ -43,8 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
             let url = try database.resolved()
             let pool = PostgresPool(conninfo: url, size: 8, logger: logger)
             try await pool.withConnection { conn in
-                let rows = try await conn.query("SELECT to_regclass('public.offers') IS NOT NULL")
-                guard try rows.first?.decode(0, as: Bool.self) == true else {
+                guard try await SchemaRepository.hasTable("offers", on: conn) else {
                     throw CLIError("the database has no PlanRouter schema: run `planrouter migrate` first")
                 }
             }

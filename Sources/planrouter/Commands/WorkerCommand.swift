@@ -5,6 +5,7 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTelemetry
 import PlanRouterWorkers
 import ServiceLifecycle
 
@@ -84,7 +85,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let lease = timerLease ?? Environment.value("PLANROUTER_TIMER_LEASE").flatMap(Int.init) ?? 60
                 let timers = EscalationWorker(
                     conninfo: env.databaseURL, pool: env.pool,
-                    offers: OfferHandler(consumerName: env.groupID, topics: env.topics, settings: settings), clock: env.clock,
+                    offers: OfferPlanner(topics: env.topics, settings: settings), clock: env.clock,
                     settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), telemetry: env.telemetry,
                     logger: env.logger)
                 try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
@@ -182,8 +183,7 @@ struct WorkerEnvironment {
         let pool = PostgresPool(conninfo: url, size: 4, logger: logger)
         // Fail fast with a clear message when the database is unreachable or the schema is missing.
         try await pool.withConnection { conn in
-            let rows = try await conn.query("SELECT to_regclass('public.outbox') IS NOT NULL")
-            guard try rows.first?.decode(0, as: Bool.self) == true else {
+            guard try await SchemaRepository.hasTable("outbox", on: conn) else {
                 throw CLIError("the database has no PlanRouter schema: run `planrouter migrate` first")
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 @testable import PlanRouterWorkers
 import Testing
 
@@ -177,7 +178,7 @@ import Testing
         let clock = ManualClock(Self.accepted.addingTimeInterval(72 * 3600 + 60))  // every step due
         let dead = h.timers(clock: clock, lease: .seconds(30), worker: "dead")
         let claimed = try await h.pool.withConnection {
-            try await TimerStore.claim(limit: 100, lease: .seconds(30), worker: "dead", now: clock.now(), in: $0)
+            try await TimersRepository.claim(limit: 100, lease: .seconds(30), worker: "dead", now: clock.now(), on: $0)
         }
         #expect(claimed.count == 3)
         // Within the lease nobody else takes them.

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import PlanRouterCore
 import PlanRouterKafka
+import PlanRouterTelemetry
 @testable import PlanRouterWorkers
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 @testable import PlanRouterWorkers
 import Testing
 

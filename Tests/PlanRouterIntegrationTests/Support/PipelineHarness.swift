@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterTelemetry
 @testable import PlanRouterWorkers
 import Testing
 
@@ -87,7 +88,7 @@ final class PipelineHarness: Sendable {
 
     func timers(clock: any PlanRouterClock, lease: Duration = .seconds(60), worker: String = UUID().uuidString) -> EscalationWorker {
         EscalationWorker(
-            conninfo: databaseURL, pool: pool, offers: OfferHandler(consumerName: "escalation", settings: offerSettings), clock: clock,
+            conninfo: databaseURL, pool: pool, offers: OfferPlanner(settings: offerSettings), clock: clock,
             settings: EscalationSettings(lease: lease, pollInterval: .milliseconds(100)), workerID: worker, logger: testLogger)
     }
 

@@ -1,31 +1,24 @@
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 
-extension OfferHandler {
+extension OfferPlanner {
     /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
     func record(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // 1. Offers: one row per case, also for callbacks and "no availability" (their first contact is the task).
-        let offerRows = try await tx.query(
-            """
-            INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
-                                plan_accepted_at, sent_at, sla_seconds, sla_met)
-            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $12, sla, $12 - acc <= make_interval(secs => sla)
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
-                        $9::timestamptz[], $10::int4[], $11::int4[]) AS u(o, p, l, pa, ch, op, d, ex, acc, sla, ord)
-            ORDER BY ord
-            RETURNING id, organization_id, plan_id
-            """,
-            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID), plans.map { effectivePath($0).rawValue },
-            plans.map { channelName($0) }, plans.map { PostgresJSON(openingsJSON($0, infos).serialized()) },
-            plans.map { $0.held.isEmpty ? 0 : $0.c.depositCents }, plans.map { now.addingTimeInterval(Double($0.tier.holdWindowSeconds)) },
-            plans.map(\.c.acceptedAt), plans.map { Int32($0.c.slaSeconds) }, plans.indices.map { Int32($0) }, now)
-        var offerIDs: [String: Int64] = [:]
-        for r in offerRows { offerIDs[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self) }
+        let offerIDs = try await OffersRepository.insertInitial(
+            plans.map {
+                NewOfferRow(
+                    key: $0.c.key, locationID: $0.c.locationID, path: effectivePath($0).rawValue, channel: channelName($0),
+                    openings: openingsJSON($0, infos), depositCents: $0.held.isEmpty ? 0 : $0.c.depositCents,
+                    linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt,
+                    slaSeconds: Int32($0.c.slaSeconds))
+            }, now: now, on: tx)
 
         // 2. Patient messages, deposit requests and the tasks to create.
-        var tasks: [(plan: Plan, kind: String, urgent: Bool, reason: String)] = []
+        var tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)] = []
         for p in plans {
             let info = infos[p.c.locationID]
             let offerID = offerIDs[p.c.key]!
@@ -34,12 +27,12 @@ extension OfferHandler {
             switch effectivePath(p) {
             case .callback:
                 if p.held.isEmpty && p.path != .callback {
-                    tasks.append((p, "no_availability", true, noAvailabilityReason(p)))
+                    tasks.append((p, .noAvailability, true, noAvailabilityReason(p)))
                 } else {
-                    tasks.append((p, "callback", false, p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"))
+                    tasks.append((p, .callback, false, p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"))
                 }
             case .sameVisit:
-                tasks.append((p, "same_visit", true, "patient still in the office: book one of today's openings before they leave"))
+                tasks.append((p, .sameVisit, true, "patient still in the office: book one of today's openings before they leave"))
                 if let ch = p.c.channel {
                     outbox.append(message(p, info, channel: ch, kind: "same_visit", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
                 }
@@ -54,44 +47,23 @@ extension OfferHandler {
         try await insertTasks(tasks, infos: infos, offerIDs: offerIDs, in: tx, outbox: &outbox, now: now)
 
         // 3. The escalation ladder for cases that reached the patient; measured from acceptance.
-        var tOrg: [String] = [], tPlan: [String] = [], tLoc: [String] = [], tStep: [Int32] = [], tDue: [Date] = [], tPayload: [PostgresJSON] = []
+        var ladder: [LadderTimerRow] = []
         for p in plans where effectivePath(p) != .callback {
             for (i, step) in p.tier.ladder.enumerated() {
-                tOrg.append(p.c.organizationID)
-                tPlan.append(p.c.planID)
-                tLoc.append(p.c.locationID)
-                tStep.append(Int32(i + 1))
-                tDue.append(max(now, p.c.acceptedAt.addingTimeInterval(Double(step.afterSeconds))))
-                tPayload.append(PostgresJSON(JSONValue.object(["action": .string(step.action.rawValue), "tier": .string(p.tier.name)]).serialized()))
+                ladder.append(
+                    LadderTimerRow(
+                        key: p.c.key, locationID: p.c.locationID, step: Int32(i + 1),
+                        dueAt: max(now, p.c.acceptedAt.addingTimeInterval(Double(step.afterSeconds))),
+                        payload: .object(["action": .string(step.action.rawValue), "tier": .string(p.tier.name)])))
             }
         }
-        if !tOrg.isEmpty {
-            _ = try await tx.execute(
-                """
-                INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
-                SELECT o, p, l, 'ladder', s, d, pl, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[], $6::jsonb[])
-                    AS u(o, p, l, s, d, pl)
-                """, tOrg, tPlan, tLoc, tStep, tDue, tPayload, now)
-            _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
-        }
+        try await TimersRepository.scheduleLadder(ladder, now: now, on: tx)
 
         // 4. Case status and history.
-        _ = try await tx.execute(
-            """
-            UPDATE plans SET status = u.s, updated_at = $4
-            FROM unnest($1::text[], $2::text[], $3::text[]) AS u(o, p, s)
-            WHERE plans.organization_id = u.o AND plans.plan_id = u.p AND plans.status = 'accepted'
-            """,
-            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, now)
-        _ = try await tx.execute(
-            """
-            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
-            SELECT o, p, l, k, s, e, $8, $8, d
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(o, p, l, k, s, e, d)
-            """,
-            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID),
-            plans.map { effectivePath($0) == .callback ? "escalated" : "offered" }, plans.map { $0.c.incoming?.event.source },
-            plans.map { $0.c.incoming?.event.id },
+        // Only cases still `accepted` move on (loaded as such in this transaction).
+        let status: (Plan) -> CaseStatus = { self.effectivePath($0) == .callback ? .escalated : .offered }
+        _ = try await PlansRepository.transition(plans.map { ($0.c.key, status($0)) }, from: [.accepted], now: now, on: tx)
+        try await PlanEventsRepository.append(
             plans.map { p in
                 let seconds = Int64(now.timeIntervalSince(p.c.acceptedAt).rounded())
                 var d: JSONObject = [
@@ -100,8 +72,10 @@ extension OfferHandler {
                     "sla_met": .bool(seconds <= Int64(p.c.slaSeconds)), "tier": .string(p.tier.name),
                 ]
                 if let note = p.note { d["note"] = .string(note) }
-                return PostgresJSON(JSONValue.object(d).serialized())
-            }, now)
+                return PlanEventRow(
+                    organizationID: p.c.organizationID, planID: p.c.planID, locationID: p.c.locationID, kind: status(p).rawValue,
+                    source: p.c.incoming?.event.source, eventID: p.c.incoming?.event.id, occurredAt: now, detail: .object(d))
+            }, recordedAt: now, on: tx)
     }
 
     /// Nudges: a new offer (kind nudge) with the held openings and a fresh link; no new
@@ -110,29 +84,17 @@ extension OfferHandler {
     func recordNudges(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
         let reached = plans.filter { !$0.held.isEmpty && $0.c.channel != nil }
         if !reached.isEmpty {
-            let rows = try await tx.query(
-                """
-                INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
-                                    plan_accepted_at, sent_at, sla_seconds, sla_met)
-                SELECT o, p, l, 'nudge', 'self_book', ch, op, d, ex, acc, $10, 0, true
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int8[], $7::timestamptz[], $8::timestamptz[],
-                            $9::int4[]) AS u(o, p, l, ch, op, d, ex, acc, ord)
-                ORDER BY ord
-                RETURNING id, organization_id, plan_id, link_expires_at
-                """,
-                reached.map(\.c.organizationID), reached.map(\.c.planID), reached.map(\.c.locationID), reached.map { $0.c.channel!.name },
-                reached.map { PostgresJSON(openingsJSON($0, infos).serialized()) }, reached.map(\.c.depositCents),
-                reached.map { now.addingTimeInterval(Double($0.tier.holdWindowSeconds)) },
-                reached.map(\.c.acceptedAt), reached.indices.map { Int32($0) }, now)
+            let offerIDs = try await OffersRepository.insertNudges(
+                reached.map {
+                    NewOfferRow(
+                        key: $0.c.key, locationID: $0.c.locationID, path: CasePath.selfBook.rawValue, channel: $0.c.channel!.name,
+                        openings: openingsJSON($0, infos), depositCents: $0.c.depositCents,
+                        linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt, slaSeconds: 0)
+                }, now: now, on: tx)
             // The openings offered again stay held as long as the new link is valid.
-            _ = try await tx.execute(
-                "UPDATE reservations r SET expires_at = u.e FROM unnest($1::int8[], $2::timestamptz[]) AS u(id, e) WHERE r.id = u.id AND r.active",
+            try await ReservationsRepository.extendHolds(
                 reached.flatMap { p in p.held.map(\.reservationID) },
-                reached.flatMap { p in p.held.map { _ in now.addingTimeInterval(Double(p.tier.holdWindowSeconds)) } })
-            var offerIDs: [String: (Int64, Date)] = [:]
-            for r in rows {
-                offerIDs[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self))] = (try r.decode(0, as: Int64.self), try r.decode(3, as: Date.self))
-            }
+                until: reached.flatMap { p in p.held.map { _ in now.addingTimeInterval(Double(p.tier.holdWindowSeconds)) } }, on: tx)
             for p in reached {
                 let (offerID, expires) = offerIDs[p.c.key]!
                 let link = settings.link(
@@ -140,13 +102,13 @@ extension OfferHandler {
                 outbox.append(message(p, infos[p.c.locationID], channel: p.c.channel!, kind: "nudge", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
             }
         }
-        _ = try await tx.execute(
-            """
-            INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at, detail)
-            SELECT o, p, l, k, $5, $5, jsonb_build_object('openings', n) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int4[]) AS u(o, p, l, k, n)
-            """,
-            plans.map(\.c.organizationID), plans.map(\.c.planID), plans.map(\.c.locationID),
-            plans.map { !$0.held.isEmpty && $0.c.channel != nil ? "nudged" : "nudge_without_openings" }, now, plans.map { Int32($0.held.count) })
+        try await PlanEventsRepository.append(
+            plans.map {
+                PlanEventRow(
+                    organizationID: $0.c.organizationID, planID: $0.c.planID, locationID: $0.c.locationID,
+                    kind: !$0.held.isEmpty && $0.c.channel != nil ? "nudged" : "nudge_without_openings", occurredAt: now,
+                    detail: .object(["openings": .int(Int64($0.held.count))]))
+            }, recordedAt: now, on: tx)
     }
 
     /// Self-book without any winnable opening (or without a channel) ends with a coordinator.
@@ -241,7 +203,7 @@ extension OfferHandler {
     }
 
     func insertTasks(
-        _ tasks: [(plan: Plan, kind: String, urgent: Bool, reason: String)], infos: [String: LocationInfo], offerIDs: [String: Int64],
+        _ tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)], infos: [String: LocationInfo], offerIDs: [PlanKey: Int64],
         in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
     ) async throws {
         guard !tasks.isEmpty else { return }
@@ -262,26 +224,18 @@ extension OfferHandler {
             if let note = p.note { ctx["note"] = .string(note) }
             return .object(ctx)
         }
-        let rows = try await tx.query(
-            """
-            INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
-            SELECT o, p, l, ow, k, ur, r, c, $10
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::jsonb[], $9::int4[])
-                 AS u(o, p, l, ow, k, ur, r, c, ord)
-            ORDER BY ord
-            RETURNING id, organization_id, plan_id, kind
-            """,
-            tasks.map(\.plan.c.organizationID), tasks.map(\.plan.c.planID), tasks.map(\.plan.c.locationID), owners, tasks.map(\.kind),
-            tasks.map(\.urgent), tasks.map(\.reason), contexts.map { PostgresJSON($0.serialized()) }, tasks.indices.map { Int32($0) }, now)
-        var ids: [String: Int64] = [:]
-        for r in rows {
-            ids[try r.decode(1, as: String.self) + "\u{1F}" + (try r.decode(2, as: String.self)) + "\u{1F}" + (try r.decode(3, as: String.self))] = try r.decode(0, as: Int64.self)
-        }
+        let ids = try await TasksRepository.insert(
+            tasks.indices.map { i in
+                let t = tasks[i]
+                return NewTaskRow(
+                    key: t.plan.c.key, locationID: t.plan.c.locationID, ownerID: owners[i], kind: t.kind, urgent: t.urgent, reason: t.reason,
+                    context: contexts[i])
+            }, now: now, on: tx)
         for (i, t) in tasks.enumerated() {
-            let id = ids[t.plan.c.key + "\u{1F}" + t.kind]!
+            let id = ids[TasksRepository.TaskID(key: t.plan.c.key, kind: t.kind.rawValue)]!
             let d: JSONObject = [
                 "task_id": .string(String(id)), "organization_id": .string(t.plan.c.organizationID), "location_id": .string(t.plan.c.locationID),
-                "plan_id": .string(t.plan.c.planID), "owner_id": .string(owners[i]), "kind": .string(t.kind), "urgent": .bool(t.urgent),
+                "plan_id": .string(t.plan.c.planID), "owner_id": .string(owners[i]), "kind": .string(t.kind.rawValue), "urgent": .bool(t.urgent),
                 "reason": .string(String(t.reason.prefix(500))), "created_at": .string(RFC3339.format(now)), "context": contexts[i],
             ]
             outbox.append(

@@ -1,0 +1,215 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// A plan asked to be offered, with what PostgreSQL knows about it.
+public struct PlanToOffer: Sendable {
+    public var key: PlanKey
+    public var locationID: String
+    public var patientID: String
+    public var providerID: String
+    public var coordinatorID: String?
+    public var acceptedAt: Date
+    public var patientJSON: String
+    public var status: String
+    /// An offer for this acceptance exists already.
+    public var alreadyOffered: Bool
+    public var procedureCodes: [String]
+}
+
+/// A case waiting for a booking (status offered) with its current classification: for nudges.
+public struct OfferedCase: Sendable {
+    public var key: PlanKey
+    public var locationID: String
+    public var patientID: String
+    public var providerID: String
+    public var coordinatorID: String?
+    public var acceptedAt: Date
+    public var patientJSON: String
+    public var tier: String
+    public var path: String
+    public var chairMinutes: Int
+    public var depositCents: Int64
+    public var valueCents: Int64
+    public var slaSeconds: Int
+    public var providerRole: String?
+    public var reasons: [String]
+    public var procedureCodes: [String]
+}
+
+/// An initial offer to record.
+public struct NewOfferRow: Sendable {
+    public var key: PlanKey
+    public var locationID: String
+    public var path: String
+    public var channel: String
+    public var openings: JSONValue
+    public var depositCents: Int64
+    public var linkExpiresAt: Date
+    public var planAcceptedAt: Date
+    public var slaSeconds: Int32
+
+    public init(
+        key: PlanKey, locationID: String, path: String, channel: String, openings: JSONValue, depositCents: Int64, linkExpiresAt: Date,
+        planAcceptedAt: Date, slaSeconds: Int32
+    ) {
+        self.key = key
+        self.locationID = locationID
+        self.path = path
+        self.channel = channel
+        self.openings = openings
+        self.depositCents = depositCents
+        self.linkExpiresAt = linkExpiresAt
+        self.planAcceptedAt = planAcceptedAt
+        self.slaSeconds = slaSeconds
+    }
+}
+
+/// An offer behind a booking link.
+public struct LinkedOffer: Sendable {
+    public var offerID: Int64
+    public var locationID: String
+    public var depositCents: Int64
+    public var used: Bool
+    public var planStatus: String
+    public var firstName: String
+    public var timeZone: String
+    public var locationName: String
+}
+
+/// `offers`: every offer (initial and nudges) sent for a case.
+public enum OffersRepository {
+    /// The plans named by plan.classified events, with their status and whether this acceptance was offered already.
+    public static func plansToOffer(_ keys: [PlanKey], on tx: PostgresConnection) async throws -> [PlanKey: PlanToOffer] {
+        let rows = try await tx.query(
+            """
+            SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
+                   p.status, EXISTS (SELECT 1 FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id
+                                     AND o.plan_accepted_at = p.accepted_at),
+                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
+            FROM plans p JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
+            """, keys.map(\.organizationID), keys.map(\.planID))
+        var out: [PlanKey: PlanToOffer] = [:]
+        for r in rows {
+            let key = PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self))
+            out[key] = PlanToOffer(
+                key: key, locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
+                providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
+                acceptedAt: try r.decode(6, as: Date.self), patientJSON: try r.decode(7, as: PostgresJSON.self).text,
+                status: try r.decode(8, as: String.self), alreadyOffered: try r.decode(9, as: Bool.self),
+                procedureCodes: try r.decode(10, as: [String].self))
+        }
+        return out
+    }
+
+    /// Cases still waiting for a booking (status offered), with their current classification.
+    public static func offeredCases(_ keys: [PlanKey], on tx: PostgresConnection) async throws -> [OfferedCase] {
+        let rows = try await tx.query(
+            """
+            SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
+                   c.tier, c.path, c.chair_minutes, c.deposit_cents, c.value_cents, c.first_offer_sla_seconds, c.provider_role, c.reasons,
+                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
+            FROM plans p
+            JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
+            JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
+                          ORDER BY c.id DESC LIMIT 1) c ON true
+            WHERE p.status = 'offered'
+            """, keys.map(\.organizationID), keys.map(\.planID))
+        return try rows.map { r in
+            OfferedCase(
+                key: PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self)),
+                locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
+                providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
+                acceptedAt: try r.decode(6, as: Date.self), patientJSON: try r.decode(7, as: PostgresJSON.self).text,
+                tier: try r.decode(8, as: String.self), path: try r.decode(9, as: String.self), chairMinutes: try r.decode(10, as: Int.self),
+                depositCents: try r.decode(11, as: Int64.self), valueCents: try r.decode(12, as: Int64.self),
+                slaSeconds: try r.decode(13, as: Int.self), providerRole: try r.decode(14, as: String?.self),
+                reasons: try r.decode(15, as: [String].self), procedureCodes: try r.decode(16, as: [String].self))
+        }
+    }
+
+    /// Records initial offers (one per case); returns each offer's id by plan.
+    public static func insertInitial(_ rows: [NewOfferRow], now: Date, on tx: PostgresConnection) async throws -> [PlanKey: Int64] {
+        let offerRows = try await tx.query(
+            """
+            INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
+                                plan_accepted_at, sent_at, sla_seconds, sla_met)
+            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $12, sla, $12 - acc <= make_interval(secs => sla)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
+                        $9::timestamptz[], $10::int4[], $11::int4[]) AS u(o, p, l, pa, ch, op, d, ex, acc, sla, ord)
+            ORDER BY ord
+            RETURNING id, organization_id, plan_id
+            """,
+            rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.path),
+            rows.map(\.channel), rows.map { PostgresJSON($0.openings.serialized()) },
+            rows.map(\.depositCents), rows.map(\.linkExpiresAt),
+            rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.indices.map { Int32($0) }, now)
+        var offerIDs: [PlanKey: Int64] = [:]
+        for r in offerRows {
+            offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self)
+        }
+        return offerIDs
+    }
+
+    /// Records nudges (self-book offers); returns each offer's id and link expiry by plan.
+    public static func insertNudges(_ rows: [NewOfferRow], now: Date, on tx: PostgresConnection) async throws -> [PlanKey: (id: Int64, expires: Date)] {
+        let result = try await tx.query(
+            """
+            INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
+                                plan_accepted_at, sent_at, sla_seconds, sla_met)
+            SELECT o, p, l, 'nudge', 'self_book', ch, op, d, ex, acc, $10, 0, true
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int8[], $7::timestamptz[], $8::timestamptz[],
+                        $9::int4[]) AS u(o, p, l, ch, op, d, ex, acc, ord)
+            ORDER BY ord
+            RETURNING id, organization_id, plan_id, link_expires_at
+            """,
+            rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.channel),
+            rows.map { PostgresJSON($0.openings.serialized()) }, rows.map(\.depositCents),
+            rows.map(\.linkExpiresAt), rows.map(\.planAcceptedAt), rows.indices.map { Int32($0) }, now)
+        var out: [PlanKey: (id: Int64, expires: Date)] = [:]
+        for r in result {
+            out[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] =
+                (try r.decode(0, as: Int64.self), try r.decode(3, as: Date.self))
+        }
+        return out
+    }
+
+    /// The offer a booking link names, with its plan's status and location; `lock` locks offer and plan rows.
+    public static func linked(offerID: Int64, _ key: PlanKey, lock: Bool, on conn: PostgresConnection) async throws -> LinkedOffer? {
+        let rows = try await conn.query(
+            """
+            SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
+                   l.time_zone, l.name
+            FROM offers o
+            JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
+            JOIN locations l ON l.id = o.location_id
+            WHERE o.id = $1 AND o.organization_id = $2 AND o.plan_id = $3
+            """ + (lock ? " FOR UPDATE OF o, p" : ""),
+            offerID, key.organizationID, key.planID)
+        guard let r = rows.first else { return nil }
+        return LinkedOffer(
+            offerID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self), depositCents: try r.decode(2, as: Int64.self),
+            used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
+            timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self))
+    }
+
+    public static func markUsed(_ offerID: Int64, now: Date, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute("UPDATE offers SET used_at = $2 WHERE id = $1", offerID, now)
+    }
+
+    /// First offers by tier (the latest classification's) and whether they met the SLA.
+    public static func firstOfferSLACounts(on conn: PostgresConnection) async throws -> [(tier: String, met: Bool, count: Int)] {
+        try await conn.query(
+            """
+            SELECT coalesce(c.tier, 'unclassified'), o.sla_met, count(*)
+            FROM offers o
+            LEFT JOIN LATERAL (
+                SELECT tier FROM classifications c
+                WHERE c.organization_id = o.organization_id AND c.plan_id = o.plan_id ORDER BY c.id DESC LIMIT 1
+            ) c ON true
+            WHERE o.kind = 'initial'
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """
+        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Bool.self), try $0.decode(2, as: Int.self)) }
+    }
+}

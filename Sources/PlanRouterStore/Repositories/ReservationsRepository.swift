@@ -1,0 +1,240 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// A hold to insert for a case.
+public struct NewHoldRow: Sendable {
+    public var key: PlanKey
+    public var locationID: String
+    public var patientID: String
+    public var opening: Opening
+    /// Epoch seconds.
+    public var expiresAt: Int64
+
+    public init(key: PlanKey, locationID: String, patientID: String, opening: Opening, expiresAt: Int64) {
+        self.key = key
+        self.locationID = locationID
+        self.patientID = patientID
+        self.opening = opening
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A hold that won, as the insert returned it.
+public struct WonHold: Sendable, Hashable {
+    public var reservationID: Int64
+    public var key: PlanKey
+    public var providerID: String
+    public var start: Int64
+}
+
+/// An active hold of a case.
+public struct HeldReservation: Sendable {
+    public var reservationID: Int64
+    public var key: PlanKey
+    public var providerID: String
+    public var operatoryID: String?
+    /// Epoch seconds: provider time for `heldForCases`, chair time for the booking service.
+    public var start: Int64
+    public var end: Int64
+}
+
+/// A PMS appointment to mirror.
+public struct PMSAppointmentRow: Sendable {
+    public var organizationID: String
+    public var locationID: String
+    public var providerID: String
+    public var operatoryID: String?
+    public var planID: String?
+    public var patientID: String
+    public var appointmentID: String
+    public var status: String
+    public var providerTime: (start: Date, end: Date)
+    public var chairTime: (start: Date, end: Date)
+    public var changedAt: Date
+
+    public init(
+        organizationID: String, locationID: String, providerID: String, operatoryID: String?, planID: String?, patientID: String,
+        appointmentID: String, status: String, providerTime: (start: Date, end: Date), chairTime: (start: Date, end: Date), changedAt: Date
+    ) {
+        self.organizationID = organizationID
+        self.locationID = locationID
+        self.providerID = providerID
+        self.operatoryID = operatoryID
+        self.planID = planID
+        self.patientID = patientID
+        self.appointmentID = appointmentID
+        self.status = status
+        self.providerTime = providerTime
+        self.chairTime = chairTime
+        self.changedAt = changedAt
+    }
+}
+
+/// `reservations`: PlanRouter's holds and bookings and the PMS's appointments in one
+/// table, so the exclusion constraints forbid double booking.
+public enum ReservationsRepository {
+    /// Releases the plans' active holds; returns the locations they were at.
+    public static func releaseHolds(of keys: [PlanKey], reason: String, now: Date, on tx: PostgresConnection) async throws -> [String] {
+        let released = try await tx.query(
+            """
+            UPDATE reservations r SET active = false, released_at = $3, release_reason = $4
+            FROM unnest($1::text[], $2::text[]) AS u(o, p)
+            WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
+            RETURNING r.location_id
+            """, keys.map(\.organizationID), keys.map(\.planID), now, reason)
+        return try released.map { try $0.decode(0, as: String.self) }
+    }
+
+    /// Releases expired holds at the locations; returns the locations where any was released.
+    public static func releaseExpiredHolds(at locations: [String], now: Date, on tx: PostgresConnection) async throws -> [String] {
+        // Expired holds still count for the exclusion constraint until released.
+        let swept = try await tx.query(
+            """
+            WITH r AS (UPDATE reservations SET active = false, released_at = $2, release_reason = 'expired'
+                       WHERE kind = 'hold' AND active AND expires_at <= $2 AND location_id = ANY($1::text[]) RETURNING location_id)
+            SELECT DISTINCT location_id FROM r
+            """, locations, now)
+        return try swept.map { try $0.decode(0, as: String.self) }
+    }
+
+    /// The cases' active, unexpired holds, by start.
+    public static func heldForCases(_ keys: [PlanKey], now: Date, on tx: PostgresConnection) async throws -> [HeldReservation] {
+        let held = try await tx.query(
+            """
+            SELECT organization_id, plan_id, id, provider_id, operatory_id, extract(epoch FROM lower(during))::int8,
+                   extract(epoch FROM upper(during))::int8
+            FROM reservations WHERE kind = 'hold' AND active AND expires_at > $3
+              AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            ORDER BY lower(during)
+            """, keys.map(\.organizationID), keys.map(\.planID), now)
+        return try held.map { r in
+            HeldReservation(
+                reservationID: try r.decode(2, as: Int64.self),
+                key: PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self)),
+                providerID: try r.decode(3, as: String.self), operatoryID: try r.decode(4, as: String?.self),
+                start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self))
+        }
+    }
+
+    /// Inserts holds; returns the ones that won.
+    /// A hold loses when the exclusion constraint finds an active hold or booking in
+    /// the way (`ON CONFLICT DO NOTHING` works with exclusion constraints) or when a
+    /// PMS appointment, outside the constraint, overlaps it.
+    public static func insertHolds(_ items: [NewHoldRow], now: Date, on tx: PostgresConnection) async throws -> [WonHold] {
+        let rows = try await tx.query(
+            """
+            INSERT INTO reservations (location_id, provider_id, operatory_id, during, operatory_during, kind, organization_id, plan_id,
+                                      patient_id, expires_at, created_at)
+            SELECT l, p, op, tstzrange(to_timestamp(s), to_timestamp(e)), tstzrange(to_timestamp(s), to_timestamp(e)), 'hold', org, pl,
+                   pat, to_timestamp(ex), $10
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::int8[])
+                 AS u(l, p, op, s, e, org, pl, pat, ex)
+            WHERE NOT EXISTS (
+                -- A PMS appointment's provider time lies within its chair time, so the chair-time
+                -- overlap is a correct pre-filter, and the one the partial GiST index answers.
+                SELECT 1 FROM reservations r WHERE r.location_id = u.l AND r.active AND r.kind = 'pms'
+                  AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e))
+                  AND ((r.provider_id = u.p AND r.during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))
+                       OR (u.op IS NOT NULL AND r.operatory_id = u.op AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))))
+            ON CONFLICT DO NOTHING
+            RETURNING id, organization_id, plan_id, provider_id, extract(epoch FROM lower(during))::int8
+            """,
+            items.map(\.locationID), items.map(\.opening.providerID), items.map(\.opening.operatoryID),
+            items.map(\.opening.range.start), items.map(\.opening.range.end), items.map(\.key.organizationID),
+            items.map(\.key.planID), items.map(\.patientID), items.map(\.expiresAt), now)
+        return try rows.map { r in
+            WonHold(
+                reservationID: try r.decode(0, as: Int64.self),
+                key: PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self)),
+                providerID: try r.decode(3, as: String.self), start: try r.decode(4, as: Int64.self))
+        }
+    }
+
+    /// Keeps active holds until the new expiry times.
+    public static func extendHolds(_ ids: [Int64], until: [Date], on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            "UPDATE reservations r SET expires_at = u.e FROM unnest($1::int8[], $2::timestamptz[]) AS u(id, e) WHERE r.id = u.id AND r.active",
+            ids, until)
+    }
+
+    /// Upserts PMS appointments (the newest change wins); returns the ids written.
+    public static func upsertPMSAppointments(_ items: [PMSAppointmentRow], now: Date, on tx: PostgresConnection) async throws -> [Int64] {
+        let rows = try await tx.query(
+            """
+            INSERT INTO reservations (location_id, provider_id, operatory_id, during, operatory_during, kind, active, organization_id,
+                                      plan_id, patient_id, appointment_id, status, changed_at, created_at)
+            SELECT l, p, op, tstzrange(ps, pe), tstzrange(cs, ce), 'pms', st IN ('scheduled', 'completed'), org, pl, pat, a, st, ch, $14
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+                 AS u(l, p, op, ps, pe, cs, ce, org, pl, pat, a, st, ch)
+            ON CONFLICT (location_id, appointment_id) WHERE kind = 'pms' DO UPDATE SET
+                provider_id = EXCLUDED.provider_id, operatory_id = EXCLUDED.operatory_id, during = EXCLUDED.during,
+                operatory_during = EXCLUDED.operatory_during, active = EXCLUDED.active, plan_id = EXCLUDED.plan_id,
+                patient_id = EXCLUDED.patient_id, status = EXCLUDED.status, changed_at = EXCLUDED.changed_at
+            WHERE reservations.changed_at <= EXCLUDED.changed_at
+            RETURNING id
+            """,
+            items.map(\.locationID), items.map(\.providerID), items.map(\.operatoryID), items.map(\.providerTime.start),
+            items.map(\.providerTime.end), items.map(\.chairTime.start), items.map(\.chairTime.end), items.map(\.organizationID),
+            items.map(\.planID), items.map(\.patientID), items.map(\.appointmentID), items.map(\.status), items.map(\.changedAt), now)
+        return try rows.map { try $0.decode(0, as: Int64.self) }
+    }
+
+    /// Releases holds the PMS appointments `ids` now collide with (the PMS's calendar is the truth).
+    public static func releaseHoldsTakenInPMS(_ ids: [Int64], now: Date, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            """
+            UPDATE reservations h SET active = false, released_at = $2, release_reason = 'taken_in_pms'
+            FROM reservations p
+            WHERE p.id = ANY($1::int8[]) AND p.active AND h.kind = 'hold' AND h.active
+              -- The keys are what the exclusion constraints' indexes answer (migration 0006); the
+              -- ids are compared too, so a hash collision never releases another resource's hold.
+              AND ((h.provider_key = p.provider_key AND h.during && p.during
+                    AND h.location_id = p.location_id AND h.provider_id = p.provider_id)
+                   OR (h.operatory_id IS NOT NULL AND h.operatory_key = p.operatory_key AND h.operatory_during && p.operatory_during
+                       AND h.location_id = p.location_id AND h.operatory_id = p.operatory_id))
+            """, ids, now)
+    }
+
+    /// The offer's openings still held: active, unexpired holds of the plan named in the offer (chair time).
+    public static func heldOpenings(of offerID: Int64, _ key: PlanKey, now: Date, on conn: PostgresConnection) async throws -> [HeldReservation] {
+        try await conn.query(
+            """
+            SELECT r.id, r.provider_id, r.operatory_id, extract(epoch FROM lower(r.operatory_during))::int8,
+                   extract(epoch FROM upper(r.operatory_during))::int8
+            FROM reservations r
+            WHERE r.organization_id = $1 AND r.plan_id = $2 AND r.kind = 'hold' AND r.active AND r.expires_at > $3
+              AND r.id IN (SELECT (e->>'reservation_id')::int8 FROM offers, jsonb_array_elements(offers.openings) AS e WHERE offers.id = $4)
+            ORDER BY lower(r.operatory_during), r.id
+            """,
+            key.organizationID, key.planID, now, offerID
+        ).map {
+            HeldReservation(
+                reservationID: try $0.decode(0, as: Int64.self), key: key, providerID: try $0.decode(1, as: String.self),
+                operatoryID: try $0.decode(2, as: String?.self), start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self))
+        }
+    }
+
+    /// Locks one active, unexpired hold of the plan (chair time); nil when it is gone.
+    public static func lockHold(_ id: Int64, of key: PlanKey, now: Date, on tx: PostgresConnection) async throws -> HeldReservation? {
+        let held = try await tx.query(
+            """
+            SELECT id, provider_id, operatory_id, extract(epoch FROM lower(operatory_during))::int8,
+                   extract(epoch FROM upper(operatory_during))::int8
+            FROM reservations
+            WHERE id = $1 AND organization_id = $2 AND plan_id = $3 AND kind = 'hold' AND active AND expires_at > $4
+            FOR UPDATE
+            """, id, key.organizationID, key.planID, now)
+        guard let h = held.first else { return nil }
+        return HeldReservation(
+            reservationID: try h.decode(0, as: Int64.self), key: key, providerID: try h.decode(1, as: String.self),
+            operatoryID: try h.decode(2, as: String?.self), start: try h.decode(3, as: Int64.self), end: try h.decode(4, as: Int64.self))
+    }
+
+    /// The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
+    public static func book(_ id: Int64, now: Date, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            "UPDATE reservations SET kind = 'booking', expires_at = NULL, status = 'booked', changed_at = $2 WHERE id = $1", id, now)
+    }
+}

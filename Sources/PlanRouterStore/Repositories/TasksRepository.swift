@@ -1,0 +1,196 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// A coordinator task to create.
+public struct NewTaskRow: Sendable {
+    public var key: PlanKey
+    public var locationID: String
+    public var ownerID: String
+    public var kind: TaskKind
+    public var urgent: Bool
+    public var reason: String
+    public var context: JSONValue
+
+    public init(key: PlanKey, locationID: String, ownerID: String, kind: TaskKind, urgent: Bool, reason: String, context: JSONValue) {
+        self.key = key
+        self.locationID = locationID
+        self.ownerID = ownerID
+        self.kind = kind
+        self.urgent = urgent
+        self.reason = reason
+        self.context = context
+    }
+}
+
+/// A coordinator task as created.
+public struct CreatedTask: Sendable {
+    public var id: Int64
+    public var key: PlanKey
+    public var locationID: String
+    public var ownerID: String
+    public var urgent: Bool
+    public var reason: String
+    public var context: JSONValue
+}
+
+/// `coordinator_tasks`.
+public enum TasksRepository {
+    /// Creates tasks in input order; returns each task's id by plan and kind.
+    public static func insert(_ tasks: [NewTaskRow], now: Date, on tx: PostgresConnection) async throws -> [TaskID: Int64] {
+        guard !tasks.isEmpty else { return [:] }
+        let rows = try await tx.query(
+            """
+            INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
+            SELECT o, p, l, ow, k, ur, r, c, $10
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::jsonb[], $9::int4[])
+                 AS u(o, p, l, ow, k, ur, r, c, ord)
+            ORDER BY ord
+            RETURNING id, organization_id, plan_id, kind
+            """,
+            tasks.map(\.key.organizationID), tasks.map(\.key.planID), tasks.map(\.locationID), tasks.map(\.ownerID), tasks.map(\.kind.rawValue),
+            tasks.map(\.urgent), tasks.map(\.reason), tasks.map { PostgresJSON($0.context.serialized()) }, tasks.indices.map { Int32($0) }, now)
+        var ids: [TaskID: Int64] = [:]
+        for r in rows {
+            let key = PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))
+            ids[TaskID(key: key, kind: try r.decode(3, as: String.self))] = try r.decode(0, as: Int64.self)
+        }
+        return ids
+    }
+
+    /// A task by its plan and kind (a case has at most one task of a kind per batch).
+    public struct TaskID: Hashable, Sendable {
+        public var key: PlanKey
+        public var kind: String
+        public init(key: PlanKey, kind: String) {
+            self.key = key
+            self.kind = kind
+        }
+    }
+
+    /// The ladder's last step for cases just escalated: one task each, with the case's full
+    /// context assembled in SQL from its records (plan, procedures, tier, every offer and
+    /// message sent, deposit, channel and consent, and why).
+    public static func createEscalationTasks(for keys: [PlanKey], now: Date, on tx: PostgresConnection) async throws -> [CreatedTask] {
+        guard !keys.isEmpty else { return [] }
+        let rows = try await tx.query(
+            """
+            WITH due AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS u(o, p)),
+            cases AS (
+                SELECT p.*, c.tier, c.deposit_cents, c.chair_minutes, c.reasons, l.default_coordinator_id,
+                       (SELECT count(*) FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id AND o.kind = 'nudge') AS nudges
+                FROM plans p JOIN due ON p.organization_id = due.o AND p.plan_id = due.p
+                JOIN locations l ON l.id = p.location_id
+                JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
+                              ORDER BY c.id DESC LIMIT 1) c ON true)
+            INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
+            SELECT organization_id, plan_id, location_id, coalesce(coordinator_id, default_coordinator_id, 'location:' || location_id),
+                   'escalation', tier = 'surgical',
+                   format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges),
+                   jsonb_build_object(
+                       'plan_id', plan_id, 'patient_id', patient_id, 'provider_id', provider_id, 'tier', tier,
+                       'value_cents', total_fee_cents, 'chair_minutes', chair_minutes, 'accepted_at', accepted_at,
+                       'deposit', jsonb_build_object('cents', deposit_cents, 'status', CASE WHEN deposit_cents > 0 THEN 'requested' ELSE 'none' END),
+                       'preferred_channel', patient->'preferred_channel', 'sms_consent', coalesce(patient->'sms_consent', 'false'::jsonb),
+                       'has_phone', patient ? 'phone', 'has_email', patient ? 'email',
+                       'procedures', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', pp.code, 'description', pp.description, 'fee_cents', pp.fee_cents) ORDER BY pp.line), '[]')
+                                      FROM plan_procedures pp WHERE pp.organization_id = cases.organization_id AND pp.plan_id = cases.plan_id),
+                       'offers', (SELECT coalesce(jsonb_agg(jsonb_build_object('offer_id', o.id, 'kind', o.kind, 'channel', o.channel, 'sent_at', o.sent_at,
+                                                                            'openings', o.openings, 'sla_met', o.sla_met) ORDER BY o.id), '[]')
+                                  FROM offers o WHERE o.organization_id = cases.organization_id AND o.plan_id = cases.plan_id),
+                       'classification', to_jsonb(reasons),
+                       'why', format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
+                   $3
+            FROM cases
+            RETURNING id, organization_id, plan_id, location_id, owner_id, urgent, reason, context
+            """, keys.map(\.organizationID), keys.map(\.planID), now)
+        return try rows.map { r in
+            CreatedTask(
+                id: try r.decode(0, as: Int64.self),
+                key: PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self)),
+                locationID: try r.decode(3, as: String.self), ownerID: try r.decode(4, as: String.self), urgent: try r.decode(5, as: Bool.self),
+                reason: try r.decode(6, as: String.self),
+                context: (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text)) ?? .object([:]))
+        }
+    }
+
+    /// An urgent escalation task for a case whose booked appointment was cancelled in the
+    /// PMS; the owner is the plan's coordinator, else the location's default. Returns id and owner.
+    public static func insertReopened(
+        _ key: PlanKey, locationID: String, coordinatorID: String?, reason: String, appointmentID: String, now: Date, on tx: PostgresConnection
+    ) async throws -> (id: Int64, ownerID: String) {
+        let task = try await tx.query(
+            """
+            INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
+            VALUES ($1, $2, $3, coalesce($4::text, (SELECT default_coordinator_id FROM locations WHERE id = $3), 'location:' || $3::text),
+                    'escalation', true, $5, jsonb_build_object('plan_id', $2::text, 'appointment_id', $6::text, 'why', $5::text), $7)
+            RETURNING id, owner_id
+            """, binds: [key.organizationID, key.planID, locationID, coordinatorID, reason, appointmentID, now])
+        return (try task[0].decode(0, as: Int64.self), try task[0].decode(1, as: String.self))
+    }
+
+    /// Cancels the plans' open tasks (but `exceptTask`) with `outcome`.
+    public static func cancelOpen(_ keys: [PlanKey], outcome: String, exceptTask: Int64?, now: Date, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            """
+            UPDATE coordinator_tasks c SET status = 'cancelled', outcome = $3, resolved_at = $4
+            FROM unnest($1::text[], $2::text[]) AS u(o, p)
+            WHERE c.organization_id = u.o AND c.plan_id = u.p AND c.status = 'open' AND c.id <> $5
+            """, keys.map(\.organizationID), keys.map(\.planID), outcome, now, exceptTask ?? -1)
+    }
+
+    static let taskColumns = """
+        id, organization_id, plan_id, location_id, owner_id, kind, urgent, reason, status, outcome, note, created_at, resolved_at, context
+        """
+
+    /// Tasks with the status (and location, owner when given), oldest first, as JSON.
+    public static func list(status: String, locationID: String?, ownerID: String?, limit: Int, on conn: PostgresConnection) async throws -> [JSONValue] {
+        try await conn.query(
+            """
+            SELECT \(Self.taskColumns) FROM coordinator_tasks
+            WHERE status = $1 AND ($2::text IS NULL OR location_id = $2) AND ($3::text IS NULL OR owner_id = $3)
+            ORDER BY created_at, id LIMIT $4
+            """,
+            binds: [status, locationID, ownerID, Int64(limit)]
+        ).map(Self.taskJSON)
+    }
+
+    /// The task's plan and location, nil when there is no such task.
+    public static func find(_ id: Int64, on tx: PostgresConnection) async throws -> (key: PlanKey, locationID: String)? {
+        let found = try await tx.query("SELECT organization_id, plan_id, location_id FROM coordinator_tasks WHERE id = $1", id)
+        guard let f = found.first else { return nil }
+        return (PlanKey(organizationID: try f.decode(0, as: String.self), planID: try f.decode(1, as: String.self)), try f.decode(2, as: String.self))
+    }
+
+    /// Locks the task's row; returns its status.
+    public static func lockStatus(_ id: Int64, on tx: PostgresConnection) async throws -> TaskStatus? {
+        let status = try await tx.query("SELECT status FROM coordinator_tasks WHERE id = $1 FOR UPDATE", id)
+        return try status.first.flatMap { TaskStatus(rawValue: try $0.decode(0, as: String.self)) }
+    }
+
+    /// Resolves the task; returns it as JSON.
+    public static func resolve(_ id: Int64, outcome: String, note: String?, now: Date, on tx: PostgresConnection) async throws -> JSONValue {
+        let updated = try await tx.query(
+            """
+            UPDATE coordinator_tasks SET status = 'resolved', outcome = $2, note = $3, resolved_at = $4 WHERE id = $1
+            RETURNING \(Self.taskColumns)
+            """, binds: [id, outcome, note, now])
+        return try Self.taskJSON(updated[0])
+    }
+
+    static func taskJSON(_ r: PostgresRow) throws -> JSONValue {
+        var o: JSONObject = [
+            "id": .int(try r.decode(0, as: Int64.self)), "organization_id": .string(try r.decode(1, as: String.self)),
+            "plan_id": .string(try r.decode(2, as: String.self)), "location_id": .string(try r.decode(3, as: String.self)),
+            "owner_id": .string(try r.decode(4, as: String.self)), "kind": .string(try r.decode(5, as: String.self)),
+            "urgent": .bool(try r.decode(6, as: Bool.self)), "reason": .string(try r.decode(7, as: String.self)),
+            "status": .string(try r.decode(8, as: String.self)),
+        ]
+        o["outcome"] = try r.decode(9, as: String?.self).map(JSONValue.string) ?? .null
+        o["note"] = try r.decode(10, as: String?.self).map(JSONValue.string) ?? .null
+        o["created_at"] = .string(RFC3339.format(try r.decode(11, as: Date.self)))
+        o["resolved_at"] = try r.decode(12, as: Date?.self).map { .string(RFC3339.format($0)) } ?? .null
+        o["context"] = (try? JSONParser.parse(try r.decode(13, as: PostgresJSON.self).text)) ?? .object([:])
+        return .object(o)
+    }
+}

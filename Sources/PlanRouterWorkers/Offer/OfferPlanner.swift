@@ -1,0 +1,229 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterStore
+
+/// Offers and re-offers: for each case, search openings in the location's in-memory
+/// calendar, hold them (the exclusion constraint is the arbiter; a hold that loses a
+/// race is retried with the next openings), record the offer, emit the patient message,
+/// deposit request or coordinator task, and start the escalation ladder — all in the
+/// caller's transaction. A case is never silently dropped: no opening in the horizon
+/// becomes a "no availability" coordinator task.
+///
+/// The one home of the offer logic: the offer worker's `OfferHandler` makes first offers
+/// through it, the escalation worker's nudges (a ladder's re-offer) go through it too.
+public struct OfferPlanner: Sendable {
+    public let topics: TopicNames
+    let settings: OfferSettings
+    let rules = RulesCache()
+    let calendars = CalendarStore()
+
+    /// Rounds of hold attempts. A hold loses only to a transaction that then commits, so
+    /// each lost round means one competitor finished; 8 covers that many concurrent offers.
+    static let holdRounds = 8
+
+    public init(topics: TopicNames = .init(), settings: OfferSettings) {
+        self.topics = topics
+        self.settings = settings
+    }
+
+    /// Drops every cached calendar (after a rolled-back transaction that held openings).
+    func invalidateCalendars() { calendars.invalidateAll() }
+
+    /// An initial offer (after classification) or a nudge (a ladder step).
+    public enum OfferKind: String, Sendable {
+        case initial
+        case nudge
+    }
+
+    /// What one case gets.
+    struct Plan {
+        var c: OfferCase
+        var rules: RoutingRules
+        var tier: RoutingRules.Tier
+        var path: CasePath
+        var request: SlotRequest?
+        var held: [(opening: Opening, reservationID: Int64)] = []
+        var note: String?
+    }
+
+    /// Nudges cases still waiting (status offered): the patient gets the openings still
+    /// held for them, or fresh ones, newly held, when the earlier holds expired or were
+    /// taken. Called by the escalation worker when a ladder's nudge step fires.
+    public func nudge(
+        _ keys: [PlanKey], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws {
+        let cases = try await OfferCase.loadOffered(keys, in: tx)
+        do {
+            try await offer(cases.filter { $0.channel != nil }, kind: .nudge, in: tx, outbox: &outbox, now: now, logger: logger)
+        } catch {
+            calendars.invalidateAll()
+            throw error
+        }
+    }
+
+    func offer(_ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
+        guard !cases.isEmpty else { return }
+        try await rules.refreshIfNeeded(on: tx)
+        let locationIDs = Array(Set(cases.map(\.locationID))).sorted()
+        // Expired holds still count for the exclusion constraint until released.
+        let swept = try await ReservationsRepository.releaseExpiredHolds(at: locationIDs, now: now, on: tx)
+        try await LocationsRepository.bumpCalendars(swept, on: tx)
+        let infos = try await LocationsRepository.infos(locationIDs, on: tx)
+        let nowEpoch = Int64(now.timeIntervalSince1970)
+
+        var plans: [Plan] = cases.map { c in
+            let r = rules.rules(for: c.organizationID).rules.resolved(for: c.locationID)
+            let tier = r.tier(named: c.tier) ?? r.tier(named: r.defaultTier)!
+            // A nudge reaches a patient who has left: by link, whatever the first path was.
+            return Plan(c: c, rules: r, tier: tier, path: kind == .nudge ? .selfBook : c.path)
+        }
+        if kind == .nudge {
+            // Openings still held for the case are offered again rather than replaced.
+            var byKey: [PlanKey: [(Opening, Int64)]] = [:]
+            for r in try await ReservationsRepository.heldForCases(plans.map(\.c.key), now: now, on: tx) {
+                let o = Opening(providerID: r.providerID, operatoryID: r.operatoryID, range: TimeRange(start: r.start, end: r.end))
+                byKey[r.key, default: []].append((o, r.reservationID))
+            }
+            for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
+        }
+        // Search every location in memory, then hold everything in one statement; only the
+        // locations where a hold lost a race are reloaded and searched again.
+        var calendarsByLocation: [String: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
+        var pending: [Int] = []
+        var wanted: [(info: LocationInfo, window: TimeRange)] = []
+        for loc in locationIDs {
+            guard let info = infos[loc] else { continue }
+            let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback && plans[$0].held.isEmpty }
+            guard !indices.isEmpty else { continue }
+            let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
+            wanted.append((info, TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)))
+            pending += indices
+        }
+        for (loc, cached) in try await calendars.calendars(for: wanted, now: nowEpoch, in: tx) {
+            calendarsByLocation[loc] = (infos[loc]!, cached.window, cached.calendar)
+        }
+        var heldLocations = Set<String>()
+        for round in 0..<OfferPlanner.holdRounds where !pending.isEmpty {
+            if round > 0 {
+                // Reload what the database now says where holds lost (together, over the
+                // windows' union), and try the next openings.
+                let lost = Set(pending.map { plans[$0].c.locationID }).map { calendarsByLocation[$0]! }
+                let window = TimeRange(start: lost.map(\.window.start).min()!, end: lost.map(\.window.end).max()!)
+                for (loc, calendar) in try await calendars.load(lost.map(\.info), window: window, now: nowEpoch, in: tx) {
+                    calendarsByLocation[loc]!.calendar = calendar
+                    calendarsByLocation[loc]!.window = window
+                }
+            }
+            var wanted: [(index: Int, opening: Opening)] = []
+            for i in pending {
+                let loc = plans[i].c.locationID
+                let e = calendarsByLocation[loc]!
+                for o in search(&plans[i], calendar: e.calendar, info: e.info, now: nowEpoch) {
+                    calendarsByLocation[loc]!.calendar.reserve(o)
+                    wanted.append((i, o))
+                }
+            }
+            if wanted.isEmpty { break }
+            let won = try await insertHolds(wanted.map { ($0.opening, plans[$0.index]) }, now: now, in: tx)
+            var losers = Set<Int>()
+            for (k, w) in wanted.enumerated() {
+                if let id = won[k] {
+                    plans[w.index].held.append((w.opening, id))
+                    heldLocations.insert(plans[w.index].c.locationID)
+                } else {
+                    losers.insert(w.index)
+                }
+            }
+            pending = losers.sorted()
+            if !pending.isEmpty {
+                logger.debug("holds lost a race; retrying with the next openings", metadata: ["cases": "\(pending.count)", "round": "\(round)"])
+            }
+        }
+        if !heldLocations.isEmpty {
+            let versions = try await LocationsRepository.bumpCalendarsReturningVersions(Array(heldLocations), on: tx)
+            for (loc, version) in versions {
+                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, version: version, window: e.window) }
+            }
+        }
+        if kind == .initial {
+            try await record(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        } else {
+            try await recordNudges(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        }
+    }
+
+    /// Builds the case's slot request on first use; a same-visit case with nothing left today falls back to a link.
+    func search(_ p: inout Plan, calendar: LocationCalendar, info: LocationInfo, now: Int64) -> [Opening] {
+        let wanted = p.rules.offer.openings - p.held.count
+        if p.request == nil {
+            let horizonEnd = now + Int64(p.rules.offer.horizonDays) * 86_400
+            var r = SlotRequest(
+                providerID: p.c.providerID, durationMinutes: p.c.chairMinutes, earliest: SlotSearch.startOfNextBusinessDay(after: now, in: info.timeZone),
+                latest: horizonEnd, count: wanted, spreadOverDays: p.rules.offer.spreadOverDays, timesOfDay: p.c.timesOfDay,
+                weekdays: p.c.weekdays, allowedBlockoutKinds: p.c.allowedBlockoutKinds)
+            if p.path == .sameVisit {
+                var today = r
+                today.earliest = now + Int64(p.rules.offer.sameVisitBufferMinutes) * 60
+                today.latest = SlotSearch.endOfLocalDay(now, in: info.timeZone)
+                today.spreadOverDays = false
+                today.timesOfDay = []
+                today.weekdays = []
+                if let found = findWithFallback(&today, p.c, calendar), !found.isEmpty {
+                    p.request = today
+                    return found
+                }
+                p.path = .selfBook
+                p.note = "no opening left today; offered the next openings by link"
+            }
+            p.request = r
+            return findWithFallback(&r, p.c, calendar).map { p.request = r; return $0 } ?? []
+        }
+        var r = p.request!
+        r.count = wanted
+        return SlotSearch.find(r, in: calendar)
+    }
+
+    /// The treating provider first; any provider with the required role when that finds nothing.
+    func findWithFallback(_ r: inout SlotRequest, _ c: OfferCase, _ calendar: LocationCalendar) -> [Opening]? {
+        let own = SlotSearch.find(r, in: calendar)
+        if !own.isEmpty || c.providerRole == nil { return own }
+        var byRole = r
+        byRole.providerID = nil
+        byRole.providerRole = c.providerRole
+        let found = SlotSearch.find(byRole, in: calendar)
+        if !found.isEmpty { r = byRole }
+        return found
+    }
+
+    /// Inserts holds; returns the reservation id per input index for the ones that won.
+    /// A hold loses when the exclusion constraint finds an active hold or booking in
+    /// the way (`ON CONFLICT DO NOTHING` works with exclusion constraints) or when a
+    /// PMS appointment, outside the constraint, overlaps it.
+    func insertHolds(_ items: [(opening: Opening, plan: Plan)], now: Date, in tx: PostgresConnection) async throws -> [Int: Int64] {
+        let won = try await ReservationsRepository.insertHolds(
+            items.map {
+                NewHoldRow(
+                    key: $0.plan.c.key, locationID: $0.plan.c.locationID, patientID: $0.plan.c.patientID, opening: $0.opening,
+                    expiresAt: Int64(now.timeIntervalSince1970) + Int64($0.plan.tier.holdWindowSeconds))
+            }, now: now, on: tx)
+        // One case never gets two openings with the same provider and start, so this key is unique.
+        var index: [HoldKey: Int] = [:]
+        for (k, item) in items.enumerated() {
+            index[HoldKey(plan: item.plan.c.key, providerID: item.opening.providerID, start: item.opening.range.start)] = k
+        }
+        var out: [Int: Int64] = [:]
+        for r in won {
+            if let k = index[HoldKey(plan: r.key, providerID: r.providerID, start: r.start)] { out[k] = r.reservationID }
+        }
+        return out
+    }
+
+    /// A hold by case, provider and start.
+    struct HoldKey: Hashable {
+        var plan: PlanKey
+        var providerID: String
+        var start: Int64
+    }
+}
