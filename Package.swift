@@ -6,7 +6,8 @@ let strict: [SwiftSetting] = []
 
 let package = Package(
     name: "planrouter",
-    platforms: [.macOS(.v14)],
+    // macOS 15 for the standard library's Synchronization.Mutex, the one lock of the code base.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "planrouter", targets: ["planrouter"])
     ],
@@ -109,9 +110,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Unit targets mirror the modules and need no service (`scripts/test --unit`); the
+        // integration target needs PostgreSQL and a broker (`scripts/test`).
         .testTarget(
             name: "PlanRouterCoreTests",
             dependencies: ["PlanRouterCore"]
+        ),
+        .testTarget(
+            name: "PlanRouterKafkaTests",
+            dependencies: ["PlanRouterKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "PlanRouterPostgresTests",
+            dependencies: ["PlanRouterPostgres", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "PlanRouterWorkersTests",
+            dependencies: ["PlanRouterWorkers", "PlanRouterKafka"]
+        ),
+        .testTarget(
+            name: "PlanRouterBookingTests",
+            dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")]
+        ),
+        // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.
+        .testTarget(
+            name: "PlanRouterCLITests",
+            dependencies: ["PlanRouterCore", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "PlanRouterIntegrationTests",
@@ -120,7 +144,6 @@ let package = Package(
                 "PlanRouterTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ]

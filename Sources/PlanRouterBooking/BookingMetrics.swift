@@ -1,17 +1,14 @@
 import CoreMetrics
 import Foundation
 import PlanRouterTelemetry
+import Synchronization
 
 /// Counters of the booking service, recorded through swift-metrics into the process's
 /// registry (served by `GET /metrics`, every series labelled `worker="booking"`) and
 /// kept in-process for tests.
-public final class BookingMetrics: @unchecked Sendable {
+public final class BookingMetrics: Sendable {
     public let telemetry: WorkerTelemetry
-    private let lock = NSLock()
-    private var bookings: Int64 = 0
-    private var conflicts: Int64 = 0
-    private var tokenFailures: Int64 = 0
-    private var resolutions: [String: Int64] = [:]
+    private let counts = Mutex(Snapshot(bookings: 0, conflicts: 0, tokenFailures: 0, resolutions: [:]))
     private let bookingsMetric, conflictsMetric, tokenFailuresMetric: CoreMetrics.Counter
     private let resolutionMetrics: [String: CoreMetrics.Counter]
 
@@ -30,20 +27,20 @@ public final class BookingMetrics: @unchecked Sendable {
     }
 
     func booked() {
-        lock.withLock { bookings += 1 }
+        counts.withLock { $0.bookings += 1 }
         bookingsMetric.increment()
     }
     func conflict() {
-        lock.withLock { conflicts += 1 }
+        counts.withLock { $0.conflicts += 1 }
         conflictsMetric.increment()
     }
     /// Returns the number of failures so far, for the debug log line.
     func tokenFailure() -> Int64 {
         tokenFailuresMetric.increment()
-        return lock.withLock { tokenFailures += 1; return tokenFailures }
+        return counts.withLock { $0.tokenFailures += 1; return $0.tokenFailures }
     }
     func resolved(_ outcome: TaskOutcome) {
-        lock.withLock { resolutions[outcome.rawValue, default: 0] += 1 }
+        counts.withLock { $0.resolutions[outcome.rawValue, default: 0] += 1 }
         resolutionMetrics[outcome.rawValue]?.increment()
     }
 
@@ -55,7 +52,7 @@ public final class BookingMetrics: @unchecked Sendable {
     }
 
     public var snapshot: Snapshot {
-        lock.withLock { Snapshot(bookings: bookings, conflicts: conflicts, tokenFailures: tokenFailures, resolutions: resolutions) }
+        counts.withLock { $0 }
     }
 
     /// Prometheus text exposition format 0.0.4: these counters and whatever else the

@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTelemetry
 
 /// Settings of the booking service.
 public struct BookingConfiguration: Sendable {
@@ -296,29 +297,6 @@ public struct BookingService: Sendable {
 
     /// Whether the database answers `SELECT 1` within `timeout`.
     public func databaseAnswers(timeout: Duration = .seconds(2)) async -> Bool {
-        // Not a task group: a group waits for every child, and a connect that ignores
-        // cancellation would hold the probe past its timeout.
-        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let once = ResumeOnce(continuation)
-            Task { once.resume((try? await pool.withConnection { try await SchemaRepository.ping(on: $0) }) ?? false) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                once.resume(false)
-            }
-        }
-    }
-}
-
-/// Resumes a continuation with the first answer and ignores the rest.
-private final class ResumeOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Bool, Never>?
-    init(_ c: CheckedContinuation<Bool, Never>) { continuation = c }
-    func resume(_ value: Bool) {
-        let c = lock.withLock { () -> CheckedContinuation<Bool, Never>? in
-            defer { continuation = nil }
-            return continuation
-        }
-        c?.resume(returning: value)
+        await withDeadline(timeout) { [pool] in try await pool.withConnection { try await SchemaRepository.ping(on: $0) } } ?? false
     }
 }

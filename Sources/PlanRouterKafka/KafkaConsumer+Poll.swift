@@ -1,10 +1,11 @@
 import CRdKafka
+import Synchronization
 
 extension KafkaConsumer {
     /// Runs on the consumer's queue. Waits in short slices so `close` and task
     /// cancellation are noticed promptly and commits queued behind a poll are not
     /// held up for the whole timeout.
-    func pollOnQueue(maxMessages: Int, timeout: Duration, cancelled: Locked<Bool>) -> Result<[KafkaMessage], KafkaError> {
+    func pollOnQueue(maxMessages: Int, timeout: Duration, cancelled: PollCancellation) -> Result<[KafkaMessage], KafkaError> {
         guard state.withLock({ $0 == .open }) else {
             return .failure(KafkaError(code: .closed, message: "poll on a closed consumer"))
         }
@@ -14,7 +15,7 @@ extension KafkaConsumer {
         while messages.count < maxMessages {
             if !messages.isEmpty {
                 // Take what is already fetched, without waiting.
-            } else if cancelled.withLock({ $0 }) || state.withLock({ $0 != .open }) {
+            } else if cancelled.isCancelled || state.withLock({ $0 != .open }) {
                 break
             }
             let remaining = clock.now.duration(to: deadline)
@@ -93,4 +94,12 @@ extension KafkaConsumer {
         }
         if let error { throw error }
     }
+}
+
+/// Set by the cancellation handler of one `poll`, read by its loop on the consumer's queue.
+final class PollCancellation: Sendable {
+    private let cancelled = Mutex(false)
+
+    func cancel() { cancelled.withLock { $0 = true } }
+    var isCancelled: Bool { cancelled.withLock { $0 } }
 }

@@ -12,7 +12,7 @@ extension KafkaConsumer {
         _ rk: OpaquePointer,
         event: rd_kafka_resp_err_t,
         partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
-        offsets: Locked<KafkaOffsetTracker>,
+        offsets: SharedOffsetTracker,
         logger: Logger
     ) {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"

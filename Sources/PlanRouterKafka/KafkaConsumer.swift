@@ -1,6 +1,7 @@
 import CRdKafka
 import Dispatch
 import Logging
+import Synchronization
 
 /// A group consumer with manual, at-least-once offset commits.
 ///
@@ -14,8 +15,8 @@ public final class KafkaConsumer: Sendable {
 
     let handle: RDKafkaHandle
     let queue: DispatchQueue
-    let offsets: Locked<KafkaOffsetTracker>
-    let state = Locked(State.open)
+    let offsets: SharedOffsetTracker
+    let state = Mutex(State.open)
     let logger: Logger
 
     /// Defaults: `enable.auto.commit=false`, `enable.auto.offset.store=false`,
@@ -39,7 +40,7 @@ public final class KafkaConsumer: Sendable {
             "auto.offset.reset": "earliest",
             "socket.nagle.disable": "true",
         ]
-        let offsets = Locked(KafkaOffsetTracker())
+        let offsets = SharedOffsetTracker()
         let context = RDKafkaContext(logger: logger) { rk, event, partitions in
             Self.rebalance(rk, event: event, partitions: partitions, offsets: offsets, logger: logger)
         }
@@ -89,7 +90,7 @@ public final class KafkaConsumer: Sendable {
     /// Each returned message must eventually be passed to `markDone`, or its
     /// partition's committed offset never moves past it.
     public func poll(maxMessages: Int, timeout: Duration) async throws -> [KafkaMessage] {
-        let cancelled = Locked(false)
+        let cancelled = PollCancellation()
         let result: Result<[KafkaMessage], KafkaError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 queue.async {
@@ -98,7 +99,7 @@ public final class KafkaConsumer: Sendable {
                 }
             }
         } onCancel: {
-            cancelled.withLock { $0 = true }
+            cancelled.cancel()
         }
         return try result.get()
     }

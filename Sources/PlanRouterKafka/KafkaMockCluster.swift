@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// librdkafka's in-process mock cluster: real Kafka protocol over TCP on random
 /// loopback ports, in memory, with fault injection. The local default broker and the
@@ -12,7 +13,7 @@ public final class KafkaMockCluster: Sendable {
     /// The mock cluster has to live inside a client instance; this one never produces.
     private let handle: RDKafkaHandle
     /// `rd_kafka_mock_cluster_t *`; nil once closed.
-    private let cluster: Locked<OpaquePointer?>
+    private let cluster: Mutex<OpaquePointer?>
     public let bootstrapServers: String
 
     public init(brokers: Int = 3, logger: Logger) throws {
@@ -26,8 +27,8 @@ public final class KafkaMockCluster: Sendable {
             throw KafkaError(code: .configuration, message: "could not start the mock Kafka cluster")
         }
         self.handle = handle
-        self.cluster = Locked(cluster)
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        self.cluster = Mutex(cluster)
     }
 
     deinit { close() }

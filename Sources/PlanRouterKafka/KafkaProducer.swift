@@ -1,19 +1,21 @@
 import CRdKafka
 import Dispatch
 import Logging
+import Synchronization
 
 /// An idempotent Kafka producer whose sends complete on the broker's acknowledgement.
 ///
 /// librdkafka calls that may block (`produce` retries on a full queue, `flush`,
 /// `destroy`) run on this producer's serial queue; delivery reports are served by a
-/// dedicated poller thread. Nothing here blocks Swift's cooperative pool.
+/// dedicated poller thread, started by the first send (not by `init`) and stopped by
+/// `close`. Nothing here blocks Swift's cooperative pool.
 public final class KafkaProducer: Sendable {
     private enum State { case open, closed }
 
     let handle: RDKafkaHandle
     private let poller: RDKafkaPoller
     private let queue: DispatchQueue
-    private let state = Locked(State.open)
+    private let state = Mutex(State.open)
     private let logger: Logger
 
     /// Defaults: `enable.idempotence=true`, `acks=all`, `linger.ms=5`,
@@ -127,6 +129,7 @@ public final class KafkaProducer: Sendable {
             box.complete(.failure(fatal))
             return
         }
+        poller.start()
         if let error = handle.produceWaitingForSpace(message, box: box) {
             box.complete(.failure(error))
         }

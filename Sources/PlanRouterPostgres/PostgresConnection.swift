@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 
 /// One PostgreSQL session over libpq.
 ///
@@ -8,14 +9,13 @@ import Logging
 /// is never blocked. Calls from concurrent tasks are serialized in arrival order, but a
 /// session has one transaction state, so share a connection between tasks only for
 /// independent autocommit statements; use `PostgresPool` otherwise.
-public final class PostgresConnection: @unchecked Sendable {
-    // `handle` is only touched on `queue`; `state` is lock-protected. That is the whole
-    // justification for `@unchecked Sendable`.
+public final class PostgresConnection: Sendable {
+    // `handle` is only touched on `queue`; `state` is behind a mutex.
     private let queue: DispatchQueue
     // No deinit here: `LibPQConnection` finishes itself when its last reference (this object
     // or a block still queued) goes away, so PQfinish never races a queued call.
     private let handle: LibPQConnection
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
     let logger: Logger
 
     private struct State {
@@ -68,7 +68,7 @@ public final class PostgresConnection: @unchecked Sendable {
         _ body: @escaping @Sendable (LibPQConnection) throws -> Result
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { [handle, state, logger] in
+            queue.async { [self] in
                 guard !state.withLock({ $0.closed }) else {
                     continuation.resume(throwing: PostgresError(code: .connectionLost, message: "connection is closed"))
                     return

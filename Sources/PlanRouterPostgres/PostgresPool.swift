@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// A fixed-size set of connections shared by concurrent tasks.
 ///
@@ -9,7 +10,7 @@ public final class PostgresPool: Sendable {
     private let conninfo: String
     private let size: Int
     private let logger: Logger
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
     /// What a waiting task is given: a ready connection, or the right to open one.
     private enum Grant: Sendable {

@@ -12,7 +12,8 @@ import PlanRouterStore
 /// to Kafka, patients book through the booking service's links, coordinators work
 /// their tasks, and the shared simulated clock (`sim_clock`) moves from one moment
 /// that matters to the next, waiting each time until the workers are done with it.
-public final class Simulator: @unchecked Sendable {
+/// An actor: `run()` owns the agenda, counters and random generator.
+public actor Simulator {
     public struct Settings: Sendable {
         public var start: Date
         public var seed: UInt64
@@ -154,6 +155,7 @@ public final class Simulator: @unchecked Sendable {
     /// Waits until the workers have consumed everything published, the outbox is empty and no timer is overdue.
     func waitForQuiet(at now: Date) async throws {
         let deadline = ContinuousClock.now + .seconds(120)
+        let settings = settings
         while ContinuousClock.now < deadline {
             let row = try await pool.withConnection { conn in
                 try await conn.query(
@@ -246,8 +248,9 @@ public final class Simulator: @unchecked Sendable {
                 let outcome = try await bookThroughLink(token)
                 counters[outcome, default: 0] += 1
             case .pmsBooking(let plan, let loc, let patient, let provider):
+                let organization = model.organizationID
                 let status = try await pool.withConnection {
-                    try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", self.model.organizationID, plan).first?.decode(0, as: String.self)
+                    try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", organization, plan).first?.decode(0, as: String.self)
                 }
                 guard let status, ["accepted", "offered", "escalated"].contains(status) else { continue }
                 counters["booked_pms", default: 0] += 1

@@ -185,9 +185,9 @@ import Testing
 
     /// Random values of every type (every combination of optionals over the runs) encode
     /// to schema-valid data that decodes to the same value. The seed of a failing run is
-    /// in the failure; rerun one with EVENT_TYPES_SEED=<seed>.
+    /// in the failure; rerun one with PLANROUTER_TEST_SEED=<seed>.
     @Test func randomValuesRoundTrip() throws {
-        let seeds: [UInt64] = ProcessInfo.processInfo.environment["EVENT_TYPES_SEED"].flatMap(UInt64.init).map { [$0] } ?? Array(1...150)
+        let seeds: [UInt64] = ProcessInfo.processInfo.environment[TestSeed.variable].flatMap(UInt64.init).map { [$0] } ?? Array(1...150)
         for seed in seeds {
             var g = EventGenerator(seed: seed)
             let values: [any EventData] = [
@@ -199,7 +199,7 @@ import Testing
     }
 
     func check<D: EventData>(_ value: D, seed: UInt64) {
-        let what = "seed \(seed) (EVENT_TYPES_SEED=\(seed)), \(D.eventType.name)"
+        let what = "seed \(seed) (\(TestSeed.variable)=\(seed)), \(D.eventType.name)"
         let data = value.data
         let problems = EventValidator.shared.validateData(data, as: D.eventType)
         #expect(problems == [], "\(what): \(data.serialized())")

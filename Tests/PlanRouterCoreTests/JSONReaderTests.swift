@@ -61,14 +61,14 @@ import Testing
     @Test func offsetDateTimeMatchesRFC3339FormatInZone() {
         let zones = ["America/New_York", "America/St_Johns", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "UTC", "Pacific/Honolulu"]
             .compactMap(TimeZone.init(identifier:))
-        let seed: UInt64 = ProcessInfo.processInfo.environment["EVENT_TYPES_SEED"].flatMap(UInt64.init) ?? 42
+        let seed: UInt64 = ProcessInfo.processInfo.environment[TestSeed.variable].flatMap(UInt64.init) ?? 42
         var rng = SplitMix64(seed: seed)
         for _ in 0..<2_000 {
             let date = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_000_000_000, using: &rng)))
             let zone = zones[Int.random(in: 0..<zones.count, using: &rng)]
             let o = OffsetDateTime(date, in: zone)
-            #expect(o.rfc3339 == RFC3339.format(date, in: zone), "seed \(seed) (EVENT_TYPES_SEED=\(seed)): \(date.timeIntervalSince1970) \(zone.identifier)")
-            #expect(OffsetDateTime(rfc3339: o.rfc3339) == o, "seed \(seed) (EVENT_TYPES_SEED=\(seed)): \(o.rfc3339)")
+            #expect(o.rfc3339 == RFC3339.format(date, in: zone), "seed \(seed) (\(TestSeed.variable)=\(seed)): \(date.timeIntervalSince1970) \(zone.identifier)")
+            #expect(OffsetDateTime(rfc3339: o.rfc3339) == o, "seed \(seed) (\(TestSeed.variable)=\(seed)): \(o.rfc3339)")
         }
     }
 

@@ -163,9 +163,11 @@ import Testing
         return (cal, req)
     }
 
+    /// Seeds 1000 + batch unless PLANROUTER_TEST_SEED gives another base.
     @Test(arguments: 0..<8)
     func everyOpeningIsValidAndNoneIsSkipped(batch: Int) {
-        var rng = SplitMix64(seed: 1000 + UInt64(batch))
+        let seed = TestSeed(default: 1000)
+        var rng = seed.generator(stream: UInt64(batch))
         var nonEmpty = 0
         for _ in 0..<25 {
             let (cal, req) = Self.randomCase(&rng)
@@ -175,17 +177,18 @@ import Testing
             for o in got {
                 let pi = cal.providers.firstIndex { $0.providerID == o.providerID }!
                 let expected = brute.earliest(picked: picked)
-                #expect(expected?.0 == o.range.start && expected?.1 == pi, "zone \(cal.timeZone.identifier) picked \(picked) got \(o)")
-                #expect(o.range.duration == Int64(req.durationMinutes) * 60)
-                #expect(brute.valid(pi, o.range.start, o.operatoryID, picked: picked), "invalid \(o)")
+                #expect(
+                    expected?.0 == o.range.start && expected?.1 == pi, "zone \(cal.timeZone.identifier) picked \(picked) got \(o); \(seed)")
+                #expect(o.range.duration == Int64(req.durationMinutes) * 60, seed.replay)
+                #expect(brute.valid(pi, o.range.start, o.operatoryID, picked: picked), "invalid \(o); \(seed)")
                 picked.append(o)
             }
             if got.count < req.count {
-                #expect(brute.earliest(picked: picked) == nil, "search stopped early: \(got)")
+                #expect(brute.earliest(picked: picked) == nil, "search stopped early: \(got); \(seed)")
             }
             if !got.isEmpty { nonEmpty += 1 }
         }
-        #expect(nonEmpty > 0)
+        #expect(nonEmpty > 0, seed.replay)
     }
 
     @Test func syntheticCalendarIsDeterministicAndRoughlyBooked() {

@@ -52,6 +52,7 @@ public struct BookingToken: Sendable, Hashable {
 /// The HMAC key for booking tokens. `SymmetricKey` is immutable but not marked
 /// Sendable by swift-crypto; this wrapper is the one place that vouches for it.
 public struct BookingKey: @unchecked Sendable {
+    // @unchecked: SymmetricKey is immutable, but swift-crypto does not mark it Sendable.
     let key: SymmetricKey
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// refuses to load a schema that uses a keyword it does not implement: a
 /// constraint the contract states must never be silently ignored.
 public final class JSONSchema: @unchecked Sendable {
-    // Immutable after init; @unchecked only because NSRegularExpression is not Sendable.
+    // @unchecked: immutable after init; NSRegularExpression is thread-safe but not Sendable in every Foundation.
     indirect enum Node {
         case any
         case never

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where every component takes "now" from. Production uses `WallClock`; the
 /// simulation runs workers on a clock it advances, so a month of escalations
@@ -14,11 +15,10 @@ public struct WallClock: PlanRouterClock {
 }
 
 /// A clock whose time is set by hand; for unit tests and in-process simulation.
-public final class ManualClock: PlanRouterClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-    public init(_ start: Date) { current = start }
-    public func now() -> Date { lock.withLock { current } }
-    public func set(_ date: Date) { lock.withLock { current = date } }
-    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+public final class ManualClock: PlanRouterClock {
+    private let current: Mutex<Date>
+    public init(_ start: Date) { current = Mutex(start) }
+    public func now() -> Date { current.withLock { $0 } }
+    public func set(_ date: Date) { current.withLock { $0 = date } }
+    public func advance(by seconds: TimeInterval) { current.withLock { $0 += seconds } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The per-message opaque handed to librdkafka. `produce` passes it retained (+1);
 /// the delivery-report callback takes that +1 back, and a failed produce releases it
@@ -24,25 +25,27 @@ final class DeliveryOpaque: Sendable {
 }
 
 /// Collects the delivery reports of one `sendBatch`; resumes once the last one is in.
-final class BatchDelivery: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<KafkaDeliveryReport, KafkaError>?]
-    private var remaining: Int
+final class BatchDelivery: Sendable {
+    private struct Progress {
+        var results: [Result<KafkaDeliveryReport, KafkaError>?]
+        var remaining: Int
+    }
+
+    private let progress: Mutex<Progress>
     private let continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>
 
     init(count: Int, continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>) {
-        self.results = Array(repeating: nil, count: count)
-        self.remaining = count
+        self.progress = Mutex(Progress(results: Array(repeating: nil, count: count), remaining: count))
         self.continuation = continuation
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        lock.lock()
-        precondition(results[index] == nil, "delivery reported twice")
-        results[index] = result
-        remaining -= 1
-        let finished = remaining == 0 ? results.map { $0! } : nil
-        lock.unlock()
+        let finished = progress.withLock { progress -> [Result<KafkaDeliveryReport, KafkaError>]? in
+            precondition(progress.results[index] == nil, "delivery reported twice")
+            progress.results[index] = result
+            progress.remaining -= 1
+            return progress.remaining == 0 ? progress.results.map { $0! } : nil
+        }
         if let finished { continuation.resume(returning: finished) }
     }
 }

@@ -6,6 +6,7 @@ import Logging
 /// thread-safe, so the pointer may be used from any thread; the owners make sure
 /// `destroy()` runs once, off the cooperative pool, after every other use.
 final class RDKafkaHandle: @unchecked Sendable {
+    // @unchecked: an rd_kafka_t may be used from any thread; the owners run destroy() once, last.
     let pointer: OpaquePointer
     private let context: RDKafkaContext
 

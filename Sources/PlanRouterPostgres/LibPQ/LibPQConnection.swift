@@ -11,6 +11,7 @@ import Darwin
 /// serial queue, which is what makes the `@unchecked Sendable` sound: the class only crosses
 /// threads to be handed to that queue.
 final class LibPQConnection: @unchecked Sendable {
+    // @unchecked: the PGconn is touched only on the owning connection's serial queue.
     private var connection: OpaquePointer?
     private var notice: Unmanaged<NoticeLogger>?
 

@@ -4,6 +4,7 @@ import CLibPQ
 /// between threads, so rows are read straight from libpq's buffer on any thread, without
 /// copying every cell up front.
 final class PostgresResultStorage: @unchecked Sendable {
+    // @unchecked: a PGresult is read-only once created, and libpq allows reading it from any thread.
     private let result: OpaquePointer
     let rowCount: Int
     let columnCount: Int

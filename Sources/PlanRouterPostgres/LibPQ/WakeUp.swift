@@ -3,16 +3,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Interrupts a poll(2) on the connection's queue from another thread (task cancellation):
 /// a pipe whose read end sits next to the socket in the poll set. One per wait, so a late
 /// signal can never cut short a later wait.
-final class WakeUp: @unchecked Sendable {
-    // The descriptors are immutable and read/write on a pipe is thread-safe; `signalled` is
-    // lock-protected. Hence `@unchecked Sendable`.
+final class WakeUp: Sendable {
+    // The descriptors are immutable and read/write on a pipe is thread-safe.
     private let readEnd: Int32
     private let writeEnd: Int32
-    private let signalled = LockedValue(false)
+    private let signalled = Mutex(false)
 
     init() throws {
         var ends: [Int32] = [-1, -1]

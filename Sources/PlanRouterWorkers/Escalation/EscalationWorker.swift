@@ -6,6 +6,7 @@ import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
 import ServiceLifecycle
+import Synchronization
 
 public struct EscalationSettings: Sendable {
     /// Timers claimed per round.
@@ -158,10 +159,8 @@ public final class EscalationWorker: Service {
 }
 
 /// Timer counters and firing lateness.
-public final class TimerStats: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _fired = 0
-    private var _running = false
+public final class TimerStats: Sendable {
+    private let totals = Mutex((fired: 0, running: false))
     private let firedMetric: CoreMetrics.Counter?
     private let latenessMetric: CoreMetrics.Timer?
     private let errorMetric: LabelledCounters
@@ -175,13 +174,13 @@ public final class TimerStats: @unchecked Sendable {
         errorMetric = .errors(telemetry)
     }
     func recordError(_ kind: String) { errorMetric.increment(kind) }
-    func setRunning(_ running: Bool) { lock.withLock { _running = running } }
-    public var isRunning: Bool { lock.withLock { _running } }
+    func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
+    public var isRunning: Bool { totals.withLock { $0.running } }
     /// `lateness`: seconds between each fired timer's due time and now.
     func record(fired: Int, lateness: [Double]) {
-        lock.withLock { _fired += fired }
+        totals.withLock { $0.fired += fired }
         firedMetric?.increment(by: Int64(fired))
         for seconds in lateness { latenessMetric?.recordNanoseconds(Int64(max(0, seconds) * 1e9)) }
     }
-    public var fired: Int { lock.withLock { _fired } }
+    public var fired: Int { totals.withLock { $0.fired } }
 }

@@ -5,6 +5,7 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
+import Synchronization
 
 /// What `/metrics` serves for one worker process: the swift-metrics instruments its
 /// loops update as they work (see `WorkerTelemetry`), plus gauges refreshed at scrape
@@ -101,11 +102,13 @@ public struct WorkerMetrics: Sendable {
 /// instruments are meant to be created once). Lag gauges of partitions no longer
 /// assigned are destroyed, so a partition that moved to another process stops being
 /// reported here.
-final class ScrapeGauges: @unchecked Sendable {
+final class ScrapeGauges: Sendable {
+    private struct Instruments {
+        var gauges: [String: Recorder] = [:]
+        var lagGauges: [KafkaTopicPartition: Recorder] = [:]
+    }
     private let telemetry: WorkerTelemetry
-    private let lock = NSLock()
-    private var gauges: [String: Recorder] = [:]
-    private var lagGauges: [KafkaTopicPartition: Recorder] = [:]
+    private let instruments = Mutex(Instruments())
 
     init(_ telemetry: WorkerTelemetry) { self.telemetry = telemetry }
 
@@ -115,26 +118,26 @@ final class ScrapeGauges: @unchecked Sendable {
 
     func set(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
         let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
-        lock.withLock {
-            if let g = gauges[key] { return g }
+        instruments.withLock {
+            if let g = $0.gauges[key] { return g }
             let g = telemetry.gauge(name, help: help, labels)
-            gauges[key] = g
+            $0.gauges[key] = g
             return g
         }
         .record(value)
     }
 
     func lag(_ partitions: [KafkaPartitionLag]) {
-        let stale = lock.withLock { () -> [Recorder] in
+        let stale = instruments.withLock { instruments -> [Recorder] in
             let current = Set(partitions.map(\.topicPartition))
-            let gone = lagGauges.filter { !current.contains($0.key) }
-            for key in gone.keys { lagGauges[key] = nil }
-            for p in partitions where lagGauges[p.topicPartition] == nil {
-                lagGauges[p.topicPartition] = telemetry.gauge(
+            let gone = instruments.lagGauges.filter { !current.contains($0.key) }
+            for key in gone.keys { instruments.lagGauges[key] = nil }
+            for p in partitions where instruments.lagGauges[p.topicPartition] == nil {
+                instruments.lagGauges[p.topicPartition] = telemetry.gauge(
                     "planrouter_consumer_lag", help: "Messages in the partition this consumer has not applied yet (high watermark - next offset to apply).",
                     [("topic", p.topicPartition.topic), ("partition", String(p.topicPartition.partition))])
             }
-            for p in partitions { lagGauges[p.topicPartition]!.record(p.lag) }
+            for p in partitions { instruments.lagGauges[p.topicPartition]!.record(p.lag) }
             return Array(gone.values)
         }
         for gauge in stale { gauge.destroy() }

@@ -26,31 +26,3 @@ public enum WorkerProbe: Sendable {
         }
     }
 }
-
-/// Runs `body` but gives up after `timeout`, answering nil. Not a task group: a group
-/// waits for every child, and a libpq connect that ignores cancellation would hold
-/// the probe past its bound.
-func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async -> T? {
-    await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-        let once = ResumeOnce(continuation)
-        Task { once.resume(try? await body()) }
-        Task {
-            try? await Task.sleep(for: timeout)
-            once.resume(nil)
-        }
-    }
-}
-
-/// Resumes a continuation with the first answer and ignores the rest.
-private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T?, Never>?
-    init(_ c: CheckedContinuation<T?, Never>) { continuation = c }
-    func resume(_ value: T?) {
-        let c = lock.withLock { () -> CheckedContinuation<T?, Never>? in
-            defer { continuation = nil }
-            return continuation
-        }
-        c?.resume(returning: value)
-    }
-}

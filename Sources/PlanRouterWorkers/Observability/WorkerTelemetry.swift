@@ -1,12 +1,12 @@
 import CoreMetrics
 import Foundation
 import PlanRouterTelemetry
+import Synchronization
 
 /// Instruments keyed by a label value (a topic, an error kind), created on first use.
-final class LabelledCounters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counters: [String: CoreMetrics.Counter] = [:]
-    private let make: (String) -> CoreMetrics.Counter?
+final class LabelledCounters: Sendable {
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let make: @Sendable (String) -> CoreMetrics.Counter?
 
     /// `make` nil: counting disabled (no telemetry).
     init(_ telemetry: WorkerTelemetry?, _ name: String, help: String, label: String) {
@@ -23,7 +23,7 @@ final class LabelledCounters: @unchecked Sendable {
 
     func increment(_ value: String, by amount: Int = 1) {
         guard amount > 0 else { return }
-        let counter = lock.withLock { () -> CoreMetrics.Counter? in
+        let counter = counters.withLock { counters -> CoreMetrics.Counter? in
             if let c = counters[value] { return c }
             let c = make(value)
             counters[value] = c

@@ -2,12 +2,12 @@ import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
+import Synchronization
 
 /// Loads locations' calendars from PostgreSQL into the in-memory form the slot
 /// search runs on, and keeps them while their calendar_version is unchanged.
-final class CalendarStore: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cache: [String: (version: Int64, window: TimeRange, calendar: LocationCalendar)] = [:]
+final class CalendarStore: Sendable {
+    private let cache = Mutex<[String: (version: Int64, window: TimeRange, calendar: LocationCalendar)]>([:])
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped
@@ -24,7 +24,7 @@ final class CalendarStore: @unchecked Sendable {
     ) async throws -> [String: (calendar: LocationCalendar, window: TimeRange)] {
         var out: [String: (calendar: LocationCalendar, window: TimeRange)] = [:]
         var missing: [(info: LocationInfo, window: TimeRange)] = []
-        lock.withLock {
+        cache.withLock { cache in
             for w in wanted {
                 if let c = cache[w.info.id], c.version == w.info.calendarVersion, c.window.start <= w.window.start, c.window.end >= w.window.end {
                     out[w.info.id] = (c.calendar, c.window)
@@ -37,7 +37,7 @@ final class CalendarStore: @unchecked Sendable {
         // One window for the whole load: the union of what is missing, plus the slack.
         let loaded = TimeRange(start: missing.map(\.window.start).min()!, end: missing.map(\.window.end).max()! + Self.slack)
         let calendars = try await load(missing.map(\.info), window: loaded, now: now, in: tx)
-        lock.withLock {
+        cache.withLock { cache in
             for m in missing {
                 let cal = calendars[m.info.id]!
                 cache[m.info.id] = (m.info.calendarVersion, loaded, cal)
@@ -49,11 +49,11 @@ final class CalendarStore: @unchecked Sendable {
 
     /// Stores a calendar with holds added by this worker, under the version it bumped to.
     func update(_ calendar: LocationCalendar, version: Int64, window: TimeRange) {
-        lock.withLock { cache[calendar.locationID] = (version, window, calendar) }
+        cache.withLock { $0[calendar.locationID] = (version, window, calendar) }
     }
 
-    func invalidate(_ location: String) { _ = lock.withLock { cache.removeValue(forKey: location) } }
-    func invalidateAll() { lock.withLock { cache.removeAll() } }
+    func invalidate(_ location: String) { _ = cache.withLock { $0.removeValue(forKey: location) } }
+    func invalidateAll() { cache.withLock { $0.removeAll() } }
 
     /// Loads the calendars of `infos` over one window from PostgreSQL.
     func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar] {

@@ -7,6 +7,7 @@ import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
 import ServiceLifecycle
+import Synchronization
 
 public struct RelaySettings: Sendable {
     /// Rows published per round trip.
@@ -198,10 +199,8 @@ public final class OutboxRelay: Service {
 }
 
 /// Relay counters.
-public final class RelayStats: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _published = 0
-    private var _running = false
+public final class RelayStats: Sendable {
+    private let totals = Mutex((published: 0, running: false))
     private let publishedMetric: CoreMetrics.Counter?
     private let errorMetric: LabelledCounters
 
@@ -210,12 +209,12 @@ public final class RelayStats: @unchecked Sendable {
         errorMetric = .errors(telemetry)
     }
     func recordPublished(_ n: Int) {
-        lock.withLock { _published += n }
+        totals.withLock { $0.published += n }
         publishedMetric?.increment(by: Int64(n))
     }
     /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
     func recordError(_ kind: String, count: Int = 1) { errorMetric.increment(kind, by: count) }
-    func setRunning(_ running: Bool) { lock.withLock { _running = running } }
-    public var published: Int { lock.withLock { _published } }
-    public var isRunning: Bool { lock.withLock { _running } }
+    func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
+    public var published: Int { totals.withLock { $0.published } }
+    public var isRunning: Bool { totals.withLock { $0.running } }
 }

@@ -1,18 +1,21 @@
 import CoreMetrics
 import Foundation
 import PlanRouterTelemetry
+import Synchronization
 
 /// What a consuming loop counts about itself: totals kept in-process (benchmarks and
 /// tests read them), and everything recorded through swift-metrics, by topic or kind,
 /// when the process has telemetry.
-public final class WorkerStats: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _applied = 0
-    private var _deduplicated = 0
-    private var _deadLettered = 0
-    private var _batches = 0
-    private var _retries = 0
-    private var _running = false
+public final class WorkerStats: Sendable {
+    private struct Totals {
+        var applied = 0
+        var deduplicated = 0
+        var deadLettered = 0
+        var batches = 0
+        var retries = 0
+        var running = false
+    }
+    private let totals = Mutex(Totals())
 
     private let consumedMetric, appliedMetric, deduplicatedMetric, deadLetteredMetric, errorMetric: LabelledCounters
     private let batchesMetric, retriesMetric: CoreMetrics.Counter?
@@ -40,10 +43,10 @@ public final class WorkerStats: @unchecked Sendable {
 
     /// Outcomes of one transaction, by the topic each event came from.
     func record(applied: [String: Int], deduplicated: [String: Int], deadLettered: [String: Int]) {
-        lock.withLock {
-            _applied += applied.values.reduce(0, +)
-            _deduplicated += deduplicated.values.reduce(0, +)
-            _deadLettered += deadLettered.values.reduce(0, +)
+        totals.withLock {
+            $0.applied += applied.values.reduce(0, +)
+            $0.deduplicated += deduplicated.values.reduce(0, +)
+            $0.deadLettered += deadLettered.values.reduce(0, +)
         }
         for (topic, n) in applied { appliedMetric.increment(topic, by: n) }
         for (topic, n) in deduplicated { deduplicatedMetric.increment(topic, by: n) }
@@ -53,24 +56,24 @@ public final class WorkerStats: @unchecked Sendable {
         for (topic, n) in Dictionary(topics.map { ($0, 1) }, uniquingKeysWith: +) { consumedMetric.increment(topic, by: n) }
     }
     func recordBatch(size: Int, duration: Duration) {
-        lock.withLock { _batches += 1 }
+        totals.withLock { $0.batches += 1 }
         batchesMetric?.increment()
         batchSizeMetric?.record(size)
         batchDurationMetric?.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
     func recordRetry() {
-        lock.withLock { _retries += 1 }
+        totals.withLock { $0.retries += 1 }
         retriesMetric?.increment()
     }
     /// An error the worker survived, by kind (`database_transient`, `database_refused`, `kafka_commit`, …).
     func recordError(_ kind: String) { errorMetric.increment(kind) }
-    func setRunning(_ running: Bool) { lock.withLock { _running = running } }
+    func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
 
-    public var applied: Int { lock.withLock { _applied } }
-    public var deduplicated: Int { lock.withLock { _deduplicated } }
-    public var deadLettered: Int { lock.withLock { _deadLettered } }
-    public var batches: Int { lock.withLock { _batches } }
-    public var retries: Int { lock.withLock { _retries } }
+    public var applied: Int { totals.withLock { $0.applied } }
+    public var deduplicated: Int { totals.withLock { $0.deduplicated } }
+    public var deadLettered: Int { totals.withLock { $0.deadLettered } }
+    public var batches: Int { totals.withLock { $0.batches } }
+    public var retries: Int { totals.withLock { $0.retries } }
     /// True while the worker's loop runs (between the start of `run()` and its end).
-    public var isRunning: Bool { lock.withLock { _running } }
+    public var isRunning: Bool { totals.withLock { $0.running } }
 }

@@ -6,6 +6,7 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterWorkers
+import Synchronization
 
 /// End-to-end throughput (and optionally paced latency) of plan.accepted → classifier →
 /// outbox → relay → plan.classified, with the real worker code running in-process.
@@ -580,25 +581,26 @@ struct EnvelopeGenerator: Sendable {
 }
 
 /// The first failure of a background task.
-final class FirstFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _value: String?
-    func set(_ v: String) { lock.withLock { if _value == nil { _value = v } } }
-    var value: String? { lock.withLock { _value } }
+final class FirstFailure: Sendable {
+    private let first = Mutex<String?>(nil)
+    func set(_ v: String) { first.withLock { if $0 == nil { $0 = v } } }
+    var value: String? { first.withLock { $0 } }
 }
 
 /// Counts plan.classified messages of this run and the latency of the paced ones.
-final class ClassifiedTally: @unchecked Sendable {
-    private let lock = NSLock()
+final class ClassifiedTally: Sendable {
+    private struct Counts {
+        var run = 0
+        var tagged = 0
+        var total = 0
+        var sendTimes: [ContinuousClock.Instant?] = []
+        var latencies: [Double] = []
+    }
     private let tagBytes: [UInt8]
     private let runBytes: [UInt8]
-    private var run = 0
     private let latencyMarker: [UInt8]
     private let latencyPrefix: String
-    private var tagged = 0
-    private var total = 0
-    private var sendTimes: [ContinuousClock.Instant?] = []
-    private var latencies: [Double] = []
+    private let counts = Mutex(Counts())
 
     init(tag: String) {
         tagBytes = Array("\"\(tag)-".utf8)
@@ -607,15 +609,15 @@ final class ClassifiedTally: @unchecked Sendable {
         latencyMarker = Array(latencyPrefix.utf8)
     }
 
-    var taggedCount: Int { lock.withLock { tagged } }
-    var totalCount: Int { lock.withLock { total } }
+    var taggedCount: Int { counts.withLock { $0.tagged } }
+    var totalCount: Int { counts.withLock { $0.total } }
     /// Messages of this run, warm-up included.
-    var runCount: Int { lock.withLock { run } }
-    var latencyCount: Int { lock.withLock { latencies.count } }
-    func latenciesMS() -> [Double] { lock.withLock { latencies } }
+    var runCount: Int { counts.withLock { $0.run } }
+    var latencyCount: Int { counts.withLock { $0.latencies.count } }
+    func latenciesMS() -> [Double] { counts.withLock { $0.latencies } }
 
-    func expectLatencies(_ n: Int) { lock.withLock { sendTimes = Array(repeating: nil, count: n) } }
-    func stampSend(_ seq: Int, at t: ContinuousClock.Instant) { lock.withLock { sendTimes[seq] = t } }
+    func expectLatencies(_ n: Int) { counts.withLock { $0.sendTimes = Array(repeating: nil, count: n) } }
+    func stampSend(_ seq: Int, at t: ContinuousClock.Instant) { counts.withLock { $0.sendTimes[seq] = t } }
 
     func record(_ value: [UInt8], at arrival: ContinuousClock.Instant) {
         var latency: Double?
@@ -623,21 +625,21 @@ final class ClassifiedTally: @unchecked Sendable {
             if let subject = (try? JSONParser.parse(value))?.objectValue?["subject"]?.stringValue,
                 subject.hasPrefix(latencyPrefix), let seq = Int(subject.dropFirst(latencyPrefix.count))
             {
-                lock.withLock {
-                    if seq < sendTimes.count, let sent = sendTimes[seq] {
+                counts.withLock { counts in
+                    if seq < counts.sendTimes.count, let sent = counts.sendTimes[seq] {
                         latency = sent.duration(to: arrival).seconds * 1000
-                        sendTimes[seq] = nil  // a duplicate is not counted twice
+                        counts.sendTimes[seq] = nil  // a duplicate is not counted twice
                     }
                 }
             }
         }
         let isTagged = latency == nil && Self.contains(value, tagBytes)
         let ofRun = Self.contains(value, runBytes)
-        lock.withLock {
-            total += 1
-            if ofRun { run += 1 }
-            if isTagged { tagged += 1 }
-            if let latency { latencies.append(latency) }
+        counts.withLock { counts in
+            counts.total += 1
+            if ofRun { counts.run += 1 }
+            if isTagged { counts.tagged += 1 }
+            if let latency { counts.latencies.append(latency) }
         }
     }
 

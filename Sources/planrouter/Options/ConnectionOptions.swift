@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PlanRouterCore
+import Synchronization
 
 struct DatabaseOptions: ParsableArguments {
     @Option(
@@ -102,10 +103,9 @@ struct LogOptions: ParsableArguments {
 
 /// swift-log can be bootstrapped once per process.
 enum LoggingBootstrap {
-    nonisolated(unsafe) private static var done = false
-    private static let lock = NSLock()
+    private static let done = Mutex(false)
     static func once(level: Logger.Level) {
-        lock.withLock {
+        done.withLock { done in
             guard !done else { return }
             done = true
             LoggingSystem.bootstrap { label in

@@ -5,7 +5,6 @@ import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
 import Testing
-import Yams
 
 @Suite struct BookingServiceTests {
     @Test func bookingPageListsTheHeldOpeningsInLocalTimeEscapedWithTheDeposit() async throws {
@@ -298,23 +297,5 @@ import Yams
         }
         #expect(status == .serviceUnavailable)
         await dead.close()
-    }
-
-    /// openapi/booking.yaml documents exactly the routes the router serves.
-    @Test func openAPIDocumentMatchesTheRoutes() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("openapi/booking.yaml"), encoding: .utf8)
-        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
-        #expect((doc["openapi"] as? String)?.hasPrefix("3.1") == true)
-        let paths = try #require(doc["paths"] as? [String: Any])
-        let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-        var documented: Set<String> = []
-        for (path, item) in paths {
-            for key in (item as? [String: Any] ?? [:]).keys where methods.contains(key) { documented.insert("\(key.uppercased()) \(path)") }
-        }
-        let served = Set(BookingRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
-        #expect(documented == served)
-        #expect(served.count == BookingRoutes.all.count)
     }
 }

@@ -70,26 +70,4 @@ struct KafkaProducerTests {
         }
         #expect(error.code == .closed)
     }
-
-    @Test("an unknown property fails with .configuration naming it")
-    func badProperty() throws {
-        do {
-            _ = try KafkaProducer(
-                bootstrapServers: "localhost:9092", properties: ["no.such.property": "1"], logger: KafkaTestSupport.logger)
-            Issue.record("expected a configuration error")
-        } catch let error as KafkaError {
-            #expect(error.code == .configuration)
-            #expect(error.message.contains("no.such.property"))
-        }
-        do {
-            _ = try KafkaConsumer(
-                bootstrapServers: "localhost:9092", groupID: "g", topics: ["t"],
-                properties: ["session.timeout.ms": "not-a-number"], logger: KafkaTestSupport.logger)
-            Issue.record("expected a configuration error")
-        } catch let error as KafkaError {
-            #expect(error.code == .configuration)
-            #expect(error.message.contains("session.timeout.ms"))
-            #expect(!error.description.contains("not-a-number"))
-        }
-    }
 }

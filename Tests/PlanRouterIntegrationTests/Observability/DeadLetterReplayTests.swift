@@ -71,12 +71,4 @@ import Testing
         let bad = try await CLI.run(["dlq", "replay", "--topic", "plan.accepted", "--from", "yesterday"])
         #expect(bad.status != 0 && bad.stderr.contains("RFC 3339"))
     }
-
-    @Test func recordTimeFallsBackToTheTimestamp() {
-        let stamp = Date(timeIntervalSince1970: 1_800_000_000)
-        let m = KafkaMessage(topic: "plan.accepted.dlq", partition: 0, offset: 0, key: nil, value: [], timestamp: stamp)
-        #expect(DeadLetterReplay.time(of: m) == stamp)
-        #expect(DeadLetterReplay(sourceTopic: "plan.accepted", from: stamp).selects(m))
-        #expect(!DeadLetterReplay(sourceTopic: "plan.accepted", to: stamp).selects(m))
-    }
 }

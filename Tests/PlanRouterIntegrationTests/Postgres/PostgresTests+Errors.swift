@@ -97,33 +97,6 @@ extension PostgresTests {
             }
         }
 
-        @Test(arguments: [
-            "postgresql://planrouter:s3cr3t%zz@127.0.0.1:55432/postgres",
-            "postgresql://planrouter:s3cr3t@[::1:55432/postgres",
-            "host=127.0.0.1 port",
-            "postgresql://planrouter@127.0.0.1:55432/postgres?nosuchoption=1",
-        ])
-        func malformedConninfoIsInvalidConfiguration(conninfo: String) async throws {
-            let error = try await #require(throws: PostgresError.self) {
-                _ = try await PostgresConnection.connect(conninfo, logger: TestDatabase.logger)
-            }
-            #expect(error.code == .invalidConfiguration)
-            #expect(!error.isRetriable)
-            #expect(!error.message.isEmpty)
-            #expect(!error.description.contains("s3cr3t"))
-            #expect(!error.debugDescription.contains("s3cr3t"))
-        }
-
-        @Test func unreachableServerIsConnectionFailed() async throws {
-            let error = try await #require(throws: PostgresError.self) {
-                _ = try await PostgresConnection.connect(
-                    "postgresql://planrouter:s3cr3t@127.0.0.1:1/postgres?connect_timeout=2", logger: TestDatabase.logger)
-            }
-            #expect(error.code == .connectionFailed)
-            #expect(error.isRetriable)
-            #expect(!error.description.contains("s3cr3t"))
-        }
-
         @Test func terminatedBackendIsConnectionLost() async throws {
             let conninfo = try await TestDatabase.fresh()
             let victim = try await PostgresConnection.connect(conninfo, logger: TestDatabase.logger)
@@ -140,15 +113,6 @@ extension PostgresTests {
             #expect(error.code == .connectionLost)
             #expect(error.isRetriable)
             #expect(victim.isClosed)
-        }
-
-        @Test func codesDescribeThemselves() {
-            #expect(PostgresError.Code.poolClosed.description == "poolClosed")
-            let error = PostgresError(code: .timeout, message: "slow")
-            #expect(error.description == "timeout: slow")
-            #expect(PostgresError(code: .server, sqlState: "55P03", message: "x").isRetriable)
-            #expect(PostgresError(code: .server, sqlState: "08006", message: "x").isRetriable)
-            #expect(!PostgresError(code: .server, sqlState: "42P01", message: "x").isRetriable)
         }
     }
 }

@@ -56,14 +56,5 @@ extension PostgresTests {
             #expect(count == 0)
             await pool.close()
         }
-
-        @Test func malformedConninfoFailsAtFirstUse() async throws {
-            let pool = PostgresPool(conninfo: "postgresql://[::1", logger: TestDatabase.logger)
-            let error = try await #require(throws: PostgresError.self) {
-                try await pool.withConnection { _ in 1 }
-            }
-            #expect(error.code == .invalidConfiguration)
-            await pool.close()
-        }
     }
 }

@@ -1,18 +1,18 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Records log messages so tests can check what a component logs.
 struct CapturingLogHandler: LogHandler {
-    final class Store: @unchecked Sendable {
-        private let lock = NSLock()
-        private var entries: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] = []
+    final class Store: Sendable {
+        private let entries = Mutex<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>([])
 
         func append(_ level: Logger.Level, _ message: String, _ metadata: Logger.Metadata) {
-            lock.withLock { entries.append((level, message, metadata)) }
+            entries.withLock { $0.append((level, message, metadata)) }
         }
 
         var all: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] {
-            lock.withLock { entries }
+            entries.withLock { $0 }
         }
     }
 

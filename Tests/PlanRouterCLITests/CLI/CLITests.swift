@@ -1,52 +1,8 @@
 import Foundation
 import PlanRouterCore
-import PlanRouterKafka
 import Testing
 
-/// Runs the real `planrouter` binary (built next to the test bundle) the way an operator would.
-enum CLI {
-    static var binary: URL {
-        // .build/<config>/planrouterPackageTests.xctest -> .build/<config>/planrouter
-        var dir = Bundle.main.bundleURL
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("planrouter").path), dir.path != "/" {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("planrouter")
-    }
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Duration = .seconds(30)) async throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let deadline = ContinuousClock.now + timeout
-        while p.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if p.isRunning {
-            p.terminate()
-            Issue.record("planrouter \(args.joined(separator: " ")) did not finish within \(timeout)")
-        }
-        p.waitUntilExit()
-        return Result(
-            status: p.terminationStatus, stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
-}
-
+/// The CLI's errors and `rules validate`, run on the real binary; none of them needs a service.
 @Suite struct CLITests {
     /// One line on stderr starting with the error prefix, non-zero status, no stack trace.
     func expectActionableFailure(_ r: CLI.Result, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -96,20 +52,5 @@ enum CLI {
         let ok = try await CLI.run(["rules", "validate", file.path])
         #expect(ok.status == 0)
         #expect(ok.stdout.contains("valid; tiers surgical, restorative, aesthetic, add_on"))
-    }
-
-    /// produce: rejected lines are reported with their number and reason, the rest are sent,
-    /// the summary is printed and the exit status says something was rejected.
-    @Test func produceReportsRejectedLinesAndSendsTheRest() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
-        try cluster.createTopic("plan.accepted", partitions: 1)
-        let good = TestEvents.accepted().serialized()
-        let input = [good, "{not json", TestEvents.accepted().serialized(), "{\"specversion\":\"1.0\"}"].joined(separator: "\n") + "\n"
-        let r = try await CLI.run(["produce"], env: ["PLANROUTER_KAFKA_BROKERS": cluster.bootstrapServers], stdin: input)
-        #expect(r.status == 1)
-        #expect(r.stdout.contains("sent 2, rejected 2, failed 0"))
-        #expect(r.stderr.contains("line 2: rejected: invalid_json"))
-        #expect(r.stderr.contains("line 4: rejected: invalid_envelope"))
-        cluster.close()
     }
 }

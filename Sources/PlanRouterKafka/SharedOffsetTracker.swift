@@ -1,0 +1,12 @@
+import Synchronization
+
+/// A consumer's `KafkaOffsetTracker` behind a `Mutex`. The poll and commit paths,
+/// `markDone` from any task and the rebalance callback all use it; the callback is
+/// created before the consumer exists, so it holds this rather than the consumer.
+final class SharedOffsetTracker: Sendable {
+    private let tracker = Mutex(KafkaOffsetTracker())
+
+    func withLock<Result: Sendable>(_ body: (inout KafkaOffsetTracker) -> Result) -> Result {
+        tracker.withLock { body(&$0) }
+    }
+}
