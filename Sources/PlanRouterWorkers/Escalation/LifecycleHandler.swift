@@ -13,6 +13,7 @@ import PlanRouterPostgres
 public struct LifecycleHandler: EventHandler {
     public let consumerName: String
     public let eventTypes: Set<EventType> = [.appointmentChanged, .planChanged]
+    public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     let topics: TopicNames
 
     public init(consumerName: String = "planrouter-escalation", topics: TopicNames = .init()) {

@@ -16,6 +16,7 @@ import PlanRouterPostgres
 public struct OfferHandler: EventHandler {
     public let consumerName: String
     public let eventTypes: Set<EventType> = [.planClassified, .scheduleChanged, .appointmentChanged]
+    public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     public let topics: TopicNames
     let settings: OfferSettings
     let rules = RulesCache()
