@@ -8,7 +8,8 @@ import Testing
 
 /// The consumer loop judges input by the contract (issue 12) and never blames an event for
 /// a lost connection (issue 18). Batches go straight to `ConsumerWorker.process`, as the
-/// poll loop hands them over, against a real migrated PostgreSQL.
+/// poll loop hands them over, against a real migrated PostgreSQL. Every worker's consumer
+/// is closed before the harness (librdkafka must not destroy an unclosed group consumer).
 @Suite struct InputContractTests {
     /// A polled message as the broker would deliver it.
     static func message(_ event: JSONValue, topic: String, offset: Int64, headers: [KafkaHeader] = []) -> KafkaMessage {
@@ -72,6 +73,7 @@ import Testing
         try await worker.process([Self.message(Self.modified(plan: "p1"), topic: changed, offset: 0)])
         #expect(try await h.count("SELECT count(*) FROM plan_procedures WHERE plan_id = 'p1' AND code = 'D6010'") == 1)
         #expect(try await Self.deadLetters(h).count == 2)
+        await worker.consumer.close()
         await h.close()
     }
 
@@ -100,6 +102,8 @@ import Testing
         #expect(letters.first?.reason.contains("planrouter.appointment.changed.v1 does not belong on topic plan.changed") == true)
         #expect(letters.last?.reason.contains("planrouter.schedule.changed.v1 does not belong on topic appointment.changed") == true)
         #expect(try await h.count("SELECT count(*) FROM schedule_blocks") == 0)
+        await lifecycle.consumer.close()
+        await offer.consumer.close()
         await h.close()
     }
 
@@ -148,6 +152,8 @@ import Testing
         ])
         #expect(try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'in-1h'") == 1)
         #expect(try await Self.deadLetters(h).last?.reason == "/data/accepted_at: more than 2 h after the worker's time 2031-03-01T12:00:00Z (acceptance window)")
+        await worker.consumer.close()
+        await narrow.consumer.close()
         await h.close()
     }
 
@@ -173,6 +179,7 @@ import Testing
         #expect(letters.first?.headers.contains(#""x-note": "hex:610062""#) == true)
         #expect(try await h.count("SELECT count(*) FROM plans") == 2)
         #expect(worker.stats.batches == 1, "the batch was split")
+        await worker.consumer.close()
         await h.close()
     }
 
@@ -249,6 +256,8 @@ import Testing
         #expect(try await Self.deadLetters(h).isEmpty)
         #expect(try await h.count("SELECT count(*) FROM plans") == 6)
         #expect(single.stats.deadLettered == 0)
+        await worker.consumer.close()
+        await single.consumer.close()
         await h.close()
     }
 
@@ -274,6 +283,7 @@ import Testing
         #expect(try await h.count("SELECT count(*) FROM plan_events WHERE kind = 'accepted'") == n)
         #expect(try await h.count("SELECT count(*) FROM outbox WHERE topic = 'plan.classified'") == n)
         #expect(try await h.count("SELECT count(*) FROM inbox") == n)
+        await worker.consumer.close()
         await h.close()
     }
 }
