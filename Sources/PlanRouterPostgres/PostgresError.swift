@@ -51,10 +51,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         self.message = message
     }
 
-    /// Whether retrying the whole unit of work (usually the transaction) may succeed.
+    /// Whether retrying the whole unit of work (usually the transaction) may succeed: the
+    /// connection failed or was lost (whether libpq had already marked it bad or only
+    /// reported it, without a SQLSTATE, e.g. "server closed the connection unexpectedly"),
+    /// a connection exception (class 08), the server shutting down (57P01-03), or a
+    /// concurrency failure.
     public var isRetriable: Bool {
         if code == .connectionFailed || code == .connectionLost { return true }
-        guard let sqlState else { return false }
+        guard let sqlState else { return code == .server && Self.isConnectionLevel(message: message) }
         switch sqlState {
         case "40001",  // serialization_failure
             "40P01",  // deadlock_detected
@@ -66,6 +70,37 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         default:
             return sqlState.hasPrefix("08")  // connection exceptions
         }
+    }
+
+    /// Whether the server refused the statement on its own terms: an error with a SQLSTATE
+    /// that is not transient, or a result the caller cannot decode. Only a refusal may be
+    /// blamed on the input (e.g. dead-lettered); a lost connection never is.
+    public var isRefusal: Bool {
+        if code == .decoding { return true }
+        return code == .server && sqlState != nil && !isRetriable
+    }
+
+    /// What a refusal says about the input, safe to store and show: the SQLSTATE, the
+    /// redacted primary message and the constraint, never DETAIL (which quotes values).
+    public var refusalReason: String {
+        var text = "\(sqlState ?? "?") \(message)"
+        if let constraintName { text += " (constraint \(constraintName))" }
+        return text
+    }
+
+    /// Messages libpq itself produces (no SQLSTATE) when the socket fails or the server goes
+    /// away, sometimes before it has marked the connection CONNECTION_BAD.
+    static let connectionLevelPhrases = [
+        "server closed the connection", "no connection to the server", "could not receive data from server",
+        "could not send data to server", "connection not open", "lost synchronization with server", "ssl syscall error",
+        "ssl connection has been closed", "eof detected", "connection to server", "socket not open", "connection is closed",
+        "terminating connection",
+    ]
+
+    /// Whether a client-side message (one without a SQLSTATE) says the connection is gone.
+    public static func isConnectionLevel(message: String) -> Bool {
+        let m = message.lowercased()
+        return connectionLevelPhrases.contains { m.contains($0) }
     }
 
     public var description: String {

@@ -15,7 +15,7 @@ public struct EventRejection: Error, Sendable, CustomStringConvertible, Hashable
     public var reason: String
     public init(_ kind: Kind, _ reason: String) {
         self.kind = kind
-        self.reason = reason
+        self.reason = RejectionReason.storable(reason)
     }
     public var description: String { "\(kind.rawValue): \(reason)" }
 }
@@ -43,17 +43,20 @@ public final class EventValidator: Sendable {
 
     public func schema(for type: EventType) -> JSONSchema { dataSchemas[type]! }
 
-    /// Parses bytes into a validated event; `expecting` limits the accepted types (a topic carries one type).
-    public func decode(_ bytes: some Collection<UInt8>, expecting: Set<EventType>? = nil) throws(EventRejection) -> CloudEvent {
+    /// Parses bytes into a validated event; `expecting` limits the accepted types (a topic carries
+    /// one type), and `topic`, the topic the bytes came from, is named when the type is not one of them.
+    public func decode(
+        _ bytes: some Collection<UInt8>, expecting: Set<EventType>? = nil, topic: String? = nil
+    ) throws(EventRejection) -> CloudEvent {
         guard bytes.count <= maximumBytes else {
             throw EventRejection(.tooLarge, "event of \(bytes.count) bytes exceeds the \(maximumBytes)-byte limit")
         }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw EventRejection(.invalidJSON, error.description) }
-        return try decode(value, expecting: expecting)
+        return try decode(value, expecting: expecting, topic: topic)
     }
 
-    public func decode(_ value: JSONValue, expecting: Set<EventType>? = nil) throws(EventRejection) -> CloudEvent {
+    public func decode(_ value: JSONValue, expecting: Set<EventType>? = nil, topic: String? = nil) throws(EventRejection) -> CloudEvent {
         let envelopeErrors = envelope.validate(value)
         if !envelopeErrors.isEmpty {
             throw EventRejection(.invalidEnvelope, envelopeErrors.joined(separator: "; "))
@@ -63,7 +66,10 @@ public final class EventValidator: Sendable {
             throw EventRejection(.unknownType, "unknown event type \(typeName)")
         }
         if let expecting, !expecting.contains(type) {
-            throw EventRejection(.unexpectedType, "event type \(typeName) does not belong on this topic")
+            let carried = expecting.map(\.cloudEventType).sorted()
+            let accepts = carried.isEmpty ? "no event type this consumer reads" : carried.joined(separator: ", ")
+            throw EventRejection(
+                .unexpectedType, "event type \(typeName) does not belong on \(topic.map { "topic \($0)" } ?? "this input"), which carries \(accepts)")
         }
         let data = value["data"]!
         let dataErrors = dataSchemas[type]!.validate(data)

@@ -106,7 +106,7 @@ public final class JSONSchema: @unchecked Sendable {
                 case "maxLength": c.maxLength = try int()
                 case "pattern":
                     guard let s = value.stringValue else { throw LoadError(description: "\(path)/pattern: expected a string") }
-                    do { c.pattern = (s, try NSRegularExpression(pattern: s)) } catch {
+                    do { c.pattern = (s, try NSRegularExpression(pattern: JSONSchema.ecmaAnchors(s))) } catch {
                         throw LoadError(description: "\(path)/pattern: invalid regular expression")
                     }
                 case "format": c.format = value.stringValue
@@ -240,6 +240,31 @@ public final class JSONSchema: @unchecked Sendable {
                 check(e, v, path, &errors, limit)
             }
         }
+    }
+
+    /// The pattern with ECMA-262 anchors, as JSON Schema specifies: outside a character
+    /// class, an unescaped `$` matches only at the very end of the string. ICU's `$` also
+    /// matches before a final line terminator, so `^[a-z]+$` would accept "abc\n";
+    /// ICU's `\z` is the ECMA `$`. (`^` already means the start of input in both.)
+    static func ecmaAnchors(_ pattern: String) -> String {
+        var out = ""
+        var escaped = false
+        var inClass = false
+        for ch in pattern {
+            if escaped {
+                out.append(ch)
+                escaped = false
+                continue
+            }
+            switch ch {
+            case "\\": escaped = true; out.append(ch)
+            case "[" where !inClass: inClass = true; out.append(ch)
+            case "]" where inClass: inClass = false; out.append(ch)
+            case "$" where !inClass: out += "\\z"
+            default: out.append(ch)
+            }
+        }
+        return out
     }
 
     static func show(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }

@@ -3,7 +3,8 @@ import Foundation
 /// RFC 3339 timestamps: the event contract requires an explicit offset ("Z" or ±hh:mm).
 /// Hand-written because it runs for every event and DateFormatter is slow and locale-bound.
 public enum RFC3339 {
-    /// Parses `2026-11-29T09:30:00-05:00`, `2026-11-29T14:30:00.250Z`; nil when not RFC 3339 with an offset.
+    /// Parses `2026-11-29T09:30:00-05:00`, `2026-11-29T14:30:00.250Z`; nil when not RFC 3339 with an
+    /// offset, or when the instant in UTC falls outside the years 0001-9999.
     public static func parse(_ s: String) -> Date? {
         var u = Array(s.utf8)
         guard u.count >= 20 else { return nil }
@@ -53,8 +54,17 @@ public enum RFC3339 {
         u.removeAll()
         let days = daysFromCivil(year: year, month: month, day: day)
         let secs = days * 86400 + hour * 3600 + minute * 60 + min(second, 59) - offset
+        // The instant itself must fall in years 0001-9999 UTC: "0001-01-01T00:30:00+01:00"
+        // is year 0 and "9999-12-31T23:30:00-05:00" year 10000, which no RFC 3339 UTC
+        // timestamp (and so nothing written downstream) can represent.
+        guard secs >= earliestSecond, secs < endSecond else { return nil }
         return Date(timeIntervalSince1970: Double(secs) + fraction)
     }
+
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds since 1970: the instants
+    /// `parse` accepts are in [earliest, end).
+    static let earliestSecond = daysFromCivil(year: 1, month: 1, day: 1) * 86400
+    static let endSecond = daysFromCivil(year: 10000, month: 1, day: 1) * 86400
 
     /// `2026-11-29T14:30:00Z` (UTC, milliseconds only when present).
     public static func format(_ date: Date) -> String {

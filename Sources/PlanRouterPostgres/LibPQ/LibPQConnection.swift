@@ -135,10 +135,15 @@ final class LibPQConnection: @unchecked Sendable {
         }
     }
 
+    /// An error libpq raised itself (no SQLSTATE). It is a lost connection when libpq has
+    /// marked the connection bad, and also when it has not yet but says so: during a server
+    /// restart "server closed the connection unexpectedly" arrives while PQstatus still
+    /// reads CONNECTION_OK, and must not pass for a refusal of the statement.
     private func clientError(_ connection: OpaquePointer, fallback: String) -> PostgresError {
-        let message = PQerrorMessage(connection).map { String(cString: $0).trimmingWhitespace() } ?? ""
-        let code: PostgresError.Code = PQstatus(connection) == CONNECTION_BAD ? .connectionLost : .server
-        return PostgresError(code: code, message: message.isEmpty ? fallback : message)
+        var message = PQerrorMessage(connection).map { String(cString: $0).trimmingWhitespace() } ?? ""
+        if message.isEmpty { message = fallback }
+        let lost = PQstatus(connection) == CONNECTION_BAD || PostgresError.isConnectionLevel(message: message)
+        return PostgresError(code: lost ? .connectionLost : .server, message: message)
     }
 
     private func serverError(

@@ -16,12 +16,15 @@ public struct ClassifierHandler: EventHandler {
     /// (and so re-offered) like a newer acceptance; the other changes are the escalation
     /// worker's (case lifecycle).
     public let eventTypes: Set<EventType> = [.planAccepted, .planChanged]
+    public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     let topics: TopicNames
+    let settings: ClassifierSettings
     let rules = RulesCache()
 
-    public init(consumerName: String = "planrouter-classifier", topics: TopicNames = .init()) {
+    public init(consumerName: String = "planrouter-classifier", topics: TopicNames = .init(), settings: ClassifierSettings = .init()) {
         self.consumerName = consumerName
         self.topics = topics
+        self.settings = settings
     }
 
     struct Accepted {
@@ -38,14 +41,15 @@ public struct ClassifierHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         guard !events.isEmpty else { return [] }
-        var letters: [DeadLetter] = []
+        let (inWindow, outside) = outsideAcceptanceWindow(events, now: now)
+        var letters = outside
         var accepted: [Accepted] = []
-        for e in events where e.event.type == .planAccepted {
+        for e in inWindow where e.event.type == .planAccepted {
             do { accepted.append(Accepted(incoming: e, plan: try PlanAccepted(data: e.event.data), patient: e.event.data["patient"] ?? .null)) } catch {
                 letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
             }
         }
-        let modified = events.filter { $0.event.type == .planChanged && $0.event.data["change"]?.stringValue == "modified" }
+        let modified = inWindow.filter { $0.event.type == .planChanged && $0.event.data["change"]?.stringValue == "modified" }
         if !modified.isEmpty {
             let (asAccepted, refused) = try await modifiedAsAcceptances(modified, tx)
             accepted += asAccepted
@@ -80,6 +84,25 @@ public struct ClassifierHandler: EventHandler {
             outbox.append(classifiedEvent(w, c, now: now), topic: topics[.planClassified])
         }
         return letters
+    }
+
+    /// Acceptances (and modifications, whose `changed_at` becomes the acceptance time) dated
+    /// outside the acceptance window around the batch's "now" are refused as `invalid_data`.
+    func outsideAcceptanceWindow(_ events: [IncomingEvent], now: Date) -> ([IncomingEvent], [DeadLetter]) {
+        var keep: [IncomingEvent] = []
+        var letters: [DeadLetter] = []
+        for e in events {
+            let field = e.event.type == .planAccepted ? "accepted_at" : "changed_at"
+            if e.event.type == .planAccepted || e.event.data["change"]?.stringValue == "modified",
+                let time = e.event.data[field]?.stringValue.flatMap(RFC3339.parse),
+                let reason = settings.acceptanceWindow.violation(time, now: now, field: "/data/\(field)")
+            {
+                letters.append(DeadLetter(message: e.message, kind: EventRejection.Kind.invalidData.rawValue, reason: reason))
+            } else {
+                keep.append(e)
+            }
+        }
+        return (keep, letters)
     }
 
     func ensureLocations(_ accepted: [Accepted], _ tx: PostgresConnection) async throws {

@@ -34,6 +34,8 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
     let clock: any PlanRouterClock
     let settings: ConsumerSettings
     let validator: EventValidator
+    /// Which types each consumed topic may carry; anything else is an `unexpected_type` dead letter.
+    let topicTypes: [String: Set<EventType>]
     let logger: Logger
     public let stats: WorkerStats
 
@@ -49,6 +51,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         self.clock = clock
         self.settings = settings
         self.validator = validator
+        self.topicTypes = handler.topicTypes
         var l = logger
         l[metadataKey: "worker"] = "\(handler.consumerName)"
         self.logger = l
@@ -100,16 +103,19 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
             } catch let e as PostgresError where e.isRetriable {
                 stats.recordError("database_transient")
                 try await waitBeforeRetry(&backoff, error: e)
-            } catch let e as PostgresError where messages.count > 1 {
+            } catch let e as PostgresError where e.isRefusal && messages.count > 1 {
                 stats.recordError("database_refused")
                 // A non-transient refusal: find the culprit by applying events one by one.
                 logger.warning("batch refused; retrying event by event", metadata: ["error": "\(e)", "batch.size": "\(messages.count)"])
                 for m in messages { try await process([m]) }
                 return
-            } catch let e as PostgresError {
+            } catch let e as PostgresError where e.isRefusal {
                 try await deadLetterAlone(messages[0], error: e, backoff: &backoff)
                 return
             }
+            // Any other PostgresError (pool closed, a client-side failure that is neither a
+            // lost connection nor a server's answer) is not the event's fault: it propagates
+            // and stops the worker, which commits nothing past this batch.
         }
     }
 
@@ -123,7 +129,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
     /// An event the database refuses on its own goes to the DLQ with the SQLSTATE.
     func deadLetterAlone(_ message: KafkaMessage, error: PostgresError, backoff: inout Backoff) async throws {
         let letter = DeadLetter(
-            message: message, kind: "rejected_by_database", reason: "database refused the event: \(error.sqlState ?? "?") \(error.message)")
+            message: message, kind: "rejected_by_database", reason: "database refused the event: \(error.refusalReason)")
         while true {
             do {
                 let now = try await clock.now()
@@ -148,7 +154,7 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         valid.reserveCapacity(messages.count)
         for m in messages {
             do {
-                let e = try validator.decode(m.value, expecting: handler.eventTypes)
+                let e = try validator.decode(m.value, expecting: topicTypes[m.topic] ?? [], topic: m.topic)
                 valid.append(IncomingEvent(event: e, message: m))
             } catch {
                 letters.append(DeadLetter(message: m, kind: error.kind.rawValue, reason: error.reason))

@@ -15,16 +15,18 @@ public struct DeadLetter: Sendable {
     public var kind: String
     public var reason: String
 
+    /// `reason` is made storable (control characters escaped, at most 2,000 characters): it
+    /// names paths and rules, and may quote an input's property names, never its values.
     public init(message: KafkaMessage, kind: String, reason: String) {
         self.message = message
         self.kind = kind
-        self.reason = reason
+        self.reason = RejectionReason.storable(reason)
     }
 
     /// The original bytes and headers plus why and where from, keyed like the original.
     func record(consumer: String, at now: String) -> OutboxRecord {
         var headers: [String: String] = [
-            "dlq.reason": String(reason.prefix(2000)),
+            "dlq.reason": reason,
             "dlq.kind": kind,
             "dlq.consumer": consumer,
             "dlq.source.topic": message.topic,
@@ -33,9 +35,11 @@ public struct DeadLetter: Sendable {
             "dlq.time": now,
         ]
         for h in message.headers where headers[h.key] == nil {
-            // Original headers pass through when they are text; binary ones are hex with a marker.
+            // Original headers pass through when they are text; binary ones (and text with NUL,
+            // which jsonb cannot store) are hex with a marker.
             if let v = h.value {
-                headers[h.key] = String(validating: v, as: UTF8.self) ?? "hex:" + Hex.encode(v)
+                headers[h.key] = v.contains(0) ? nil : String(validating: v, as: UTF8.self)
+                if headers[h.key] == nil { headers[h.key] = "hex:" + Hex.encode(v) }
             }
         }
         return OutboxRecord(

@@ -14,6 +14,7 @@ import PlanRouterStore
 public struct LifecycleHandler: EventHandler {
     public let consumerName: String
     public let eventTypes: Set<EventType> = [.appointmentChanged, .planChanged]
+    public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     let topics: TopicNames
 
     public init(consumerName: String = "planrouter-escalation", topics: TopicNames = .init()) {

@@ -14,6 +14,7 @@ public struct OfferHandler: EventHandler {
     public let consumerName: String
     public let eventTypes: Set<EventType> = [.planClassified, .scheduleChanged, .appointmentChanged]
     public var topics: TopicNames { planner.topics }
+    public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     /// Searches, holds and records offers and nudges.
     public let planner: OfferPlanner
 

@@ -202,7 +202,7 @@ struct BenchPipeline: AsyncParsableCommand {
         let worker = ConsumerWorker(
             consumer: try KafkaConsumer(
                 bootstrapServers: bootstrap, groupID: group, topics: [acceptedTopic], properties: consumerProperties, logger: logger),
-            pool: pool, handler: ClassifierHandler(consumerName: group, topics: topics), clock: WallClock(),
+            pool: pool, handler: ClassifierHandler(consumerName: group, topics: topics, settings: Self.classifierSettings), clock: WallClock(),
             settings: ConsumerSettings(batchSize: batchSize), logger: logger)
         let relay = OutboxRelay(
             conninfo: dbURL, producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
@@ -326,6 +326,11 @@ struct BenchPipeline: AsyncParsableCommand {
 
     /// Weekday schedules 08:00-17:00 (America/New_York) for every bench location: the
     /// generator's four dentists and an injector, from today for 90 days.
+    /// The generated acceptances carry fixed dates (reproducible runs), so the acceptance
+    /// window is opened wide enough for them whatever the wall clock says.
+    static let classifierSettings = ClassifierSettings(
+        acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(20 * 365 * 86_400), maximumAge: .seconds(20 * 365 * 86_400)))
+
     static func importSchedules(locations: Int, pool: PostgresPool) async throws {
         let zone = TimeZone(identifier: "America/New_York")!
         var cal = Calendar(identifier: .gregorian)

@@ -20,14 +20,16 @@ struct WorkerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Consume plan.accepted (and plan.changed: modified), store and classify plans, emit plan.classified (via the outbox).")
         @OptionGroup var options: WorkerOptions
+        @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var kafka: KafkaOptions
         @OptionGroup var log: LogOptions
 
         func run() async throws {
             try await reportingErrors {
+                let settings = try classifier.settings()
                 let env = try await WorkerEnvironment.make(kind: "classifier", options, database, kafka, log)
-                let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics)
+                let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics, settings: settings)
                 let consumer = try env.consumer(topics: [env.topics[.planAccepted], env.topics[.planChanged]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
@@ -114,6 +116,21 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await env.run([relay], probes: [.relay(relay.stats)])
             }
         }
+    }
+}
+
+struct ClassifierOptions: ParsableArguments {
+    @Option(help: "Refuse acceptances dated more than this many hours after the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AHEAD_HOURS. Default: 24.")
+    var acceptanceMaxAheadHours: Int?
+    @Option(help: "Refuse acceptances dated more than this many days before the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AGE_DAYS. Default: 730.")
+    var acceptanceMaxAgeDays: Int?
+
+    func settings() throws -> ClassifierSettings {
+        let ahead = acceptanceMaxAheadHours ?? Environment.value("PLANROUTER_ACCEPTANCE_MAX_AHEAD_HOURS").flatMap(Int.init) ?? 24
+        guard (0...8_760).contains(ahead) else { throw CLIError("--acceptance-max-ahead-hours must be between 0 and 8760") }
+        let age = acceptanceMaxAgeDays ?? Environment.value("PLANROUTER_ACCEPTANCE_MAX_AGE_DAYS").flatMap(Int.init) ?? 730
+        guard (1...36_500).contains(age) else { throw CLIError("--acceptance-max-age-days must be between 1 and 36500") }
+        return ClassifierSettings(acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(ahead * 3600), maximumAge: .seconds(age * 86_400)))
     }
 }
 

@@ -169,7 +169,7 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         let classifier = ConsumerWorker(
             consumer: try h.consumer(group: "flaky", topics: [h.topics[.planAccepted]]), pool: h.pool,
-            handler: ClassifierHandler(consumerName: "flaky"), clock: WallClock(), settings: ConsumerSettings(batchSize: 5),
+            handler: ClassifierHandler(consumerName: "flaky", settings: PipelineHarness.anyAcceptanceTime), clock: WallClock(), settings: ConsumerSettings(batchSize: 5),
             logger: testLogger)
         let run = Running { try await classifier.run() }
         let admin = try await PostgresConnection.connect(try TestDatabase.serverURL(), logger: testLogger)

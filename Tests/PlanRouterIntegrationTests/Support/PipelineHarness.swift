@@ -59,8 +59,15 @@ final class PipelineHarness: Sendable {
     func classifier(group: String = "classifier", telemetry: WorkerTelemetry? = nil) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
             consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
-            handler: ClassifierHandler(consumerName: group), clock: WallClock(), telemetry: telemetry, logger: testLogger)
+            handler: ClassifierHandler(consumerName: group, settings: Self.anyAcceptanceTime), clock: WallClock(), telemetry: telemetry,
+            logger: testLogger)
     }
+
+    /// The test events carry fixed dates (2026-11/12) that the default acceptance window
+    /// (1 day ahead of the wall clock, 2 years back) would refuse on some days; tests of the
+    /// window build their own handler.
+    static let anyAcceptanceTime = ClassifierSettings(
+        acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(20 * 365 * 86_400), maximumAge: .seconds(20 * 365 * 86_400)))
 
     static let bookingSecret = "test-booking-secret-0123456789abcdef"
 
@@ -75,7 +82,7 @@ final class PipelineHarness: Sendable {
     func classifier(group: String = "classifier", clock: any PlanRouterClock) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
             consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
-            handler: ClassifierHandler(consumerName: group), clock: clock, logger: testLogger)
+            handler: ClassifierHandler(consumerName: group, settings: Self.anyAcceptanceTime), clock: clock, logger: testLogger)
     }
 
     var offerSettings: OfferSettings { OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret) }
