@@ -1,8 +1,8 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
-// Our own targets build with warnings as errors once clean; C modules are not API.
-let strict: [SwiftSetting] = []
+// Our own targets (and their tests) build with warnings as errors; C modules are not API.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "planrouter",
@@ -114,28 +114,34 @@ let package = Package(
         // integration target needs PostgreSQL and a broker (`scripts/test`).
         .testTarget(
             name: "PlanRouterCoreTests",
-            dependencies: ["PlanRouterCore"]
+            dependencies: ["PlanRouterCore"],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "PlanRouterKafkaTests",
-            dependencies: ["PlanRouterKafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PlanRouterKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "PlanRouterPostgresTests",
-            dependencies: ["PlanRouterPostgres", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PlanRouterPostgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "PlanRouterWorkersTests",
-            dependencies: ["PlanRouterWorkers", "PlanRouterKafka"]
+            dependencies: ["PlanRouterWorkers", "PlanRouterKafka"],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "PlanRouterBookingTests",
-            dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
         ),
         // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.
         .testTarget(
             name: "PlanRouterCLITests",
-            dependencies: ["PlanRouterCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PlanRouterCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "PlanRouterIntegrationTests",
@@ -144,7 +150,8 @@ let package = Package(
                 "PlanRouterTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            swiftSettings: strict
         ),
     ]
 )
