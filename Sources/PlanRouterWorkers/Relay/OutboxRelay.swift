@@ -4,6 +4,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 import ServiceLifecycle
 
 public struct RelaySettings: Sendable {
@@ -16,14 +17,21 @@ public struct RelaySettings: Sendable {
     public var cleanupInterval: Duration = .seconds(60)
     /// Topics whose metadata is loaded at start (the outbox may name any of them).
     public var topics: [String]
+    /// A topic the cluster refuses with an error that needs an operator (authorization,
+    /// unknown topic) is paused this long, doubling with each refusal in a row up to
+    /// `topicPauseMax`; its rows stay pending and are tried again after each pause.
+    public var topicPause: Duration = .seconds(5)
+    public var topicPauseMax: Duration = .seconds(300)
     public init(
         batchSize: Int = 2000, idleWait: Duration = .milliseconds(500), retention: Duration = .seconds(24 * 3600),
-        topics: [String] = TopicNames().all
+        topics: [String] = TopicNames().all, topicPause: Duration = .seconds(5), topicPauseMax: Duration = .seconds(300)
     ) {
         self.batchSize = batchSize
         self.idleWait = idleWait
         self.retention = retention
         self.topics = topics
+        self.topicPause = topicPause
+        self.topicPauseMax = max(topicPause, topicPauseMax)
     }
 }
 
@@ -44,7 +52,7 @@ public final class OutboxRelay: Service {
     let logger: Logger
     public let stats: RelayStats
 
-    /// Attempts before a row the broker refuses for good is set aside.
+    /// Attempts before a row the broker refuses for good (a permanent error) is set aside.
     static let maximumAttempts = 3
 
     /// librdkafka's own client-side size limit, raised so the broker's topic limit is
@@ -103,9 +111,10 @@ public final class OutboxRelay: Service {
         var owned: [Int32] = []
         var lastCleanup = ContinuousClock.now
         var sendBackoff = Backoff()
+        var pauses = TopicPauses(initial: settings.topicPause, maximum: settings.topicPauseMax)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if owned.count < OutboxRecord.shardCount { owned = try await acquireShards(conn, owned: owned) }
-            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff)
+            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff, pauses: &pauses)
             if ContinuousClock.now - lastCleanup > settings.cleanupInterval {
                 try await cleanup(conn)
                 lastCleanup = ContinuousClock.now
@@ -130,37 +139,48 @@ public final class OutboxRelay: Service {
     }
 
     /// Publishes one batch of pending rows of the owned shards; returns how many were published.
-    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff) async throws -> Int {
+    ///
+    /// What happens to a row the broker did not take depends on the error's class
+    /// (`KafkaError.category`): retriable — it stays pending and the relay backs off;
+    /// needs an operator (authorization, unknown topic) — it stays pending, its topic
+    /// is paused with a growing pause and the reason is noted on the row, other topics
+    /// carry on; permanent (too large, invalid record) — `attempts + 1`, and after
+    /// `maximumAttempts` it is set aside (`failed_at`) so its shard moves on; fatal —
+    /// the relay stops.
+    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff, pauses: inout TopicPauses) async throws -> Int {
         guard !shards.isEmpty else { return 0 }
-        let rows = try await conn.query(
-            """
-            SELECT id, topic, key, payload, headers FROM outbox
-            WHERE published_at IS NULL AND failed_at IS NULL AND shard = ANY($1::int4[]::smallint[])
-            ORDER BY id LIMIT $2
-            """, shards, settings.batchSize)
+        let (paused, resumed) = pauses.active(at: .now)
+        stats.setPausedTopics(paused.count)
+        if !resumed.isEmpty {
+            // librdkafka keeps a topic's error from the last metadata answer for a while;
+            // look the topics up again so the next send reaches the broker.
+            try? await producer.loadMetadata(topics: resumed, timeout: .seconds(5))
+        }
+        let rows = try await OutboxRetryRepository.pending(shards: shards, pausedTopics: paused, limit: settings.batchSize, on: conn)
         guard !rows.isEmpty else { return 0 }
-        var ids: [Int64] = []
-        var messages: [KafkaOutgoingMessage] = []
-        ids.reserveCapacity(rows.count)
-        messages.reserveCapacity(rows.count)
-        for r in rows {
-            ids.append(try r.decode(0, as: Int64.self))
-            let headers = try r.decode(4, as: PostgresJSON.self)
-            messages.append(
-                KafkaOutgoingMessage(
-                    topic: try r.decode(1, as: String.self), key: try r.decode(2, as: [UInt8]?.self),
-                    value: try r.decode(3, as: [UInt8].self), headers: OutboxRelay.kafkaHeaders(headers.text)))
+        let messages = rows.map { r in
+            KafkaOutgoingMessage(topic: r.topic, key: r.key, value: r.payload, headers: OutboxRelay.kafkaHeaders(r.headers))
         }
         let results = await producer.sendBatch(messages)
         var done: [Int64] = []
+        var deliveredTopics = Set<String>()
         var refused: [(id: Int64, error: KafkaError)] = []
+        var held: [String: (ids: [Int64], error: KafkaError)] = [:]
         var failure: KafkaError?
-        for (id, result) in zip(ids, results) {
+        for (row, result) in zip(rows, results) {
             switch result {
-            case .success: done.append(id)
+            case .success:
+                done.append(row.id)
+                deliveredTopics.insert(row.topic)
             case .failure(let e):
-                failure = failure ?? e
-                if !e.isRetriable && !e.isFatal { refused.append((id, e)) }
+                switch e.category {
+                case .fatal: throw e
+                case .permanent:
+                    refused.append((row.id, e))
+                    failure = failure ?? e
+                case .needsOperator: held[row.topic, default: ([], e)].ids.append(row.id)
+                default: failure = failure ?? e
+                }
             }
         }
         let now = try await clock.now()
@@ -168,6 +188,7 @@ public final class OutboxRelay: Service {
             _ = try await conn.execute("UPDATE outbox SET published_at = $2 WHERE id = ANY($1::int8[])", done, now)
             stats.recordPublished(done.count)
         }
+        for topic in deliveredTopics where held[topic] == nil { pauses.clear(topic) }
         if !refused.isEmpty {
             // Refused for good: after a few attempts the row is set aside so the shard moves on.
             _ = try await conn.execute(
@@ -177,13 +198,23 @@ public final class OutboxRelay: Service {
                 FROM unnest($1::int8[], $2::text[]) AS u(id, e) WHERE o.id = u.id
                 """, refused.map(\.id), refused.map { String($0.error.description.prefix(500)) }, OutboxRelay.maximumAttempts, now)
             stats.recordError("kafka_refused", count: refused.count)
-            logger.error("the broker refused outbox rows", metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
+            logger.error(
+                "the broker refused outbox rows for good; set aside after \(OutboxRelay.maximumAttempts) attempts",
+                metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
+        for (topic, h) in held.sorted(by: { $0.key < $1.key }) {
+            let pause = pauses.pause(topic, at: .now)
+            try await OutboxRetryRepository.noteRefusal(ids: h.ids, error: h.error.description, on: conn)
+            stats.recordError("kafka_needs_operator", count: h.ids.count)
+            logger.error(
+                "the cluster refused a topic; its rows stay pending and publishing to it is paused",
+                metadata: ["topic": "\(topic)", "rows": "\(h.ids.count)", "error": "\(h.error)", "retry_in": "\(pause)"])
+        }
+        if !held.isEmpty { stats.setPausedTopics(pauses.count(at: .now)) }
         if let failure {
-            if failure.isFatal { throw failure }
             stats.recordError("kafka_delivery")
             let d = backoff.next()
-            logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(ids.count - done.count)"])
+            logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(rows.count - done.count)"])
             try await Task.sleep(for: d)
         } else {
             backoff.reset()
@@ -210,23 +241,73 @@ public final class OutboxRelay: Service {
     }
 }
 
+/// Topics the relay does not publish to for a while because the cluster refused them
+/// with an error that needs an operator; each refusal in a row doubles the pause (with
+/// jitter) up to the maximum, a delivery to the topic ends the series.
+struct TopicPauses {
+    private var until: [String: ContinuousClock.Instant] = [:]
+    private var backoffs: [String: Backoff] = [:]
+    let initial: Duration
+    let maximum: Duration
+
+    init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The topics paused at `now`, sorted, and those whose pause ended since the last call.
+    mutating func active(at now: ContinuousClock.Instant) -> (paused: [String], resumed: [String]) {
+        let resumed = until.filter { $0.value <= now }.keys.sorted()
+        until = until.filter { $0.value > now }
+        return (until.keys.sorted(), resumed)
+    }
+
+    /// How many topics are paused at `now`.
+    func count(at now: ContinuousClock.Instant) -> Int { until.values.filter { $0 > now }.count }
+
+    /// Pauses `topic` once more; returns for how long.
+    mutating func pause(_ topic: String, at now: ContinuousClock.Instant) -> Duration {
+        var b = backoffs[topic] ?? Backoff(initial: initial, maximum: maximum)
+        let d = b.next()
+        backoffs[topic] = b
+        until[topic] = now + d
+        return d
+    }
+
+    mutating func clear(_ topic: String) {
+        until[topic] = nil
+        backoffs[topic] = nil
+    }
+}
+
 /// Relay counters.
 public final class RelayStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _published = 0
     private var _running = false
+    private var _pausedTopics = 0
     private let publishedMetric: CoreMetrics.Counter?
+    private let pausedMetric: Recorder?
     private let errorMetric: LabelledCounters
 
     public init(telemetry: WorkerTelemetry? = nil) {
         publishedMetric = telemetry?.counter("planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
+        pausedMetric = telemetry?.gauge(
+            "planrouter_outbox_paused_topics", help: "Topics this relay does not publish to for now: the cluster refused them (authorization, unknown topic).")
         errorMetric = .errors(telemetry)
     }
+    func setPausedTopics(_ n: Int) {
+        lock.withLock { _pausedTopics = n }
+        pausedMetric?.record(n)
+    }
+    /// Topics paused after a refusal that needs an operator.
+    public var pausedTopics: Int { lock.withLock { _pausedTopics } }
     func recordPublished(_ n: Int) {
         lock.withLock { _published += n }
         publishedMetric?.increment(by: Int64(n))
     }
-    /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
+    /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good),
+    /// `kafka_needs_operator` (rows of a topic the cluster refused; kept pending).
     func recordError(_ kind: String, count: Int = 1) { errorMetric.increment(kind, by: count) }
     func setRunning(_ running: Bool) { lock.withLock { _running = running } }
     public var published: Int { lock.withLock { _published } }
