@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// The case lifecycle from the PMS (consumer group planrouter-escalation):
 /// - appointment.changed booking the plan's patient for the plan (by plan_id, or by
@@ -26,6 +27,9 @@ public struct LifecycleHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
+        // The named cases first, in key order, as the timer workers lock them: no deadlock between the two.
+        let named = events.compactMap { e in e.event.data["plan_id"]?.stringValue.map { (e.event.data["organization_id"]?.stringValue ?? "", $0) } }
+        try await CaseLockRepository.lock(organizations: named.map(\.0), plans: named.map(\.1), on: tx)
         for e in try await keepEventsOfUnknownPlans(events, in: tx, now: now) {
             let d = e.event.data
             switch e.event.type {
