@@ -31,8 +31,8 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         let plans = 16
         try await h.publish(events: (0..<plans).map { TestEvents.acceptedWith(plan: "case-\($0)", codes: [("D2740", 135_000)]) })
-        let classifier = try h.classifier(clock: setup), offer = try h.offer(clock: setup)
-        let runs = [Running { try await classifier.run() }, Running { try await offer.run() }]
+        let classifier = try h.classifier(clock: setup), offer = try h.offer(clock: setup), relay = try h.relay()
+        let runs = [Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() }]
         try await eventually("every case routed", timeout: .seconds(60)) {
             try await h.count("SELECT count(*) FROM plans WHERE status IN ('offered', 'escalated')") == plans
         }
