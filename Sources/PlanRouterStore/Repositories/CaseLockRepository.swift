@@ -31,4 +31,19 @@ public enum CaseLockRepository {
         _ = try await tx.query(
             "SELECT id FROM locations WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE", Array(Set(ids)).sorted())
     }
+
+    /// Locks the locations where the cases hold openings, like `lockLocations`: taken
+    /// by a transaction that releases a case's holds (after locking the case), so it
+    /// meets a nudge placing holds at the same location in the same order (case,
+    /// location, reservations) instead of the reverse.
+    public static func lockHoldLocations(organizations: [String], plans: [String], on tx: PostgresConnection) async throws {
+        guard !plans.isEmpty else { return }
+        _ = try await tx.query(
+            """
+            SELECT l.id FROM locations l
+            WHERE l.id IN (SELECT r.location_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS u(o, p)
+                           ON r.organization_id = u.o AND r.plan_id = u.p WHERE r.kind = 'hold' AND r.active)
+            ORDER BY l.id FOR NO KEY UPDATE
+            """, organizations, plans)
+    }
 }

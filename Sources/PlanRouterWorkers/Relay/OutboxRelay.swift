@@ -199,7 +199,7 @@ public final class OutboxRelay: Service {
                 """, refused.map(\.id), refused.map { String($0.error.description.prefix(500)) }, OutboxRelay.maximumAttempts, now)
             stats.recordError("kafka_refused", count: refused.count)
             logger.error(
-                "the broker refused outbox rows for good; set aside after \(OutboxRelay.maximumAttempts) attempts",
+                "the broker refused outbox rows with a permanent error; a row is set aside after \(OutboxRelay.maximumAttempts) attempts",
                 metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
         for (topic, h) in held.sorted(by: { $0.key < $1.key }) {

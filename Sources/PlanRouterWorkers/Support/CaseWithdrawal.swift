@@ -1,5 +1,6 @@
 import Foundation
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// Ends what a case has running when it is booked, closed or starts over: its holds are
 /// released (and their locations' calendars marked changed, so offer workers reload
@@ -12,6 +13,8 @@ public enum CaseWithdrawal {
         in tx: PostgresConnection
     ) async throws {
         guard !plans.isEmpty else { return }
+        // Lock order (CaseLockRepository): case, then location, then its reservations.
+        try await CaseLockRepository.lockHoldLocations(organizations: organizations, plans: plans, on: tx)
         let released = try await tx.query(
             """
             UPDATE reservations r SET active = false, released_at = $3, release_reason = $4

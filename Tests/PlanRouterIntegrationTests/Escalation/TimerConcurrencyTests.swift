@@ -7,9 +7,11 @@ import PlanRouterStore
 import Testing
 
 /// Two escalation workers on the same due timers (issue 18, point 6): many cases,
-/// three timers each (two nudges that place holds, then the coordinator task), all due
-/// at once, claimed in small batches so one case's timers land in both workers. Against
-/// the real PostgreSQL: no deadlock, and every timer fires exactly once.
+/// nine timers each (three copies of a ladder: nudges that place holds, then the
+/// coordinator task), all due at once, claimed in small batches so one case's timers
+/// land in both workers, while bookings from the PMS close half of the cases. Against
+/// the real PostgreSQL: no deadlock, and every timer fires exactly once or is cancelled.
+/// (Without the ordered case locks this test saw 3 deadlocks.)
 @Suite struct TimerConcurrencyTests {
     /// Counts what the loops saw.
     final class Tally: @unchecked Sendable {
@@ -29,7 +31,7 @@ import Testing
         try await h.publish(
             events: [TestEvents.schedule(providers: [("prov-3", "dentist", ["op-1", "op-2", "op-3"])])], topic: h.topics[.scheduleChanged])
         try await Task.sleep(for: .milliseconds(200))
-        let plans = 16
+        let plans = 24
         try await h.publish(events: (0..<plans).map { TestEvents.acceptedWith(plan: "case-\($0)", codes: [("D2740", 135_000)]) })
         let classifier = try h.classifier(clock: setup), offer = try h.offer(clock: setup), relay = try h.relay()
         let runs = [Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() }]
@@ -38,13 +40,21 @@ import Testing
         }
         for r in runs { await r.stop() }
         let offered = try await h.count("SELECT count(DISTINCT plan_id) FROM timers WHERE status = 'pending'")
-        let timers = try await h.count("SELECT count(*) FROM timers WHERE status = 'pending'")
-        #expect(offered >= plans / 2 && timers == offered * 3, "\(offered) cases with \(timers) timers")
-        // Shuffle the due times (all stay due): claims in due order then mix the steps
-        // of one case across the two workers' batches.
-        _ = try await h.pool.withConnection {
-            try await $0.execute("UPDATE timers SET due_at = due_at - random() * interval '2 hours' WHERE status = 'pending'")
+        #expect(try await h.count("SELECT count(*) FROM timers WHERE status = 'pending'") == offered * 3)
+        #expect(offered >= plans / 2, "\(offered) cases offered")
+        // Two more copies of every ladder (as after a re-sent acceptance or a retried
+        // offer), and the due times shuffled (all stay due): claims in due order then mix
+        // the nudges and tasks of one case across the two workers' concurrent batches.
+        _ = try await h.pool.withConnection { conn in
+            _ = try await conn.execute(
+                """
+                INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
+                SELECT organization_id, plan_id, location_id, kind, step, due_at, payload, created_at
+                FROM timers, generate_series(1, 2) WHERE status = 'pending'
+                """)
+            _ = try await conn.execute("UPDATE timers SET due_at = due_at - random() * interval '2 hours' WHERE status = 'pending'")
         }
+        let timers = try await h.count("SELECT count(*) FROM timers WHERE status = 'pending'")
 
         // Friday 09:30 in New York: every step of every ladder is due, the holds of the
         // first offers have expired, so the nudges place fresh ones.
@@ -52,11 +62,33 @@ import Testing
         let workers = (0..<2).map { i in
             EscalationWorker(
                 conninfo: h.databaseURL, pool: h.pool, offers: OfferHandler(consumerName: "escalation", settings: h.offerSettings), clock: clock,
-                settings: EscalationSettings(batchSize: 5, lease: .seconds(60)), workerID: "w\(i)", logger: testLogger)
+                settings: EscalationSettings(batchSize: 4, lease: .seconds(60)), workerID: "w\(i)", logger: testLogger)
         }
         let tally = Tally()
         let deadline = ContinuousClock.now + .seconds(90)
+        // Meanwhile the PMS books half of the cases (the lifecycle consumer of either
+        // process): each closes its case, cancelling its pending timers and holds.
+        let cases = try await h.pool.withConnection { conn in
+            try await conn.query("SELECT DISTINCT plan_id FROM timers WHERE status = 'pending' ORDER BY 1").map { try $0.decode(0, as: String.self) }
+        }
+        let booked = cases.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).shuffled()
         await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let lifecycle = LifecycleHandler(consumerName: "escalation")
+                for plan in booked {
+                    do {
+                        _ = try await h.pool.withTransaction { tx in
+                            try await lifecycle.close(
+                                organization: "org-1", plan: plan, status: "booked", reason: "booked_in_pms", in: tx, now: clock.now())
+                        }
+                    } catch let e as PostgresError where e.sqlState == "40P01" {
+                        tally.deadlock()
+                    } catch {
+                        tally.error(error)
+                    }
+                    try? await Task.sleep(for: .milliseconds(Int.random(in: 0...20)))
+                }
+            }
             for w in workers {
                 group.addTask {
                     var idle = 0
@@ -75,14 +107,19 @@ import Testing
         }
         #expect(tally.deadlocks == 0, "deadlocks: \(tally.deadlocks)")
         #expect(tally.errors.isEmpty, "\(tally.errors)")
-        // Every timer fired exactly once, by one of the two workers.
-        #expect(try await h.count("SELECT count(*) FROM timers WHERE status = 'done' AND fired_at IS NOT NULL") == timers)
+        // Every timer fired exactly once, by one of the two workers, or was cancelled by a booking.
+        let done = try await h.count("SELECT count(*) FROM timers WHERE status = 'done' AND fired_at IS NOT NULL")
         #expect(try await h.count("SELECT count(*) FROM timers WHERE status = 'pending'") == 0)
-        #expect(workers.map(\.stats.fired).reduce(0, +) == timers)
+        #expect(done + (try await h.count("SELECT count(*) FROM timers WHERE status = 'cancelled'")) == timers)
+        #expect(workers.map(\.stats.fired).reduce(0, +) == done)
         #expect(workers.allSatisfy { $0.stats.fired > 0 })
-        // Each ladder ended with exactly one coordinator task.
-        #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE kind = 'escalation'") == offered)
+        #expect(try await h.count("SELECT count(*) FROM plans WHERE status = 'booked'") == booked.count)
+        // No ladder ended with more than one coordinator task; those not booked ended with one.
         #expect(try await h.count("SELECT count(*) FROM (SELECT plan_id FROM coordinator_tasks WHERE kind = 'escalation' GROUP BY 1 HAVING count(*) > 1) d") == 0)
+        #expect(
+            try await h.count(
+                "SELECT count(DISTINCT t.plan_id) FROM timers t JOIN plans p USING (organization_id, plan_id) WHERE p.status = 'escalated'"
+            ) == cases.count - booked.count)
         await h.close()
     }
 
