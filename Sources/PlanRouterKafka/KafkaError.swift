@@ -35,6 +35,32 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public var description: String { backing.rawValue }
     }
 
+    /// What a caller should do about an error that reached it after librdkafka's own
+    /// retries. A struct over a private enum so classes can be added later.
+    public struct Category: Hashable, Sendable, CustomStringConvertible {
+        private enum Backing: String, Hashable, Sendable {
+            case retriable, needsOperator = "needs_operator", permanent, fatal
+        }
+
+        private let backing: Backing
+
+        private init(_ backing: Backing) { self.backing = backing }
+
+        /// Clears up by itself (a broker down, a leader moving, a timeout): try again soon.
+        public static let retriable = Category(.retriable)
+        /// The cluster refuses the client, not the message (authorization, an unknown
+        /// topic, a policy or protocol setting): nothing about the message is wrong and
+        /// an operator's fix makes the same send succeed. Keep it; try again rarely.
+        public static let needsOperator = Category(.needsOperator)
+        /// The broker refuses this message for good (too large, an invalid record or
+        /// timestamp): sending the same bytes again can never succeed.
+        public static let permanent = Category(.permanent)
+        /// The client is unusable (an idempotence invariant broke): recreate it.
+        public static let fatal = Category(.fatal)
+
+        public var description: String { backing.rawValue }
+    }
+
     public var code: Code
     /// The raw `rd_kafka_resp_err_t` value when librdkafka reported one.
     public var rdKafkaError: Int32?
@@ -57,6 +83,17 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.rdKafkaError = rdKafkaError
         self.isRetriable = isRetriable
         self.isFatal = isFatal
+    }
+
+    /// The error's class: `rdKafkaError` decides where librdkafka reported a code (see
+    /// `KafkaError+RDKafka.swift` for the table); otherwise the fatal and retriable
+    /// flags; anything not known is `needsOperator`, so an unexpected error never
+    /// makes a caller throw a message away.
+    public var category: Category {
+        if isFatal { return .fatal }
+        if let raw = rdKafkaError, let known = Self.category(rdKafka: raw) { return known }
+        if isRetriable || code == .closed || code == .transport || code == .timedOut { return .retriable }
+        return .needsOperator
     }
 
     public var description: String {

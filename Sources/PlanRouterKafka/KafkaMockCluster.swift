@@ -57,6 +57,35 @@ public final class KafkaMockCluster: Sendable {
         }
     }
 
+    /// A broker error a test makes the mock answer Produce requests with.
+    public struct ProduceRefusal: Sendable, Hashable {
+        let error: rd_kafka_resp_err_t
+
+        /// An ACL does not let this client write the topic (needs an operator; an ACL
+        /// change refuses writes for a moment).
+        public static let topicAuthorizationFailed = ProduceRefusal(error: RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        /// The broker found the record invalid (permanent for that message).
+        public static let invalidRecord = ProduceRefusal(error: RD_KAFKA_RESP_ERR_INVALID_RECORD)
+        /// Larger than the topic's `max.message.bytes` (permanent for that message).
+        public static let messageSizeTooLarge = ProduceRefusal(error: RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        /// Not enough in-sync replicas (retriable; librdkafka retries it by itself).
+        public static let notEnoughReplicas = ProduceRefusal(error: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS)
+    }
+
+    /// The next `times` Produce requests, on any broker of the cluster, are answered
+    /// with `refusal` instead of being written.
+    public func refuseProduce(_ refusal: ProduceRefusal, times: Int) {
+        guard times > 0 else { return }
+        cluster.withLock { cluster in
+            guard let cluster else { return }
+            let codes = [rd_kafka_resp_err_t](repeating: refusal.error, count: times)
+            rd_kafka_mock_push_request_errors_array(cluster, Self.produceApiKey, codes.count, codes)
+        }
+    }
+
+    /// The Kafka protocol's ApiKey of Produce requests.
+    static let produceApiKey: Int16 = 0
+
     /// Stops the brokers and frees the cluster. Safe to call more than once.
     public func close() {
         let closing = cluster.withLock { cluster -> OpaquePointer? in

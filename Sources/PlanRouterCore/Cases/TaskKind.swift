@@ -8,6 +8,8 @@ public enum TaskKind: String, Sendable, Hashable, CaseIterable {
     case sameVisit = "same_visit"
     /// No opening could be held for the case in the horizon.
     case noAvailability = "no_availability"
+    /// The stalled-case watchdog: accepted, yet no offer and no task after the bound.
+    case routingStalled = "routing_stalled"
 }
 
 /// Status of a coordinator task (`coordinator_tasks.status`).

@@ -64,4 +64,39 @@ extension KafkaError {
             return false
         }
     }
+
+    /// The class of a `rd_kafka_resp_err_t` for a produced message; nil for codes this
+    /// table does not know (the caller falls back to the error's flags).
+    static func category(rdKafka raw: Int32) -> Category? {
+        let error = rd_kafka_resp_err_t(rawValue: raw)
+        if isRetriable(error) { return .retriable }
+        switch error {
+        // Something about this message: the same bytes are refused every time.
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+            RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP,
+            RD_KAFKA_RESP_ERR__BAD_MSG, RD_KAFKA_RESP_ERR__KEY_SERIALIZATION, RD_KAFKA_RESP_ERR__VALUE_SERIALIZATION:
+            return .permanent
+        // The cluster refuses this client or topic: an ACL, a missing topic, a policy, a
+        // protocol setting. Every message of the topic would fail the same way until
+        // someone changes the cluster (an ACL change can refuse writes for a while).
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
+            RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR__SSL, RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM,
+            RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE, RD_KAFKA_RESP_ERR_SECURITY_DISABLED,
+            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
+            RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_POLICY_VIOLATION, RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS,
+            RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION, RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            RD_KAFKA_RESP_ERR_UNSUPPORTED_COMPRESSION_TYPE:
+            return .needsOperator
+        // Clear up by themselves, or mean "not sent, try again": storage trouble on a
+        // broker, a quota, a purge on close.
+        case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED, RD_KAFKA_RESP_ERR__PURGE_QUEUE,
+            RD_KAFKA_RESP_ERR__PURGE_INFLIGHT, RD_KAFKA_RESP_ERR__DESTROY, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+            return .retriable
+        case RD_KAFKA_RESP_ERR__FATAL:
+            return .fatal
+        default:
+            return nil
+        }
+    }
 }

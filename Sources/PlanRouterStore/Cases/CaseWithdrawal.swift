@@ -12,6 +12,9 @@ public enum CaseWithdrawal {
         _ keys: [PlanKey], holdReason: String, taskOutcome: String, exceptTask: Int64? = nil, now: Date, on tx: PostgresConnection
     ) async throws {
         guard !keys.isEmpty else { return }
+        // Lock order (CaseLockRepository): case, then location, then its reservations.
+        try await CaseLockRepository.lockHoldLocations(
+            organizations: keys.map(\.organizationID), plans: keys.map(\.planID), on: tx)
         let released = try await ReservationsRepository.releaseHolds(of: keys, reason: holdReason, now: now, on: tx)
         try await LocationsRepository.bumpCalendars(Array(Set(released)), on: tx)
         try await TimersRepository.cancelPending(keys, on: tx)

@@ -60,14 +60,17 @@ public enum OutboxRepository {
         return try rows.map { try $0.decode(0, as: Int32.self) }
     }
 
-    /// Unpublished, not set-aside rows of the shards, oldest first.
-    public static func pending(shards: [Int32], limit: Int, on conn: PostgresConnection) async throws -> [PendingOutboxRow] {
+    /// Unpublished, not set-aside rows of the shards, oldest first, leaving out the topics in
+    /// `pausedTopics` (the relay pauses a topic the cluster refuses until an operator fixes it).
+    public static func pending(
+        shards: [Int32], pausedTopics: [String] = [], limit: Int, on conn: PostgresConnection
+    ) async throws -> [PendingOutboxRow] {
         let rows = try await conn.query(
             """
             SELECT id, topic, key, payload, headers FROM outbox
-            WHERE published_at IS NULL AND failed_at IS NULL AND shard = ANY($1::int4[]::smallint[])
+            WHERE published_at IS NULL AND failed_at IS NULL AND shard = ANY($1::int4[]::smallint[]) AND topic <> ALL($3::text[])
             ORDER BY id LIMIT $2
-            """, shards, limit)
+            """, shards, limit, pausedTopics)
         var out: [PendingOutboxRow] = []
         out.reserveCapacity(rows.count)
         for r in rows {

@@ -15,10 +15,20 @@ public struct EscalationSettings: Sendable {
     public var lease: Duration = .seconds(60)
     /// Longest sleep between checks; a NOTIFY on planrouter_timers wakes the worker sooner.
     public var pollInterval: Duration = .seconds(1)
-    public init(batchSize: Int = 1000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1)) {
+    /// A case still `accepted` with no offer and no open task this long after it was
+    /// recorded (by the injected clock) is stalled: the watchdog gives it a coordinator task.
+    public var stalledCaseAfter: Duration = .seconds(300)
+    /// How often (monotonic time) the stalled-case watchdog runs.
+    public var watchdogInterval: Duration = .seconds(30)
+    public init(
+        batchSize: Int = 1000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1), stalledCaseAfter: Duration = .seconds(300),
+        watchdogInterval: Duration = .seconds(30)
+    ) {
         self.batchSize = batchSize
         self.lease = lease
         self.pollInterval = pollInterval
+        self.stalledCaseAfter = stalledCaseAfter
+        self.watchdogInterval = watchdogInterval
     }
 }
 
@@ -67,8 +77,31 @@ public final class EscalationWorker: Service {
                 defer { listener.close() }
                 try await listener.listen(TimersRepository.notifyChannel)
                 backoff.reset()
+                var lastWatchdog: ContinuousClock.Instant?
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let fired = try await fireOnce()
+                    if lastWatchdog.map({ ContinuousClock.now - $0 >= settings.watchdogInterval }) ?? true {
+                        lastWatchdog = .now
+                        do {
+                            try await checkStalledCases()
+                        } catch let e as PostgresError where !e.isRetriable {
+                            stats.recordError("database_refused")
+                            logger.error("stalled-case watchdog failed; next round later", metadata: ["error": "\(e)"])
+                        }
+                    }
+                    let fired: Int
+                    do {
+                        fired = try await fireOnce()
+                    } catch let e as PostgresError where e.isRetriable && e.code == .server {
+                        // A deadlock or serialization failure rolled the firing back (its
+                        // leases are released already); the connection is fine.
+                        stats.recordError(e.sqlState == "40P01" ? "database_deadlock" : "database_transient")
+                        logger.warning(
+                            "escalation transaction rolled back; retrying",
+                            metadata: ["error": "\(e)", "db.sqlstate": "\(e.sqlState ?? "")"])
+                        try await Task.sleep(for: backoff.next())
+                        continue
+                    }
+                    backoff.reset()
                     if fired < settings.batchSize {
                         let wait = try await sleepDuration()
                         if wait > .zero { _ = try await listener.waitForNotification(timeout: wait) }
@@ -76,8 +109,11 @@ public final class EscalationWorker: Service {
                     }
                 }
             } catch let e as PostgresError where e.isRetriable {
-                stats.recordError("database_transient")
-                logger.warning("escalation lost its database connection; retrying", metadata: ["error": "\(e)"])
+                stats.recordError(e.sqlState == "40P01" ? "database_deadlock" : "database_transient")
+                let lost = e.code == .connectionLost || e.code == .connectionFailed
+                logger.warning(
+                    lost ? "escalation lost its database connection; retrying" : "escalation hit a transient database error; retrying",
+                    metadata: ["error": "\(e)", "db.sqlstate": "\(e.sqlState ?? "")"])
                 try? await Task.sleep(for: backoff.next())
             } catch let e as ClockError {
                 // Started before the simulation set its clock: wait for it.
@@ -107,8 +143,52 @@ public final class EscalationWorker: Service {
             try await TimersRepository.claim(limit: settings.batchSize, lease: settings.lease, worker: workerID, now: now, on: $0)
         }
         guard !claimed.isEmpty else { return 0 }
-        try await fire(claimed, now: now)
+        do {
+            try await fire(claimed, now: now)
+        } catch {
+            // Rolled back: give the leases back now, so the timers are due again at once
+            // rather than after the lease (best effort: a lost connection leaves the lease).
+            let ids = claimed.map(\.id)
+            let workerID = self.workerID
+            _ = try? await pool.withConnection { try await TimerLeaseRepository.release(ids: ids, worker: workerID, on: $0) }
+            throw error
+        }
         return claimed.count
+    }
+
+    /// One round of the stalled-case watchdog: every case still `accepted` with no
+    /// offer and no open task `stalledCaseAfter` after it was recorded gets one
+    /// `routing_stalled` coordinator task (published like every task), with the reason
+    /// found (its event set aside by the relay, a dead letter, no classification, …).
+    /// One round at a time across workers; a case is flagged once per acceptance.
+    /// Returns the number of tasks created.
+    @discardableResult
+    public func checkStalledCases() async throws -> Int {
+        let now = try await clock.now()
+        let cutoff = now.addingTimeInterval(-Double(settings.stalledCaseAfter.components.seconds))
+        let topic = offers.topics[.coordinatorTasks]
+        let round = try await pool.withTransaction { tx -> StalledCasesRepository.Round? in
+            guard try await StalledCasesRepository.takeRound(on: tx) else { return nil }
+            let round = try await StalledCasesRepository.round(cutoff: cutoff, now: now, limit: 500, on: tx)
+            var outbox = OutboxBatch()
+            for t in round.created {
+                let context = (try? JSONParser.parse(t.context))?.objectValue ?? JSONObject()
+                let task = CoordinatorTask(
+                    taskID: String(t.id), organizationID: t.organizationID, locationID: t.locationID, planID: t.planID, ownerID: t.ownerID,
+                    kind: TaskKind.routingStalled.rawValue, urgent: true, reason: t.reason, createdAt: now, context: context)
+                outbox.append(
+                    CloudEvent(id: "task-\(t.id)", source: "planrouter/escalation", time: now, subject: t.planID, data: task), topic: topic)
+            }
+            try await outbox.insert(on: tx, now: now)
+            return round
+        }
+        guard let round else { return 0 }
+        stats.recordStalled(created: round.created.count, stalled: round.stalled)
+        for t in round.created {
+            logger.warning("stalled case handed to a coordinator", metadata: ["plan.id": "\(t.planID)", "task.id": "\(t.id)", "reason": "\(t.reason)"])
+        }
+        if round.resolved > 0 { logger.info("stalled cases moved on; their tasks resolved", metadata: ["count": "\(round.resolved)"]) }
+        return round.created.count
     }
 
     /// Lifecycle events kept until their plan arrived are applied once the plan has had its first offer.
@@ -128,6 +208,9 @@ public final class EscalationWorker: Service {
         let logger = self.logger
         let workerID = self.workerID
         try await pool.withTransaction { tx in
+            // Cases first, in key order, before their timers, holds or tasks: two workers
+            // (or the lifecycle consumer) on overlapping cases then wait, never deadlock.
+            try await CaseLockRepository.lock(organizations: timers.map(\.organizationID), plans: timers.map(\.planID), on: tx)
             try await self.rules.refreshIfNeeded(on: tx)
             // Patient messages due in a location's quiet hours wait for the morning.
             let zones = try await LocationsRepository.infos(Array(Set(timers.map(\.locationID))), on: tx)
@@ -148,6 +231,8 @@ public final class EscalationWorker: Service {
             var outbox = OutboxBatch()
             let nudges = applied.filter { $0.ladderAction == .nudge }
             if !nudges.isEmpty {
+                // Nudges may place holds: their locations next, in id order (after the cases).
+                try await CaseLockRepository.lockLocations(nudges.map(\.locationID), on: tx)
                 try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
@@ -160,9 +245,11 @@ public final class EscalationWorker: Service {
 
 /// Timer counters and firing lateness.
 public final class TimerStats: Sendable {
-    private let totals = Mutex((fired: 0, running: false))
+    private let totals = Mutex((fired: 0, running: false, stalledCreated: 0, stalled: 0))
     private let firedMetric: CoreMetrics.Counter?
     private let latenessMetric: CoreMetrics.Timer?
+    private let stalledCreatedMetric: CoreMetrics.Counter?
+    private let stalledMetric: Recorder?
     private let errorMetric: LabelledCounters
 
     public init(telemetry: WorkerTelemetry? = nil) {
@@ -171,9 +258,25 @@ public final class TimerStats: Sendable {
             "planrouter_timer_lateness_seconds", help: "Time between a timer's due time and its firing.",
             buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                 .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)])
+        stalledCreatedMetric = telemetry?.counter(
+            "planrouter_cases_stalled_total", help: "Stalled cases (accepted, no offer, no open task past the bound) handed to a coordinator.")
+        stalledMetric = telemetry?.gauge(
+            "planrouter_cases_stalled", help: "Cases stalled at the last watchdog round (accepted, no offer, no open task other than routing_stalled).")
         errorMetric = .errors(telemetry)
     }
     func recordError(_ kind: String) { errorMetric.increment(kind) }
+    func recordStalled(created: Int, stalled: Int) {
+        totals.withLock {
+            $0.stalledCreated += created
+            $0.stalled = stalled
+        }
+        if created > 0 { stalledCreatedMetric?.increment(by: Int64(created)) }
+        stalledMetric?.record(stalled)
+    }
+    /// `routing_stalled` tasks this worker created.
+    public var stalledTasksCreated: Int { totals.withLock { $0.stalledCreated } }
+    /// Stalled cases at this worker's last watchdog round.
+    public var stalledCases: Int { totals.withLock { $0.stalled } }
     func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
     public var isRunning: Bool { totals.withLock { $0.running } }
     /// `lateness`: seconds between each fired timer's due time and now.

@@ -26,6 +26,9 @@ public struct LifecycleHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
+        // The named cases first, in key order, as the timer workers lock them: no deadlock between the two.
+        let named = events.compactMap { e in e.event.data["plan_id"]?.stringValue.map { (e.event.data["organization_id"]?.stringValue ?? "", $0) } }
+        try await CaseLockRepository.lock(organizations: named.map(\.0), plans: named.map(\.1), on: tx)
         for e in try await keepEventsOfUnknownPlans(events, in: tx, now: now) {
             let d = e.event.data
             switch e.event.type {

@@ -72,6 +72,10 @@ public struct WorkerMetrics: Sendable {
         gauges.set(
             "planrouter_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none).",
             backlog.oldestCreatedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        gauges.set(
+            "planrouter_outbox_set_aside", "Outbox rows set aside because the broker refused them for good (see planrouter outbox status).",
+            backlog.failed)
+        // The same number under its earlier name, kept for existing dashboards.
         gauges.set("planrouter_outbox_failed", "Outbox rows set aside because the broker refused them for good (see last_error).", backlog.failed)
     }
 

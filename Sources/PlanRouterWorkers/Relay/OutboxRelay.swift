@@ -19,14 +19,21 @@ public struct RelaySettings: Sendable {
     public var cleanupInterval: Duration = .seconds(60)
     /// Topics whose metadata is loaded at start (the outbox may name any of them).
     public var topics: [String]
+    /// A topic the cluster refuses with an error that needs an operator (authorization,
+    /// unknown topic) is paused this long, doubling with each refusal in a row up to
+    /// `topicPauseMax`; its rows stay pending and are tried again after each pause.
+    public var topicPause: Duration = .seconds(5)
+    public var topicPauseMax: Duration = .seconds(300)
     public init(
         batchSize: Int = 2000, idleWait: Duration = .milliseconds(500), retention: Duration = .seconds(24 * 3600),
-        topics: [String] = TopicNames().all
+        topics: [String] = TopicNames().all, topicPause: Duration = .seconds(5), topicPauseMax: Duration = .seconds(300)
     ) {
         self.batchSize = batchSize
         self.idleWait = idleWait
         self.retention = retention
         self.topics = topics
+        self.topicPause = topicPause
+        self.topicPauseMax = max(topicPause, topicPauseMax)
     }
 }
 
@@ -47,7 +54,7 @@ public final class OutboxRelay: Service {
     let logger: Logger
     public let stats: RelayStats
 
-    /// Attempts before a row the broker refuses for good is set aside.
+    /// Attempts before a row the broker refuses for good (a permanent error) is set aside.
     static let maximumAttempts = 3
 
     /// librdkafka's own client-side size limit, raised so the broker's topic limit is
@@ -106,9 +113,10 @@ public final class OutboxRelay: Service {
         var owned: [Int32] = []
         var lastCleanup = ContinuousClock.now
         var sendBackoff = Backoff()
+        var pauses = TopicPauses(initial: settings.topicPause, maximum: settings.topicPauseMax)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if owned.count < OutboxRecord.shardCount { owned = try await acquireShards(conn, owned: owned) }
-            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff)
+            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff, pauses: &pauses)
             if ContinuousClock.now - lastCleanup > settings.cleanupInterval {
                 try await cleanup(conn)
                 lastCleanup = ContinuousClock.now
@@ -131,28 +139,48 @@ public final class OutboxRelay: Service {
     }
 
     /// Publishes one batch of pending rows of the owned shards; returns how many were published.
-    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff) async throws -> Int {
+    ///
+    /// What happens to a row the broker did not take depends on the error's class
+    /// (`KafkaError.category`): retriable — it stays pending and the relay backs off;
+    /// needs an operator (authorization, unknown topic) — it stays pending, its topic
+    /// is paused with a growing pause and the reason is noted on the row, other topics
+    /// carry on; permanent (too large, invalid record) — `attempts + 1`, and after
+    /// `maximumAttempts` it is set aside (`failed_at`) so its shard moves on; fatal —
+    /// the relay stops.
+    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff, pauses: inout TopicPauses) async throws -> Int {
         guard !shards.isEmpty else { return 0 }
-        let rows = try await OutboxRepository.pending(shards: shards, limit: settings.batchSize, on: conn)
+        let (paused, resumed) = pauses.active(at: .now)
+        stats.setPausedTopics(paused.count)
+        if !resumed.isEmpty {
+            // librdkafka keeps a topic's error from the last metadata answer for a while;
+            // look the topics up again so the next send reaches the broker.
+            try? await producer.loadMetadata(topics: resumed, timeout: .seconds(5))
+        }
+        let rows = try await OutboxRepository.pending(shards: shards, pausedTopics: paused, limit: settings.batchSize, on: conn)
         guard !rows.isEmpty else { return 0 }
-        var ids: [Int64] = []
-        var messages: [KafkaOutgoingMessage] = []
-        ids.reserveCapacity(rows.count)
-        messages.reserveCapacity(rows.count)
-        for r in rows {
-            ids.append(r.id)
-            messages.append(KafkaOutgoingMessage(topic: r.topic, key: r.key, value: r.payload, headers: OutboxRelay.kafkaHeaders(r.headersJSON)))
+        let messages = rows.map { r in
+            KafkaOutgoingMessage(topic: r.topic, key: r.key, value: r.payload, headers: OutboxRelay.kafkaHeaders(r.headersJSON))
         }
         let results = await producer.sendBatch(messages)
         var done: [Int64] = []
+        var deliveredTopics = Set<String>()
         var refused: [(id: Int64, error: KafkaError)] = []
+        var held: [String: (ids: [Int64], error: KafkaError)] = [:]
         var failure: KafkaError?
-        for (id, result) in zip(ids, results) {
+        for (row, result) in zip(rows, results) {
             switch result {
-            case .success: done.append(id)
+            case .success:
+                done.append(row.id)
+                deliveredTopics.insert(row.topic)
             case .failure(let e):
-                failure = failure ?? e
-                if !e.isRetriable && !e.isFatal { refused.append((id, e)) }
+                switch e.category {
+                case .fatal: throw e
+                case .permanent:
+                    refused.append((row.id, e))
+                    failure = failure ?? e
+                case .needsOperator: held[row.topic, default: ([], e)].ids.append(row.id)
+                default: failure = failure ?? e
+                }
             }
         }
         let now = try await clock.now()
@@ -160,19 +188,30 @@ public final class OutboxRelay: Service {
             try await OutboxRepository.markPublished(done, now: now, on: conn)
             stats.recordPublished(done.count)
         }
+        for topic in deliveredTopics where held[topic] == nil { pauses.clear(topic) }
         if !refused.isEmpty {
             // Refused for good: after a few attempts the row is set aside so the shard moves on.
             try await OutboxRepository.recordRefused(
                 refused.map(\.id), errors: refused.map { String($0.error.description.prefix(500)) }, maximumAttempts: OutboxRelay.maximumAttempts,
                 now: now, on: conn)
             stats.recordError("kafka_refused", count: refused.count)
-            logger.error("the broker refused outbox rows", metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
+            logger.error(
+                "the broker refused outbox rows with a permanent error; a row is set aside after \(OutboxRelay.maximumAttempts) attempts",
+                metadata: ["count": "\(refused.count)", "error": "\(refused[0].error)"])
         }
+        for (topic, h) in held.sorted(by: { $0.key < $1.key }) {
+            let pause = pauses.pause(topic, at: .now)
+            try await OutboxRetryRepository.noteRefusal(ids: h.ids, error: h.error.description, on: conn)
+            stats.recordError("kafka_needs_operator", count: h.ids.count)
+            logger.error(
+                "the cluster refused a topic; its rows stay pending and publishing to it is paused",
+                metadata: ["topic": "\(topic)", "rows": "\(h.ids.count)", "error": "\(h.error)", "retry_in": "\(pause)"])
+        }
+        if !held.isEmpty { stats.setPausedTopics(pauses.count(at: .now)) }
         if let failure {
-            if failure.isFatal { throw failure }
             stats.recordError("kafka_delivery")
             let d = backoff.next()
-            logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(ids.count - done.count)"])
+            logger.warning("publishing failed; retrying", metadata: ["error": "\(failure)", "failed": "\(rows.count - done.count)"])
             try await Task.sleep(for: d)
         } else {
             backoff.reset()
@@ -198,21 +237,70 @@ public final class OutboxRelay: Service {
     }
 }
 
+/// Topics the relay does not publish to for a while because the cluster refused them
+/// with an error that needs an operator; each refusal in a row doubles the pause (with
+/// jitter) up to the maximum, a delivery to the topic ends the series.
+struct TopicPauses {
+    private var until: [String: ContinuousClock.Instant] = [:]
+    private var backoffs: [String: Backoff] = [:]
+    let initial: Duration
+    let maximum: Duration
+
+    init(initial: Duration, maximum: Duration) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The topics paused at `now`, sorted, and those whose pause ended since the last call.
+    mutating func active(at now: ContinuousClock.Instant) -> (paused: [String], resumed: [String]) {
+        let resumed = until.filter { $0.value <= now }.keys.sorted()
+        until = until.filter { $0.value > now }
+        return (until.keys.sorted(), resumed)
+    }
+
+    /// How many topics are paused at `now`.
+    func count(at now: ContinuousClock.Instant) -> Int { until.values.filter { $0 > now }.count }
+
+    /// Pauses `topic` once more; returns for how long.
+    mutating func pause(_ topic: String, at now: ContinuousClock.Instant) -> Duration {
+        var b = backoffs[topic] ?? Backoff(initial: initial, maximum: maximum)
+        let d = b.next()
+        backoffs[topic] = b
+        until[topic] = now + d
+        return d
+    }
+
+    mutating func clear(_ topic: String) {
+        until[topic] = nil
+        backoffs[topic] = nil
+    }
+}
+
 /// Relay counters.
 public final class RelayStats: Sendable {
-    private let totals = Mutex((published: 0, running: false))
+    private let totals = Mutex((published: 0, running: false, pausedTopics: 0))
     private let publishedMetric: CoreMetrics.Counter?
+    private let pausedMetric: Recorder?
     private let errorMetric: LabelledCounters
 
     public init(telemetry: WorkerTelemetry? = nil) {
         publishedMetric = telemetry?.counter("planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
+        pausedMetric = telemetry?.gauge(
+            "planrouter_outbox_paused_topics", help: "Topics this relay does not publish to for now: the cluster refused them (authorization, unknown topic).")
         errorMetric = .errors(telemetry)
     }
+    func setPausedTopics(_ n: Int) {
+        totals.withLock { $0.pausedTopics = n }
+        pausedMetric?.record(n)
+    }
+    /// Topics paused after a refusal that needs an operator.
+    public var pausedTopics: Int { totals.withLock { $0.pausedTopics } }
     func recordPublished(_ n: Int) {
         totals.withLock { $0.published += n }
         publishedMetric?.increment(by: Int64(n))
     }
-    /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good).
+    /// `database_transient` (reconnects), `kafka_delivery` (a batch retried), `kafka_refused` (rows refused for good),
+    /// `kafka_needs_operator` (rows of a topic the cluster refused; kept pending).
     func recordError(_ kind: String, count: Int = 1) { errorMetric.increment(kind, by: count) }
     func setRunning(_ running: Bool) { totals.withLock { $0.running = running } }
     public var published: Int { totals.withLock { $0.published } }

@@ -75,6 +75,11 @@ struct WorkerCommand: AsyncParsableCommand {
         @OptionGroup var log: LogOptions
         @Option(help: "Seconds a claimed timer stays reserved before another worker may take it over. Env: PLANROUTER_TIMER_LEASE. Default: 60.")
         var timerLease: Int?
+        @Option(
+            help: ArgumentHelp(
+                "Seconds after which a case still accepted with no offer and no open task is stalled and gets a routing_stalled coordinator task. Env: PLANROUTER_STALLED_CASE_AFTER. Default: 300.",
+                discussion: "Measured on the worker's clock (--clock) from when PlanRouter recorded the acceptance; checked every 30 s."))
+        var stalledCaseAfter: Int?
 
         func run() async throws {
             try await reportingErrors {
@@ -85,10 +90,13 @@ struct WorkerCommand: AsyncParsableCommand {
                     handler: LifecycleHandler(consumerName: env.groupID, topics: env.topics), clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
                 let lease = timerLease ?? Environment.value("PLANROUTER_TIMER_LEASE").flatMap(Int.init) ?? 60
+                let stalledAfter = stalledCaseAfter ?? Environment.value("PLANROUTER_STALLED_CASE_AFTER").flatMap(Int.init) ?? 300
+                guard stalledAfter > 0 else { throw CLIError("--stalled-case-after must be a positive number of seconds") }
                 let timers = EscalationWorker(
                     conninfo: env.databaseURL, pool: env.pool,
                     offers: OfferPlanner(topics: env.topics, settings: settings), clock: env.clock,
-                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease)), telemetry: env.telemetry,
+                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease), stalledCaseAfter: .seconds(stalledAfter)),
+                    telemetry: env.telemetry,
                     logger: env.logger)
                 try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
             }
@@ -104,15 +112,27 @@ struct WorkerCommand: AsyncParsableCommand {
         @OptionGroup var log: LogOptions
         @Option(help: "Delete published rows after this many hours. Env: PLANROUTER_OUTBOX_RETENTION_HOURS. Default: 24.")
         var retentionHours: Int?
+        @Option(
+            help: ArgumentHelp(
+                "Seconds a topic is paused after the cluster refused it with an error that needs an operator (authorization, unknown topic). Env: PLANROUTER_OUTBOX_TOPIC_PAUSE. Default: 5.",
+                discussion: "The rows stay pending; each refusal in a row doubles the pause, up to --topic-pause-max."))
+        var topicPause: Int?
+        @Option(help: "Longest pause of a refused topic, in seconds. Env: PLANROUTER_OUTBOX_TOPIC_PAUSE_MAX. Default: 300.")
+        var topicPauseMax: Int?
 
         func run() async throws {
             try await reportingErrors {
                 let env = try await WorkerEnvironment.make(kind: "relay", options, database, kafka, log)
                 let hours = retentionHours ?? Environment.value("PLANROUTER_OUTBOX_RETENTION_HOURS").flatMap(Int.init) ?? 24
+                let pause = topicPause ?? Environment.value("PLANROUTER_OUTBOX_TOPIC_PAUSE").flatMap(Int.init) ?? 5
+                let pauseMax = topicPauseMax ?? Environment.value("PLANROUTER_OUTBOX_TOPIC_PAUSE_MAX").flatMap(Int.init) ?? 300
+                guard pause > 0, pauseMax >= pause else { throw CLIError("--topic-pause must be positive and at most --topic-pause-max") }
                 let relay = OutboxRelay(
                     conninfo: env.databaseURL, producer: try env.producer(defaults: OutboxRelay.producerDefaults), clock: env.clock,
-                    settings: RelaySettings(batchSize: env.batchSize, retention: .seconds(hours * 3600), topics: env.topics.all), telemetry: env.telemetry,
-                    logger: env.logger)
+                    settings: RelaySettings(
+                        batchSize: env.batchSize, retention: .seconds(hours * 3600), topics: env.topics.all, topicPause: .seconds(pause),
+                        topicPauseMax: .seconds(pauseMax)),
+                    telemetry: env.telemetry, logger: env.logger)
                 try await env.run([relay], probes: [.relay(relay.stats)])
             }
         }
