@@ -3,6 +3,7 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTelemetry
 @testable import PlanRouterWorkers
 import Testing
 
@@ -30,7 +31,7 @@ import Testing
 
         let telemetry = WorkerTelemetry(worker: "escalation")
         let watchdog = EscalationWorker(
-            conninfo: h.databaseURL, pool: h.pool, offers: OfferHandler(consumerName: "escalation", settings: h.offerSettings), clock: clock,
+            conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
             settings: EscalationSettings(pollInterval: .milliseconds(100), stalledCaseAfter: .seconds(300)), telemetry: telemetry, logger: testLogger)
         // Within the bound (by the injected clock): nothing yet.
         #expect(try await watchdog.checkStalledCases() == 0)
@@ -89,7 +90,7 @@ import Testing
         }
         let clock = ManualClock(now.addingTimeInterval(3600))
         let watchdog = EscalationWorker(
-            conninfo: h.databaseURL, pool: h.pool, offers: OfferHandler(consumerName: "escalation", settings: h.offerSettings), clock: clock,
+            conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
             settings: EscalationSettings(stalledCaseAfter: .seconds(300)), logger: testLogger)
         #expect(try await watchdog.checkStalledCases() == 1)
         #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE reason LIKE '%never classified%' AND owner_id = 'location:loc-1'") == 1)

@@ -61,7 +61,7 @@ import Testing
         let clock = ManualClock(EscalationTests.accepted.addingTimeInterval(72 * 3600 + 60))
         let workers = (0..<2).map { i in
             EscalationWorker(
-                conninfo: h.databaseURL, pool: h.pool, offers: OfferHandler(consumerName: "escalation", settings: h.offerSettings), clock: clock,
+                conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
                 settings: EscalationSettings(batchSize: 4, lease: .seconds(60)), workerID: "w\(i)", logger: testLogger)
         }
         let tally = Tally()
@@ -79,7 +79,7 @@ import Testing
                     do {
                         _ = try await h.pool.withTransaction { tx in
                             try await lifecycle.close(
-                                organization: "org-1", plan: plan, status: "booked", reason: "booked_in_pms", in: tx, now: clock.now())
+                                organization: "org-1", plan: plan, status: .booked, reason: "booked_in_pms", in: tx, now: clock.now())
                         }
                     } catch let e as PostgresError where e.sqlState == "40P01" {
                         tally.deadlock()
@@ -163,7 +163,7 @@ import Testing
         }
         let clock = ManualClock(now.addingTimeInterval(60))
         let worker = EscalationWorker(
-            conninfo: h.databaseURL, pool: h.pool, offers: OfferHandler(consumerName: "escalation", settings: h.offerSettings), clock: clock,
+            conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
             settings: EscalationSettings(lease: .seconds(60)), workerID: "w1", logger: testLogger)
         await #expect(throws: PostgresError.self) { try await worker.fireOnce() }
         #expect(try await h.count("SELECT count(*) FROM timers WHERE status = 'pending' AND leased_by IS NULL AND leased_until IS NULL AND attempts = 1") == 1)

@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterStore
 @testable import PlanRouterWorkers
 import Testing
 

@@ -4,6 +4,7 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTelemetry
 @testable import PlanRouterWorkers
 import Testing
 
