@@ -116,7 +116,7 @@ public enum StalledCasesRepository {
                        $2
                 FROM reasoned
                 RETURNING id, organization_id, plan_id, location_id, owner_id, reason, context
-            ),
+            )
             SELECT id, organization_id, plan_id, location_id, owner_id, reason, context, (SELECT count(*) FROM stalled) FROM tasks
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM stalled)
