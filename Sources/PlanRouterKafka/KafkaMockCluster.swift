@@ -47,6 +47,22 @@ public final class KafkaMockCluster: Sendable {
         try withCluster("set broker \(brokerID) up", code: .transport) { rd_kafka_mock_broker_set_up($0, brokerID) }
     }
 
+    /// Delays every response of this broker by `milliseconds` (0 turns the delay off).
+    public func setBrokerRTT(_ brokerID: Int32, milliseconds: Int32) throws {
+        try withCluster("set broker \(brokerID) rtt", code: .transport) { rd_kafka_mock_broker_set_rtt($0, brokerID, milliseconds) }
+    }
+
+    /// The next `errors.count` requests with this API key to this broker fail with these
+    /// codes (0: no error), each answered after its RTT in milliseconds. Broker errors
+    /// take precedence over the cluster-wide ones of `pushRequestErrors`.
+    public func pushBrokerRequestErrors(_ brokerID: Int32, apiKey: Int16, errors: [(code: Int32, rttMilliseconds: Int32)]) throws {
+        for e in errors {
+            try withCluster("push request errors to broker \(brokerID)", code: .transport) {
+                planrouter_mock_broker_push_request_error_rtt($0, brokerID, apiKey, rd_kafka_resp_err_t(rawValue: e.code), e.rttMilliseconds)
+            }
+        }
+    }
+
     /// The next `errors.count` requests with this API key (0 Produce, 1 Fetch, 8
     /// OffsetCommit, …) fail with these `rd_kafka_resp_err_t` codes, in order.
     public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {

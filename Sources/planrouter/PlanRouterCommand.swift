@@ -12,7 +12,8 @@ struct PlanRouterCommand: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, ServeCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self,
-            OutboxCommand.self, DLQCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, BenchCommand.self,
+            OutboxCommand.self, DLQCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, DevBrokerCtlCommand.self,
+            BenchCommand.self,
         ]
     )
 }

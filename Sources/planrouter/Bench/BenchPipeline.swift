@@ -324,46 +324,15 @@ struct BenchPipeline: AsyncParsableCommand {
         await stopAll()
     }
 
-    /// Weekday schedules 08:00-17:00 (America/New_York) for every bench location: the
-    /// generator's four dentists and an injector, from today for 90 days.
     /// The generated acceptances carry fixed dates (reproducible runs), so the acceptance
     /// window is opened wide enough for them whatever the wall clock says.
     static let classifierSettings = ClassifierSettings(
         acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(20 * 365 * 86_400), maximumAge: .seconds(20 * 365 * 86_400)))
 
+    /// Imports `SyntheticEvents.schedules` straight into PostgreSQL.
     static func importSchedules(locations: Int, pool: PostgresPool) async throws {
-        let zone = TimeZone(identifier: "America/New_York")!
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = zone
-        let today = cal.startOfDay(for: Date())
         let now = Date()
-        var events: [CloudEvent] = []
-        for loc in 0..<locations {
-            let providers = (0..<4).map { "prov-\(loc)-\($0)" } + ["inj-\(loc)"]
-            var blocks: [JSONValue] = []
-            for d in 0..<90 {
-                let day = cal.date(byAdding: .day, value: d, to: today)!
-                guard ![1, 7].contains(cal.component(.weekday, from: day)) else { continue }
-                let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!, close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
-                for p in providers {
-                    blocks.append(.object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
-                }
-            }
-            let last = cal.date(byAdding: .day, value: 89, to: today)!
-            let ymd = { (d: Date) in String(RFC3339.format(d, in: zone).prefix(10)) }
-            events.append(
-                CloudEvent(
-                    id: "bench-schedule-\(loc)", source: "bench", type: .scheduleChanged, time: now,
-                    data: .object([
-                        "organization_id": .string("org-\(loc % 10)"), "location_id": .string("loc-\(loc)"), "changed_at": .string(RFC3339.format(now)),
-                        "time_zone": .string(zone.identifier), "from": .string(ymd(today)), "to": .string(ymd(last)),
-                        "providers": .array(
-                            providers.enumerated().map { i, p in
-                                .object(["id": .string(p), "roles": [i < 4 ? "dentist" : "injector"], "operatory_ids": .array((1...5).map { .string("op-\($0)") })])
-                            }),
-                        "blocks": .array(blocks),
-                    ])))
-        }
+        let events = SyntheticEvents.schedules(locations: locations, now: now)
         for chunk in stride(from: 0, to: events.count, by: 50) {
             _ = try await AvailabilityImport(pool: pool).apply(Array(events[chunk..<min(chunk + 50, events.count)]), now: now)
         }
@@ -516,72 +485,6 @@ struct BenchPipeline: AsyncParsableCommand {
         }
         // In key=value strings the last occurrence of a keyword wins.
         return "\(server) dbname=\(database)"
-    }
-}
-
-/// Realistic plan.accepted envelopes: tiers vary by index; ids are unique per run.
-struct EnvelopeGenerator: Sendable {
-    let tag: String
-    let locations: Int
-
-    static let mixes: [(codes: [(String, String, Int64)], service: Bool)] = [
-        ([("D6010", "surgical placement of implant body: endosteal", 240_000), ("D6065", "implant supported porcelain/ceramic crown", 165_000)], false),
-        ([("D2740", "crown - porcelain/ceramic", 135_000)], false),
-        ([("BOTOX-20U", "Botox 20 units, glabellar lines", 38_000)], true),
-        ([("D1351", "sealant - per tooth", 6_500), ("D1351", "sealant - per tooth", 6_500)], false),
-        ([("D4341", "periodontal scaling and root planing - four or more teeth per quadrant", 28_000)], false),
-    ]
-    static let names = ["Maria", "James", "Aiko", "Olu", "Priya", "Lena", "Tomás", "Grace"]
-    static let sources = ["chair", "digital_consent", "coordinator", "online"]
-
-    func message(index i: Int, topic: String, latencySeq: Int? = nil, sentAt: ContinuousClock.Instant? = nil) -> KafkaOutgoingMessage {
-        let loc = i % locations
-        let location = "loc-\(loc)"
-        let org = "org-\(loc % 10)"
-        let plan = latencySeq.map { "\(tag)-lat-\($0)" } ?? "\(tag)-p\(i)"
-        var id = latencySeq.map { "\(tag)-lat-\($0)" } ?? "\(tag)-e\(i)"
-        if sentAt != nil {
-            // The send time also rides in the event id (Unix nanoseconds) for anyone reading the topic.
-            id += "-t\(UInt64(Date().timeIntervalSince1970 * 1e9))"
-        }
-        let mix = Self.mixes[i % Self.mixes.count]
-        let procedures: [JSONValue] = mix.codes.enumerated().map { n, c in
-            var o: JSONObject = ["code": .string(c.0), "description": .string(c.1), "fee_cents": .int(c.2)]
-            if mix.service {
-                o["code_system"] = "service"
-                o["minutes"] = 30
-                o["provider_role"] = "injector"
-            } else if c.0 == "D1351" {
-                o["tooth"] = .string(["3", "14"][n % 2])
-            }
-            return .object(o)
-        }
-        let total = mix.codes.reduce(Int64(0)) { $0 + $1.2 }
-        let stillInOffice = i % 3 == 0
-        var patient: JSONObject = [
-            "id": .string("pat-\(i)"), "first_name": .string(Self.names[i % Self.names.count]),
-            "preferred_channel": i % 7 == 0 ? "email" : "sms", "sms_consent": .bool(i % 11 != 0),
-            "still_in_office": .bool(stillInOffice),
-        ]
-        patient["phone"] = .string("+1555\(String(format: "%07d", i % 10_000_000))")
-        if i % 7 == 0 { patient["email"] = .string("patient\(i)@example.com") }
-        let acceptedAt = RFC3339.format(Date(timeIntervalSince1970: 1_796_000_000 + Double(i)))
-        var data: JSONObject = [
-            "organization_id": .string(org), "location_id": .string(location), "plan_id": .string(plan),
-            "accepted_at": .string(acceptedAt), "acceptance_source": .string(Self.sources[i % Self.sources.count]),
-            "patient": .object(patient), "provider_id": .string("prov-\(loc)-\(i % 4)"),
-            "procedures": .array(procedures), "total_fee_cents": .int(total),
-        ]
-        if i % 2 == 0 { data["patient_portion_cents"] = .int(total / 2) }
-        if i % 5 == 0 { data["coordinator_id"] = .string("coord-\(loc)") }
-        let envelope: JSONValue = .object([
-            "specversion": "1.0", "id": .string(id), "source": .string("opendental/\(location)"),
-            "type": "planrouter.plan.accepted.v1", "time": .string(acceptedAt), "subject": .string(plan),
-            "datacontenttype": "application/json", "data": .object(data),
-        ])
-        return KafkaOutgoingMessage(
-            topic: topic, key: Array(location.utf8), value: envelope.serializedBytes(),
-            headers: [KafkaHeader(key: "content-type", value: Array("application/cloudevents+json".utf8))])
     }
 }
 

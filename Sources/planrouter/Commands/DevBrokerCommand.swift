@@ -20,6 +20,12 @@ struct DevBrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("bootstrap-file"), help: "Where to write the bootstrap list. Env: PLANROUTER_KAFKA_BOOTSTRAP_FILE.")
     var bootstrapFile: String?
     @Option(name: .customLong("extra-topic"), help: "Create this topic too, repeatable.") var extraTopics: [String] = []
+    @Option(
+        name: .customLong("control-socket"),
+        help: ArgumentHelp(
+            "Accept fault-injection commands on this Unix socket (see `planrouter dev-broker-ctl`). Env: PLANROUTER_DEV_BROKER_CONTROL.",
+            discussion: "Brokers down/up, response delays and injected error codes, for fault drills such as scripts/chaos."))
+    var controlSocket: String?
     @OptionGroup var log: LogOptions
 
     func run() async throws {
@@ -35,6 +41,18 @@ struct DevBrokerCommand: AsyncParsableCommand {
             for topic in TopicNames().all + extraTopics {
                 try cluster.createTopic(topic, partitions: partitionCount, replicationFactor: min(3, brokerCount))
             }
+            // Before the bootstrap file: whoever sees the file can use the socket.
+            var control: DevBrokerControlSocket?
+            if let path = controlSocket ?? Environment.value("PLANROUTER_DEV_BROKER_CONTROL") {
+                let socket = try DevBrokerControlSocket(path: path) { line in
+                    let reply = cluster.control(line)
+                    logger.notice("dev broker control", metadata: ["command": "\(line)", "reply": "\(reply)"])
+                    return reply
+                }
+                socket.start()
+                control = socket
+            }
+            defer { control?.close() }
             let bootstrap = cluster.bootstrapServers
             let file = bootstrapFile ?? Environment.value("PLANROUTER_KAFKA_BOOTSTRAP_FILE")
             if let file {

@@ -254,16 +254,11 @@ struct WorkerEnvironment {
             metricsAddress: metricsPort == 0 ? nil : (metricsHost, metricsPort), telemetry: WorkerTelemetry(worker: kind))
     }
 
-    /// Consumer defaults under the operator's properties: a short fetch wait keeps
-    /// per-hop latency low when a partition is idle, and a bounded prefetch keeps a
-    /// worker that falls behind well inside its memory budget (librdkafka's own default
-    /// prefetch is 64 MB).
-    static let consumerDefaults = ["fetch.wait.max.ms": "20", "queued.max.messages.kbytes": "2048"]
-
+    /// A group consumer with `ConsumerDefaults` under the operator's properties (which win).
     func consumer(topics: [String]) throws -> KafkaConsumer {
         try KafkaConsumer(
             bootstrapServers: brokers, groupID: groupID, topics: topics,
-            properties: WorkerEnvironment.consumerDefaults.merging(properties) { _, mine in mine }, logger: logger)
+            properties: ConsumerDefaults.properties.merging(properties) { _, mine in mine }, logger: logger)
     }
 
     /// A producer with `defaults` under the operator's properties (which win).
