@@ -121,7 +121,9 @@ public final class Simulator: @unchecked Sendable {
             }
             if now >= nextScheduleRefresh {
                 try await refreshSchedules(dso.schedules, at: now)
-                while nextScheduleRefresh <= now { nextScheduleRefresh = nextScheduleRefresh.addingTimeInterval(Self.scheduleRefreshInterval) }
+                while nextScheduleRefresh <= now {
+                    nextScheduleRefresh = nextScheduleRefresh.addingTimeInterval(Self.scheduleRefreshInterval)
+                }
             }
             try await perform(due: now)
             try await waitForQuiet(at: now)
@@ -149,7 +151,8 @@ public final class Simulator: @unchecked Sendable {
         let refreshed = schedules.map { e -> CloudEvent in
             var data = e.data.objectValue ?? [:]
             data["changed_at"] = .string(RFC3339.format(now))
-            return CloudEvent(id: "\(e.id)-sync-\(stamp)", source: e.source, type: .scheduleChanged, time: now, subject: e.subject, data: .object(data))
+            return CloudEvent(
+                id: "\(e.id)-sync-\(stamp)", source: e.source, type: .scheduleChanged, time: now, subject: e.subject, data: .object(data))
         }
         try await publish(refreshed, type: .scheduleChanged)
         published.offerInputs += refreshed.count

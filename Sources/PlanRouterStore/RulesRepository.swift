@@ -49,7 +49,9 @@ public enum RulesRepository {
 
     /// The version in force for one organization: its own latest, else the fallback's, as (organization row, version,
     /// YAML); nil when neither has rules (the shipped defaults apply).
-    public static func inForce(for organization: String, on conn: PostgresConnection) async throws -> (organization: String, version: Int, yaml: String)? {
+    public static func inForce(
+        for organization: String, on conn: PostgresConnection
+    ) async throws -> (organization: String, version: Int, yaml: String)? {
         let rows = try await conn.query(
             """
             SELECT organization_id, version, source_yaml FROM routing_rules WHERE organization_id IN ($1, $2)

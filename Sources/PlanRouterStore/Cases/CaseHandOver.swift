@@ -22,9 +22,11 @@ public enum CaseHandOver {
         var history: [PlanEventRow] = []
         for t in tasks {
             let task = CoordinatorTask(
-                taskID: String(t.id), organizationID: t.key.organizationID, locationID: t.locationID, planID: t.key.planID, ownerID: t.ownerID,
-                kind: kind.rawValue, urgent: t.urgent, reason: t.reason, createdAt: now, context: t.context.objectValue ?? [:])
-            outbox.append(CloudEvent(id: "task-\(t.id)", source: source, time: now, subject: t.key.planID, data: task), topic: topics[.coordinatorTasks])
+                taskID: String(t.id), organizationID: t.key.organizationID, locationID: t.locationID, planID: t.key.planID,
+                ownerID: t.ownerID, kind: kind.rawValue, urgent: t.urgent, reason: t.reason, createdAt: now,
+                context: t.context.objectValue ?? [:])
+            let event = CloudEvent(id: "task-\(t.id)", source: source, time: now, subject: t.key.planID, data: task)
+            outbox.append(event, topic: topics[.coordinatorTasks])
             history.append(
                 PlanEventRow(
                     organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.locationID, kind: "escalated", source: source,

@@ -55,7 +55,8 @@ public enum LocationsRepository {
     /// Records that the location's schedule mirror was refreshed (a schedule.changed applied) at `now`.
     public static func markScheduleSynced(_ location: String, now: Date, on tx: PostgresConnection) async throws {
         _ = try await tx.execute(
-            "UPDATE locations SET schedule_synced_at = $2 WHERE id = $1 AND (schedule_synced_at IS NULL OR schedule_synced_at < $2)", location, now)
+            "UPDATE locations SET schedule_synced_at = $2 WHERE id = $1 AND (schedule_synced_at IS NULL OR schedule_synced_at < $2)",
+            location, now)
     }
 
     /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by id.

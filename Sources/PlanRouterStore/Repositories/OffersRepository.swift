@@ -194,7 +194,8 @@ public enum OffersRepository {
         return LinkedOffer(
             offerID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self), depositCents: try r.decode(2, as: Int64.self),
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
-            timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self), offeredCount: try r.decode(8, as: Int.self))
+            timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
+            offeredCount: try r.decode(8, as: Int.self))
     }
 
     public static func markUsed(_ offerID: Int64, now: Date, on tx: PostgresConnection) async throws {

@@ -263,7 +263,8 @@ public enum ReservationsRepository {
             ReleasedHold(
                 reservationID: try r.decode(0, as: Int64.self),
                 key: PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self)),
-                locationID: try r.decode(3, as: String.self), byOwnAppointment: try (r.columnCount > 4 ? r.decode(4, as: Bool.self) : false))
+                locationID: try r.decode(3, as: String.self),
+                byOwnAppointment: try (r.columnCount > 4 ? r.decode(4, as: Bool.self) : false))
         }
     }
 

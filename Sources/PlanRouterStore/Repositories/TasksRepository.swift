@@ -91,7 +91,8 @@ public enum TasksRepository {
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
             SELECT organization_id, plan_id, location_id, coalesce(coordinator_id, default_coordinator_id, 'location:' || location_id),
                    $4, coalesce($6::bool, tier = 'surgical', false),
-                   coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
+                   coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
+                                             floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
                    jsonb_build_object(
                        'plan_id', plan_id, 'patient_id', patient_id, 'provider_id', provider_id, 'tier', tier,
                        'value_cents', total_fee_cents, 'chair_minutes', chair_minutes, 'accepted_at', accepted_at,
@@ -104,7 +105,8 @@ public enum TasksRepository {
                                                                             'openings', o.openings, 'sla_met', o.sla_met) ORDER BY o.id), '[]')
                                   FROM offers o WHERE o.organization_id = cases.organization_id AND o.plan_id = cases.plan_id),
                        'classification', to_jsonb(reasons),
-                       'why', coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges))),
+                       'why', coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
+                                                        floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges))),
                    $3
             FROM cases
             RETURNING id, organization_id, plan_id, location_id, owner_id, urgent, reason, context

@@ -97,8 +97,8 @@ public struct WorkerMetrics: Sendable {
             })
         else { return nil }
         gauges.set(
-            "planrouter_locations_calendar_stale", "Locations whose schedule mirror was not refreshed within the window (their cases go to coordinators).",
-            stale.count)
+            "planrouter_locations_calendar_stale",
+            "Locations whose schedule mirror was not refreshed within the window (their cases go to coordinators).", stale.count)
         return stale
     }
 
@@ -106,7 +106,8 @@ public struct WorkerMetrics: Sendable {
     public func readinessDetail() async -> [String] {
         var lines: [String] = []
         for probe in probes {
-            guard case .calendars(let staleAfter) = probe, let stale = await refreshCalendars(staleAfter: staleAfter), !stale.isEmpty else { continue }
+            guard case .calendars(let staleAfter) = probe, let stale = await refreshCalendars(staleAfter: staleAfter), !stale.isEmpty
+            else { continue }
             let hours = staleAfter.components.seconds / 3600
             let shown = stale.prefix(20).joined(separator: ", ") + (stale.count > 20 ? ", …" : "")
             lines.append("calendar stale: \(stale.count) location(s) without a schedule refresh for over \(hours) h: \(shown)")

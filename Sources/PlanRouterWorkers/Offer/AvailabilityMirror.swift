@@ -30,9 +30,12 @@ enum AvailabilityMirror {
         var blockouts: [ScheduleRange] = []
         for b in s.blockouts ?? [] {
             guard b.end > b.start else { throw EventRejection(.invalidData, "/data/blockouts: a blockout ends before it starts") }
-            blockouts.append(ScheduleRange(providerID: b.providerID, start: b.start, end: b.end, kind: b.type, operatoryIDs: strings(b.operatoryIDs)))
+            blockouts.append(
+                ScheduleRange(providerID: b.providerID, start: b.start, end: b.end, kind: b.type, operatoryIDs: strings(b.operatoryIDs)))
         }
-        if let zone = s.timeZone, TimeZone(identifier: zone) == nil { throw EventRejection(.invalidData, "/data/time_zone: unknown IANA time zone") }
+        if let zone = s.timeZone, TimeZone(identifier: zone) == nil {
+            throw EventRejection(.invalidData, "/data/time_zone: unknown IANA time zone")
+        }
         if s.from > s.to { throw EventRejection(.invalidData, "/data/from: after /data/to") }
         let loc = s.locationID
         try await LocationsRepository.ensure(organization: s.organizationID, location: loc, on: tx)
@@ -47,7 +50,9 @@ enum AvailabilityMirror {
         if let providers = s.providers, !providers.isEmpty {
             try await AvailabilityRepository.upsertProviders(
                 providers.map {
-                    ProviderRow(providerID: $0.id, roles: .array(($0.roles ?? []).map { .string($0.rawValue) }), operatoryIDs: strings($0.operatoryIDs))
+                    ProviderRow(
+                        providerID: $0.id, roles: .array(($0.roles ?? []).map { .string($0.rawValue) }),
+                        operatoryIDs: strings($0.operatoryIDs))
                 },
                 location: loc, now: now, on: tx)
         }
@@ -95,7 +100,8 @@ enum AvailabilityMirror {
                 PMSAppointmentRow(
                     organizationID: a.organizationID, locationID: a.locationID, providerID: a.providerID, operatoryID: a.operatoryID,
                     planID: a.planID, patientID: a.patientID, appointmentID: a.appointmentID, status: a.status.rawValue,
-                    providerTime: (times.provider.start, times.provider.end), chairTime: (times.chair.start, times.chair.end), changedAt: a.changedAt)
+                    providerTime: (times.provider.start, times.provider.end), chairTime: (times.chair.start, times.chair.end),
+                    changedAt: a.changedAt)
             }, now: now, on: tx)
         // The PMS's calendar is the truth: a hold it now collides with is released (the case is re-offered).
         let released = try await ReservationsRepository.releaseHoldsTakenInPMS(ids, now: now, on: tx)

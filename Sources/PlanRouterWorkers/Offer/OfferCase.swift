@@ -59,7 +59,8 @@ struct OfferCase {
     static func load(
         _ events: [(IncomingEvent, PlanClassified)], in tx: PostgresConnection
     ) async throws -> (cases: [OfferCase], skipped: [(IncomingEvent, PlanClassified, String)]) {
-        let byKey = try await OffersRepository.plansToOffer(events.map { PlanKey(organizationID: $0.1.organizationID, planID: $0.1.planID) }, on: tx)
+        let byKey = try await OffersRepository.plansToOffer(
+            events.map { PlanKey(organizationID: $0.1.organizationID, planID: $0.1.planID) }, on: tx)
         var cases: [OfferCase] = []
         var skipped: [(IncomingEvent, PlanClassified, String)] = []
         var seen = Set<PlanKey>()
@@ -67,7 +68,10 @@ struct OfferCase {
             let key = PlanKey(organizationID: d.organizationID, planID: d.planID)
             guard let r = byKey[key] else { skipped.append((e, d, "plan not found")); continue }
             let acceptedAt = r.acceptedAt
-            if abs(acceptedAt.timeIntervalSince(d.acceptedAt)) > 0.001 { skipped.append((e, d, "superseded by a newer acceptance")); continue }
+            if abs(acceptedAt.timeIntervalSince(d.acceptedAt)) > 0.001 {
+                skipped.append((e, d, "superseded by a newer acceptance"))
+                continue
+            }
             let status = r.status
             if status != CaseStatus.accepted.rawValue { skipped.append((e, d, "case is \(status)")); continue }
             if r.alreadyOffered || !seen.insert(key).inserted { skipped.append((e, d, "already offered")); continue }

@@ -114,9 +114,10 @@ extension OfferPlanner {
         let reachedKeys = Set(reached.map(\.c.key))
         try await PlanEventsRepository.append(
             plans.map {
+                let without = kind == .reoffer ? "reoffer_without_openings" : "nudge_without_openings"
                 let name = reachedKeys.contains($0.c.key)
                     ? (kind == .reoffer ? "reoffered" : "nudged")
-                    : $0.calendarStaleSince != nil ? "calendar_stale" : (kind == .reoffer ? "reoffer_without_openings" : "nudge_without_openings")
+                    : $0.calendarStaleSince != nil ? "calendar_stale" : without
                 return PlanEventRow(
                     organizationID: $0.c.organizationID, planID: $0.c.planID, locationID: $0.c.locationID, kind: name, occurredAt: now,
                     detail: .object(["openings": .int(Int64($0.held.count))]))
@@ -126,19 +127,20 @@ extension OfferPlanner {
         for p in plans where p.calendarStaleSince != nil { byLocation[p.c.locationID, default: []].append(p) }
         for (_, group) in byLocation.sorted(by: { $0.key < $1.key }) {
             try await CaseHandOver.toCoordinator(
-                group.map(\.c.key), kind: .callback, reason: staleReason(group[0], since: group[0].calendarStaleSince!), source: "planrouter/offer",
-                topics: topics, outbox: &outbox, now: now, on: tx)
+                group.map(\.c.key), kind: .callback, reason: staleReason(group[0], since: group[0].calendarStaleSince!),
+                source: "planrouter/offer", topics: topics, outbox: &outbox, now: now, on: tx)
         }
         if kind == .reoffer {
             let unreached = plans.filter { $0.calendarStaleSince == nil && !reachedKeys.contains($0.c.key) }
             try await CaseHandOver.toCoordinator(
-                unreached.map(\.c.key), kind: .noAvailability, reason: Self.withdrawnReason, urgent: true, source: "planrouter/offer", topics: topics,
-                outbox: &outbox, now: now, on: tx)
+                unreached.map(\.c.key), kind: .noAvailability, reason: Self.withdrawnReason, urgent: true, source: "planrouter/offer",
+                topics: topics, outbox: &outbox, now: now, on: tx)
         }
     }
 
     static let withdrawnReason =
-        "the openings offered are no longer available (the PMS schedule or an appointment changed) and no other opening could be offered by link"
+        "the openings offered are no longer available (the PMS schedule or an appointment changed) "
+        + "and no other opening could be offered by link"
 
     /// The reason of a "calendar stale" task; names the location and when its schedule was last refreshed.
     func staleReason(_ p: Plan, since: Date) -> String {
@@ -193,7 +195,8 @@ extension OfferPlanner {
         let template =
             kind == MessageKind.openingWithdrawn.rawValue
             ? (channel.name == "email" ? Self.withdrawnEmail : Self.withdrawnSMS)
-            : kind == "same_visit" ? t.sameVisitSMS : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
+            : kind == "same_visit" ? t.sameVisitSMS
+            : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
         var d: JSONObject = [
@@ -215,10 +218,11 @@ extension OfferPlanner {
 
     /// The re-offer's text (`opening_withdrawn`): says plainly that the earlier time is gone.
     static let withdrawnSMS =
-        "Hi {first_name}, {location_name} here. The time we offered you earlier is no longer available. New openings: {openings}. Book here: {link}"
+        "Hi {first_name}, {location_name} here. The time we offered you earlier is no longer available. "
+        + "New openings: {openings}. Book here: {link}"
     static let withdrawnEmail =
-        "Hi {first_name},\n\nThe time {location_name} offered you earlier is no longer available. We are holding these new openings for you:\n"
-        + "{openings}\n\nBook here: {link}\n"
+        "Hi {first_name},\n\nThe time {location_name} offered you earlier is no longer available. "
+        + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
 
     func deposit(_ p: Plan, link: String, expires: Int64, now: Date) -> CloudEvent {
         let d: JSONObject = [

@@ -81,7 +81,8 @@ public struct OfferPlanner: Sendable {
     func reoffer(
         _ released: [ReleasedHold], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws {
-        let keys = Array(Set(released.filter { !$0.byOwnAppointment }.map(\.key))).sorted { ($0.organizationID, $0.planID) < ($1.organizationID, $1.planID) }
+        let keys = Array(Set(released.filter { !$0.byOwnAppointment }.map(\.key)))
+            .sorted { ($0.organizationID, $0.planID) < ($1.organizationID, $1.planID) }
         guard !keys.isEmpty else { return }
         let cases = try await OfferCase.loadOffered(keys, in: tx)
         logger.debug("re-offering cases whose holds the calendar released", metadata: ["cases": "\(cases.count)"])

@@ -128,7 +128,8 @@ struct BookingOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Hours after which a location's schedule mirror counts as stale. Env: PLANROUTER_CALENDAR_STALE_HOURS. Default: 24.",
-            discussion: "A location with no schedule.changed applied for longer does not self-book: its cases go to a coordinator (calendar stale)."))
+            discussion: "A location with no schedule.changed applied for longer does not self-book: "
+                + "its cases go to a coordinator (calendar stale)."))
     var calendarStaleHours: Int?
 
     func settings() throws -> OfferSettings {

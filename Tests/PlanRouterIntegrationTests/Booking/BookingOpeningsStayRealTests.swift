@@ -48,7 +48,8 @@ import Testing
         let f = try await BookingFixture()
         let token = f.token(expiresIn: 5 * 86_400)
         _ = try await f.pool.withConnection {
-            try await $0.execute("UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(5 * 86_400))
+            try await $0.execute(
+                "UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(5 * 86_400))
         }
         f.clock.set(RFC3339.parse("2026-12-04T13:00:00Z")!)  // Fri 08:00 New York: the last opening starts now
         try await f.test { client in
@@ -67,7 +68,10 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'escalated'") == 1)
         #expect(
             try await f.count(
-                "SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'p1' AND kind = 'no_availability' AND urgent AND status = 'open' AND owner_id <> ''")
+                """
+                SELECT count(*) FROM coordinator_tasks
+                WHERE plan_id = 'p1' AND kind = 'no_availability' AND urgent AND status = 'open' AND owner_id <> ''
+                """)
                 == 1)
         #expect(try await f.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks'") == 1)
         #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p1' AND kind = 'escalated'") == 1)
@@ -110,7 +114,8 @@ import Testing
                     INSERT INTO reservations (location_id, provider_id, operatory_id, during, operatory_during, kind, organization_id,
                                               patient_id, appointment_id, status, changed_at, created_at)
                     VALUES ('loc-12', 'prov-p1', 'op-9', tstzrange(to_timestamp($1::int8), to_timestamp($1::int8 + 1800)),
-                            tstzrange(to_timestamp($1::int8), to_timestamp($1::int8 + 1800)), 'pms', 'org-1', 'pat-2', 'appt-1', 'scheduled', $2, $2)
+                            tstzrange(to_timestamp($1::int8), to_timestamp($1::int8 + 1800)), 'pms', 'org-1', 'pat-2', 'appt-1',
+                            'scheduled', $2, $2)
                     """, BookingFixture.firstStart + 2 * 86_400, BookingFixture.now)
             }
             let last = try await client.postJSON("/book/\(token)", .object(["reservation_id": .int(f.holds[2])]))

@@ -201,7 +201,11 @@ import Yams
         }
         #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 0)
         #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'escalated'") == 1)
-        #expect(try await f.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'p1' AND kind = 'no_availability' AND status = 'open'") == 1)
+        #expect(
+            try await f.count("""
+                SELECT count(*) FROM coordinator_tasks
+                WHERE plan_id = 'p1' AND kind = 'no_availability' AND status = 'open'
+                """) == 1)
         #expect(f.service.metrics.snapshot.conflicts == 5)
         await f.pool.close()
     }

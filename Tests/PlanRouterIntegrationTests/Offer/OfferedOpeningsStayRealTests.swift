@@ -63,7 +63,8 @@ import Testing
         func nudge(_ plan: String, now: Date) async throws {
             try await pool.withTransaction { tx in
                 var outbox = OutboxBatch()
-                try await offer.planner.nudge([PlanKey(organizationID: "org-1", planID: plan)], in: tx, outbox: &outbox, now: now, logger: testLogger)
+                let key = PlanKey(organizationID: "org-1", planID: plan)
+                try await offer.planner.nudge([key], in: tx, outbox: &outbox, now: now, logger: testLogger)
                 try await outbox.insert(on: tx, now: now)
             }
         }
@@ -75,8 +76,10 @@ import Testing
         func holds(_ plan: String) async throws -> [Int64] {
             try await pool.withConnection { conn in
                 try await conn.query(
-                    "SELECT extract(epoch FROM lower(during))::int8 FROM reservations WHERE plan_id = $1 AND kind = 'hold' AND active ORDER BY lower(during)",
-                    plan
+                    """
+                    SELECT extract(epoch FROM lower(during))::int8 FROM reservations
+                    WHERE plan_id = $1 AND kind = 'hold' AND active ORDER BY lower(during)
+                    """, plan
                 ).map { try $0.decode(0, as: Int64.self) }
             }
         }
@@ -122,13 +125,19 @@ import Testing
         let d = try await Desk()
         try await d.apply(d.offer, [TestEvents.schedule()], now: Self.now.addingTimeInterval(-1800))
         try await d.accept(TestEvents.acceptedWith(plan: "implant", codes: Self.implant), now: Self.now)
-        #expect(try await d.holds("implant").map(local) == ["2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
+        #expect(
+            try await d.holds("implant").map(local) == [
+                "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
 
         let wednesdayLate = RFC3339.parse("2026-12-02T13:10:00Z")!  // 08:10 New York
         try await d.nudge("implant", now: wednesdayLate)
         #expect(try await d.holds("implant").map(local) == ["2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
         #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'too_late'") == 1)
-        #expect(try await d.count("SELECT count(*) FROM offers WHERE plan_id = 'implant' AND kind = 'nudge' AND jsonb_array_length(openings) = 2") == 1)
+        #expect(
+            try await d.count("""
+                SELECT count(*) FROM offers
+                WHERE plan_id = 'implant' AND kind = 'nudge' AND jsonb_array_length(openings) = 2
+                """) == 1)
         let nudge = try #require(try await d.messages().last)
         #expect(nudge.data["kind"] == "nudge")
         let times = nudge.data["openings"]?.arrayValue?.compactMap { $0["local_time"]?.stringValue } ?? []
@@ -149,11 +158,13 @@ import Testing
         #expect(try await d.holds("implant").count == 3)
 
         let change = Self.schedule(
-            from: "2026-12-02", to: "2026-12-04", blocks: [("2026-12-03T08:00", "2026-12-03T17:00"), ("2026-12-04T11:00", "2026-12-04T17:00")],
+            from: "2026-12-02", to: "2026-12-04",
+            blocks: [("2026-12-03T08:00", "2026-12-03T17:00"), ("2026-12-04T11:00", "2026-12-04T17:00")],
             blockouts: [("2026-12-03T07:00", "2026-12-03T12:00")])
         try await d.apply(d.offer, [change], now: Self.now.addingTimeInterval(3600))
 
-        #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'schedule_changed'") == 3)
+        #expect(
+            try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'schedule_changed'") == 3)
         let held = try await d.holds("implant").map(local)
         #expect(held.count == 3)
         #expect(held.allSatisfy { !$0.hasPrefix("2026-12-02") && !$0.hasPrefix("2026-12-03T08") && !$0.hasPrefix("2026-12-04T08") })
@@ -165,7 +176,12 @@ import Testing
                   AND (NOT EXISTS (SELECT 1 FROM schedule_blocks b WHERE b.provider_id = h.provider_id AND b.during @> h.during)
                        OR EXISTS (SELECT 1 FROM blockouts bo WHERE bo.during && h.during))
                 """) == 0)
-        #expect(try await d.count("SELECT count(*) FROM offers WHERE plan_id = 'implant' AND kind = 'reoffer' AND jsonb_array_length(openings) = 3") == 1)
+        #expect(
+            try await d.count("""
+                SELECT count(*) FROM offers
+                WHERE plan_id = 'implant' AND kind = 'reoffer' AND jsonb_array_length(openings) = 3
+                """)
+                == 1)
         #expect(try await d.count("SELECT count(*) FROM plans WHERE plan_id = 'implant' AND status = 'offered'") == 1)
         #expect(try await d.count("SELECT count(*) FROM plan_events WHERE plan_id = 'implant' AND kind = 'reoffered'") == 1)
         let message = try #require(try await d.messages().last)
@@ -184,10 +200,17 @@ import Testing
         try await d.accept(TestEvents.acceptedWith(plan: "implant", codes: Self.implant), now: Self.now)
         let messagesBefore = try await d.messages().count
 
-        try await d.apply(d.offer, [Self.schedule(from: "2026-12-01", to: "2026-12-31", blocks: [])], now: Self.now.addingTimeInterval(3600))
+        let closed = Self.schedule(from: "2026-12-01", to: "2026-12-31", blocks: [])
+        try await d.apply(d.offer, [closed], now: Self.now.addingTimeInterval(3600))
         #expect(try await d.holds("implant").isEmpty)
         #expect(try await d.count("SELECT count(*) FROM plans WHERE plan_id = 'implant' AND status = 'escalated'") == 1)
-        #expect(try await d.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'implant' AND kind = 'no_availability' AND urgent AND status = 'open'") == 1)
+        #expect(
+            try await d.count(
+                """
+                    SELECT count(*) FROM coordinator_tasks
+                    WHERE plan_id = 'implant' AND kind = 'no_availability' AND urgent AND status = 'open'
+                    """)
+                == 1)
         #expect(try await d.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks'") == 1)
         #expect(try await d.messages().count == messagesBefore)
         await d.close()
@@ -199,7 +222,8 @@ import Testing
         let d = try await Desk()
         try await d.apply(d.offer, [TestEvents.schedule()], now: Self.now.addingTimeInterval(-1800))
         try await d.accept(TestEvents.acceptedWith(plan: "implant", codes: Self.implant), now: Self.now)
-        try await d.apply(d.offer, [TestEvents.appointment(id: "appt-own", plan: "implant", start: "2026-12-02T14:00:00Z")], now: Self.now.addingTimeInterval(600))
+        let own = TestEvents.appointment(id: "appt-own", plan: "implant", start: "2026-12-02T14:00:00Z")
+        try await d.apply(d.offer, [own], now: Self.now.addingTimeInterval(600))
         #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'taken_in_pms'") == 1)
         #expect(try await d.count("SELECT count(*) FROM offers WHERE plan_id = 'implant' AND kind = 'reoffer'") == 0)
         #expect(try await d.messages().allSatisfy { $0.data["kind"] != "opening_withdrawn" })
@@ -218,12 +242,17 @@ import Testing
         #expect(try await d.holds("stale").isEmpty)
         #expect(try await d.count("SELECT count(*) FROM plans WHERE plan_id = 'stale' AND status = 'escalated'") == 1)
         #expect(
-            try await d.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'stale' AND kind = 'callback' AND reason LIKE 'calendar stale:%'") == 1)
+            try await d.count(
+                """
+                    SELECT count(*) FROM coordinator_tasks
+                    WHERE plan_id = 'stale' AND kind = 'callback' AND reason LIKE 'calendar stale:%'
+                    """) == 1)
         #expect(try await d.messages().isEmpty)
 
         let telemetry = WorkerTelemetry(worker: "offer")
         let clock = ManualClock(Self.now)
-        let metrics = WorkerMetrics(telemetry: telemetry, probes: [.offers, .calendars(staleAfter: .seconds(24 * 3600))], pool: d.pool, clock: clock)
+        let metrics = WorkerMetrics(
+            telemetry: telemetry, probes: [.offers, .calendars(staleAfter: .seconds(24 * 3600))], pool: d.pool, clock: clock)
         try await Application(router: WorkerHTTPServer.router(metrics)).test(.router) { client in
             let metricsText = try await client.get("/metrics").text
             #expect(WorkerHTTPTests.sample(metricsText, "planrouter_locations_calendar_stale{worker=\"offer\"}") == 1)
@@ -237,7 +266,8 @@ import Testing
             try await d.apply(d.offer, [TestEvents.schedule(changedAt: "2026-12-01T14:00:00Z")], now: Self.now)
             try await d.accept(TestEvents.acceptedWith(plan: "fresh", codes: [("D2740", 135_000)]), now: Self.now)
             #expect(try await d.holds("fresh").count == 3)
-            #expect(WorkerHTTPTests.sample(try await client.get("/metrics").text, "planrouter_locations_calendar_stale{worker=\"offer\"}") == 0)
+            let after = try await client.get("/metrics").text
+            #expect(WorkerHTTPTests.sample(after, "planrouter_locations_calendar_stale{worker=\"offer\"}") == 0)
             #expect(String(buffer: try await client.get("/readyz").body) == "ready\n")
         }
         await d.close()
