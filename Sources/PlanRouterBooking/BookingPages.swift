@@ -40,6 +40,7 @@ enum BookingPages {
     static func offer(_ o: OfferView) -> String {
         var b = "<h1>Hi \(escape(o.firstName.isEmpty ? "there" : o.firstName)), pick your appointment</h1>\n"
         b += "<p>At \(escape(place(o))). Times are local to the office.</p>\n"
+        if o.gone > 0 && !o.openings.isEmpty { b += "<p>Some of the times we offered are no longer available. These are still open:</p>\n" }
         b += openingForms(o)
         if o.depositCents > 0, !o.openings.isEmpty {
             b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(o.depositCents))) is due to confirm.</p>\n"
@@ -49,7 +50,7 @@ enum BookingPages {
 
     static func openingForms(_ o: OfferView) -> String {
         guard !o.openings.isEmpty else {
-            return "<p>These openings are no longer available. \(escape(place(o))) will call you to find a time.</p>\n"
+            return "<p>None of the times we offered is still available. \(escape(place(o))) will be in touch to find a time with you.</p>\n"
         }
         return o.openings.map { h in
             "<form method=\"post\"><button type=\"submit\" name=\"reservation_id\" value=\"\(h.reservationID)\">"
@@ -58,10 +59,10 @@ enum BookingPages {
     }
 
     static func conflict(_ o: OfferView) -> String {
-        var b = "<h1>That time was just taken</h1>\n"
+        var b = "<h1>That time is no longer available</h1>\n"
         if !o.openings.isEmpty { b += "<p>These are still open:</p>\n" }
         b += openingForms(o)
-        return page(title: "That time was just taken", body: b)
+        return page(title: "That time is no longer available", body: b)
     }
 
     static func booked(_ c: BookingConfirmation) -> String {
@@ -94,14 +95,17 @@ enum BookingPages {
         .object([
             "plan_id": .string(o.planID), "location": .object(["id": .string(o.locationID), "name": .string(o.locationName), "time_zone": .string(o.timeZone.identifier)]),
             "first_name": .string(o.firstName), "openings": .array(o.openings.map { openingJSON($0, o.timeZone) }),
-            "deposit_cents": .int(o.depositCents),
+            "deposit_cents": .int(o.depositCents), "openings_gone": .int(Int64(o.gone)),
         ])
     }
 
     static func conflictJSON(_ o: OfferView) -> JSONValue {
         var v = offerJSON(o).objectValue!
         v["error"] = "opening_unavailable"
-        v["message"] = .string(o.openings.isEmpty ? "No held opening is left; the office will call you." : "That opening was taken; these are still open.")
+        v["message"] = .string(
+            o.openings.isEmpty
+                ? "That opening is no longer available, and none of the openings offered is; the office will be in touch to find a time."
+                : "That opening is no longer available; these are still open.")
         return .object(v)
     }
 

@@ -4,6 +4,7 @@ import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
+import Synchronization
 
 /// Settings of the booking service.
 public struct BookingConfiguration: Sendable {
@@ -43,6 +44,9 @@ public struct OfferView: Sendable {
     public var firstName: String
     public var depositCents: Int64
     public var openings: [HeldOpening]
+    /// How many openings the offer named that are no longer available (taken, expired, too
+    /// close or past, or no longer in the practice's schedule).
+    public var gone: Int = 0
 }
 
 extension HeldOpening {
@@ -60,7 +64,8 @@ public struct BookingConfirmation: Sendable {
 
 public enum BookingResult: Sendable {
     case booked(BookingConfirmation)
-    /// The opening was taken or expired; `offer.openings` are the ones still held.
+    /// The opening is no longer available (taken, expired, too close or past, or no longer in the
+    /// practice's schedule); `offer.openings` are the ones still valid.
     case conflict(OfferView)
     /// Forged, expired, unknown or used link: all answered alike.
     case notFound
@@ -94,6 +99,7 @@ public struct BookingService: Sendable {
     let configuration: BookingConfiguration
     public let metrics: BookingMetrics
     let logger: Logger
+    let rules = RulesInForce()
 
     public init(pool: PostgresPool, clock: any PlanRouterClock, configuration: BookingConfiguration, metrics: BookingMetrics = BookingMetrics(), logger: Logger) {
         self.pool = pool
@@ -109,11 +115,19 @@ public struct BookingService: Sendable {
     public func offer(token: String) async throws -> OfferView? {
         let now = try await clock.now()
         guard let t = verified(token, now: now) else { return nil }
-        let view = try await pool.withConnection { conn -> OfferView? in
+        var view = try await pool.withConnection { conn -> OfferView? in
             guard let o = try await loadOffer(t, lock: false, now: now, on: conn) else { return nil }
             return o
         }
         if view == nil { refused("unknown_or_used") }
+        if let v = view, v.openings.isEmpty {
+            // Nothing left to book: the page says the practice will be in touch, and makes sure it will.
+            view = try await pool.withTransaction { tx -> OfferView? in
+                guard let o = try await loadOffer(t, lock: true, now: now, on: tx) else { return nil }
+                if o.openings.isEmpty { try await handOver(o, now: now, in: tx) }
+                return o
+            }
+        }
         return view
     }
 
@@ -153,7 +167,7 @@ public struct BookingService: Sendable {
         logger.debug("booking link refused", metadata: ["booking.refusal": "\(reason)", "booking.token_failures": "\(count)"])
     }
 
-    /// The offer named by a verified token, when it is still usable, with its held openings.
+    /// The offer named by a verified token, when it is still usable, with its openings still valid.
     private func loadOffer(_ t: BookingToken, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
         guard let r = try await OffersRepository.linked(offerID: t.offerID, key, lock: lock, on: conn) else { return nil }
@@ -164,21 +178,59 @@ public struct BookingService: Sendable {
             timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!,
             firstName: r.firstName, depositCents: r.depositCents, openings: [])
         view.openings = try await heldOpenings(view, now: now, on: conn)
+        view.gone = max(0, r.offeredCount - view.openings.count)
         return view
     }
 
-    /// This offer's openings that are still held: active, unexpired holds of the plan.
+    /// This offer's openings that are still valid: active, unexpired holds of the plan that start after
+    /// now + the location's offer lead time and still fit the mirrored calendar.
     private func heldOpenings(_ o: OfferView, now: Date, on conn: PostgresConnection) async throws -> [HeldOpening] {
         try await ReservationsRepository.heldOpenings(
-            of: o.offerID, PlanKey(organizationID: o.organizationID, planID: o.planID), now: now, on: conn
+            of: o.offerID, PlanKey(organizationID: o.organizationID, planID: o.planID), now: now,
+            earliestStart: try await earliestStart(o.organizationID, o.locationID, now: now, on: conn), on: conn
         ).map(HeldOpening.init)
+    }
+
+    /// Now + the offer lead time of the location's rules (`offer.same_visit_buffer`, as the offer worker uses it).
+    private func earliestStart(_ organization: String, _ location: String, now: Date, on conn: PostgresConnection) async throws -> Date {
+        let lead = try await rules.rules(for: organization, on: conn).resolved(for: location).offer.sameVisitBufferMinutes
+        return now.addingTimeInterval(Double(max(0, lead) * 60))
+    }
+
+    /// A case whose link has no valid opening left goes to a coordinator now (once: only an `offered`
+    /// case moves), rather than waiting for the ladder — unless a newer offer of the case still holds
+    /// valid openings (an old link was opened).
+    private func handOver(_ o: OfferView, now: Date, in tx: PostgresConnection) async throws {
+        let key = PlanKey(organizationID: o.organizationID, planID: o.planID)
+        let earliest = try await earliestStart(o.organizationID, o.locationID, now: now, on: tx)
+        if try await ReservationsRepository.hasValidHold(key, now: now, earliestStart: earliest, on: tx) { return }
+        var outbox = OutboxBatch()
+        let created = try await CaseHandOver.toCoordinator(
+            [PlanKey(organizationID: o.organizationID, planID: o.planID)], kind: .noAvailability,
+            reason: "the patient opened the booking link but none of the openings offered is still available; call to find a time",
+            urgent: true, source: "planrouter/booking", topics: configuration.topics, outbox: &outbox, now: now, on: tx)
+        if !created.isEmpty {
+            try await outbox.insert(on: tx, now: now)
+            logger.debug("booking link with no valid opening handed to a coordinator", metadata: ["booking.offer_id": "\(o.offerID)"])
+        }
     }
 
     private func book(_ t: BookingToken, reservationID: Int64, now: Date, in tx: PostgresConnection) async throws -> BookingResult {
         // Serializes concurrent uses of one link: the second waits here and then sees used_at.
         guard let offer = try await loadOffer(t, lock: true, now: now, on: tx) else { return .notFound }
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
-        guard let h = try await ReservationsRepository.lockHold(reservationID, of: key, now: now, on: tx) else { return .conflict(offer) }
+        let earliest = try await earliestStart(t.organizationID, offer.locationID, now: now, on: tx)
+        guard let h = try await ReservationsRepository.lockHold(reservationID, of: key, now: now, earliestStart: earliest, on: tx),
+            offer.openings.contains(where: { $0.reservationID == reservationID }),
+            // Re-checked against the current mirror under the lock: a schedule or PMS change may have removed the time.
+            try await ReservationsRepository.holdFitsMirror(reservationID, on: tx)
+        else {
+            var rest = offer
+            rest.openings.removeAll { $0.reservationID == reservationID }
+            rest.gone = offer.gone + (rest.openings.count < offer.openings.count ? 1 : 0)
+            if rest.openings.isEmpty { try await handOver(rest, now: now, in: tx) }
+            return .conflict(rest)
+        }
         let opening = HeldOpening(h)
 
         // The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
@@ -202,25 +254,20 @@ public struct BookingService: Sendable {
                     ]))
             ], recordedAt: now, on: tx)
 
-        let codes = try await PlansRepository.procedureCodes(key, on: tx).map { JSONValue.string($0) }
-        var data: JSONObject = [
-            "request_id": .string(requestID), "organization_id": .string(t.organizationID), "location_id": .string(offer.locationID),
-            "plan_id": .string(t.planID), "patient_id": .string(patientID), "provider_id": .string(opening.providerID),
-        ]
-        if let op = opening.operatoryID { data["operatory_id"] = .string(op) }
-        data["start"] = .string(RFC3339.format(Date(timeIntervalSince1970: Double(opening.start)), in: offer.timeZone))
-        data["end"] = .string(RFC3339.format(Date(timeIntervalSince1970: Double(opening.end)), in: offer.timeZone))
-        data["procedure_codes"] = .array(codes)
-        data["booked_via"] = "link"
-        data["booked_at"] = .string(RFC3339.format(now))
-        let problems = EventValidator.shared.validateData(.object(data), as: .appointmentRequests)
+        let request = AppointmentRequest(
+            requestID: requestID, organizationID: t.organizationID, locationID: offer.locationID, planID: t.planID, patientID: patientID,
+            providerID: opening.providerID, operatoryID: opening.operatoryID,
+            start: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.start)), in: offer.timeZone),
+            end: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.end)), in: offer.timeZone),
+            procedureCodes: try await PlansRepository.procedureCodes(key, on: tx), bookedVia: .link, bookedAt: now)
+        let problems = EventValidator.shared.validate(request)
         guard problems.isEmpty else {
             // The problems name fields, not values; the transaction rolls back and nothing is booked.
             throw BookingInternalError(description: "appointment request fails its schema (\(problems.count) problems)")
         }
         var outbox = OutboxBatch()
         outbox.append(
-            CloudEvent(id: requestID, source: "planrouter/booking", type: .appointmentRequests, time: now, subject: t.planID, data: .object(data)),
+            CloudEvent(id: requestID, source: "planrouter/booking", time: now, subject: t.planID, data: request),
             topic: configuration.topics[.appointmentRequests])
         try await outbox.insert(on: tx, now: now)
         var booked = offer
@@ -298,5 +345,19 @@ public struct BookingService: Sendable {
     /// Whether the database answers `SELECT 1` within `timeout`.
     public func databaseAnswers(timeout: Duration = .seconds(2)) async -> Bool {
         await withDeadline(timeout) { [pool] in try await pool.withConnection { try await SchemaRepository.ping(on: $0) } } ?? false
+    }
+}
+
+/// The routing rules in force per organization, parsed once per version (for the offer lead time).
+final class RulesInForce: Sendable {
+    private let parsed = Mutex<[String: (version: Int, rules: RoutingRules)]>([:])
+
+    func rules(for organization: String, on conn: PostgresConnection) async throws -> RoutingRules {
+        guard let current = try await RulesRepository.inForce(for: organization, on: conn) else { return .defaults }
+        let key = current.organization
+        if let cached = parsed.withLock({ $0[key] }), cached.version == current.version { return cached.rules }
+        let rules = try RoutingRules(yaml: current.yaml)
+        parsed.withLock { $0[key] = (current.version, rules) }
+        return rules
     }
 }

@@ -93,6 +93,9 @@ public actor Simulator {
         }
         var next = 0
         var now = settings.start
+        // A connector re-syncs schedules regularly; without that the offer worker would find the
+        // calendars stale after --calendar-stale-hours (24 h) and send every case to a coordinator.
+        var nextScheduleRefresh = settings.start.addingTimeInterval(Self.scheduleRefreshInterval)
         var lastReport = ContinuousClock.now
         let started = ContinuousClock.now
         while now < end || next < dso.acceptances.count {
@@ -102,6 +105,7 @@ public actor Simulator {
             if next < dso.acceptances.count { t = min(t, dso.acceptances[next].at) }
             if let a = agenda.map(\.at).min() { t = min(t, a) }
             if let timer { t = min(t, timer) }
+            t = min(t, nextScheduleRefresh)
             // Moments within 5 minutes are one step (the clock stops at the last of them).
             t = max(t, now).addingTimeInterval(0)
             let stepEnd = t.addingTimeInterval(300)
@@ -115,6 +119,12 @@ public actor Simulator {
             if !batch.isEmpty {
                 try await publish(batch, type: .planAccepted)
                 published.acceptances += batch.count
+            }
+            if now >= nextScheduleRefresh {
+                try await refreshSchedules(dso.schedules, at: now)
+                while nextScheduleRefresh <= now {
+                    nextScheduleRefresh = nextScheduleRefresh.addingTimeInterval(Self.scheduleRefreshInterval)
+                }
             }
             try await perform(due: now)
             try await waitForQuiet(at: now)
@@ -130,6 +140,23 @@ public actor Simulator {
         await consumer.close()
         await producer.close()
         return try await SimulationOutcome.load(organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool)
+    }
+
+    /// How often the simulated connector publishes the locations' schedules again: twice a day,
+    /// well inside the offer worker's default 24 h staleness window.
+    static let scheduleRefreshInterval: TimeInterval = 12 * 3600
+
+    /// Publishes the schedules again as of `now` (same blocks, a newer `changed_at`), as a connector's sync would.
+    func refreshSchedules(_ schedules: [CloudEvent], at now: Date) async throws {
+        let stamp = Int64(now.timeIntervalSince1970)
+        let refreshed = schedules.map { e -> CloudEvent in
+            var data = e.data.objectValue ?? [:]
+            data["changed_at"] = .string(RFC3339.format(now))
+            return CloudEvent(
+                id: "\(e.id)-sync-\(stamp)", source: e.source, type: .scheduleChanged, time: now, subject: e.subject, data: .object(data))
+        }
+        try await publish(refreshed, type: .scheduleChanged)
+        published.offerInputs += refreshed.count
     }
 
     func setClock(_ t: Date) async throws {

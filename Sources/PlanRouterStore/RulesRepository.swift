@@ -47,6 +47,20 @@ public enum RulesRepository {
         return out
     }
 
+    /// The version in force for one organization: its own latest, else the fallback's, as (organization row, version,
+    /// YAML); nil when neither has rules (the shipped defaults apply).
+    public static func inForce(
+        for organization: String, on conn: PostgresConnection
+    ) async throws -> (organization: String, version: Int, yaml: String)? {
+        let rows = try await conn.query(
+            """
+            SELECT organization_id, version, source_yaml FROM routing_rules WHERE organization_id IN ($1, $2)
+            ORDER BY organization_id = $1 DESC, version DESC LIMIT 1
+            """, organization, fallbackOrganization)
+        guard let r = rows.first else { return nil }
+        return (try r.decode(0, as: String.self), try r.decode(1, as: Int.self), try r.decode(2, as: String.self))
+    }
+
     /// A fingerprint of the versions in force, cheap to poll.
     public static func fingerprint(on conn: PostgresConnection) async throws -> String {
         let rows = try await conn.query("SELECT coalesce(string_agg(organization_id || ':' || version, ',' ORDER BY organization_id), '') FROM (SELECT organization_id, max(version) AS version FROM routing_rules GROUP BY 1) v")

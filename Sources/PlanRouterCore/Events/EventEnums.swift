@@ -71,6 +71,9 @@ public enum MessageChannel: String, Sendable, Hashable, CaseIterable {
 public enum MessageKind: String, Sendable, Hashable, CaseIterable {
     case offer, nudge
     case sameVisit = "same_visit"
+    /// A re-offer: the time offered earlier is no longer available (the PMS schedule or an
+    /// appointment changed); the message carries new openings.
+    case openingWithdrawn = "opening_withdrawn"
 }
 
 /// Who booked an appointment through PlanRouter (`pms.appointment-requests` `booked_via`).

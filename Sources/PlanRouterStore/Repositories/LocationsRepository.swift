@@ -52,6 +52,25 @@ public enum LocationsRepository {
         _ = try await tx.execute("UPDATE locations SET time_zone = $2 WHERE id = $1 AND time_zone <> $2", location, zone)
     }
 
+    /// Records that the location's schedule mirror was refreshed (a schedule.changed applied) at `now`.
+    public static func markScheduleSynced(_ location: String, now: Date, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            "UPDATE locations SET schedule_synced_at = $2 WHERE id = $1 AND (schedule_synced_at IS NULL OR schedule_synced_at < $2)",
+            location, now)
+    }
+
+    /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by id.
+    public static func staleCalendars(syncedBefore cutoff: Date, among ids: [String]? = nil, on conn: PostgresConnection) async throws
+        -> [(id: String, syncedAt: Date)]
+    {
+        try await conn.query(
+            """
+            SELECT id, schedule_synced_at FROM locations
+            WHERE schedule_synced_at < $1 AND ($3 OR id = ANY($2::text[])) ORDER BY id
+            """, cutoff, ids ?? [], ids == nil
+        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Date.self)) }
+    }
+
     /// Marks the locations' calendars changed, so offer workers reload them.
     public static func bumpCalendars(_ locations: [String], on tx: PostgresConnection) async throws {
         guard !locations.isEmpty else { return }

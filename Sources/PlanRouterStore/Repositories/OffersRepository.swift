@@ -75,6 +75,8 @@ public struct LinkedOffer: Sendable {
     public var firstName: String
     public var timeZone: String
     public var locationName: String
+    /// How many openings the offer named.
+    public var offeredCount: Int
 }
 
 /// `offers`: every offer (initial and nudges) sent for a case.
@@ -151,13 +153,15 @@ public enum OffersRepository {
         return offerIDs
     }
 
-    /// Records nudges (self-book offers); returns each offer's id and link expiry by plan.
-    public static func insertNudges(_ rows: [NewOfferRow], now: Date, on tx: PostgresConnection) async throws -> [PlanKey: (id: Int64, expires: Date)] {
+    /// Records nudges or re-offers (`kind` `nudge` or `reoffer`: self-book offers); returns each offer's id and link expiry by plan.
+    public static func insertNudges(
+        _ rows: [NewOfferRow], kind: String = "nudge", now: Date, on tx: PostgresConnection
+    ) async throws -> [PlanKey: (id: Int64, expires: Date)] {
         let result = try await tx.query(
             """
             INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
                                 plan_accepted_at, sent_at, sla_seconds, sla_met)
-            SELECT o, p, l, 'nudge', 'self_book', ch, op, d, ex, acc, $10, 0, true
+            SELECT o, p, l, $11, 'self_book', ch, op, d, ex, acc, $10, 0, true
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int8[], $7::timestamptz[], $8::timestamptz[],
                         $9::int4[]) AS u(o, p, l, ch, op, d, ex, acc, ord)
             ORDER BY ord
@@ -165,7 +169,7 @@ public enum OffersRepository {
             """,
             rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.channel),
             rows.map { PostgresJSON($0.openings.serialized()) }, rows.map(\.depositCents),
-            rows.map(\.linkExpiresAt), rows.map(\.planAcceptedAt), rows.indices.map { Int32($0) }, now)
+            rows.map(\.linkExpiresAt), rows.map(\.planAcceptedAt), rows.indices.map { Int32($0) }, now, kind)
         var out: [PlanKey: (id: Int64, expires: Date)] = [:]
         for r in result {
             out[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] =
@@ -179,7 +183,7 @@ public enum OffersRepository {
         let rows = try await conn.query(
             """
             SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
-                   l.time_zone, l.name
+                   l.time_zone, l.name, jsonb_array_length(o.openings)
             FROM offers o
             JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
             JOIN locations l ON l.id = o.location_id
@@ -190,7 +194,8 @@ public enum OffersRepository {
         return LinkedOffer(
             offerID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self), depositCents: try r.decode(2, as: Int64.self),
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
-            timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self))
+            timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
+            offeredCount: try r.decode(8, as: Int.self))
     }
 
     public static func markUsed(_ offerID: Int64, now: Date, on tx: PostgresConnection) async throws {

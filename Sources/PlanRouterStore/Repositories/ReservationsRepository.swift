@@ -39,6 +39,15 @@ public struct HeldReservation: Sendable {
     public var end: Int64
 }
 
+/// A hold released because the mirrored calendar no longer allows it.
+public struct ReleasedHold: Sendable, Hashable {
+    public var reservationID: Int64
+    public var key: PlanKey
+    public var locationID: String
+    /// Released by a PMS appointment of the same patient or plan (the front desk booked them): nothing to re-offer.
+    public var byOwnAppointment: Bool = false
+}
+
 /// A PMS appointment to mirror.
 public struct PMSAppointmentRow: Sendable {
     public var organizationID: String
@@ -181,34 +190,119 @@ public enum ReservationsRepository {
         return try rows.map { try $0.decode(0, as: Int64.self) }
     }
 
-    /// Releases holds the PMS appointments `ids` now collide with (the PMS's calendar is the truth).
-    public static func releaseHoldsTakenInPMS(_ ids: [Int64], now: Date, on tx: PostgresConnection) async throws {
-        _ = try await tx.execute(
-            """
-            UPDATE reservations h SET active = false, released_at = $2, release_reason = 'taken_in_pms'
-            FROM reservations p
-            WHERE p.id = ANY($1::int8[]) AND p.active AND h.kind = 'hold' AND h.active
-              -- The keys are what the exclusion constraints' indexes answer (migration 0006); the
-              -- ids are compared too, so a hash collision never releases another resource's hold.
-              AND ((h.provider_key = p.provider_key AND h.during && p.during
-                    AND h.location_id = p.location_id AND h.provider_id = p.provider_id)
-                   OR (h.operatory_id IS NOT NULL AND h.operatory_key = p.operatory_key AND h.operatory_during && p.operatory_during
-                       AND h.location_id = p.location_id AND h.operatory_id = p.operatory_id))
-            """, ids, now)
+    /// Releases holds the PMS appointments `ids` now collide with (the PMS's calendar is the truth); returns them.
+    public static func releaseHoldsTakenInPMS(_ ids: [Int64], now: Date, on tx: PostgresConnection) async throws -> [ReleasedHold] {
+        guard !ids.isEmpty else { return [] }
+        return try decodeReleased(
+            try await tx.query(
+                """
+                UPDATE reservations h SET active = false, released_at = $2, release_reason = 'taken_in_pms'
+                FROM reservations p
+                WHERE p.id = ANY($1::int8[]) AND p.active AND h.kind = 'hold' AND h.active
+                  -- The keys are what the exclusion constraints' indexes answer (migration 0006); the
+                  -- ids are compared too, so a hash collision never releases another resource's hold.
+                  AND ((h.provider_key = p.provider_key AND h.during && p.during
+                        AND h.location_id = p.location_id AND h.provider_id = p.provider_id)
+                       OR (h.operatory_id IS NOT NULL AND h.operatory_key = p.operatory_key AND h.operatory_during && p.operatory_during
+                           AND h.location_id = p.location_id AND h.operatory_id = p.operatory_id))
+                RETURNING h.id, h.organization_id, h.plan_id, h.location_id,
+                          (p.organization_id = h.organization_id AND (p.patient_id = h.patient_id OR p.plan_id = h.plan_id)) IS TRUE
+                """, ids, now))
     }
 
-    /// The offer's openings still held: active, unexpired holds of the plan named in the offer (chair time).
-    public static func heldOpenings(of offerID: Int64, _ key: PlanKey, now: Date, on conn: PostgresConnection) async throws -> [HeldReservation] {
+    /// Whether a hold `h` (an alias in the SQL) fits the mirrored calendar: inside one open block of its
+    /// provider (in one of the block's operatories when the block names them), under no blockout that
+    /// applies to it (`do_not_schedule` and a practice's own kinds always apply; `crown_only` unless the
+    /// plan has crown work, CDT D2710–D2799, as the slot search allows). Shared by the release after a
+    /// schedule change and the booking's re-check, so the two never disagree.
+    static let fitsSchedule = """
+        EXISTS (SELECT 1 FROM schedule_blocks b
+                WHERE b.location_id = h.location_id AND b.provider_id = h.provider_id AND b.during @> h.during
+                  AND (cardinality(b.operatory_ids) = 0 OR h.operatory_id IS NULL OR h.operatory_id = ANY(b.operatory_ids)))
+        AND NOT EXISTS (
+            SELECT 1 FROM blockouts bo
+            WHERE bo.location_id = h.location_id AND bo.during && h.operatory_during
+              AND (bo.provider_id IS NULL OR bo.provider_id = h.provider_id)
+              AND (cardinality(bo.operatory_ids) = 0 OR h.operatory_id = ANY(bo.operatory_ids))
+              AND (bo.kind <> 'crown_only' OR NOT EXISTS (
+                  SELECT 1 FROM plan_procedures pp
+                  WHERE pp.organization_id = h.organization_id AND pp.plan_id = h.plan_id AND pp.code BETWEEN 'D2710' AND 'D2799')))
+        """
+
+    /// After a schedule.changed replaced the location's dates `from`…`to` (local dates): releases the
+    /// active holds starting in that range that the new blocks and blockouts no longer allow; returns them.
+    public static func releaseHoldsOutsideSchedule(
+        location: String, from: String, to: String, now: Date, on tx: PostgresConnection
+    ) async throws -> [ReleasedHold] {
+        try decodeReleased(
+            try await tx.query(
+                """
+                UPDATE reservations h SET active = false, released_at = $4, release_reason = 'schedule_changed'
+                FROM locations l
+                WHERE l.id = h.location_id AND h.location_id = $1 AND h.kind = 'hold' AND h.active
+                  AND lower(h.during) <@ \(AvailabilityRepository.range)
+                  AND NOT (\(fitsSchedule))
+                RETURNING h.id, h.organization_id, h.plan_id, h.location_id
+                """, location, from, to, now))
+    }
+
+    /// Releases the given active holds with `reason` (e.g. openings whose start has passed); returns them.
+    public static func releaseHolds(ids: [Int64], reason: String, now: Date, on tx: PostgresConnection) async throws -> [ReleasedHold] {
+        guard !ids.isEmpty else { return [] }
+        return try decodeReleased(
+            try await tx.query(
+                """
+                UPDATE reservations h SET active = false, released_at = $2, release_reason = $3
+                WHERE h.id = ANY($1::int8[]) AND h.kind = 'hold' AND h.active
+                RETURNING h.id, h.organization_id, h.plan_id, h.location_id
+                """, ids, now, reason))
+    }
+
+    static func decodeReleased(_ rows: PostgresRows) throws -> [ReleasedHold] {
+        try rows.map { r in
+            ReleasedHold(
+                reservationID: try r.decode(0, as: Int64.self),
+                key: PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self)),
+                locationID: try r.decode(3, as: String.self),
+                byOwnAppointment: try (r.columnCount > 4 ? r.decode(4, as: Bool.self) : false))
+        }
+    }
+
+    /// `fitsSchedule`, and no active PMS appointment over the hold's provider or chair time.
+    static let fitsMirror = """
+        (\(fitsSchedule))
+        AND NOT EXISTS (
+            SELECT 1 FROM reservations p
+            WHERE p.location_id = h.location_id AND p.active AND p.kind = 'pms'
+              AND ((p.provider_id = h.provider_id AND p.during && h.during)
+                   OR (h.operatory_id IS NOT NULL AND p.operatory_id = h.operatory_id AND p.operatory_during && h.operatory_during)))
+        """
+
+    /// Whether the hold `id` still fits the current mirror: its provider's open blocks, the blockouts, and no
+    /// active PMS appointment over its provider or chair time. The booking's re-check, inside its transaction.
+    public static func holdFitsMirror(_ id: Int64, on tx: PostgresConnection) async throws -> Bool {
+        let rows = try await tx.query("SELECT \(fitsMirror) FROM reservations h WHERE h.id = $1", id)
+        return try rows.first?.decode(0, as: Bool.self) ?? false
+    }
+
+    /// The offer's openings still held: active, unexpired holds of the plan named in the offer (chair time)
+    /// that start no earlier than `earliestStart` (now + the offer lead time: an opening about to start or
+    /// past is never shown) and still fit the mirrored calendar.
+    public static func heldOpenings(
+        of offerID: Int64, _ key: PlanKey, now: Date, earliestStart: Date, on conn: PostgresConnection
+    ) async throws -> [HeldReservation] {
         try await conn.query(
             """
-            SELECT r.id, r.provider_id, r.operatory_id, extract(epoch FROM lower(r.operatory_during))::int8,
-                   extract(epoch FROM upper(r.operatory_during))::int8
-            FROM reservations r
-            WHERE r.organization_id = $1 AND r.plan_id = $2 AND r.kind = 'hold' AND r.active AND r.expires_at > $3
-              AND r.id IN (SELECT (e->>'reservation_id')::int8 FROM offers, jsonb_array_elements(offers.openings) AS e WHERE offers.id = $4)
-            ORDER BY lower(r.operatory_during), r.id
+            SELECT h.id, h.provider_id, h.operatory_id, extract(epoch FROM lower(h.operatory_during))::int8,
+                   extract(epoch FROM upper(h.operatory_during))::int8
+            FROM reservations h
+            WHERE h.organization_id = $1 AND h.plan_id = $2 AND h.kind = 'hold' AND h.active AND h.expires_at > $3
+              AND lower(h.operatory_during) >= $5
+              AND h.id IN (SELECT (e->>'reservation_id')::int8 FROM offers, jsonb_array_elements(offers.openings) AS e WHERE offers.id = $4)
+              AND \(fitsMirror)
+            ORDER BY lower(h.operatory_during), h.id
             """,
-            key.organizationID, key.planID, now, offerID
+            key.organizationID, key.planID, now, offerID, earliestStart
         ).map {
             HeldReservation(
                 reservationID: try $0.decode(0, as: Int64.self), key: key, providerID: try $0.decode(1, as: String.self),
@@ -216,16 +310,32 @@ public enum ReservationsRepository {
         }
     }
 
-    /// Locks one active, unexpired hold of the plan (chair time); nil when it is gone.
-    public static func lockHold(_ id: Int64, of key: PlanKey, now: Date, on tx: PostgresConnection) async throws -> HeldReservation? {
+    /// Whether the plan has any valid hold left (of any of its offers): active, unexpired, starting no earlier
+    /// than `earliestStart`, fitting the mirror. A link whose own openings are all gone may be an old one.
+    public static func hasValidHold(_ key: PlanKey, now: Date, earliestStart: Date, on conn: PostgresConnection) async throws -> Bool {
+        let rows = try await conn.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM reservations h
+                           WHERE h.organization_id = $1 AND h.plan_id = $2 AND h.kind = 'hold' AND h.active AND h.expires_at > $3
+                             AND lower(h.operatory_during) >= $4 AND \(fitsMirror))
+            """, key.organizationID, key.planID, now, earliestStart)
+        return try rows[0].decode(0, as: Bool.self)
+    }
+
+    /// Locks one active, unexpired hold of the plan (chair time) starting no earlier than `earliestStart`;
+    /// nil when it is gone or too late to book.
+    public static func lockHold(
+        _ id: Int64, of key: PlanKey, now: Date, earliestStart: Date, on tx: PostgresConnection
+    ) async throws -> HeldReservation? {
         let held = try await tx.query(
             """
             SELECT id, provider_id, operatory_id, extract(epoch FROM lower(operatory_during))::int8,
                    extract(epoch FROM upper(operatory_during))::int8
             FROM reservations
             WHERE id = $1 AND organization_id = $2 AND plan_id = $3 AND kind = 'hold' AND active AND expires_at > $4
+              AND lower(operatory_during) >= $5
             FOR UPDATE
-            """, id, key.organizationID, key.planID, now)
+            """, id, key.organizationID, key.planID, now, earliestStart)
         guard let h = held.first else { return nil }
         return HeldReservation(
             reservationID: try h.decode(0, as: Int64.self), key: key, providerID: try h.decode(1, as: String.self),

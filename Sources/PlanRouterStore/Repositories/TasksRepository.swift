@@ -71,7 +71,11 @@ public enum TasksRepository {
     /// The ladder's last step for cases just escalated: one task each, with the case's full
     /// context assembled in SQL from its records (plan, procedures, tier, every offer and
     /// message sent, deposit, channel and consent, and why).
-    public static func createEscalationTasks(for keys: [PlanKey], now: Date, on tx: PostgresConnection) async throws -> [CreatedTask] {
+    /// `kind` and `reason` replace the ladder's (`escalation`, "no booking N h after acceptance; …") for cases
+    /// handed over for another reason (no valid opening left, a stale calendar); the context is the same.
+    public static func createEscalationTasks(
+        for keys: [PlanKey], kind: TaskKind = .escalation, urgent: Bool? = nil, reason: String? = nil, now: Date, on tx: PostgresConnection
+    ) async throws -> [CreatedTask] {
         guard !keys.isEmpty else { return [] }
         let rows = try await tx.query(
             """
@@ -81,12 +85,14 @@ public enum TasksRepository {
                        (SELECT count(*) FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id AND o.kind = 'nudge') AS nudges
                 FROM plans p JOIN due ON p.organization_id = due.o AND p.plan_id = due.p
                 JOIN locations l ON l.id = p.location_id
-                JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
-                              ORDER BY c.id DESC LIMIT 1) c ON true)
+                -- LEFT: a case is never handed over without its task, even if its classification is missing.
+                LEFT JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
+                                   ORDER BY c.id DESC LIMIT 1) c ON true)
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
             SELECT organization_id, plan_id, location_id, coalesce(coordinator_id, default_coordinator_id, 'location:' || location_id),
-                   'escalation', tier = 'surgical',
-                   format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges),
+                   $4, coalesce($6::bool, tier = 'surgical', false),
+                   coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
+                                             floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
                    jsonb_build_object(
                        'plan_id', plan_id, 'patient_id', patient_id, 'provider_id', provider_id, 'tier', tier,
                        'value_cents', total_fee_cents, 'chair_minutes', chair_minutes, 'accepted_at', accepted_at,
@@ -99,11 +105,12 @@ public enum TasksRepository {
                                                                             'openings', o.openings, 'sla_met', o.sla_met) ORDER BY o.id), '[]')
                                   FROM offers o WHERE o.organization_id = cases.organization_id AND o.plan_id = cases.plan_id),
                        'classification', to_jsonb(reasons),
-                       'why', format('no booking %s h after acceptance; %s nudge(s) sent', floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
+                       'why', coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
+                                                        floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges))),
                    $3
             FROM cases
             RETURNING id, organization_id, plan_id, location_id, owner_id, urgent, reason, context
-            """, keys.map(\.organizationID), keys.map(\.planID), now)
+            """, binds: [keys.map(\.organizationID), keys.map(\.planID), now, kind.rawValue, reason, urgent])
         return try rows.map { r in
             CreatedTask(
                 id: try r.decode(0, as: Int64.self),

@@ -15,7 +15,8 @@ public enum WorkerHTTPServer {
         router.get("/readyz") { _, _ in
             guard metrics.loopsRunning else { return text(.serviceUnavailable, "worker loop not running\n") }
             guard await metrics.databaseAnswers() else { return text(.serviceUnavailable, "database unavailable\n") }
-            return text(.ok, "ready\n")
+            // Ready; plus what an operator should know (e.g. locations whose calendars are stale).
+            return text(.ok, (["ready"] + (await metrics.readinessDetail())).joined(separator: "\n") + "\n")
         }
         router.get("/metrics") { _, _ in
             text(.ok, await metrics.text(), contentType: "text/plain; version=0.0.4; charset=utf-8")

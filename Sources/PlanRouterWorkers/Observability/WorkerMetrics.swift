@@ -50,6 +50,7 @@ public struct WorkerMetrics: Sendable {
             case .relay: await refreshOutbox()
             case .timers: await refreshTimers()
             case .offers: await refreshOffers()
+            case .calendars(let staleAfter): _ = await refreshCalendars(staleAfter: staleAfter)
             }
         }
         gauges.lag(lag)
@@ -88,6 +89,35 @@ public struct WorkerMetrics: Sendable {
         else { return }
         gauges.set("planrouter_timers_due", "Pending timers whose due time has passed (fired soon, or stuck).", due)
         gauges.set("planrouter_timers_pending", "Pending timers, due or not.", pending)
+    }
+
+    /// Locations whose schedule mirror is older than `staleAfter` on the worker's clock (their cases go to
+    /// coordinators); records `planrouter_locations_calendar_stale`. Nil when the query did not answer.
+    func refreshCalendars(staleAfter: Duration) async -> [String]? {
+        let clock = self.clock
+        guard
+            let stale = await read("planrouter_calendars_query_up", { conn in
+                let cutoff = try await clock.now().addingTimeInterval(-Double(staleAfter.components.seconds))
+                return try await LocationsRepository.staleCalendars(syncedBefore: cutoff, on: conn).map(\.id)
+            })
+        else { return nil }
+        gauges.set(
+            "planrouter_locations_calendar_stale",
+            "Locations whose schedule mirror was not refreshed within the window (their cases go to coordinators).", stale.count)
+        return stale
+    }
+
+    /// Lines `/readyz` adds to its answer (the worker stays ready: these are warnings for operators).
+    public func readinessDetail() async -> [String] {
+        var lines: [String] = []
+        for probe in probes {
+            guard case .calendars(let staleAfter) = probe, let stale = await refreshCalendars(staleAfter: staleAfter), !stale.isEmpty
+            else { continue }
+            let hours = staleAfter.components.seconds / 3600
+            let shown = stale.prefix(20).joined(separator: ", ") + (stale.count > 20 ? ", …" : "")
+            lines.append("calendar stale: \(stale.count) location(s) without a schedule refresh for over \(hours) h: \(shown)")
+        }
+        return lines
     }
 
     private func refreshOffers() async {

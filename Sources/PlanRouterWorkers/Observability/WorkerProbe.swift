@@ -16,13 +16,15 @@ public enum WorkerProbe: Sendable {
     case timers(TimerStats)
     /// Not a loop: `/metrics` counts first offers by tier and SLA outcome in `offers` at scrape time.
     case offers
+    /// Not a loop: `/metrics` and `/readyz` read the locations whose schedule mirror is older than `staleAfter`.
+    case calendars(staleAfter: Duration)
 
     var isRunning: Bool {
         switch self {
         case .consumer(let s, _): s.isRunning
         case .relay(let s): s.isRunning
         case .timers(let s): s.isRunning
-        case .offers: true
+        case .offers, .calendars: true
         }
     }
 }

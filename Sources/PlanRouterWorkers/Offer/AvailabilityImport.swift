@@ -36,7 +36,7 @@ public struct AvailabilityImport: Sendable {
                 }
             }
             let appointments = incoming.filter { $0.event.type == .appointmentChanged }
-            let letters = try await AvailabilityMirror.applyAppointments(appointments, in: tx, now: now)
+            let (letters, _) = try await AvailabilityMirror.applyAppointments(appointments, in: tx, now: now)
             summary.appointments = appointments.count - letters.count
             rejected += letters.map { (Int($0.message.offset), $0.reason) }
         }

@@ -56,34 +56,36 @@ struct OfferCase {
     }
 
     /// Loads the plans named by plan.classified events; events whose plan moved on are returned as skipped with a reason.
-    static func load(_ events: [IncomingEvent], in tx: PostgresConnection) async throws -> (cases: [OfferCase], skipped: [(IncomingEvent, String)]) {
+    static func load(
+        _ events: [(IncomingEvent, PlanClassified)], in tx: PostgresConnection
+    ) async throws -> (cases: [OfferCase], skipped: [(IncomingEvent, PlanClassified, String)]) {
         let byKey = try await OffersRepository.plansToOffer(
-            events.map { PlanKey(organizationID: $0.event.data["organization_id"]!.stringValue!, planID: $0.event.data["plan_id"]!.stringValue!) },
-            on: tx)
+            events.map { PlanKey(organizationID: $0.1.organizationID, planID: $0.1.planID) }, on: tx)
         var cases: [OfferCase] = []
-        var skipped: [(IncomingEvent, String)] = []
+        var skipped: [(IncomingEvent, PlanClassified, String)] = []
         var seen = Set<PlanKey>()
-        for e in events {
-            let d = e.event.data
-            let key = PlanKey(organizationID: d["organization_id"]!.stringValue!, planID: d["plan_id"]!.stringValue!)
-            guard let r = byKey[key] else { skipped.append((e, "plan not found")); continue }
+        for (e, d) in events {
+            let key = PlanKey(organizationID: d.organizationID, planID: d.planID)
+            guard let r = byKey[key] else { skipped.append((e, d, "plan not found")); continue }
             let acceptedAt = r.acceptedAt
-            let eventAccepted = RFC3339.parse(d["accepted_at"]!.stringValue!)!
-            if abs(acceptedAt.timeIntervalSince(eventAccepted)) > 0.001 { skipped.append((e, "superseded by a newer acceptance")); continue }
+            if abs(acceptedAt.timeIntervalSince(d.acceptedAt)) > 0.001 {
+                skipped.append((e, d, "superseded by a newer acceptance"))
+                continue
+            }
             let status = r.status
-            if status != CaseStatus.accepted.rawValue { skipped.append((e, "case is \(status)")); continue }
-            if r.alreadyOffered || !seen.insert(key).inserted { skipped.append((e, "already offered")); continue }
+            if status != CaseStatus.accepted.rawValue { skipped.append((e, d, "case is \(status)")); continue }
+            if r.alreadyOffered || !seen.insert(key).inserted { skipped.append((e, d, "already offered")); continue }
             cases.append(
                 OfferCase(
                     incoming: e, organizationID: r.key.organizationID, planID: r.key.planID,
                     locationID: r.locationID, patientID: r.patientID,
                     providerID: r.providerID, coordinatorID: r.coordinatorID, acceptedAt: acceptedAt,
                     patient: (try? JSONParser.parse(r.patientJSON)) ?? .null,
-                    procedureCodes: r.procedureCodes, tier: d["tier"]!.stringValue!,
-                    path: CasePath(rawValue: d["path"]!.stringValue!) ?? .callback, chairMinutes: d["chair_minutes"]!.intValue!,
-                    depositCents: d["deposit_cents"]!.int64Value!, valueCents: d["value_cents"]!.int64Value!,
-                    slaSeconds: d["first_offer_sla_minutes"]!.intValue! * 60, providerRole: d["provider_role"]?.stringValue,
-                    reasons: d["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+                    procedureCodes: r.procedureCodes, tier: d.tier.rawValue,
+                    path: d.path, chairMinutes: d.chairMinutes,
+                    depositCents: d.depositCents, valueCents: d.valueCents,
+                    slaSeconds: d.firstOfferSLAMinutes * 60, providerRole: d.providerRole?.rawValue,
+                    reasons: d.reasons))
         }
         return (cases, skipped)
     }

@@ -28,19 +28,27 @@ public struct OfferHandler: EventHandler {
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
         do {
+            // Holds the new calendars no longer allow are released as the changes are applied.
+            var released: [ReleasedHold] = []
             for e in events where e.event.type == .scheduleChanged {
                 do {
-                    if try await !AvailabilityMirror.applySchedule(e, in: tx, now: now) {
-                        logger.debug("older schedule.changed ignored", metadata: ["event.id": "\(e.event.id)"])
-                    }
+                    let result = try await AvailabilityMirror.applySchedule(e, in: tx, now: now)
+                    if !result.applied { logger.debug("older schedule.changed ignored", metadata: ["event.id": "\(e.event.id)"]) }
+                    released += result.released
                 } catch let r as EventRejection {
                     letters.append(DeadLetter(message: e.message, kind: r.kind.rawValue, reason: r.reason))
                 }
             }
             let appointments = events.filter { $0.event.type == .appointmentChanged }
-            if !appointments.isEmpty { letters += try await AvailabilityMirror.applyAppointments(appointments, in: tx, now: now) }
+            if !appointments.isEmpty {
+                let (refused, pms) = try await AvailabilityMirror.applyAppointments(appointments, in: tx, now: now)
+                letters += refused
+                released += pms
+            }
+            // Their cases get fresh openings now (and are told the earlier time is gone), or a coordinator.
+            if !released.isEmpty { try await planner.reoffer(released, in: tx, outbox: &outbox, now: now, logger: logger) }
             let classified = events.filter { $0.event.type == .planClassified }
-            if !classified.isEmpty { try await makeOffers(classified, in: tx, outbox: &outbox, now: now, logger: logger) }
+            if !classified.isEmpty { letters += try await makeOffers(classified, in: tx, outbox: &outbox, now: now, logger: logger) }
         } catch {
             // The transaction rolls back: calendars cached with this batch's holds are wrong now.
             planner.invalidateCalendars()
@@ -49,19 +57,41 @@ public struct OfferHandler: EventHandler {
         return letters
     }
 
-    func makeOffers(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
-        let (cases, skipped) = try await OfferCase.load(events, in: tx)
+    /// Offers the classified cases; returns the events whose data does not decode as dead letters.
+    func makeOffers(
+        _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        var decoded: [(IncomingEvent, PlanClassified)] = []
+        for e in events {
+            switch e.decoded(PlanClassified.self) {
+            case .success(let c): decoded.append((e, c))
+            case .failure(let r): letters.append(DeadLetter(message: e.message, kind: r.kind.rawValue, reason: r.reason))
+            }
+        }
+        let (cases, skipped) = try await OfferCase.load(decoded, in: tx)
         try await recordSkipped(skipped, in: tx, now: now)
         try await planner.offer(cases, kind: .initial, in: tx, outbox: &outbox, now: now, logger: logger)
+        return letters
     }
 
-    func recordSkipped(_ skipped: [(IncomingEvent, String)], in tx: PostgresConnection, now: Date) async throws {
+    func recordSkipped(_ skipped: [(IncomingEvent, PlanClassified, String)], in tx: PostgresConnection, now: Date) async throws {
         try await PlanEventsRepository.append(
-            skipped.map { e, reason in
-                let d = e.event.data
-                return PlanEventRow(
-                    organizationID: d["organization_id"]!.stringValue!, planID: d["plan_id"]!.stringValue!, locationID: d["location_id"]!.stringValue!,
+            skipped.map { e, c, reason in
+                PlanEventRow(
+                    organizationID: c.organizationID, planID: c.planID, locationID: c.locationID,
                     kind: "offer_skipped", source: e.event.source, eventID: e.event.id, occurredAt: now, detail: .object(["reason": .string(reason)]))
             }, recordedAt: now, on: tx)
+    }
+}
+
+extension IncomingEvent {
+    /// The typed data, or why it does not decode (a dead letter's kind and reason).
+    func decoded<D: EventData>(_: D.Type) -> Result<D, EventRejection> {
+        do throws(EventRejection) {
+            return .success(try event.decode(D.self))
+        } catch {
+            return .failure(error)
+        }
     }
 }

@@ -26,7 +26,9 @@ extension OfferPlanner {
             let link = settings.link(BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: expires))
             switch effectivePath(p) {
             case .callback:
-                if p.held.isEmpty && p.path != .callback {
+                if let since = p.calendarStaleSince {
+                    tasks.append((p, .callback, p.c.path == .sameVisit, staleReason(p, since: since)))
+                } else if p.held.isEmpty && p.path != .callback {
                     tasks.append((p, .noAvailability, true, noAvailabilityReason(p)))
                 } else {
                     tasks.append((p, .callback, false, p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"))
@@ -78,11 +80,15 @@ extension OfferPlanner {
             }, recordedAt: now, on: tx)
     }
 
-    /// Nudges: a new offer (kind nudge) with the held openings and a fresh link; no new
-    /// tasks or timers (the ladder goes on). A case with no opening to offer gets no
-    /// message; its ladder ends with the coordinator task.
-    func recordNudges(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
-        let reached = plans.filter { !$0.held.isEmpty && $0.c.channel != nil }
+    /// Nudges and re-offers: a new offer (kind nudge or reoffer) with the held openings and a
+    /// fresh link; no new timers (the ladder goes on). A nudge with no opening to offer gets
+    /// no message; its ladder ends with the coordinator task. A re-offer with nothing to offer
+    /// (or no channel left) goes to a coordinator now, and so does any case of a location whose
+    /// calendar is stale.
+    func recordNudges(
+        _ plans: [Plan], kind: OfferKind, infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+    ) async throws {
+        let reached = plans.filter { !$0.held.isEmpty && $0.c.channel != nil && $0.calendarStaleSince == nil }
         if !reached.isEmpty {
             let offerIDs = try await OffersRepository.insertNudges(
                 reached.map {
@@ -90,7 +96,7 @@ extension OfferPlanner {
                         key: $0.c.key, locationID: $0.c.locationID, path: CasePath.selfBook.rawValue, channel: $0.c.channel!.name,
                         openings: openingsJSON($0, infos), depositCents: $0.c.depositCents,
                         linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt, slaSeconds: 0)
-                }, now: now, on: tx)
+                }, kind: kind == .reoffer ? "reoffer" : "nudge", now: now, on: tx)
             // The openings offered again stay held as long as the new link is valid.
             try await ReservationsRepository.extendHolds(
                 reached.flatMap { p in p.held.map(\.reservationID) },
@@ -99,16 +105,48 @@ extension OfferPlanner {
                 let (offerID, expires) = offerIDs[p.c.key]!
                 let link = settings.link(
                     BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: Int64(expires.timeIntervalSince1970)))
-                outbox.append(message(p, infos[p.c.locationID], channel: p.c.channel!, kind: "nudge", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+                let messageKind = kind == .reoffer ? MessageKind.openingWithdrawn.rawValue : MessageKind.nudge.rawValue
+                outbox.append(
+                    message(p, infos[p.c.locationID], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now),
+                    topic: topics[.patientMessages])
             }
         }
+        let reachedKeys = Set(reached.map(\.c.key))
         try await PlanEventsRepository.append(
             plans.map {
-                PlanEventRow(
-                    organizationID: $0.c.organizationID, planID: $0.c.planID, locationID: $0.c.locationID,
-                    kind: !$0.held.isEmpty && $0.c.channel != nil ? "nudged" : "nudge_without_openings", occurredAt: now,
+                let without = kind == .reoffer ? "reoffer_without_openings" : "nudge_without_openings"
+                let name = reachedKeys.contains($0.c.key)
+                    ? (kind == .reoffer ? "reoffered" : "nudged")
+                    : $0.calendarStaleSince != nil ? "calendar_stale" : without
+                return PlanEventRow(
+                    organizationID: $0.c.organizationID, planID: $0.c.planID, locationID: $0.c.locationID, kind: name, occurredAt: now,
                     detail: .object(["openings": .int(Int64($0.held.count))]))
             }, recordedAt: now, on: tx)
+        // Nobody is left waiting: stale calendars and re-offers with nothing to offer go to a coordinator now.
+        var byLocation: [String: [Plan]] = [:]
+        for p in plans where p.calendarStaleSince != nil { byLocation[p.c.locationID, default: []].append(p) }
+        for (_, group) in byLocation.sorted(by: { $0.key < $1.key }) {
+            try await CaseHandOver.toCoordinator(
+                group.map(\.c.key), kind: .callback, reason: staleReason(group[0], since: group[0].calendarStaleSince!),
+                source: "planrouter/offer", topics: topics, outbox: &outbox, now: now, on: tx)
+        }
+        if kind == .reoffer {
+            let unreached = plans.filter { $0.calendarStaleSince == nil && !reachedKeys.contains($0.c.key) }
+            try await CaseHandOver.toCoordinator(
+                unreached.map(\.c.key), kind: .noAvailability, reason: Self.withdrawnReason, urgent: true, source: "planrouter/offer",
+                topics: topics, outbox: &outbox, now: now, on: tx)
+        }
+    }
+
+    static let withdrawnReason =
+        "the openings offered are no longer available (the PMS schedule or an appointment changed) "
+        + "and no other opening could be offered by link"
+
+    /// The reason of a "calendar stale" task; names the location and when its schedule was last refreshed.
+    func staleReason(_ p: Plan, since: Date) -> String {
+        let hours = Int(settings.calendarStaleAfter.components.seconds / 3600)
+        return "calendar stale: the schedule of \(p.c.locationID) was last refreshed \(RFC3339.format(since)) (over \(hours) h ago); "
+            + "book by phone and check the PMS connector"
     }
 
     /// Self-book without any winnable opening (or without a channel) ends with a coordinator.
@@ -155,7 +193,10 @@ extension OfferPlanner {
             "openings": times, "link": link, "deposit": MessageTemplates.dollars(p.c.depositCents),
         ]
         let template =
-            kind == "same_visit" ? t.sameVisitSMS : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
+            kind == MessageKind.openingWithdrawn.rawValue
+            ? (channel.name == "email" ? Self.withdrawnEmail : Self.withdrawnSMS)
+            : kind == "same_visit" ? t.sameVisitSMS
+            : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
         var d: JSONObject = [
@@ -174,6 +215,14 @@ extension OfferPlanner {
         if let sendAfter { d["send_after"] = .string(RFC3339.format(sendAfter)) }
         return CloudEvent(id: d["message_id"]!.stringValue!, source: "planrouter/offer", type: .patientMessages, time: now, subject: p.c.planID, data: .object(d))
     }
+
+    /// The re-offer's text (`opening_withdrawn`): says plainly that the earlier time is gone.
+    static let withdrawnSMS =
+        "Hi {first_name}, {location_name} here. The time we offered you earlier is no longer available. "
+        + "New openings: {openings}. Book here: {link}"
+    static let withdrawnEmail =
+        "Hi {first_name},\n\nThe time {location_name} offered you earlier is no longer available. "
+        + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
 
     func deposit(_ p: Plan, link: String, expires: Int64, now: Date) -> CloudEvent {
         let d: JSONObject = [

@@ -31,11 +31,18 @@ public struct OfferPlanner: Sendable {
     /// Drops every cached calendar (after a rolled-back transaction that held openings).
     func invalidateCalendars() { calendars.invalidateAll() }
 
-    /// An initial offer (after classification) or a nudge (a ladder step).
+    /// An initial offer (after classification), a nudge (a ladder step) or a re-offer (the
+    /// mirror released a held opening: a schedule or PMS change).
     public enum OfferKind: String, Sendable {
         case initial
         case nudge
+        case reoffer
     }
+
+    /// The offer lead time: an opening is offered, re-offered, shown and bookable only when it
+    /// starts at least this long after now. The rules' `offer.same_visit_buffer` (15 min by
+    /// default), the shortest lead any slot request uses.
+    public static func leadSeconds(_ rules: RoutingRules) -> Int64 { Int64(max(0, rules.offer.sameVisitBufferMinutes)) * 60 }
 
     /// What one case gets.
     struct Plan {
@@ -46,6 +53,9 @@ public struct OfferPlanner: Sendable {
         var request: SlotRequest?
         var held: [(opening: Opening, reservationID: Int64)] = []
         var note: String?
+        /// When the location's schedule mirror was last refreshed, if longer ago than the window:
+        /// the case does not self-book, it goes to a coordinator ("calendar stale").
+        var calendarStaleSince: Date?
     }
 
     /// Nudges cases still waiting (status offered): the patient gets the openings still
@@ -63,6 +73,22 @@ public struct OfferPlanner: Sendable {
         }
     }
 
+    /// Re-offers cases (status offered) whose held openings the mirror just released: the
+    /// openings still valid plus fresh ones, with a message saying the earlier time is gone
+    /// (`opening_withdrawn`); a coordinator task when nothing fits or no channel is left.
+    /// Holds released by the patient's own PMS appointment (the front desk booked them) are
+    /// not re-offered. Called by the offer worker in the transaction that applied the change.
+    func reoffer(
+        _ released: [ReleasedHold], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws {
+        let keys = Array(Set(released.filter { !$0.byOwnAppointment }.map(\.key)))
+            .sorted { ($0.organizationID, $0.planID) < ($1.organizationID, $1.planID) }
+        guard !keys.isEmpty else { return }
+        let cases = try await OfferCase.loadOffered(keys, in: tx)
+        logger.debug("re-offering cases whose holds the calendar released", metadata: ["cases": "\(cases.count)"])
+        try await offer(cases, kind: .reoffer, in: tx, outbox: &outbox, now: now, logger: logger)
+    }
+
     func offer(_ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
         guard !cases.isEmpty else { return }
         try await rules.refreshIfNeeded(on: tx)
@@ -72,20 +98,44 @@ public struct OfferPlanner: Sendable {
         try await LocationsRepository.bumpCalendars(swept, on: tx)
         let infos = try await LocationsRepository.infos(locationIDs, on: tx)
         let nowEpoch = Int64(now.timeIntervalSince1970)
+        // Locations whose schedule mirror was not refreshed within the window do not self-book.
+        var stale: [String: Date] = [:]
+        for l in try await LocationsRepository.staleCalendars(
+            syncedBefore: now.addingTimeInterval(-Double(settings.calendarStaleAfter.components.seconds)), among: locationIDs, on: tx)
+        {
+            stale[l.id] = l.syncedAt
+        }
 
         var plans: [Plan] = cases.map { c in
             let r = rules.rules(for: c.organizationID).rules.resolved(for: c.locationID)
             let tier = r.tier(named: c.tier) ?? r.tier(named: r.defaultTier)!
-            // A nudge reaches a patient who has left: by link, whatever the first path was.
-            return Plan(c: c, rules: r, tier: tier, path: kind == .nudge ? .selfBook : c.path)
+            // A nudge or re-offer reaches a patient who has left: by link, whatever the first path was.
+            var p = Plan(c: c, rules: r, tier: tier, path: kind == .initial ? c.path : .selfBook)
+            if let since = stale[c.locationID] {
+                p.calendarStaleSince = since
+                p.path = .callback
+                p.note = "calendar stale"
+            }
+            return p
         }
-        if kind == .nudge {
-            // Openings still held for the case are offered again rather than replaced.
+        if kind != .initial {
+            // Openings still held for the case are offered again rather than replaced, if they
+            // still start after now + the lead time; the ones that do not are released.
+            var index: [PlanKey: Int] = [:]
+            for i in plans.indices { index[plans[i].c.key] = i }
             var byKey: [PlanKey: [(Opening, Int64)]] = [:]
+            var tooLate: [Int64] = []
             for r in try await ReservationsRepository.heldForCases(plans.map(\.c.key), now: now, on: tx) {
+                guard let i = index[r.key], plans[i].calendarStaleSince == nil else { continue }
+                if r.start < nowEpoch + Self.leadSeconds(plans[i].rules) {
+                    tooLate.append(r.reservationID)
+                    continue
+                }
                 let o = Opening(providerID: r.providerID, operatoryID: r.operatoryID, range: TimeRange(start: r.start, end: r.end))
                 byKey[r.key, default: []].append((o, r.reservationID))
             }
+            let released = try await ReservationsRepository.releaseHolds(ids: tooLate, reason: "too_late", now: now, on: tx)
+            try await LocationsRepository.bumpCalendars(Array(Set(released.map(\.locationID))), on: tx)
             for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
         }
         // Search every location in memory, then hold everything in one statement; only the
@@ -95,7 +145,11 @@ public struct OfferPlanner: Sendable {
         var wanted: [(info: LocationInfo, window: TimeRange)] = []
         for loc in locationIDs {
             guard let info = infos[loc] else { continue }
-            let indices = plans.indices.filter { plans[$0].c.locationID == loc && plans[$0].path != .callback && plans[$0].held.isEmpty }
+            // A re-offer tops the case up to its number of openings; the others search only when nothing is held.
+            let indices = plans.indices.filter {
+                plans[$0].c.locationID == loc && plans[$0].path != .callback
+                    && (kind == .reoffer ? plans[$0].held.count < plans[$0].rules.offer.openings : plans[$0].held.isEmpty)
+            }
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
             wanted.append((info, TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)))
@@ -150,7 +204,7 @@ public struct OfferPlanner: Sendable {
         if kind == .initial {
             try await record(plans, infos: infos, in: tx, outbox: &outbox, now: now)
         } else {
-            try await recordNudges(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+            try await recordNudges(plans, kind: kind, infos: infos, in: tx, outbox: &outbox, now: now)
         }
     }
 
@@ -160,7 +214,8 @@ public struct OfferPlanner: Sendable {
         if p.request == nil {
             let horizonEnd = now + Int64(p.rules.offer.horizonDays) * 86_400
             var r = SlotRequest(
-                providerID: p.c.providerID, durationMinutes: p.c.chairMinutes, earliest: SlotSearch.startOfNextBusinessDay(after: now, in: info.timeZone),
+                providerID: p.c.providerID, durationMinutes: p.c.chairMinutes,
+                earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: info.timeZone), now + Self.leadSeconds(p.rules)),
                 latest: horizonEnd, count: wanted, spreadOverDays: p.rules.offer.spreadOverDays, timesOfDay: p.c.timesOfDay,
                 weekdays: p.c.weekdays, allowedBlockoutKinds: p.c.allowedBlockoutKinds)
             if p.path == .sameVisit {

@@ -8,6 +8,10 @@ public struct OfferSettings: Sendable {
     /// HMAC key for booking tokens; the booking service must use the same secret.
     public var bookingKey: BookingKey
     public var currency: String = "USD"
+    /// A location whose schedule mirror was not refreshed (no schedule.changed applied) for
+    /// longer than this does not self-book: its cases go to a coordinator ("calendar stale").
+    /// Measured on the worker's clock. Default: 24 h.
+    public var calendarStaleAfter: Duration = .seconds(24 * 3600)
 
     public init(bookingBaseURL: String, bookingSecret: String) {
         self.bookingBaseURL = bookingBaseURL.hasSuffix("/") ? String(bookingBaseURL.dropLast()) : bookingBaseURL

@@ -59,7 +59,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
-                try await env.run([worker], probes: [worker.probe, .offers])
+                try await env.run([worker], probes: [worker.probe, .offers, .calendars(staleAfter: settings.calendarStaleAfter)])
             }
         }
     }
@@ -162,6 +162,12 @@ struct BookingOptions: ParsableArguments {
             "Secret for signing booking links (HMAC-SHA256); the booking service needs the same one. Env: PLANROUTER_BOOKING_SECRET.",
             discussion: "Required. Prefer the environment variable: command lines are visible to other users."))
     var bookingSecret: String?
+    @Option(
+        help: ArgumentHelp(
+            "Hours after which a location's schedule mirror counts as stale. Env: PLANROUTER_CALENDAR_STALE_HOURS. Default: 24.",
+            discussion: "A location with no schedule.changed applied for longer does not self-book: "
+                + "its cases go to a coordinator (calendar stale)."))
+    var calendarStaleHours: Int?
 
     func settings() throws -> OfferSettings {
         guard let secret = bookingSecret ?? Environment.value("PLANROUTER_BOOKING_SECRET") else {
@@ -170,7 +176,13 @@ struct BookingOptions: ParsableArguments {
         guard secret.utf8.count >= 32 else { throw CLIError("PLANROUTER_BOOKING_SECRET is too short: use at least 32 random characters") }
         let base = bookingBaseURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else { throw CLIError("--booking-base-url must be an http(s) URL") }
-        return OfferSettings(bookingBaseURL: base, bookingSecret: secret)
+        var settings = OfferSettings(bookingBaseURL: base, bookingSecret: secret)
+        let staleText = calendarStaleHours.map(String.init) ?? Environment.value("PLANROUTER_CALENDAR_STALE_HOURS") ?? "24"
+        guard let staleHours = Int(staleText), staleHours >= 1 else {
+            throw CLIError("--calendar-stale-hours must be a whole number of hours, at least 1, not \(staleText)")
+        }
+        settings.calendarStaleAfter = .seconds(staleHours * 3600)
+        return settings
     }
 }
 

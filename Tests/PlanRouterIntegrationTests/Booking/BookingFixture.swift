@@ -7,7 +7,8 @@ import PlanRouterPostgres
 import PlanRouterWorkers
 
 /// One self-book case written straight into a fresh database: a plan offered with three
-/// held openings (Wed–Fri 8:00 AM in New York), two pending ladder timers and an open task.
+/// held openings (Wed–Fri 8:00 AM in New York) inside its provider's mirrored schedule
+/// (07:00–17:00 those days), two pending ladder timers and an open task.
 struct BookingFixture {
     static let now = RFC3339.parse("2026-12-01T14:30:00Z")!
     static let secret = "booking-test-secret-0123456789abcdef"
@@ -60,6 +61,13 @@ struct BookingFixture {
                 RETURNING id
                 """, plan, Self.firstStart, now.addingTimeInterval(2 * 86_400))
             let holds = try rows.map { try $0.decode(0, as: Int64.self) }.sorted()
+            // The mirrored schedule the holds were found in: the provider works 07:00-17:00 New York each of the three days.
+            _ = try await conn.execute(
+                """
+                INSERT INTO schedule_blocks (location_id, provider_id, during, changed_at)
+                SELECT 'loc-12', 'prov-' || $1, tstzrange(to_timestamp(s - 3600), to_timestamp(s + 9 * 3600)), $3
+                FROM unnest(ARRAY[$2, $2 + 86400, $2 + 172800]::int8[]) AS s
+                """, plan, Self.firstStart, now.addingTimeInterval(-86_400))
             let openings = JSONValue.array(holds.map { .object(["reservation_id": .int($0), "provider_id": .string("prov-\(plan)")]) })
             let offer = try await conn.query(
                 """

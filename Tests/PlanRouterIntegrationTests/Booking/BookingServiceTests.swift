@@ -186,7 +186,7 @@ import Testing
             // A hold of another plan is not this link's to book.
             let (_, others) = try await f.addCase(plan: "p2")
             #expect(try await client.postForm("/book/\(token)", "reservation_id=\(others[0])").status == .conflict)
-            // Expired holds are not offered either; with none left the office will call.
+            // Expired holds are not offered either; with none left the office will be in touch, and a coordinator has the case.
             f.clock.set(BookingFixture.now.addingTimeInterval(2 * 86_400 - 1))
             _ = try await f.pool.withConnection {
                 try await $0.execute("UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(3600))
@@ -195,11 +195,16 @@ import Testing
             #expect(none.status == .conflict)
             #expect(none.json["openings"] == [])
             let call = try await client.postForm("/book/\(token)", "reservation_id=\(f.holds[1])")
-            #expect(call.text.contains("will call you"))
-            #expect(try await client.get("/book/\(token)").text.contains("will call you"))
+            #expect(call.text.contains("will be in touch"))
+            #expect(try await client.get("/book/\(token)").text.contains("will be in touch"))
         }
         #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 0)
-        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'offered'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'escalated'") == 1)
+        #expect(
+            try await f.count("""
+                SELECT count(*) FROM coordinator_tasks
+                WHERE plan_id = 'p1' AND kind = 'no_availability' AND status = 'open'
+                """) == 1)
         #expect(f.service.metrics.snapshot.conflicts == 5)
         await f.pool.close()
     }

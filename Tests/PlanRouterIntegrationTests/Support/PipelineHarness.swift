@@ -75,7 +75,7 @@ final class PipelineHarness: Sendable {
         ConsumerWorker(
             consumer: try consumer(group: group, topics: [topics[.planClassified], topics[.scheduleChanged], topics[.appointmentChanged]]),
             pool: pool,
-            handler: OfferHandler(consumerName: group, settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret)),
+            handler: OfferHandler(consumerName: group, settings: offerSettings),
             clock: clock, logger: testLogger)
     }
 
@@ -85,7 +85,13 @@ final class PipelineHarness: Sendable {
             handler: ClassifierHandler(consumerName: group, settings: Self.anyAcceptanceTime), clock: clock, logger: testLogger)
     }
 
-    var offerSettings: OfferSettings { OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret) }
+    /// The tests move the manual clock days ahead without a connector re-publishing schedules, so the
+    /// calendar-staleness window is a month here (OfferedOpeningsStayRealTests covers the 24 h default).
+    var offerSettings: OfferSettings {
+        var s = OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: Self.bookingSecret)
+        s.calendarStaleAfter = .seconds(30 * 86_400)
+        return s
+    }
 
     func lifecycle(clock: any PlanRouterClock) throws -> ConsumerWorker<LifecycleHandler> {
         ConsumerWorker(

@@ -1,0 +1,38 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+
+/// Hands cases still waiting for a booking (`offered`) to a coordinator before their ladder
+/// ends: the case moves to `escalated` (so the ladder's remaining nudges and its last step
+/// leave it alone), gets a coordinator task with its full context and the reason, and an
+/// `escalated` plan event; the task goes out as a coordinator.tasks event. Shared by the
+/// offer planner (a re-offer with nothing that fits, a stale calendar) and the booking
+/// service (a link with no valid opening left), so a case is never left alone.
+public enum CaseHandOver {
+    /// Returns the tasks created (cases no longer `offered` are left as they are).
+    @discardableResult
+    public static func toCoordinator(
+        _ keys: [PlanKey], kind: TaskKind, reason: String, urgent: Bool? = nil, source: String, topics: TopicNames,
+        outbox: inout OutboxBatch, now: Date, on tx: PostgresConnection
+    ) async throws -> [CreatedTask] {
+        guard !keys.isEmpty else { return [] }
+        let moved = try await PlansRepository.transition(keys.map { ($0, .escalated) }, from: [.offered], now: now, on: tx)
+        let tasks = try await TasksRepository.createEscalationTasks(
+            for: moved.map(\.key), kind: kind, urgent: urgent, reason: String(reason.prefix(500)), now: now, on: tx)
+        var history: [PlanEventRow] = []
+        for t in tasks {
+            let task = CoordinatorTask(
+                taskID: String(t.id), organizationID: t.key.organizationID, locationID: t.locationID, planID: t.key.planID,
+                ownerID: t.ownerID, kind: kind.rawValue, urgent: t.urgent, reason: t.reason, createdAt: now,
+                context: t.context.objectValue ?? [:])
+            let event = CloudEvent(id: "task-\(t.id)", source: source, time: now, subject: t.key.planID, data: task)
+            outbox.append(event, topic: topics[.coordinatorTasks])
+            history.append(
+                PlanEventRow(
+                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.locationID, kind: "escalated", source: source,
+                    occurredAt: now, detail: .object(["task_id": .int(t.id), "kind": .string(kind.rawValue), "reason": .string(t.reason)])))
+        }
+        try await PlanEventsRepository.append(history, recordedAt: now, on: tx)
+        return tasks
+    }
+}
