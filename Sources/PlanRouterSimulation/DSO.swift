@@ -29,7 +29,7 @@ struct DSO {
     static let zones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu"]
 
     /// Procedures per tier with their fees (cents) and relative weight.
-    static let cases: [String: [(weight: Double, procedures: [(String, String, Int64, String?)])]] = [
+    static let cases: [String: [(weight: Double, procedures: [(String, String, Int64, CodeSystem?)])]] = [
         "surgical": [
             (0.55, [("D6010", "Surgical placement of implant body", 240_000, nil), ("D6065", "Implant supported porcelain crown", 180_000, nil)]),
             (0.15, [("D6114", "Implant/abutment supported fixed denture, maxillary", 2_400_000, nil)]),
@@ -41,8 +41,8 @@ struct DSO {
             (0.20, [("D6240", "Pontic - porcelain fused to high noble", 130_000, nil), ("D6750", "Retainer crown - porcelain fused", 125_000, nil)]),
         ],
         "aesthetic": [
-            (0.60, [("BOTOX-20U", "Botulinum toxin, 20 units", 42_000, "service")]),
-            (0.40, [("FILLER-1ML", "Hyaluronic acid filler, 1 ml", 75_000, "service")]),
+            (0.60, [("BOTOX-20U", "Botulinum toxin, 20 units", 42_000, .service)]),
+            (0.40, [("FILLER-1ML", "Hyaluronic acid filler, 1 ml", 75_000, .service)]),
         ],
         "add_on": [
             (0.40, [("D1351", "Sealant - per tooth", 6_500, nil)]),
@@ -68,7 +68,7 @@ struct DSO {
             var cal = Calendar(identifier: .gregorian)
             cal.timeZone = loc.zone
             let first = cal.startOfDay(for: start)
-            var blocks: [JSONValue] = []
+            var blocks: [ScheduleChanged.Block] = []
             for d in 0..<scheduleDays {
                 let day = cal.date(byAdding: .day, value: d, to: first)!
                 let wd = cal.component(.weekday, from: day)
@@ -76,7 +76,7 @@ struct DSO {
                 for p in loc.dentists + loc.injectors {
                     let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
                     let close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
-                    blocks.append(.object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
+                    blocks.append(ScheduleChanged.Block(providerID: p, start: open, end: close))
                     // Existing appointments: walk the day, booking ~existingBookedShare of it.
                     var t = open
                     while t < close {
@@ -88,35 +88,31 @@ struct DSO {
                             let op = loc.injectors.contains(p) ? ops.last! : ops[Int(rng.next() % UInt64(ops.count - 1))]
                             appointments.append(
                                 CloudEvent(
-                                    id: "sim-appt-\(apptCounter)", source: "simulator/pms", type: .appointmentChanged, time: start,
-                                    data: .object([
-                                        "organization_id": .string(m.organizationID), "location_id": .string(loc.id),
-                                        "appointment_id": .string("existing-\(apptCounter)"), "changed_at": .string(RFC3339.format(start.addingTimeInterval(-86_400))),
-                                        "status": "scheduled", "patient_id": .string("existing-patient-\(apptCounter)"), "provider_id": .string(p),
-                                        "operatory_id": .string(op), "start": .string(RFC3339.format(t)), "length_minutes": .int(Int64(length)),
-                                    ])))
+                                    id: "sim-appt-\(apptCounter)", source: "simulator/pms", time: start,
+                                    data: AppointmentChanged(
+                                        organizationID: m.organizationID, locationID: loc.id, appointmentID: "existing-\(apptCounter)",
+                                        changedAt: start.addingTimeInterval(-86_400), status: .scheduled, patientID: "existing-patient-\(apptCounter)",
+                                        providerID: p, operatoryID: op, start: t, lengthMinutes: length)))
                         }
                         t = end
                     }
                 }
             }
             let last = cal.date(byAdding: .day, value: scheduleDays - 1, to: first)!
-            let providers: [JSONValue] =
-                loc.dentists.map { .object(["id": .string($0), "roles": ["dentist"], "operatory_ids": .array(ops.dropLast().map { .string($0) })]) }
-                + loc.injectors.map { .object(["id": .string($0), "roles": ["injector"], "operatory_ids": [.string(ops.last!)]]) }
+            let providers =
+                loc.dentists.map { ScheduleChanged.Provider(id: $0, roles: [.dentist], operatoryIDs: Array(ops.dropLast())) }
+                + loc.injectors.map { ScheduleChanged.Provider(id: $0, roles: [.injector], operatoryIDs: Array(ops.suffix(1))) }
+            guard let from = DSO.date(first, cal), let to = DSO.date(last, cal) else { continue }
             schedules.append(
                 CloudEvent(
-                    id: "sim-schedule-\(loc.id)", source: "simulator/pms", type: .scheduleChanged, time: start,
-                    data: .object([
-                        "organization_id": .string(m.organizationID), "location_id": .string(loc.id),
-                        "changed_at": .string(RFC3339.format(start.addingTimeInterval(-86_400))), "time_zone": .string(loc.zone.identifier),
-                        "from": .string(DSO.date(first, loc.zone)), "to": .string(DSO.date(last, loc.zone)), "providers": .array(providers),
-                        "blocks": .array(blocks),
-                    ])))
+                    id: "sim-schedule-\(loc.id)", source: "simulator/pms", time: start,
+                    data: ScheduleChanged(
+                        organizationID: m.organizationID, locationID: loc.id, changedAt: start.addingTimeInterval(-86_400),
+                        timeZone: loc.zone.identifier, from: from, to: to, providers: providers, blocks: blocks)))
         }
         // A month of acceptances at random business-hour moments.
-        let tiers = m.tierMix.keys.sorted()
-        let total = tiers.map { m.tierMix[$0]! }.reduce(0, +)
+        let mix = m.tierMix.sorted { $0.key < $1.key }
+        let total = mix.map(\.value).reduce(0, +)
         for i in 0..<m.plans {
             let loc = locations[Int(rng.next() % UInt64(locations.count))]
             var cal = Calendar(identifier: .gregorian)
@@ -127,55 +123,49 @@ struct DSO {
                 at = day.addingTimeInterval(Double(8 * 3600 + Int(rng.next() % (9 * 3600))))
             } while [1, 7].contains(cal.component(.weekday, from: at))
             var pick = Double(rng.next() % 1_000_000) / 1_000_000 * total
-            var tier = tiers.last!
-            for t in tiers {
-                pick -= m.tierMix[t]!
+            var tier = mix.last?.key ?? "add_on"
+            for (t, share) in mix {
+                pick -= share
                 if pick < 0 { tier = t; break }
             }
-            let options = DSO.cases[tier]!
+            let options = DSO.cases[tier] ?? DSO.cases["add_on", default: []]
             var w = Double(rng.next() % 1_000_000) / 1_000_000
-            var procs = options.last!.procedures
+            var procs = options.last?.procedures ?? []
             for o in options {
                 w -= o.weight
                 if w < 0 { procs = o.procedures; break }
             }
             let provider = tier == "aesthetic" ? loc.injectors[0] : loc.dentists[Int(rng.next() % UInt64(loc.dentists.count))]
             let roll = Double(rng.next() % 1000) / 1000
-            var patient: JSONObject = ["id": .string("sim-patient-\(i + 1)"), "first_name": .string(names[i % names.count])]
+            var patient = PlanAccepted.Patient(id: "sim-patient-\(i + 1)", firstName: names[i % names.count], preferred: .phone, smsConsent: false)
             if roll < m.smsShare {
-                patient["phone"] = .string("+1555\(1_000_000 + i)")
-                patient["preferred_channel"] = "sms"
-                patient["sms_consent"] = true
+                patient.phone = "+1555\(1_000_000 + i)"
+                patient.preferred = .sms
+                patient.smsConsent = true
             } else if roll < m.smsShare + m.emailOnlyShare {
-                patient["email"] = .string("patient\(i + 1)@example.com")
-                patient["preferred_channel"] = "email"
-                patient["sms_consent"] = false
-            } else {
-                patient["preferred_channel"] = "phone"
-                patient["sms_consent"] = false
+                patient.email = "patient\(i + 1)@example.com"
+                patient.preferred = .email
             }
-            if Double(rng.next() % 1000) / 1000 < m.stillInOfficeShare { patient["still_in_office"] = true }
-            let procedures: [JSONValue] = procs.map { code, desc, fee, system in
-                var o: JSONObject = ["code": .string(code), "description": .string(desc), "fee_cents": .int(fee)]
-                if let system {
-                    o["code_system"] = .string(system)
-                    o["minutes"] = 30
-                }
-                return .object(o)
+            if Double(rng.next() % 1000) / 1000 < m.stillInOfficeShare { patient.inOffice = true }
+            let procedures = procs.map { code, desc, fee, system in
+                PlanProcedure(system: system, code: code, description: desc, feeCents: fee, minutes: system == nil ? nil : 30)
             }
             let planID = "sim-plan-\(i + 1)"
-            let data: JSONValue = .object([
-                "organization_id": .string(m.organizationID), "location_id": .string(loc.id), "plan_id": .string(planID),
-                "accepted_at": .string(RFC3339.format(at, in: loc.zone)), "acceptance_source": "chair", "patient": .object(patient),
-                "provider_id": .string(provider), "procedures": .array(procedures), "total_fee_cents": .int(procs.map(\.2).reduce(0, +)),
-            ])
+            let data = PlanAccepted(
+                organizationID: m.organizationID, locationID: loc.id, planID: planID, acceptedAt: at, acceptedVia: .chair, patient: patient,
+                providerID: provider, procedures: procedures, totalFeeCents: procs.map(\.2).reduce(0, +))
             acceptances.append(
                 Acceptance(
-                    at: at, event: CloudEvent(id: "sim-accept-\(i + 1)", source: "simulator/\(loc.id)", type: .planAccepted, time: at, subject: planID, data: data),
+                    at: at, event: CloudEvent(id: "sim-accept-\(i + 1)", source: "simulator/\(loc.id)", time: at, subject: planID, data: data),
                     tier: tier, planID: planID, locationID: loc.id, patientID: "sim-patient-\(i + 1)", providerID: provider))
         }
         acceptances.sort { $0.at < $1.at }
     }
 
-    static func date(_ d: Date, _ zone: TimeZone) -> String { String(RFC3339.format(d, in: zone).prefix(10)) }
+    /// The calendar's date of `d` in its zone.
+    static func date(_ d: Date, _ cal: Calendar) -> LocalDate? {
+        let c = cal.dateComponents([.year, .month, .day], from: d)
+        guard let year = c.year, let month = c.month, let day = c.day else { return nil }
+        return LocalDate(year: year, month: month, day: day)
+    }
 }

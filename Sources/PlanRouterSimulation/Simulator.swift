@@ -216,8 +216,8 @@ public actor Simulator {
             for m in messages {
                 guard let e = try? EventValidator.shared.decode(m.value) else { continue }
                 switch e.type {
-                case .patientMessages: react(toMessage: e, now: now)
-                case .coordinatorTasks: react(toTask: e, now: now)
+                case .patientMessages: if let message = try? e.decode(PatientMessage.self) { react(to: message, sent: e.time) }
+                case .coordinatorTasks: if let task = try? e.decode(CoordinatorTask.self) { react(to: task, now: now) }
                 default: break
                 }
             }
@@ -225,34 +225,32 @@ public actor Simulator {
         }
     }
 
-    func react(toMessage e: CloudEvent, now: Date) {
-        let d = e.data
-        guard let plan = d["plan_id"]?.stringValue, let a = acceptances[plan], let link = d["link"]?.stringValue else { return }
-        let token = String(link.split(separator: "/").last!)
-        let sentAt = d["send_after"]?.stringValue.flatMap(RFC3339.parse) ?? e.time
-        switch d["kind"]?.stringValue {
-        case "same_visit":
+    func react(to message: PatientMessage, sent: Date) {
+        let plan = message.planID
+        guard let a = acceptances[plan], let token = message.link?.split(separator: "/").last.map(String.init) else { return }
+        let sentAt = message.sendAfter ?? sent
+        switch message.kind {
+        case .sameVisit:
             if chance(model.bookSameVisit) { agenda.append((sentAt.addingTimeInterval(120), .book(token: token, planID: plan))) }
-        case "offer":
+        case .offer:
             let delayHours = max(0, sentAt.timeIntervalSince(a.at) / 3600)
             let warmth = delayHours <= 0.25 ? 1.0 : max(0.5, 1 - delayHours / model.warmthHalfLifeHours / 2)
             if chance((model.bookFromOffer[a.tier] ?? 0.5) * warmth) {
                 let delay = min(exponential(mean: model.meanHoursToBookFromOffer), 40) * 3600
                 agenda.append((sentAt.addingTimeInterval(delay), .book(token: token, planID: plan)))
             }
-        case "nudge":
+        case .nudge:
             if chance(model.bookFromNudge) {
                 agenda.append((sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600), .book(token: token, planID: plan)))
             }
-        default: break
         }
     }
 
-    func react(toTask e: CloudEvent, now: Date) {
-        let d = e.data
-        guard let plan = d["plan_id"]?.stringValue, let a = acceptances[plan], let id = d["task_id"]?.stringValue else { return }
+    func react(to task: CoordinatorTask, now: Date) {
+        let plan = task.planID, id = task.taskID
+        guard let a = acceptances[plan] else { return }
         counters["tasks", default: 0] += 1
-        if d["kind"]?.stringValue == "same_visit" { return }  // the front desk works from the patient's message path
+        if task.kind == .sameVisit { return }  // the front desk works from the patient's message path
         let at = now.addingTimeInterval(uniform(2, 24) * 3600)
         if chance(model.coordinatorBooks) {
             agenda.append((at, .pmsBooking(planID: plan, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)))
@@ -279,26 +277,23 @@ public actor Simulator {
                 let status = try await pool.withConnection {
                     try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", organization, plan).first?.decode(0, as: String.self)
                 }
-                guard let status, ["accepted", "offered", "escalated"].contains(status) else { continue }
+                guard let status = status.flatMap(CaseStatus.init(rawValue:)), status.isOpen else { continue }
                 counters["booked_pms", default: 0] += 1
                 let start = now.addingTimeInterval(Double(2 + Int(rng.next() % 10)) * 86_400)
                 pms.append(
                     CloudEvent(
-                        id: "sim-pms-\(plan)-\(Int(now.timeIntervalSince1970))", source: "simulator/pms", type: .appointmentChanged, time: now,
-                        data: .object([
-                            "organization_id": .string(model.organizationID), "location_id": .string(loc), "appointment_id": .string("pms-\(plan)"),
-                            "changed_at": .string(RFC3339.format(now)), "status": "scheduled", "patient_id": .string(patient),
-                            "provider_id": .string(provider), "start": .string(RFC3339.format(start)), "length_minutes": 60, "plan_id": .string(plan),
-                        ])))
+                        id: "sim-pms-\(plan)-\(Int(now.timeIntervalSince1970))", source: "simulator/pms", time: now,
+                        data: AppointmentChanged(
+                            organizationID: model.organizationID, locationID: loc, appointmentID: "pms-\(plan)", changedAt: now, status: .scheduled,
+                            patientID: patient, providerID: provider, start: start, lengthMinutes: 60, planID: plan)))
             case .decline(let plan, let loc):
                 counters["declined", default: 0] += 1
                 changes.append(
                     CloudEvent(
-                        id: "sim-decline-\(plan)", source: "simulator/pms", type: .planChanged, time: now,
-                        data: .object([
-                            "organization_id": .string(model.organizationID), "location_id": .string(loc), "plan_id": .string(plan),
-                            "changed_at": .string(RFC3339.format(now)), "change": "declined", "reason": "patient declined at follow-up",
-                        ])))
+                        id: "sim-decline-\(plan)", source: "simulator/pms", time: now,
+                        data: PlanChanged(
+                            organizationID: model.organizationID, locationID: loc, planID: plan, changedAt: now, change: .declined,
+                            reason: "patient declined at follow-up")))
             case .resolveTask(let id, let outcome):
                 counters["task_\(outcome)", default: 0] += 1
                 try await resolveTask(id, outcome: outcome)

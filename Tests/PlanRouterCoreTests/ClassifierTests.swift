@@ -33,7 +33,7 @@ import Testing
         #expect(c.tier == "aesthetic")
         #expect(c.chairMinutes == 30)  // the PMS's minutes win
         #expect(c.depositCents == 6_300)  // 15% of 42,000
-        #expect(c.providerRole == "injector")
+        #expect(c.providerRole == .injector)
     }
 
     @Test func sealantIsAddOnWithoutDeposit() throws {
@@ -108,7 +108,7 @@ import Testing
             let tierPriorities = plan.procedures.map { p in
                 rules.tiers.first { $0.match.explain(p.code) != nil }?.priority ?? rules.tier(named: rules.defaultTier)!.priority
             }
-            #expect(rules.tier(named: c.tier)!.priority == tierPriorities.max(), seed.replay)
+            #expect(rules.tier(named: c.tier.rawValue)!.priority == tierPriorities.max(), seed.replay)
             #expect(c.depositCents <= plan.totalFeeCents, seed.replay)
             #expect(c.depositCents >= 0, seed.replay)
             #expect(c.chairMinutes <= 480 && c.chairMinutes >= 5, seed.replay)

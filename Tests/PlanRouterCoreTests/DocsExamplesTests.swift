@@ -47,7 +47,7 @@ import Testing
         func has(_ test: (PlanAccepted) -> Bool) -> Bool { plans.contains(where: test) }
         #expect(has { p in Set(p.procedures.map(\.code)).isSuperset(of: ["D6010", "D6065"]) }, "implant example (D6010 + D6065)")
         #expect(has { p in p.procedures.contains { $0.code == "D2740" } }, "crown example (D2740)")
-        #expect(has { p in p.procedures.contains { $0.codeSystem == "service" && $0.code.hasPrefix("BOTOX") && $0.minutes != nil } }, "Botox example")
+        #expect(has { p in p.procedures.contains { $0.system == .service && $0.code.hasPrefix("BOTOX") && $0.minutes != nil } }, "Botox example")
         #expect(has { p in p.procedures.contains { $0.code == "D1351" } }, "sealant example (D1351)")
         let patterns = all.filter { $0.event.type == .appointmentChanged }.compactMap { $0.event.data["pattern"]?.stringValue }
         #expect(patterns.contains { $0.contains("X") && $0.contains("/") }, "appointment.changed example with an Open Dental pattern")
@@ -69,13 +69,13 @@ import Testing
             let version = try #require(d["rules_version"]?.intValue)
             #expect(version == 0, "the example should use the shipped default rules (version 0)")
             let r = Classifier.classify(plan, rules: RoutingRules.defaults, rulesVersion: version)
-            #expect(d["tier"]?.stringValue == r.tier)
+            #expect(d["tier"]?.stringValue == r.tier.rawValue)
             #expect(d["path"]?.stringValue == r.path.rawValue)
             #expect(d["chair_minutes"]?.intValue == r.chairMinutes)
             #expect(d["value_cents"]?.int64Value == r.valueCents)
             #expect(d["deposit_cents"]?.int64Value == r.depositCents)
             #expect(d["first_offer_sla_minutes"]?.intValue == r.firstOfferSLASeconds / 60)
-            #expect(d["provider_role"]?.stringValue == r.providerRole)
+            #expect(d["provider_role"]?.stringValue == r.providerRole?.rawValue)
             #expect(d["reasons"]?.arrayValue?.compactMap(\.stringValue) == r.reasons)
             #expect(d["accepted_at"]?.stringValue == RFC3339.format(plan.acceptedAt))
         }

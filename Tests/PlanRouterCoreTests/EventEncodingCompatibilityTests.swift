@@ -29,13 +29,13 @@ import Testing
             if let co = plan.coordinatorID { d["coordinator_id"] = .string(co) }
             d["accepted_at"] = .string(RFC3339.format(plan.acceptedAt))
             d["classified_at"] = .string(RFC3339.format(now))
-            d["tier"] = .string(c.tier)
+            d["tier"] = .string(c.tier.rawValue)
             d["path"] = .string(c.path.rawValue)
             d["chair_minutes"] = .int(Int64(c.chairMinutes))
             d["value_cents"] = .int(c.valueCents)
             d["deposit_cents"] = .int(c.depositCents)
             d["first_offer_sla_minutes"] = .int(Int64(max(1, c.firstOfferSLASeconds / 60)))
-            if let r = c.providerRole { d["provider_role"] = .string(r) }
+            if let r = c.providerRole { d["provider_role"] = .string(r.rawValue) }
             d["rules_version"] = .int(Int64(c.rulesVersion))
             d["reasons"] = .array(c.reasons.map { .string(String($0.prefix(300))) })
 
@@ -127,7 +127,7 @@ import Testing
             "created_at": .string(RFC3339.format(now)), "context": .object(context),
         ]
         let typed = CoordinatorTask(
-            taskID: "41", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", ownerID: "tc-janelle", kind: "escalation",
+            taskID: "41", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", ownerID: "tc-janelle", kind: .escalation,
             urgent: true, reason: "the booked appointment was cancelled in the PMS", createdAt: now, context: context)
         sameBytes(typed, d, "task")
     }

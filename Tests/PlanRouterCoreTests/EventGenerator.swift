@@ -160,7 +160,7 @@ struct EventGenerator {
     mutating func coordinatorTask() -> CoordinatorTask {
         CoordinatorTask(
             taskID: String(int(1...1_000_000)), organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), ownerID: id("tc-"),
-            kind: pick(["callback", "no_availability", "escalation", "same_visit"]), urgent: bool(), reason: text(500), createdAt: date(),
+            kind: pick(Array(TaskKind.allCases)), urgent: bool(), reason: text(500), createdAt: date(),
             dueAt: maybe { g in g.date() },
             context: maybe { g -> JSONObject in
                 ["tier": .string(g.tier().rawValue), "value_cents": .int(g.cents()), "why": .string(g.text()), "openings": [], "note": .null]

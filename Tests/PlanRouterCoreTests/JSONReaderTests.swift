@@ -105,19 +105,18 @@ import Testing
         #expect(Weekday.allCases.map(\.isoNumber) == Array(1...7))
     }
 
-    /// The text-typed members the classifier reads today keep working beside the typed ones.
-    @Test func planAcceptedKeepsItsTextAccessors() throws {
+    /// The typed members of plan.accepted, absent optionals read as nil.
+    @Test func planAcceptedReadsItsEnums() throws {
         let plan = try PlanAccepted(data: Fixtures.botox)
-        #expect(plan.acceptanceSource == "chair" && plan.acceptedVia == .chair)
-        #expect(plan.patient.preferredChannel == "sms" && plan.patient.preferred == .sms)
-        #expect(plan.patient.stillInOffice == false && plan.patient.inOffice == nil)
-        #expect(plan.patient.timesOfDay == [] && plan.patient.weekdays == [])
-        #expect(plan.procedures[0].codeSystem == "service" && plan.procedures[0].system == .service && !plan.procedures[0].isCDT)
+        #expect(plan.acceptedVia == .chair)
+        #expect(plan.patient.preferred == .sms)
+        #expect(plan.patient.inOffice == nil && plan.patient.preferences == nil)
+        #expect(plan.procedures[0].system == .service && !plan.procedures[0].isCDT)
         let full = try PlanAccepted(data: try #require(EventExamples.full[.planAccepted]))
-        #expect(full.patient.timesOfDay == ["morning", "evening"] && full.patient.weekdays == ["tue", "thu", "sat"])
+        #expect(full.patient.preferences?.timesOfDay == [.morning, .evening] && full.patient.preferences?.weekdays == [.tue, .thu, .sat])
         #expect(full.patient.preferences?.weekdays?.map(\.isoNumber) == [2, 4, 6])
-        #expect(full.procedures.map(\.providerRole) == ["oral_surgeon", nil])
-        #expect(full.procedures.map(\.codeSystem) == ["cdt", "cdt"] && full.procedures.map(\.system) == [.cdt, nil])
+        #expect(full.procedures.map(\.role) == [.oralSurgeon, nil])
+        #expect(full.procedures.map(\.system) == [.cdt, nil] && full.procedures.allSatisfy(\.isCDT))
         #expect(try PlanAccepted.procedures(nil) == [])
         #expect(try PlanAccepted.procedures(full.data["procedures"]) == full.procedures)
         #expect(reason { _ = try PlanAccepted.procedures([.object(["code": "D1110"])]) } == "/data/procedures/0/description: missing")

@@ -10,14 +10,15 @@ public enum CasePath: String, Sendable, Hashable, CaseIterable {
 
 /// The outcome of classifying one accepted plan, with the reasons that explain it.
 public struct Classification: Sendable, Hashable {
-    public var tier: String
+    public var tier: Tier
     public var path: CasePath
     public var chairMinutes: Int
     public var valueCents: Int64
     public var depositCents: Int64
     public var firstOfferSLASeconds: Int
     public var holdWindowSeconds: Int
-    public var providerRole: String?
+    /// The role the slot search requires (a procedure's, else the tier's).
+    public var providerRole: ProviderRole?
     public var rulesVersion: Int
     public var reasons: [String]
 

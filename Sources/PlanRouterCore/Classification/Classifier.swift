@@ -75,9 +75,9 @@ public enum Classifier {
         let (path, pathReason) = choosePath(plan.patient, sameVisitEnabled: rules.offer.sameVisitEnabled)
         reasons.append(pathReason)
 
-        let role = plan.procedures.compactMap(\.providerRole).first { $0 != "any" } ?? tier.providerRole
+        let role = plan.procedures.compactMap(\.role).first { $0 != .any } ?? tier.providerRole.flatMap(ProviderRole.init(rawValue:))
         return Classification(
-            tier: tier.name, path: path, chairMinutes: minutes, valueCents: value, depositCents: deposit,
+            tier: Tier(tier.name), path: path, chairMinutes: minutes, valueCents: value, depositCents: deposit,
             firstOfferSLASeconds: tier.firstOfferSLASeconds, holdWindowSeconds: tier.holdWindowSeconds, providerRole: role,
             rulesVersion: rulesVersion, reasons: reasons)
     }
@@ -105,16 +105,16 @@ public enum Classifier {
     }
 
     static func choosePath(_ p: PlanAccepted.Patient, sameVisitEnabled: Bool) -> (CasePath, String) {
-        if p.stillInOffice && sameVisitEnabled {
+        if p.inOffice == true && sameVisitEnabled {
             return (.sameVisit, "path same_visit: patient still in the office")
         }
         let sms = p.phone != nil && p.smsConsent
         let email = p.email != nil && p.emailConsent != false
-        switch p.preferredChannel {
-        case "sms" where sms: return (.selfBook, "path self_book: sms with consent")
-        case "email" where email: return (.selfBook, "path self_book: email")
-        case "phone": return (.callback, "path callback: patient prefers a phone call")
-        default: break
+        switch p.preferred {
+        case .sms where sms: return (.selfBook, "path self_book: sms with consent")
+        case .email where email: return (.selfBook, "path self_book: email")
+        case .phone: return (.callback, "path callback: patient prefers a phone call")
+        case .sms, .email, .none: break
         }
         if sms { return (.selfBook, "path self_book: sms with consent (preferred channel unavailable)") }
         if email { return (.selfBook, "path self_book: email (preferred channel unavailable)") }

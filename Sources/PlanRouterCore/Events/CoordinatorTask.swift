@@ -13,8 +13,7 @@ public struct CoordinatorTask: EventData {
     /// The coordinator: the plan's, else the location's default.
     public var ownerID: String
     /// `callback`, `no_availability`, `escalation` or `same_visit` (the schema's enum).
-    /// Text until the task-kind type of Sources/PlanRouterCore/Cases lands.
-    public var kind: String
+    public var kind: TaskKind
     public var urgent: Bool
     /// 1–500 characters.
     public var reason: String
@@ -24,7 +23,7 @@ public struct CoordinatorTask: EventData {
     public var context: JSONObject?
 
     public init(
-        taskID: String, organizationID: String, locationID: String, planID: String, ownerID: String, kind: String, urgent: Bool,
+        taskID: String, organizationID: String, locationID: String, planID: String, ownerID: String, kind: TaskKind, urgent: Bool,
         reason: String, createdAt: Date, dueAt: Date? = nil, context: JSONObject? = nil
     ) {
         self.taskID = taskID
@@ -47,7 +46,7 @@ public struct CoordinatorTask: EventData {
         locationID = try r.string("location_id")
         planID = try r.string("plan_id")
         ownerID = try r.string("owner_id")
-        kind = try r.string("kind")
+        kind = try r.string("kind", as: TaskKind.self)
         urgent = try r.bool("urgent")
         reason = try r.string("reason")
         createdAt = try r.date("created_at")

@@ -59,15 +59,6 @@ public struct PlanAccepted: EventData {
             self.preferences = preferences
         }
 
-        /// `preferred_channel` as text (kept for the classifier's current code).
-        public var preferredChannel: String { preferred.rawValue }
-        /// `still_in_office`, false when absent.
-        public var stillInOffice: Bool { inOffice ?? false }
-        /// `preferences.times_of_day` as text, empty when absent.
-        public var timesOfDay: [String] { preferences?.timesOfDay?.map(\.rawValue) ?? [] }
-        /// `preferences.weekdays` as text, empty when absent.
-        public var weekdays: [String] { preferences?.weekdays?.map(\.rawValue) ?? [] }
-
         public init(_ r: JSONReader) throws(EventRejection) {
             id = try r.string("id")
             firstName = try r.string("first_name")
@@ -126,9 +117,6 @@ public struct PlanAccepted: EventData {
         self.totalFeeCents = totalFeeCents
         self.patientPortionCents = patientPortionCents
     }
-
-    /// `acceptance_source` as text (kept for the classifier's current code).
-    public var acceptanceSource: String { acceptedVia.rawValue }
 
     /// Reads a data object that already passed the plan.accepted schema.
     public init(data: JSONValue) throws(EventRejection) {

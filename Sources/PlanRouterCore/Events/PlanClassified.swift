@@ -58,8 +58,8 @@ public struct PlanClassified: EventData {
         self.init(
             organizationID: plan.organizationID, locationID: plan.locationID, planID: plan.planID, patientID: plan.patient.id,
             providerID: plan.providerID, coordinatorID: plan.coordinatorID, acceptedAt: plan.acceptedAt, classifiedAt: classifiedAt,
-            tier: Tier(c.tier), path: c.path, chairMinutes: c.chairMinutes, valueCents: c.valueCents, depositCents: c.depositCents,
-            firstOfferSLAMinutes: max(1, c.firstOfferSLASeconds / 60), providerRole: c.providerRole.flatMap(ProviderRole.init(rawValue:)),
+            tier: c.tier, path: c.path, chairMinutes: c.chairMinutes, valueCents: c.valueCents, depositCents: c.depositCents,
+            firstOfferSLAMinutes: max(1, c.firstOfferSLASeconds / 60), providerRole: c.providerRole,
             rulesVersion: c.rulesVersion, reasons: c.reasons.map { String($0.prefix(300)) })
     }
 

@@ -29,10 +29,6 @@ public struct PlanProcedure: JSONObjectCoding {
     }
 
     public var isCDT: Bool { (system ?? .cdt) == .cdt }
-    /// `code_system` as text, `cdt` when absent (kept for code that binds it as text).
-    public var codeSystem: String { (system ?? .cdt).rawValue }
-    /// `provider_role` as text (kept for code that binds it as text).
-    public var providerRole: String? { role?.rawValue }
 
     public init(_ r: JSONReader) throws(EventRejection) {
         system = try r.optionalString("code_system", as: CodeSystem.self)

@@ -18,10 +18,10 @@ public enum ClassificationsRepository {
                         $10::int4[], $11::text[], $12::int4[], $13::jsonb[], $14::timestamptz[])
                  AS u(o, p, l, t, pa, cm, v, d, sla, hw, r, rv, rs, at)
             """,
-            cs.map(\.key.organizationID), cs.map(\.key.planID), cs.map(\.locationID), cs.map(\.classification.tier),
+            cs.map(\.key.organizationID), cs.map(\.key.planID), cs.map(\.locationID), cs.map(\.classification.tier.rawValue),
             cs.map(\.classification.path.rawValue), cs.map { Int32($0.classification.chairMinutes) }, cs.map(\.classification.valueCents),
             cs.map(\.classification.depositCents), cs.map { Int32($0.classification.firstOfferSLASeconds) },
-            cs.map { Int32($0.classification.holdWindowSeconds) }, cs.map(\.classification.providerRole),
+            cs.map { Int32($0.classification.holdWindowSeconds) }, cs.map(\.classification.providerRole?.rawValue),
             cs.map { Int32($0.classification.rulesVersion) },
             cs.map { PostgresJSON(JSONValue.array($0.classification.reasons.map { .string($0) }).serialized()) }, cs.map(\.acceptedAt), now)
     }

@@ -23,15 +23,18 @@ public struct NewTaskRow: Sendable {
     }
 }
 
-/// A coordinator task as created.
+/// A coordinator task as created: its row id and its `coordinator.tasks` event data.
 public struct CreatedTask: Sendable {
     public var id: Int64
-    public var key: PlanKey
-    public var locationID: String
-    public var ownerID: String
-    public var urgent: Bool
-    public var reason: String
-    public var context: JSONValue
+    /// The task as published (`task_id` is `id` as text).
+    public var task: CoordinatorTask
+
+    public var key: PlanKey { PlanKey(organizationID: task.organizationID, planID: task.planID) }
+
+    public init(id: Int64, task: CoordinatorTask) {
+        self.id = id
+        self.task = task
+    }
 }
 
 /// `coordinator_tasks`.
@@ -112,20 +115,23 @@ public enum TasksRepository {
             RETURNING id, organization_id, plan_id, location_id, owner_id, urgent, reason, context
             """, binds: [keys.map(\.organizationID), keys.map(\.planID), now, kind.rawValue, reason, urgent])
         return try rows.map { r in
-            CreatedTask(
-                id: try r.decode(0, as: Int64.self),
-                key: PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self)),
-                locationID: try r.decode(3, as: String.self), ownerID: try r.decode(4, as: String.self), urgent: try r.decode(5, as: Bool.self),
-                reason: try r.decode(6, as: String.self),
-                context: (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text)) ?? .object([:]))
+            let id = try r.decode(0, as: Int64.self)
+            // The context as PostgreSQL wrote it (jsonb's member order).
+            let context = (try? JSONParser.parse(try r.decode(7, as: PostgresJSON.self).text))?.objectValue ?? [:]
+            return CreatedTask(
+                id: id,
+                task: CoordinatorTask(
+                    taskID: String(id), organizationID: try r.decode(1, as: String.self), locationID: try r.decode(3, as: String.self),
+                    planID: try r.decode(2, as: String.self), ownerID: try r.decode(4, as: String.self), kind: .escalation,
+                    urgent: try r.decode(5, as: Bool.self), reason: try r.decode(6, as: String.self), createdAt: now, context: context))
         }
     }
 
     /// An urgent escalation task for a case whose booked appointment was cancelled in the
-    /// PMS; the owner is the plan's coordinator, else the location's default. Returns id and owner.
+    /// PMS; the owner is the plan's coordinator, else the location's default.
     public static func insertReopened(
         _ key: PlanKey, locationID: String, coordinatorID: String?, reason: String, appointmentID: String, now: Date, on tx: PostgresConnection
-    ) async throws -> (id: Int64, ownerID: String) {
+    ) async throws -> CreatedTask {
         let task = try await tx.query(
             """
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
@@ -133,7 +139,14 @@ public enum TasksRepository {
                     'escalation', true, $5, jsonb_build_object('plan_id', $2::text, 'appointment_id', $6::text, 'why', $5::text), $7)
             RETURNING id, owner_id
             """, binds: [key.organizationID, key.planID, locationID, coordinatorID, reason, appointmentID, now])
-        return (try task[0].decode(0, as: Int64.self), try task[0].decode(1, as: String.self))
+        let id = try task[0].decode(0, as: Int64.self)
+        // The context in the order the event has always carried it (the row's is jsonb's).
+        let context: JSONObject = ["plan_id": .string(key.planID), "appointment_id": .string(appointmentID), "why": .string(reason)]
+        return CreatedTask(
+            id: id,
+            task: CoordinatorTask(
+                taskID: String(id), organizationID: key.organizationID, locationID: locationID, planID: key.planID,
+                ownerID: try task[0].decode(1, as: String.self), kind: .escalation, urgent: true, reason: reason, createdAt: now, context: context))
     }
 
     /// Cancels the plans' open tasks (but `exceptTask`) with `outcome`.

@@ -27,11 +27,10 @@ public struct ClassifierHandler: EventHandler {
         self.settings = settings
     }
 
+    /// An acceptance, or a modified plan read as one.
     struct Accepted {
         var incoming: IncomingEvent
         var plan: PlanAccepted
-        /// The patient object as stored (contact details stay in PostgreSQL only).
-        var patient: JSONValue
 
         var key: PlanKey { PlanKey(organizationID: plan.organizationID, planID: plan.planID) }
         var eventKey: EventKey { EventKey(source: incoming.event.source, id: incoming.event.id) }
@@ -41,15 +40,12 @@ public struct ClassifierHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         guard !events.isEmpty else { return [] }
-        let (inWindow, outside) = outsideAcceptanceWindow(events, now: now)
-        var letters = outside
-        var accepted: [Accepted] = []
-        for e in inWindow where e.event.type == .planAccepted {
-            do { accepted.append(Accepted(incoming: e, plan: try PlanAccepted(data: e.event.data), patient: e.event.data["patient"] ?? .null)) } catch {
-                letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
-            }
-        }
-        let modified = inWindow.filter { $0.event.type == .planChanged && $0.event.data["change"]?.stringValue == "modified" }
+        var letters: [DeadLetter] = []
+        // Decoded once at the edge; acceptances outside the window are refused before anything is stored.
+        var accepted = inWindow(IncomingEvent.decodeAll(events, as: PlanAccepted.self, letters: &letters), at: \.acceptedAt,
+                                field: "accepted_at", now: now, letters: &letters).map { Accepted(incoming: $0.incoming, plan: $0.data) }
+        let modified = inWindow(IncomingEvent.decodeAll(events, as: PlanChanged.self, letters: &letters).filter { $0.data.change == .modified },
+                                at: \.changedAt, field: "changed_at", now: now, letters: &letters)
         if !modified.isEmpty {
             let (asAccepted, refused) = try await modifiedAsAcceptances(modified, tx)
             accepted += asAccepted
@@ -88,21 +84,16 @@ public struct ClassifierHandler: EventHandler {
 
     /// Acceptances (and modifications, whose `changed_at` becomes the acceptance time) dated
     /// outside the acceptance window around the batch's "now" are refused as `invalid_data`.
-    func outsideAcceptanceWindow(_ events: [IncomingEvent], now: Date) -> ([IncomingEvent], [DeadLetter]) {
-        var keep: [IncomingEvent] = []
-        var letters: [DeadLetter] = []
-        for e in events {
-            let field = e.event.type == .planAccepted ? "accepted_at" : "changed_at"
-            if e.event.type == .planAccepted || e.event.data["change"]?.stringValue == "modified",
-                let time = e.event.data[field]?.stringValue.flatMap(RFC3339.parse),
-                let reason = settings.acceptanceWindow.violation(time, now: now, field: "/data/\(field)")
-            {
-                letters.append(DeadLetter(message: e.message, kind: EventRejection.Kind.invalidData.rawValue, reason: reason))
-            } else {
-                keep.append(e)
-            }
+    /// Keeps the events whose time lies inside the acceptance window around the batch's
+    /// `now` (the worker's clock); the others become `invalid_data` dead letters.
+    func inWindow<D: EventData>(
+        _ events: [Decoded<D>], at time: KeyPath<D, Date>, field: String, now: Date, letters: inout [DeadLetter]
+    ) -> [Decoded<D>] {
+        events.filter { e in
+            guard let reason = settings.acceptanceWindow.violation(e.data[keyPath: time], now: now, field: "/data/\(field)") else { return true }
+            letters.append(DeadLetter(message: e.incoming.message, kind: EventRejection.Kind.invalidData.rawValue, reason: reason))
+            return false
         }
-        return (keep, letters)
     }
 
     func ensureLocations(_ accepted: [Accepted], _ tx: PostgresConnection) async throws {
@@ -117,8 +108,9 @@ public struct ClassifierHandler: EventHandler {
             c.map {
                 AcceptanceRow(
                     key: $0.key, locationID: $0.plan.locationID, patientID: $0.plan.patient.id, providerID: $0.plan.providerID,
-                    coordinatorID: $0.plan.coordinatorID, acceptedAt: $0.plan.acceptedAt, acceptanceSource: $0.plan.acceptanceSource,
-                    totalFeeCents: $0.plan.totalFeeCents, patientPortionCents: $0.plan.patientPortionCents, patient: $0.patient, event: $0.eventKey)
+                    coordinatorID: $0.plan.coordinatorID, acceptedAt: $0.plan.acceptedAt, acceptanceSource: $0.plan.acceptedVia.rawValue,
+                    totalFeeCents: $0.plan.totalFeeCents, patientPortionCents: $0.plan.patientPortionCents, patient: $0.plan.patient.json,
+                    event: $0.eventKey)
             }, now: now, on: tx)
     }
 
@@ -131,34 +123,45 @@ public struct ClassifierHandler: EventHandler {
     /// A modified plan as a newer acceptance: the stored patient and provider with the new
     /// procedures, accepted at the time of the change. Unknown plans are left to their
     /// acceptance, which carries the full plan.
-    func modifiedAsAcceptances(_ events: [IncomingEvent], _ tx: PostgresConnection) async throws -> ([Accepted], [DeadLetter]) {
-        let rows = try await PlansRepository.stored(
-            events.map { PlanKey(organizationID: $0.event.data["organization_id"]!.stringValue!, planID: $0.event.data["plan_id"]!.stringValue!) }, on: tx)
+    func modifiedAsAcceptances(_ events: [Decoded<PlanChanged>], _ tx: PostgresConnection) async throws -> ([Accepted], [DeadLetter]) {
+        func key(_ c: PlanChanged) -> PlanKey { PlanKey(organizationID: c.organizationID, planID: c.planID) }
+        let rows = try await PlansRepository.stored(events.map { key($0.data) }, on: tx)
         var stored: [PlanKey: StoredPlan] = [:]
         for r in rows { stored[r.key] = r }
         var out: [Accepted] = []
         var letters: [DeadLetter] = []
         for e in events {
-            let d = e.event.data
-            guard let r = stored[PlanKey(organizationID: d["organization_id"]!.stringValue!, planID: d["plan_id"]!.stringValue!)] else { continue }
-            guard let procedures = d["procedures"] else {
+            let change = e.data
+            guard let r = stored[key(change)] else { continue }
+            guard let procedures = change.procedures else {
                 letters.append(DeadLetter(message: e.message, kind: "invalid_data", reason: "/data: a modified plan needs its procedures"))
                 continue
             }
-            var data: JSONObject = [
-                "organization_id": d["organization_id"]!, "location_id": .string(r.locationID), "plan_id": d["plan_id"]!,
-                "accepted_at": d["changed_at"]!, "acceptance_source": .string(r.acceptanceSource),
-                "patient": (try? JSONParser.parse(r.patientJSON)) ?? .null,
-                "provider_id": .string(r.providerID), "procedures": procedures,
-                "total_fee_cents": d["total_fee_cents"] ?? .int(((try? PlanAccepted.procedures(procedures)) ?? []).map(\.feeCents).reduce(0, +)),
-            ]
-            if let c = r.coordinatorID { data["coordinator_id"] = .string(c) }
-            if let portion = d["patient_portion_cents"] { data["patient_portion_cents"] = portion }
-            do { out.append(Accepted(incoming: e, plan: try PlanAccepted(data: .object(data)), patient: data["patient"]!)) } catch {
-                letters.append(DeadLetter(message: e.message, kind: error.kind.rawValue, reason: error.reason))
+            do {
+                let plan = PlanAccepted(
+                    organizationID: change.organizationID, locationID: r.locationID, planID: change.planID, acceptedAt: change.changedAt,
+                    acceptedVia: try Self.storedAcceptanceSource(r.acceptanceSource), patient: try Self.storedPatient(r.patientJSON),
+                    providerID: r.providerID, coordinatorID: r.coordinatorID, procedures: procedures,
+                    totalFeeCents: change.totalFeeCents ?? procedures.map(\.feeCents).reduce(0, +), patientPortionCents: change.patientPortionCents)
+                out.append(Accepted(incoming: e.incoming, plan: plan))
+            } catch {
+                letters.append(DeadLetter(message: e.message, rejection: error))
             }
         }
         return (out, letters)
+    }
+
+    /// The patient object the plan's acceptance stored.
+    static func storedPatient(_ text: String) throws(EventRejection) -> PlanAccepted.Patient {
+        guard let json = try? JSONParser.parse(text) else { throw EventRejection(.invalidData, "/data/patient: the stored patient is not JSON") }
+        return try PlanAccepted.Patient(try JSONReader.object(json, path: "/data/patient"))
+    }
+
+    static func storedAcceptanceSource(_ text: String) throws(EventRejection) -> AcceptanceSource {
+        guard let source = AcceptanceSource(rawValue: text) else {
+            throw EventRejection(.invalidData, "/data/acceptance_source: the stored acceptance source is not one of the contract's")
+        }
+        return source
     }
 
     /// `replacing`: keys of the plans that were stored before this batch; only they can
@@ -170,8 +173,8 @@ public struct ClassifierHandler: EventHandler {
             for (i, pr) in a.plan.procedures.enumerated() {
                 rows.append(
                     ProcedureRow(
-                        key: a.key, line: Int32(i + 1), codeSystem: pr.codeSystem, code: pr.code, description: pr.description, tooth: pr.tooth,
-                        feeCents: pr.feeCents, minutes: pr.minutes.map { Int32($0) }, providerRole: pr.providerRole))
+                        key: a.key, line: Int32(i + 1), codeSystem: (pr.system ?? .cdt).rawValue, code: pr.code, description: pr.description,
+                        tooth: pr.tooth, feeCents: pr.feeCents, minutes: pr.minutes.map { Int32($0) }, providerRole: pr.role?.rawValue))
             }
         }
         try await PlansRepository.replaceProcedures(replacing: w.filter { replacing.contains($0.key) }.map(\.key), rows, on: tx)
@@ -196,7 +199,7 @@ public struct ClassifierHandler: EventHandler {
         }
         for (a, c) in cs {
             let d: JSONObject = [
-                "tier": .string(c.tier), "path": .string(c.path.rawValue), "chair_minutes": .int(Int64(c.chairMinutes)),
+                "tier": .string(c.tier.rawValue), "path": .string(c.path.rawValue), "chair_minutes": .int(Int64(c.chairMinutes)),
                 "deposit_cents": .int(c.depositCents), "rules_version": .int(Int64(c.rulesVersion)), "summary": .string(c.summary),
             ]
             rows.append(
@@ -208,24 +211,8 @@ public struct ClassifierHandler: EventHandler {
     }
 
     func classifiedEvent(_ a: Accepted, _ c: Classification, now: Date) -> CloudEvent {
-        var d: JSONObject = [
-            "organization_id": .string(a.plan.organizationID), "location_id": .string(a.plan.locationID),
-            "plan_id": .string(a.plan.planID), "patient_id": .string(a.plan.patient.id), "provider_id": .string(a.plan.providerID),
-        ]
-        if let co = a.plan.coordinatorID { d["coordinator_id"] = .string(co) }
-        d["accepted_at"] = .string(RFC3339.format(a.plan.acceptedAt))
-        d["classified_at"] = .string(RFC3339.format(now))
-        d["tier"] = .string(c.tier)
-        d["path"] = .string(c.path.rawValue)
-        d["chair_minutes"] = .int(Int64(c.chairMinutes))
-        d["value_cents"] = .int(c.valueCents)
-        d["deposit_cents"] = .int(c.depositCents)
-        d["first_offer_sla_minutes"] = .int(Int64(max(1, c.firstOfferSLASeconds / 60)))
-        if let r = c.providerRole { d["provider_role"] = .string(r) }
-        d["rules_version"] = .int(Int64(c.rulesVersion))
-        d["reasons"] = .array(c.reasons.map { .string(String($0.prefix(300))) })
-        return CloudEvent(
-            id: UUID().uuidString.lowercased(), source: "planrouter/classifier", type: .planClassified, time: now,
-            subject: a.plan.planID, data: .object(d))
+        CloudEvent(
+            id: UUID().uuidString.lowercased(), source: "planrouter/classifier", time: now, subject: a.plan.planID,
+            data: PlanClassified(plan: a.plan, classification: c, classifiedAt: now))
     }
 }

@@ -9,6 +9,35 @@ public struct IncomingEvent: Sendable {
     public var message: KafkaMessage
 }
 
+/// A validated event with its data decoded once into the event type's Swift value: what
+/// handlers work with past their edge.
+public struct Decoded<D: EventData>: Sendable {
+    public var incoming: IncomingEvent
+    public var data: D
+
+    public var event: CloudEvent { incoming.event }
+    public var message: KafkaMessage { incoming.message }
+    public var eventKey: EventKey { EventKey(source: incoming.event.source, id: incoming.event.id) }
+}
+
+extension IncomingEvent {
+    /// The event's data as `D`; throws `unexpected_type` for an event of another type and
+    /// `invalid_data` naming the member's JSON pointer when the data does not fit.
+    public func decode<D: EventData>(_: D.Type) throws(EventRejection) -> Decoded<D> {
+        Decoded(incoming: self, data: try event.decode(D.self))
+    }
+
+    /// Decodes the events of `D`'s type; the others are left out, the ones that do not fit
+    /// become dead letters (appended to `letters`).
+    static func decodeAll<D: EventData>(_ events: [IncomingEvent], as _: D.Type, letters: inout [DeadLetter]) -> [Decoded<D>] {
+        var out: [Decoded<D>] = []
+        for e in events where e.event.type == D.eventType {
+            do { out.append(try e.decode(D.self)) } catch { letters.append(DeadLetter(message: e.message, rejection: error)) }
+        }
+        return out
+    }
+}
+
 /// An input the worker refuses, with the reason; it goes to `<topic>.dlq`.
 public struct DeadLetter: Sendable {
     public var message: KafkaMessage
@@ -21,6 +50,11 @@ public struct DeadLetter: Sendable {
         self.message = message
         self.kind = kind
         self.reason = RejectionReason.storable(reason)
+    }
+
+    /// The dead letter of an event whose data its handler cannot decode.
+    public init(message: KafkaMessage, rejection: EventRejection) {
+        self.init(message: message, kind: rejection.kind.rawValue, reason: rejection.reason)
     }
 
     /// The original bytes and headers plus why and where from, keyed like the original.

@@ -11,19 +11,13 @@ enum Escalations {
         let tasks = try await TasksRepository.createEscalationTasks(for: escalated.map(\.key), now: now, on: tx)
         var history: [PlanEventRow] = []
         for t in tasks {
-            let data: JSONObject = [
-                "task_id": .string(String(t.id)), "organization_id": .string(t.key.organizationID),
-                "location_id": .string(t.locationID), "plan_id": .string(t.key.planID),
-                "owner_id": .string(t.ownerID), "kind": .string(TaskKind.escalation.rawValue), "urgent": .bool(t.urgent),
-                "reason": .string(t.reason), "created_at": .string(RFC3339.format(now)), "context": t.context,
-            ]
             outbox.append(
-                CloudEvent(id: "task-\(t.id)", source: "planrouter/escalation", type: .coordinatorTasks, time: now, subject: t.key.planID, data: .object(data)),
+                CloudEvent(id: "task-\(t.id)", source: "planrouter/escalation", time: now, subject: t.task.planID, data: t.task),
                 topic: topics[.coordinatorTasks])
             history.append(
                 PlanEventRow(
-                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.locationID, kind: "escalated", occurredAt: now,
-                    detail: .object(["task_id": .int(t.id), "reason": .string(t.reason)])))
+                    organizationID: t.task.organizationID, planID: t.task.planID, locationID: t.task.locationID, kind: "escalated", occurredAt: now,
+                    detail: .object(["task_id": .int(t.id), "reason": .string(t.task.reason)])))
         }
         try await PlanEventsRepository.append(history, recordedAt: now, on: tx)
     }

@@ -22,60 +22,110 @@ public struct LifecycleHandler: EventHandler {
         self.topics = topics
     }
 
+    /// A lifecycle event decoded at the handler's edge.
+    struct Change {
+        enum Kind {
+            case appointment(AppointmentChanged)
+            case plan(PlanChanged)
+        }
+
+        var incoming: IncomingEvent
+        var kind: Kind
+
+        init(_ e: IncomingEvent) throws(EventRejection) {
+            incoming = e
+            switch e.event.type {
+            case .appointmentChanged: kind = .appointment(try e.event.decode(AppointmentChanged.self))
+            case .planChanged: kind = .plan(try e.event.decode(PlanChanged.self))
+            default: throw EventRejection(.unexpectedType, "not a lifecycle event")
+            }
+        }
+
+        var organizationID: String {
+            switch kind {
+            case .appointment(let a): a.organizationID
+            case .plan(let p): p.organizationID
+            }
+        }
+        var locationID: String {
+            switch kind {
+            case .appointment(let a): a.locationID
+            case .plan(let p): p.locationID
+            }
+        }
+        /// The plan the event names (appointments may name none).
+        var planID: String? {
+            switch kind {
+            case .appointment(let a): a.planID
+            case .plan(let p): p.planID
+            }
+        }
+        var changedAt: Date {
+            switch kind {
+            case .appointment(let a): a.changedAt
+            case .plan(let p): p.changedAt
+            }
+        }
+        var plan: PlanKey? { planID.map { PlanKey(organizationID: organizationID, planID: $0) } }
+    }
+
     public func apply(
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
+        var changes: [Change] = []
+        for e in events {
+            do { changes.append(try Change(e)) } catch { letters.append(DeadLetter(message: e.message, rejection: error)) }
+        }
         // The named cases first, in key order, as the timer workers lock them: no deadlock between the two.
-        let named = events.compactMap { e in e.event.data["plan_id"]?.stringValue.map { (e.event.data["organization_id"]?.stringValue ?? "", $0) } }
-        try await CaseLockRepository.lock(organizations: named.map(\.0), plans: named.map(\.1), on: tx)
-        for e in try await keepEventsOfUnknownPlans(events, in: tx, now: now) {
-            let d = e.event.data
-            switch e.event.type {
-            case .appointmentChanged:
-                let status = d["status"]!.stringValue!
-                if status == "scheduled" || status == "completed" {
-                    try await booked(e, in: tx, now: now)
-                } else {
-                    try await reopen(e, in: tx, outbox: &outbox, now: now)
+        let named = changes.compactMap(\.plan)
+        try await CaseLockRepository.lock(organizations: named.map(\.organizationID), plans: named.map(\.planID), on: tx)
+        for c in try await keepEventsOfUnknownPlans(changes, in: tx, now: now) {
+            switch c.kind {
+            case .appointment(let a):
+                switch a.status {
+                case .scheduled, .completed: try await booked(c, a, in: tx, now: now)
+                case .cancelled, .broken: try await reopen(c, a, in: tx, outbox: &outbox, now: now)
                 }
-            case .planChanged:
-                let change = d["change"]!.stringValue!
-                let status: CaseStatus? = ["declined": .declined, "cancelled": .cancelled, "acceptance_revoked": .revoked][change]
+            case .plan(let p):
+                let status: CaseStatus? =
+                    switch p.change {
+                    case .declined: .declined
+                    case .cancelled: .cancelled
+                    case .acceptanceRevoked: .revoked
+                    case .modified: nil
+                    }
                 guard let status else {
                     // Modified plans are re-classified by the classifier (a later stage); recorded here.
-                    try await history(e, kind: "plan_\(change)", detail: [:], in: tx, now: now)
+                    try await history(c, kind: "plan_\(p.change.rawValue)", detail: [:], in: tx, now: now)
                     continue
                 }
                 let closed = try await close(
-                    organization: d["organization_id"]!.stringValue!, plan: d["plan_id"]!.stringValue!, status: status,
-                    reason: "plan \(change) in the PMS", in: tx, now: now)
-                try await history(e, kind: closed ? status.rawValue : "\(status.rawValue)_ignored", detail: ["reason": .string(d["reason"]?.stringValue ?? change)], in: tx, now: now)
-            default:
-                letters.append(DeadLetter(message: e.message, kind: "unexpected_type", reason: "not a lifecycle event"))
+                    PlanKey(organizationID: p.organizationID, planID: p.planID), status: status, reason: "plan \(p.change.rawValue) in the PMS",
+                    in: tx, now: now)
+                try await history(
+                    c, kind: closed ? status.rawValue : "\(status.rawValue)_ignored", detail: ["reason": .string(p.reason ?? p.change.rawValue)],
+                    in: tx, now: now)
             }
         }
         return letters
     }
 
     /// Events naming a plan that does not exist yet are kept for later; returns the rest.
-    func keepEventsOfUnknownPlans(_ events: [IncomingEvent], in tx: PostgresConnection, now: Date) async throws -> [IncomingEvent] {
-        let named = events.filter { $0.event.data["plan_id"]?.stringValue != nil }
-        guard !named.isEmpty else { return events }
-        let known = try await PlansRepository.existing(
-            named.map { PlanKey(organizationID: $0.event.data["organization_id"]!.stringValue!, planID: $0.event.data["plan_id"]!.stringValue!) }, on: tx)
-        var rest: [IncomingEvent] = []
-        var kept: [IncomingEvent] = []
-        for e in events {
-            if let plan = e.event.data["plan_id"]?.stringValue, !known.contains(PlanKey(organizationID: e.event.data["organization_id"]!.stringValue!, planID: plan)) {
-                kept.append(e)
+    func keepEventsOfUnknownPlans(_ changes: [Change], in tx: PostgresConnection, now: Date) async throws -> [Change] {
+        let named = changes.compactMap(\.plan)
+        guard !named.isEmpty else { return changes }
+        let known = try await PlansRepository.existing(named, on: tx)
+        var rest: [Change] = []
+        var kept: [(key: PlanKey, event: JSONValue)] = []
+        for c in changes {
+            if let plan = c.plan, !known.contains(plan) {
+                kept.append((plan, c.incoming.event.json))
             } else {
-                rest.append(e)
+                rest.append(c)
             }
         }
-        try await PendingLifecycleRepository.keep(
-            kept.map { (PlanKey(organizationID: $0.event.data["organization_id"]!.stringValue!, planID: $0.event.data["plan_id"]!.stringValue!), $0.event.json) },
-            now: now, on: tx)
+        try await PendingLifecycleRepository.keep(kept, now: now, on: tx)
         return rest
     }
 
@@ -95,69 +145,54 @@ public struct LifecycleHandler: EventHandler {
 
     /// Finds the open case an appointment books: by plan_id, else the patient's most
     /// recent open case at the location whose procedures overlap the appointment's.
-    func booked(_ e: IncomingEvent, in tx: PostgresConnection, now: Date) async throws {
-        let d = e.event.data
-        let org = d["organization_id"]!.stringValue!
-        let codes = d["procedure_codes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    func booked(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, now: Date) async throws {
         guard
             let (plan, acceptedAt) = try await PlansRepository.openCaseBooked(
-                organizationID: org, planID: d["plan_id"]?.stringValue, locationID: d["location_id"]!.stringValue!,
-                patientID: d["patient_id"]!.stringValue!, procedureCodes: codes, on: tx)
+                organizationID: a.organizationID, planID: a.planID, locationID: a.locationID, patientID: a.patientID,
+                procedureCodes: a.procedureCodes ?? [], on: tx)
         else {
-            try await history(e, kind: "pms_appointment_unmatched", detail: [:], in: tx, now: now, plan: d["plan_id"]?.stringValue ?? "")
+            try await history(c, kind: "pms_appointment_unmatched", detail: [:], in: tx, now: now, plan: a.planID ?? "")
             return
         }
-        guard try await close(organization: org, plan: plan, status: .booked, reason: "booked_in_pms", in: tx, now: now) else { return }
-        let start = RFC3339.parse(d["start"]!.stringValue!)!
+        let key = PlanKey(organizationID: a.organizationID, planID: plan)
+        guard try await close(key, status: .booked, reason: "booked_in_pms", in: tx, now: now) else { return }
         try await history(
-            e, kind: "booked",
+            c, kind: "booked",
             detail: [
-                "via": "pms", "appointment_id": .string(d["appointment_id"]!.stringValue!), "appointment_start": .string(RFC3339.format(start)),
+                "via": "pms", "appointment_id": .string(a.appointmentID), "appointment_start": .string(RFC3339.format(a.start)),
                 "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
             ], in: tx, now: now, plan: plan)
     }
 
     /// A cancelled appointment that had booked a case gives the case back to a coordinator.
-    func reopen(_ e: IncomingEvent, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
-        let d = e.event.data
-        let org = d["organization_id"]!.stringValue!
-        guard let booked = try await PlansRepository.bookedByAppointment(organizationID: org, appointmentID: d["appointment_id"]!.stringValue!, on: tx),
+    func reopen(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+        guard let booked = try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx),
             let reopened = try await PlansRepository.transition([(booked, .escalated)], from: [.booked], now: now, on: tx).first
         else { return }
-        let plan = reopened.key.planID
-        let location = reopened.locationID
-        let reason = "the booked appointment was \(d["status"]!.stringValue!) in the PMS"
-        let (id, owner) = try await TasksRepository.insertReopened(
-            reopened.key, locationID: location, coordinatorID: reopened.coordinatorID, reason: reason, appointmentID: d["appointment_id"]!.stringValue!,
+        let reason = "the booked appointment was \(a.status.rawValue) in the PMS"
+        let created = try await TasksRepository.insertReopened(
+            reopened.key, locationID: reopened.locationID, coordinatorID: reopened.coordinatorID, reason: reason, appointmentID: a.appointmentID,
             now: now, on: tx)
-        let data: JSONObject = [
-            "task_id": .string(String(id)), "organization_id": .string(org), "location_id": .string(location), "plan_id": .string(plan),
-            "owner_id": .string(owner), "kind": .string(TaskKind.escalation.rawValue), "urgent": true, "reason": .string(reason), "created_at": .string(RFC3339.format(now)),
-            "context": .object(["plan_id": .string(plan), "appointment_id": .string(d["appointment_id"]!.stringValue!), "why": .string(reason)]),
-        ]
         outbox.append(
-            CloudEvent(id: "task-\(id)", source: "planrouter/escalation", type: .coordinatorTasks, time: now, subject: plan, data: .object(data)),
+            CloudEvent(id: "task-\(created.id)", source: "planrouter/escalation", time: now, subject: reopened.key.planID, data: created.task),
             topic: topics[.coordinatorTasks])
-        try await history(e, kind: "reopened", detail: ["reason": .string(reason)], in: tx, now: now, plan: plan)
+        try await history(c, kind: "reopened", detail: ["reason": .string(reason)], in: tx, now: now, plan: reopened.key.planID)
     }
 
     /// Closes an open case: status, ladder cancelled, holds released, open tasks cancelled. False if it was not open.
-    func close(organization: String, plan: String, status: CaseStatus, reason: String, in tx: PostgresConnection, now: Date) async throws -> Bool {
-        let key = PlanKey(organizationID: organization, planID: plan)
+    func close(_ key: PlanKey, status: CaseStatus, reason: String, in tx: PostgresConnection, now: Date) async throws -> Bool {
         // A case that is not open any more (booked, closed) stays as it is: not an error, the PMS said it twice.
         guard try await !PlansRepository.transition([(key, status)], from: CaseStatus.open, now: now, on: tx).isEmpty else { return false }
         try await CaseWithdrawal.withdraw([key], holdReason: reason, taskOutcome: reason, now: now, on: tx)
         return true
     }
 
-    func history(_ e: IncomingEvent, kind: String, detail: JSONObject, in tx: PostgresConnection, now: Date, plan: String? = nil) async throws {
-        let d = e.event.data
+    func history(_ c: Change, kind: String, detail: JSONObject, in tx: PostgresConnection, now: Date, plan: String? = nil) async throws {
         try await PlanEventsRepository.append(
             [
                 PlanEventRow(
-                    organizationID: d["organization_id"]!.stringValue!, planID: plan ?? d["plan_id"]?.stringValue ?? "",
-                    locationID: d["location_id"]!.stringValue!, kind: kind, source: e.event.source, eventID: e.event.id,
-                    occurredAt: RFC3339.parse(d["changed_at"]!.stringValue!)!, detail: .object(detail))
+                    organizationID: c.organizationID, planID: plan ?? c.planID ?? "", locationID: c.locationID, kind: kind,
+                    source: c.incoming.event.source, eventID: c.incoming.event.id, occurredAt: c.changedAt, detail: .object(detail))
             ], recordedAt: now, on: tx)
     }
 }

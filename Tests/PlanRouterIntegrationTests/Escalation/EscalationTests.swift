@@ -73,6 +73,11 @@ import Testing
 
         let tasks = try await h.consumeAll(topic: h.topics[.coordinatorTasks], expected: 1)
         let task = try EventValidator.shared.decode(tasks[0].value)
+        // The published task is a CoordinatorTask, written exactly as its encoder writes it.
+        let typed = try task.decode(CoordinatorTask.self)
+        #expect(typed.kind == .escalation && task.id == "task-\(typed.taskID)" && task.subject == "crown")
+        #expect(typed.data.serialized() == task.data.serialized())
+        #expect(typed.createdAt == Self.accepted.addingTimeInterval(72 * 3600 + 180))
         let ctx = task.data["context"]!
         #expect(task.data["owner_id"] == "location:loc-12")
         #expect(task.data["reason"]?.stringValue?.hasPrefix("no booking 72 h after acceptance; 2 nudge(s) sent") == true)
@@ -119,7 +124,22 @@ import Testing
         try await h.publish(events: [TestEvents.appointment(id: "appt-9", plan: nil, status: "cancelled", changedAt: "2026-12-01T18:00:00Z")], topic: h.topics[.appointmentChanged])
         try await eventually("re-opened") { try await h.count("SELECT count(*) FROM plans WHERE status = 'escalated'") == 1 }
         #expect(try await count(h, "SELECT count(*) FROM coordinator_tasks WHERE kind = 'escalation' AND urgent") == 1)
+        try await eventually("task published") { try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 }
         await c.stop()
+
+        // The task for the coordinator: typed, with the context members in the order they have always had.
+        let tasks = try await h.consumeAll(topic: h.topics[.coordinatorTasks], expected: 1)
+        let event = try EventValidator.shared.decode(tasks[0].value, expecting: [.coordinatorTasks])
+        let task = try event.decode(CoordinatorTask.self)
+        let id = try await h.count("SELECT id FROM coordinator_tasks")
+        let reason = "the booked appointment was cancelled in the PMS"
+        let expected = CoordinatorTask(
+            taskID: String(id), organizationID: "org-1", locationID: "loc-12", planID: "crown", ownerID: "location:loc-12", kind: .escalation,
+            urgent: true, reason: reason, createdAt: c.clock.now(),
+            context: ["plan_id": "crown", "appointment_id": "appt-9", "why": .string(reason)])
+        #expect(task == expected)
+        #expect(event.data.serialized() == expected.data.serialized())
+        #expect(event.id == "task-\(id)" && event.source == "planrouter/escalation" && event.subject == "crown")
         await h.close()
     }
 
@@ -153,6 +173,13 @@ import Testing
         #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'pending'") == 3)
         #expect(try await count(h, "SELECT count(*) FROM plan_events WHERE kind = 'modified'") == 1)
         #expect(try await count(h, "SELECT count(*) FROM plans WHERE patient->>'first_name' = 'Maria' AND status = 'offered'") == 1)
+        // The stored patient carried over whole (typed and written back).
+        #expect(
+            try await count(
+                h, """
+                    SELECT count(*) FROM plans WHERE patient = '{"id": "pat-1", "first_name": "Maria", "phone": "+15555550123",
+                        "preferred_channel": "sms", "sms_consent": true}'::jsonb
+                    """) == 1)
         await c.stop()
         await h.close()
     }
