@@ -239,7 +239,8 @@ public actor Simulator {
                 let delay = min(exponential(mean: model.meanHoursToBookFromOffer), 40) * 3600
                 agenda.append((sentAt.addingTimeInterval(delay), .book(token: token, planID: plan)))
             }
-        case .nudge:
+        case .nudge, .openingWithdrawn:
+            // A withdrawn opening comes with fresh ones: the patient answers it like a nudge.
             if chance(model.bookFromNudge) {
                 agenda.append((sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600), .book(token: token, planID: plan)))
             }

@@ -21,16 +21,12 @@ public enum CaseHandOver {
             for: moved.map(\.key), kind: kind, urgent: urgent, reason: String(reason.prefix(500)), now: now, on: tx)
         var history: [PlanEventRow] = []
         for t in tasks {
-            let task = CoordinatorTask(
-                taskID: String(t.id), organizationID: t.key.organizationID, locationID: t.locationID, planID: t.key.planID,
-                ownerID: t.ownerID, kind: kind.rawValue, urgent: t.urgent, reason: t.reason, createdAt: now,
-                context: t.context.objectValue ?? [:])
-            let event = CloudEvent(id: "task-\(t.id)", source: source, time: now, subject: t.key.planID, data: task)
+            let event = CloudEvent(id: "task-\(t.id)", source: source, time: now, subject: t.key.planID, data: t.task)
             outbox.append(event, topic: topics[.coordinatorTasks])
             history.append(
                 PlanEventRow(
-                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.locationID, kind: "escalated", source: source,
-                    occurredAt: now, detail: .object(["task_id": .int(t.id), "kind": .string(kind.rawValue), "reason": .string(t.reason)])))
+                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.task.locationID, kind: "escalated", source: source,
+                    occurredAt: now, detail: .object(["task_id": .int(t.id), "kind": .string(kind.rawValue), "reason": .string(t.task.reason)])))
         }
         try await PlanEventsRepository.append(history, recordedAt: now, on: tx)
         return tasks

@@ -122,7 +122,7 @@ public enum TasksRepository {
                 id: id,
                 task: CoordinatorTask(
                     taskID: String(id), organizationID: try r.decode(1, as: String.self), locationID: try r.decode(3, as: String.self),
-                    planID: try r.decode(2, as: String.self), ownerID: try r.decode(4, as: String.self), kind: .escalation,
+                    planID: try r.decode(2, as: String.self), ownerID: try r.decode(4, as: String.self), kind: kind,
                     urgent: try r.decode(5, as: Bool.self), reason: try r.decode(6, as: String.self), createdAt: now, context: context))
         }
     }

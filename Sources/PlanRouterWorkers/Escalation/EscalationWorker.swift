@@ -175,7 +175,7 @@ public final class EscalationWorker: Service {
                 let context = (try? JSONParser.parse(t.context))?.objectValue ?? JSONObject()
                 let task = CoordinatorTask(
                     taskID: String(t.id), organizationID: t.organizationID, locationID: t.locationID, planID: t.planID, ownerID: t.ownerID,
-                    kind: TaskKind.routingStalled.rawValue, urgent: true, reason: t.reason, createdAt: now, context: context)
+                    kind: .routingStalled, urgent: true, reason: t.reason, createdAt: now, context: context)
                 outbox.append(
                     CloudEvent(id: "task-\(t.id)", source: "planrouter/escalation", time: now, subject: t.planID, data: task), topic: topic)
             }

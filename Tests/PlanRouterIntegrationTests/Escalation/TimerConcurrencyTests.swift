@@ -79,7 +79,7 @@ import Testing
                     do {
                         _ = try await h.pool.withTransaction { tx in
                             try await lifecycle.close(
-                                organization: "org-1", plan: plan, status: .booked, reason: "booked_in_pms", in: tx, now: clock.now())
+                                PlanKey(organizationID: "org-1", planID: plan), status: .booked, reason: "booked_in_pms", in: tx, now: clock.now())
                         }
                     } catch let e as PostgresError where e.sqlState == "40P01" {
                         tally.deadlock()
