@@ -85,6 +85,11 @@ public struct RoutingRules: Sendable, Hashable {
         /// Minutes after local midnight.
         public var startMinute: Int = 20 * 60
         public var endMinute: Int = 8 * 60
+
+        public init(startMinute: Int = 20 * 60, endMinute: Int = 8 * 60) {
+            self.startMinute = startMinute
+            self.endMinute = endMinute
+        }
     }
 
     public var tiers: [Tier]

@@ -134,7 +134,7 @@ public final class EscalationWorker: Service {
             var ready: [DueTimer] = []
             for t in timers {
                 if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone,
-                    let until = offers.quietHoursEnd(now, zone: zone, quiet: self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours)
+                    let until = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours.end(after: now, in: zone)
                 {
                     postponed.append((t.id, until))
                 } else {
