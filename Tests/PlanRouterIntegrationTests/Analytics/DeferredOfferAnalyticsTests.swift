@@ -53,7 +53,7 @@ import Testing
             SELECT plan_id, to_char(sent_at AT TIME ZONE 'UTC', 'HH24:MI:SS'), to_char(released_at AT TIME ZONE 'UTC', 'HH24:MI:SS'), sla_met
             FROM offers ORDER BY plan_id
             """)
-        #expect(offers == ["D1|01:25:30|12:00:00|false", "N1|14:01:00|14:01:00|true"])
+        #expect(offers == ["D1|01:25:30|12:00:00|f", "N1|14:01:00|14:01:00|t"])
 
         let facts = """
             SELECT plan_id, coalesce(to_char(first_offer_at AT TIME ZONE 'UTC', 'HH24:MI'), 'null'), coalesce(seconds_to_first_offer::text, 'null'),
