@@ -211,7 +211,8 @@ struct RulesReader {
         let entries = mapping(
             node, path,
             allowed: [
-                "name", "priority", "match", "value", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role", "role_fallback",
+                "name", "priority", "match", "value", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role",
+                "role_fallback",
             ])
         guard let entries else { return nil }
         let before = errors.count

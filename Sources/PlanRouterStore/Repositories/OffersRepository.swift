@@ -142,14 +142,16 @@ public enum OffersRepository {
                                 plan_accepted_at, sent_at, released_at, sla_seconds, sla_met)
             SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $13, rel, sla, rel - acc <= make_interval(secs => sla)
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
-                        $9::timestamptz[], $10::int4[], $11::timestamptz[], $12::int4[]) AS u(o, p, l, pa, ch, op, d, ex, acc, sla, rel, ord)
+                        $9::timestamptz[], $10::int4[], $11::timestamptz[], $12::int4[])
+                     AS u(o, p, l, pa, ch, op, d, ex, acc, sla, rel, ord)
             ORDER BY ord
             RETURNING id, organization_id, plan_id
             """,
             rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.path),
             rows.map(\.channel), rows.map { PostgresJSON($0.openings.serialized()) },
             rows.map(\.depositCents), rows.map(\.linkExpiresAt),
-            rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.map { max($0.releasedAt ?? now, now) }, rows.indices.map { Int32($0) }, now)
+            rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.map { max($0.releasedAt ?? now, now) },
+            rows.indices.map { Int32($0) }, now)
         var offerIDs: [PlanKey: Int64] = [:]
         for r in offerRows {
             offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self)

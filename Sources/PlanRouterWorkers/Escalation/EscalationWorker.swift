@@ -133,9 +133,8 @@ public final class EscalationWorker: Service {
             var postponed: [(id: Int64, until: Date)] = []
             var ready: [DueTimer] = []
             for t in timers {
-                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone,
-                    let until = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours.end(after: now, in: zone)
-                {
+                let quiet = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
+                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone, let until = quiet.end(after: now, in: zone) {
                     postponed.append((t.id, until))
                 } else {
                     ready.append(t)

@@ -10,7 +10,8 @@ extension OfferPlanner {
         // When each case's first contact is released to delivery: a self-book message written in the
         // location's quiet hours waits for their end (its send_after); everything else goes now.
         let releasedAt: [PlanKey: Date] = Dictionary(
-            plans.map { p in (p.c.key, effectivePath(p) == .selfBook ? sendAfter(p, infos, now: now) ?? now : now) }, uniquingKeysWith: { a, _ in a })
+            plans.map { p in (p.c.key, effectivePath(p) == .selfBook ? sendAfter(p, infos, now: now) ?? now : now) },
+            uniquingKeysWith: { a, _ in a })
         // 1. Offers: one row per case, also for callbacks and "no availability" (their first contact is the task).
         //    The SLA is measured to the release, not to the writing.
         let offerIDs = try await OffersRepository.insertInitial(
@@ -39,14 +40,16 @@ extension OfferPlanner {
             case .sameVisit:
                 tasks.append((p, .sameVisit, true, "patient still in the office: book one of today's openings before they leave"))
                 if let ch = p.c.channel {
-                    outbox.append(message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+                    let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now)
+                    outbox.append(m, topic: topics[.patientMessages])
                 }
                 if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
             case .selfBook:
                 let ch = p.c.channel!
                 let released = releasedAt[p.c.key]!
                 let sendAfter = released > now ? released : nil
-                outbox.append(message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now), topic: topics[.patientMessages])
+                let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now)
+                outbox.append(m, topic: topics[.patientMessages])
                 if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
             }
         }
@@ -112,7 +115,8 @@ extension OfferPlanner {
                 let (offerID, expires) = offerIDs[p.c.key]!
                 let link = settings.link(
                     BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: Int64(expires.timeIntervalSince1970)))
-                outbox.append(message(p, infos[p.c.locationID], channel: p.c.channel!, kind: .nudge, link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+                let m = message(p, infos[p.c.locationID], channel: p.c.channel!, kind: .nudge, link: link, sendAfter: nil, now: now)
+                outbox.append(m, topic: topics[.patientMessages])
             }
         }
         try await PlanEventsRepository.append(
@@ -200,7 +204,9 @@ extension OfferPlanner {
             "deposit": MessageTemplates.dollars(p.c.depositCents),
         ]
         let channelKind = MessageChannel(rawValue: channel.name) ?? .sms
-        let template = kind == .sameVisit ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
+        let template =
+            kind == .sameVisit
+            ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
         let m = PatientMessage(
@@ -211,8 +217,9 @@ extension OfferPlanner {
             openings: p.held.map { h in
                 PatientMessage.Opening(
                     start: OffsetDateTime(Date(timeIntervalSince1970: Double(h.opening.range.start)), in: zone),
-                    end: OffsetDateTime(Date(timeIntervalSince1970: Double(h.opening.range.end)), in: zone), providerID: h.opening.providerID,
-                    operatoryID: h.opening.operatoryID, localTime: LocalTime.format(h.opening.range.start, in: zone))
+                    end: OffsetDateTime(Date(timeIntervalSince1970: Double(h.opening.range.end)), in: zone),
+                    providerID: h.opening.providerID, operatoryID: h.opening.operatoryID,
+                    localTime: LocalTime.format(h.opening.range.start, in: zone))
             },
             sendAfter: sendAfter)
         return CloudEvent(id: m.messageID, source: "planrouter/offer", time: now, subject: p.c.planID, data: m)
