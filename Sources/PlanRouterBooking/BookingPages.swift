@@ -54,7 +54,7 @@ enum BookingPages {
         }
         return o.openings.map { h in
             "<form method=\"post\"><button type=\"submit\" name=\"reservation_id\" value=\"\(h.reservationID)\">"
-                + escape(LocalTime.format(h.start, in: o.timeZone)) + "</button></form>\n"
+                + escape(LocalTime.formatWithZone(h.start, in: o.timeZone)) + "</button></form>\n"
         }.joined()
     }
 
@@ -67,7 +67,7 @@ enum BookingPages {
 
     static func booked(_ c: BookingConfirmation) -> String {
         var b = "<h1>You're booked, \(escape(c.offer.firstName.isEmpty ? "thank you" : c.offer.firstName))!</h1>\n"
-        b += "<p>\(escape(LocalTime.format(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
+        b += "<p>\(escape(LocalTime.formatWithZone(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
         if c.offer.depositCents > 0 {
             b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
         }

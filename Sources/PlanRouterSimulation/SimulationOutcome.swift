@@ -24,7 +24,8 @@ public struct SimulationOutcome: Sendable {
                 WITH p AS (SELECT * FROM plans WHERE organization_id = $1 AND accepted_at >= $2 AND accepted_at < $3),
                 b AS (SELECT DISTINCT ON (e.plan_id) e.plan_id, e.occurred_at FROM plan_events e JOIN p USING (plan_id)
                       WHERE e.organization_id = $1 AND e.kind = 'booked' ORDER BY e.plan_id, e.occurred_at),
-                o AS (SELECT DISTINCT ON (o.plan_id) o.plan_id, o.sent_at, o.sla_met, o.plan_accepted_at FROM offers o JOIN p USING (plan_id)
+                o AS (SELECT DISTINCT ON (o.plan_id) o.plan_id, o.released_at, o.sla_met, o.plan_accepted_at
+                      FROM offers o JOIN p USING (plan_id)
                       WHERE o.organization_id = $1 AND o.kind = 'initial' ORDER BY o.plan_id, o.id)
                 SELECT count(*), coalesce(sum(total_fee_cents), 0)::int8,
                        count(*) FILTER (WHERE status = 'booked'), coalesce(sum(total_fee_cents) FILTER (WHERE status = 'booked'), 0)::int8,
@@ -33,7 +34,7 @@ public struct SimulationOutcome: Sendable {
                        coalesce(sum(total_fee_cents) FILTER (WHERE status IN ('accepted', 'offered', 'escalated')), 0)::int8,
                        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM b.occurred_at - p.accepted_at) / 3600) FROM b JOIN p USING (plan_id)),
                        (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM b.occurred_at - p.accepted_at) / 3600) FROM b JOIN p USING (plan_id)),
-                       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.sent_at - o.plan_accepted_at)) FROM o),
+                       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.released_at - o.plan_accepted_at)) FROM o),
                        (SELECT avg(CASE WHEN sla_met THEN 1.0 ELSE 0.0 END) FROM o)::float8,
                        (SELECT avg(CASE WHEN (b.occurred_at AT TIME ZONE l.time_zone)::date = (p.accepted_at AT TIME ZONE l.time_zone)::date THEN 1.0 ELSE 0.0 END)
                         FROM p JOIN locations l ON l.id = p.location_id LEFT JOIN b USING (plan_id))::float8

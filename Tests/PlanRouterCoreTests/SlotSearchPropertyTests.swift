@@ -42,10 +42,9 @@ import Testing
             }
         }
 
+        /// `providerID` and `providerRole` both restrict (the role is a hard constraint even for a named provider).
         func eligible(_ p: ProviderCalendar) -> Bool {
-            if let id = req.providerID { return p.providerID == id }
-            if let role = req.providerRole { return p.roles.contains(role) }
-            return true
+            (req.providerID.map { p.providerID == $0 } ?? true) && (req.providerRole.map { p.roles.contains($0) } ?? true)
         }
 
         func localDay(_ t: Int64) -> DateComponents {

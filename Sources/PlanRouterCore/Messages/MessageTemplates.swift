@@ -57,4 +57,11 @@ public enum LocalTime {
         let h12 = h % 12 == 0 ? 12 : h % 12
         return "\(weekdays[((days % 7) + 7) % 7]) \(months[m - 1]) \(d), \(h12):\(minute < 10 ? "0" : "")\(minute) \(h < 12 ? "AM" : "PM")"
     }
+
+    /// "Tue Dec 1, 9:00 AM MST": what patients read (messages, booking pages), with the zone the
+    /// location's clocks show at that instant (MST or MDT by date), or its offset (`GMT+10:30`) where
+    /// the zone has no abbreviation (`ZoneAbbreviation`).
+    public static func formatWithZone(_ epoch: Int64, in zone: TimeZone) -> String {
+        format(epoch, in: zone) + " " + ZoneAbbreviation.label(for: zone, at: Date(timeIntervalSince1970: Double(epoch)))
+    }
 }

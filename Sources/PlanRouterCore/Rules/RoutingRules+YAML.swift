@@ -210,7 +210,10 @@ struct RulesReader {
     mutating func readTier(_ node: Node, _ path: String) -> RoutingRules.Tier? {
         let entries = mapping(
             node, path,
-            allowed: ["name", "priority", "match", "value", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role"])
+            allowed: [
+                "name", "priority", "match", "value", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role",
+                "role_fallback",
+            ])
         guard let entries else { return nil }
         let before = errors.count
         var t = RoutingRules.Tier(
@@ -249,6 +252,18 @@ struct RulesReader {
                 if let role = string(v, p) {
                     if RulesReader.roles.contains(role) { t.providerRole = role } else {
                         fail(p, v, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
+                    }
+                }
+            case "role_fallback":
+                for (i, item) in (list(v, p) ?? []).enumerated() {
+                    let ip = "\(p)[\(i)]"
+                    guard let role = string(item, ip) else { continue }
+                    if !RulesReader.roles.contains(role) {
+                        fail(ip, item, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
+                    } else if t.roleFallback.contains(role) {
+                        fail(ip, item, "duplicate role \(role)")
+                    } else {
+                        t.roleFallback.append(role)
                     }
                 }
             default: break

@@ -47,6 +47,9 @@ public struct RoutingRules: Sendable, Hashable {
         public var ladder: [LadderStep]
         /// The provider role required when the plan does not name one per procedure.
         public var providerRole: String?
+        /// Roles whose providers may be offered, in this order, when no provider with the case's required
+        /// role has an opening (`role_fallback`); empty = the required role is a hard constraint.
+        public var roleFallback: [String] = []
 
         public func acceptsValue(_ cents: Int64) -> Bool {
             (minimumValueCents.map { cents >= $0 } ?? true) && (maximumValueCents.map { cents <= $0 } ?? true)
@@ -82,6 +85,11 @@ public struct RoutingRules: Sendable, Hashable {
         /// Minutes after local midnight.
         public var startMinute: Int = 20 * 60
         public var endMinute: Int = 8 * 60
+
+        public init(startMinute: Int = 20 * 60, endMinute: Int = 8 * 60) {
+            self.startMinute = startMinute
+            self.endMinute = endMinute
+        }
     }
 
     public var tiers: [Tier]

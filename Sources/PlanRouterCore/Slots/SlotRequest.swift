@@ -1,9 +1,21 @@
 /// What a patient needs booked, and the preferences that limit which openings to offer.
+///
+/// Who may do the work, in this order (`SlotSearch.search`):
+/// 1. `providerRole` is a hard constraint: every opening is with a provider having that role
+///    (nil = no role required). `providerID` narrows further to one provider (who still needs the role).
+/// 2. `preferredProviderID` (the plan's treating provider) only orders: when it is eligible and
+///    has openings, they are offered; otherwise the earliest of every eligible provider.
+/// 3. `fallbackRoles` (the tier's `role_fallback`) are tried in order only when no provider with
+///    the required role has an opening.
 public struct SlotRequest: Sendable {
-    /// The required provider; nil = any provider having `providerRole`.
+    /// Only this provider; nil = any provider having `providerRole`.
     public var providerID: String?
-    /// Used when `providerID` is nil; nil and nil = any provider.
+    /// The required role; nil = any role (with `providerID` nil too: any provider).
     public var providerRole: String?
+    /// Preferred among the eligible providers (the plan's treating provider); never adds a provider.
+    public var preferredProviderID: String?
+    /// Roles to try, in order, when no provider with `providerRole` has an opening (rules: `role_fallback`).
+    public var fallbackRoles: [String]
     public var durationMinutes: Int
     /// No opening starts before this.
     public var earliest: Int64
@@ -20,12 +32,14 @@ public struct SlotRequest: Sendable {
     public var allowedBlockoutKinds: Set<String>
 
     public init(
-        providerID: String? = nil, providerRole: String? = nil, durationMinutes: Int, earliest: Int64, latest: Int64,
-        count: Int = 3, spreadOverDays: Bool = true, timesOfDay: Set<TimeOfDay> = [], weekdays: Set<Int> = [],
-        allowedBlockoutKinds: Set<String> = []
+        providerID: String? = nil, providerRole: String? = nil, preferredProviderID: String? = nil, fallbackRoles: [String] = [],
+        durationMinutes: Int, earliest: Int64, latest: Int64, count: Int = 3, spreadOverDays: Bool = true,
+        timesOfDay: Set<TimeOfDay> = [], weekdays: Set<Int> = [], allowedBlockoutKinds: Set<String> = []
     ) {
         self.providerID = providerID
         self.providerRole = providerRole
+        self.preferredProviderID = preferredProviderID
+        self.fallbackRoles = fallbackRoles
         self.durationMinutes = durationMinutes
         self.earliest = earliest
         self.latest = latest

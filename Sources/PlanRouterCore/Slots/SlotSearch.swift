@@ -20,20 +20,56 @@ import Foundation
 /// - The operatory is the first free one in the block's list (or the provider's list when the block
 ///   names none).
 public enum SlotSearch {
+    /// Whose openings a search returned (for the offer's history).
+    public enum ProviderMatch: Sendable, Hashable {
+        /// The preferred (treating) provider, who has the required role.
+        case preferredProvider(String)
+        /// Any provider with the required role (nil: no role was required).
+        case requiredRole(String?)
+        /// No provider with the required role had an opening; providers with this fallback role did.
+        case fallbackRole(String)
+    }
+
+    public struct Result: Sendable, Hashable {
+        public var openings: [Opening]
+        /// Nil when nothing was found.
+        public var match: ProviderMatch?
+    }
+
+    /// The openings of the request's providers; see `SlotRequest` for who is eligible and in which order.
     public static func find(_ request: SlotRequest, in calendar: LocationCalendar) -> [Opening] {
-        guard request.count > 0, request.durationMinutes > 0, request.earliest < request.latest else { return [] }
-        let eligible: [Int]
-        if let id = request.providerID {
-            guard let i = calendar.index.providerIndex[id] else { return [] }
-            eligible = [i]
-        } else if let role = request.providerRole {
-            eligible = calendar.providers.indices.filter { calendar.providers[$0].roles.contains(role) }
-        } else {
-            eligible = Array(calendar.providers.indices)
+        search(request, in: calendar).openings
+    }
+
+    /// The openings and whose they are: the preferred provider's if it is eligible and has any, else
+    /// the earliest of every provider with the required role, else (in order) of every provider with
+    /// a fallback role.
+    public static func search(_ request: SlotRequest, in calendar: LocationCalendar) -> Result {
+        guard request.count > 0, request.durationMinutes > 0, request.earliest < request.latest else { return Result(openings: []) }
+        func eligible(_ role: String?) -> [Int] {
+            calendar.providers.indices.filter { i in
+                let p = calendar.providers[i]
+                return (request.providerID.map { p.providerID == $0 } ?? true) && (role.map { p.roles.contains($0) } ?? true)
+            }
         }
-        if eligible.isEmpty { return [] }
-        var search = Search(request: request, calendar: calendar)
-        return search.run(eligible)
+        func run(_ providers: [Int]) -> [Opening] {
+            if providers.isEmpty { return [] }
+            var search = Search(request: request, calendar: calendar)
+            return search.run(providers)
+        }
+        let required = eligible(request.providerRole)
+        if let preferred = request.preferredProviderID, let i = required.first(where: { calendar.providers[$0].providerID == preferred }) {
+            let own = run([i])
+            if !own.isEmpty { return Result(openings: own, match: .preferredProvider(preferred)) }
+        }
+        let byRole = run(required)
+        if !byRole.isEmpty { return Result(openings: byRole, match: .requiredRole(request.providerRole)) }
+        guard request.providerRole != nil else { return Result(openings: []) }
+        for role in request.fallbackRoles where role != request.providerRole {
+            let found = run(eligible(role))
+            if !found.isEmpty { return Result(openings: found, match: .fallbackRole(role)) }
+        }
+        return Result(openings: [])
     }
 
     /// Local midnight (as an instant) that starts the next business day (Mon-Fri) strictly after the

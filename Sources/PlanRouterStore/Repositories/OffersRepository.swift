@@ -48,11 +48,15 @@ public struct NewOfferRow: Sendable {
     public var linkExpiresAt: Date
     public var planAcceptedAt: Date
     public var slaSeconds: Int32
+    /// When the offer's first contact is released to delivery: the message's `send_after` when it waits
+    /// for the end of quiet hours; nil = when it is written (`now`). The SLA is measured to this instant.
+    public var releasedAt: Date?
 
     public init(
         key: PlanKey, locationID: String, path: String, channel: String, openings: JSONValue, depositCents: Int64, linkExpiresAt: Date,
-        planAcceptedAt: Date, slaSeconds: Int32
+        planAcceptedAt: Date, slaSeconds: Int32, releasedAt: Date? = nil
     ) {
+        self.releasedAt = releasedAt
         self.key = key
         self.locationID = locationID
         self.path = path
@@ -130,22 +134,26 @@ public enum OffersRepository {
         }
     }
 
-    /// Records initial offers (one per case); returns each offer's id by plan.
+    /// Records initial offers (one per case); returns each offer's id by plan. `sent_at` is when the offer
+    /// is written (`now`), `released_at` when its first contact goes to delivery, and `sla_met` compares
+    /// `released_at` with the acceptance.
     public static func insertInitial(_ rows: [NewOfferRow], now: Date, on tx: PostgresConnection) async throws -> [PlanKey: Int64] {
         let offerRows = try await tx.query(
             """
             INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
-                                plan_accepted_at, sent_at, sla_seconds, sla_met)
-            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $12, sla, $12 - acc <= make_interval(secs => sla)
+                                plan_accepted_at, sent_at, released_at, sla_seconds, sla_met)
+            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $13, rel, sla, rel - acc <= make_interval(secs => sla)
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
-                        $9::timestamptz[], $10::int4[], $11::int4[]) AS u(o, p, l, pa, ch, op, d, ex, acc, sla, ord)
+                        $9::timestamptz[], $10::int4[], $11::timestamptz[], $12::int4[])
+                     AS u(o, p, l, pa, ch, op, d, ex, acc, sla, rel, ord)
             ORDER BY ord
             RETURNING id, organization_id, plan_id
             """,
             rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.path),
             rows.map(\.channel), rows.map { PostgresJSON($0.openings.serialized()) },
             rows.map(\.depositCents), rows.map(\.linkExpiresAt),
-            rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.indices.map { Int32($0) }, now)
+            rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.map { max($0.releasedAt ?? now, now) },
+            rows.indices.map { Int32($0) }, now)
         var offerIDs: [PlanKey: Int64] = [:]
         for r in offerRows {
             offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self)
@@ -160,8 +168,8 @@ public enum OffersRepository {
         let result = try await tx.query(
             """
             INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
-                                plan_accepted_at, sent_at, sla_seconds, sla_met)
-            SELECT o, p, l, $11, 'self_book', ch, op, d, ex, acc, $10, 0, true
+                                plan_accepted_at, sent_at, released_at, sla_seconds, sla_met)
+            SELECT o, p, l, $11, 'self_book', ch, op, d, ex, acc, $10, $10, 0, true
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int8[], $7::timestamptz[], $8::timestamptz[],
                         $9::int4[]) AS u(o, p, l, ch, op, d, ex, acc, ord)
             ORDER BY ord

@@ -56,7 +56,8 @@ public enum TasksRepository {
         var ids: [TaskID: Int64] = [:]
         for r in rows {
             let key = PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))
-            ids[TaskID(key: key, kind: try r.decode(3, as: String.self))] = try r.decode(0, as: Int64.self)
+            guard let kind = TaskKind(rawValue: try r.decode(3, as: String.self)) else { continue }
+            ids[TaskID(key: key, kind: kind)] = try r.decode(0, as: Int64.self)
         }
         return ids
     }
@@ -64,8 +65,8 @@ public enum TasksRepository {
     /// A task by its plan and kind (a case has at most one task of a kind per batch).
     public struct TaskID: Hashable, Sendable {
         public var key: PlanKey
-        public var kind: String
-        public init(key: PlanKey, kind: String) {
+        public var kind: TaskKind
+        public init(key: PlanKey, kind: TaskKind) {
             self.key = key
             self.kind = kind
         }

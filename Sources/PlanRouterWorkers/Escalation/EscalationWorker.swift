@@ -217,9 +217,8 @@ public final class EscalationWorker: Service {
             var postponed: [(id: Int64, until: Date)] = []
             var ready: [DueTimer] = []
             for t in timers {
-                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone,
-                    let until = offers.quietHoursEnd(now, zone: zone, quiet: self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours)
-                {
+                let quiet = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
+                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone, let until = quiet.end(after: now, in: zone) {
                     postponed.append((t.id, until))
                 } else {
                     ready.append(t)

@@ -55,6 +55,19 @@ struct OfferCase {
         procedureCodes.contains { CDTRange("D2710-D2799")!.contains(code: $0) } ? ["crown_only"] : []
     }
 
+    /// The slot request of this case (`SlotRequest` explains the order). The classified role is a hard
+    /// constraint and the treating provider only preferred among the providers having it; the tier's
+    /// `role_fallback` roles are tried only when none of them has an opening. With no role required, the
+    /// treating provider only.
+    func slotRequest(rules: RoutingRules, tier: RoutingRules.Tier, now: Int64, zone: TimeZone, count: Int) -> SlotRequest {
+        SlotRequest(
+            providerID: providerRole == nil ? providerID : nil, providerRole: providerRole, preferredProviderID: providerID,
+            fallbackRoles: providerRole == nil ? [] : tier.roleFallback, durationMinutes: chairMinutes,
+            earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules)), latest: now + Int64(rules.offer.horizonDays) * 86_400,
+            count: count, spreadOverDays: rules.offer.spreadOverDays, timesOfDay: timesOfDay, weekdays: weekdays,
+            allowedBlockoutKinds: allowedBlockoutKinds)
+    }
+
     /// Loads the plans named by plan.classified events; events whose plan moved on are returned as skipped with a reason.
     static func load(
         _ events: [(IncomingEvent, PlanClassified)], in tx: PostgresConnection

@@ -7,14 +7,20 @@ extension OfferPlanner {
     /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
     func record(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
         let nowEpoch = Int64(now.timeIntervalSince1970)
+        // When each case's first contact is released to delivery: a self-book message written in the
+        // location's quiet hours waits for their end (its send_after); everything else goes now.
+        let releasedAt: [PlanKey: Date] = Dictionary(
+            plans.map { p in (p.c.key, effectivePath(p) == .selfBook ? sendAfter(p, infos, now: now) ?? now : now) },
+            uniquingKeysWith: { a, _ in a })
         // 1. Offers: one row per case, also for callbacks and "no availability" (their first contact is the task).
+        //    The SLA is measured to the release, not to the writing.
         let offerIDs = try await OffersRepository.insertInitial(
             plans.map {
                 NewOfferRow(
                     key: $0.c.key, locationID: $0.c.locationID, path: effectivePath($0).rawValue, channel: channelName($0),
                     openings: openingsJSON($0, infos), depositCents: $0.held.isEmpty ? 0 : $0.c.depositCents,
                     linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt,
-                    slaSeconds: Int32($0.c.slaSeconds))
+                    slaSeconds: Int32($0.c.slaSeconds), releasedAt: releasedAt[$0.c.key]!)
             }, now: now, on: tx)
 
         // 2. Patient messages, deposit requests and the tasks to create.
@@ -36,13 +42,16 @@ extension OfferPlanner {
             case .sameVisit:
                 tasks.append((p, .sameVisit, true, "patient still in the office: book one of today's openings before they leave"))
                 if let ch = p.c.channel {
-                    outbox.append(message(p, info, channel: ch, kind: "same_visit", link: link, sendAfter: nil, now: now), topic: topics[.patientMessages])
+                    let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now)
+                    outbox.append(m, topic: topics[.patientMessages])
                 }
                 if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
             case .selfBook:
                 let ch = p.c.channel!
-                let sendAfter = info.flatMap { quietHoursEnd(now, zone: $0.timeZone, quiet: p.rules.quietHours) }
-                outbox.append(message(p, info, channel: ch, kind: "offer", link: link, sendAfter: sendAfter, now: now), topic: topics[.patientMessages])
+                let released = releasedAt[p.c.key]!
+                let sendAfter = released > now ? released : nil
+                let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now)
+                outbox.append(m, topic: topics[.patientMessages])
                 if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
             }
         }
@@ -67,12 +76,19 @@ extension OfferPlanner {
         _ = try await PlansRepository.transition(plans.map { ($0.c.key, status($0)) }, from: [.accepted], now: now, on: tx)
         try await PlanEventsRepository.append(
             plans.map { p in
-                let seconds = Int64(now.timeIntervalSince(p.c.acceptedAt).rounded())
+                let released = releasedAt[p.c.key]!
+                let seconds = Int64(released.timeIntervalSince(p.c.acceptedAt).rounded())
                 var d: JSONObject = [
                     "offer_id": .int(offerIDs[p.c.key]!), "path": .string(effectivePath(p).rawValue), "channel": .string(channelName(p)),
                     "openings": .int(Int64(p.held.count)), "seconds_to_offer": .int(seconds),
                     "sla_met": .bool(seconds <= Int64(p.c.slaSeconds)), "tier": .string(p.tier.name),
                 ]
+                if released > now { d["released_at"] = .string(RFC3339.format(released)) }
+                if let role = p.c.providerRole { d["provider_role"] = .string(role) }
+                if let match = p.providerMatch, !p.held.isEmpty {
+                    d["provider_match"] = .string(providerMatchName(match))
+                    d["provider_reason"] = .string(providerReason(p, match))
+                }
                 if let note = p.note { d["note"] = .string(note) }
                 return PlanEventRow(
                     organizationID: p.c.organizationID, planID: p.c.planID, locationID: p.c.locationID, kind: status(p).rawValue,
@@ -105,10 +121,9 @@ extension OfferPlanner {
                 let (offerID, expires) = offerIDs[p.c.key]!
                 let link = settings.link(
                     BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: Int64(expires.timeIntervalSince1970)))
-                let messageKind = kind == .reoffer ? MessageKind.openingWithdrawn.rawValue : MessageKind.nudge.rawValue
-                outbox.append(
-                    message(p, infos[p.c.locationID], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now),
-                    topic: topics[.patientMessages])
+                let messageKind: MessageKind = kind == .reoffer ? .openingWithdrawn : .nudge
+                let m = message(p, infos[p.c.locationID], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now)
+                outbox.append(m, topic: topics[.patientMessages])
             }
         }
         let reachedKeys = Set(reached.map(\.c.key))
@@ -165,10 +180,39 @@ extension OfferPlanner {
     }
 
     func noAvailabilityReason(_ p: Plan) -> String {
-        let who = p.request?.providerID.map { "provider \($0)" } ?? p.c.providerRole.map { "any \($0)" } ?? "any provider"
+        let who: String
+        if let role = p.c.providerRole {
+            let fallback = p.tier.roleFallback.filter { $0 != role }
+            who = "any \(role)" + (fallback.isEmpty ? "" : " or (fallback) \(fallback.joined(separator: ", "))")
+        } else {
+            who = "provider \(p.c.providerID)"
+        }
         return "no opening of \(p.c.chairMinutes) min with \(who) in the next \(p.rules.offer.horizonDays) days"
     }
 
+    func providerMatchName(_ m: SlotSearch.ProviderMatch) -> String {
+        switch m {
+        case .preferredProvider: "treating_provider"
+        case .requiredRole: "required_role"
+        case .fallbackRole: "role_fallback"
+        }
+    }
+
+    /// One line for the offer's history: whose openings were offered and why.
+    func providerReason(_ p: Plan, _ m: SlotSearch.ProviderMatch) -> String {
+        switch m {
+        case .preferredProvider(let id):
+            return "treating provider \(id)" + (p.c.providerRole.map { " (has the required role \($0))" } ?? "")
+        case .requiredRole(let role):
+            return role.map { "any \($0): the treating provider \(p.c.providerID) has no \($0) opening or lacks the role" }
+                ?? "treating provider \(p.c.providerID)"
+        case .fallbackRole(let role):
+            return "no \(p.c.providerRole ?? "provider") opening in the next \(p.rules.offer.horizonDays) days; "
+                + "offered \(role) openings (tier \(p.tier.name) role_fallback)"
+        }
+    }
+
+    /// The held openings as the offer row stores them (with reservation ids).
     func openingsJSON(_ p: Plan, _ infos: [String: LocationInfo]) -> JSONValue {
         let zone = infos[p.c.locationID]?.timeZone ?? TimeZone(identifier: "UTC")!
         return .array(
@@ -184,36 +228,39 @@ extension OfferPlanner {
             })
     }
 
-    func message(_ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: String, link: String, sendAfter: Date?, now: Date) -> CloudEvent {
-        let openings = openingsJSON(p, info.map { [p.c.locationID: $0] } ?? [:])
-        let times = openings.arrayValue!.compactMap { $0["local_time"]?.stringValue }.joined(separator: ", ")
+    /// The patient message: opening times with the location's zone (MST/MDT, CET/CEST, or the offset).
+    func message(
+        _ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: MessageKind, link: String, sendAfter: Date?, now: Date
+    ) -> CloudEvent {
+        let zone = info?.timeZone ?? TimeZone(identifier: "UTC")!
         let t = p.rules.messages
         let values = [
             "first_name": p.c.firstName, "location_name": info.flatMap { $0.name.isEmpty ? nil : $0.name } ?? "your dental office",
-            "openings": times, "link": link, "deposit": MessageTemplates.dollars(p.c.depositCents),
+            "openings": p.held.map { LocalTime.formatWithZone($0.opening.range.start, in: zone) }.joined(separator: ", "), "link": link,
+            "deposit": MessageTemplates.dollars(p.c.depositCents),
         ]
+        let channelKind = MessageChannel(rawValue: channel.name) ?? .sms
         let template =
-            kind == MessageKind.openingWithdrawn.rawValue
-            ? (channel.name == "email" ? Self.withdrawnEmail : Self.withdrawnSMS)
-            : kind == "same_visit" ? t.sameVisitSMS
-            : kind == "nudge" && channel.name == "sms" ? t.nudgeSMS : (channel.name == "email" ? t.offerEmail : t.offerSMS)
+            kind == .openingWithdrawn
+            ? (channelKind == .email ? Self.withdrawnEmail : Self.withdrawnSMS)
+            : kind == .sameVisit
+            ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
-        var d: JSONObject = [
-            "message_id": .string(UUID().uuidString.lowercased()), "organization_id": .string(p.c.organizationID),
-            "location_id": .string(p.c.locationID), "plan_id": .string(p.c.planID), "patient_id": .string(p.c.patientID),
-            "channel": .string(channel.name), "to": .string(channel.to), "kind": .string(kind),
-        ]
-        if channel.name == "email" { d["subject"] = .string(MessageTemplates.render(t.offerEmailSubject, values)) }
-        d["body"] = .string(String(body.prefix(1600)))
-        d["link"] = .string(link)
-        d["openings"] = .array(openings.arrayValue!.map { o in
-            var x = o.objectValue!
-            x["reservation_id"] = nil
-            return .object(x)
-        })
-        if let sendAfter { d["send_after"] = .string(RFC3339.format(sendAfter)) }
-        return CloudEvent(id: d["message_id"]!.stringValue!, source: "planrouter/offer", type: .patientMessages, time: now, subject: p.c.planID, data: .object(d))
+        let m = PatientMessage(
+            messageID: UUID().uuidString.lowercased(), organizationID: p.c.organizationID, locationID: p.c.locationID, planID: p.c.planID,
+            patientID: p.c.patientID, channel: channelKind, to: channel.to, kind: kind,
+            subject: channelKind == .email ? MessageTemplates.render(t.offerEmailSubject, values) : nil, body: String(body.prefix(1600)),
+            link: link,
+            openings: p.held.map { h in
+                PatientMessage.Opening(
+                    start: OffsetDateTime(Date(timeIntervalSince1970: Double(h.opening.range.start)), in: zone),
+                    end: OffsetDateTime(Date(timeIntervalSince1970: Double(h.opening.range.end)), in: zone),
+                    providerID: h.opening.providerID, operatoryID: h.opening.operatoryID,
+                    localTime: LocalTime.format(h.opening.range.start, in: zone))
+            },
+            sendAfter: sendAfter)
+        return CloudEvent(id: m.messageID, source: "planrouter/offer", time: now, subject: p.c.planID, data: m)
     }
 
     /// The re-offer's text (`opening_withdrawn`): says plainly that the earlier time is gone.
@@ -225,30 +272,16 @@ extension OfferPlanner {
         + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
 
     func deposit(_ p: Plan, link: String, expires: Int64, now: Date) -> CloudEvent {
-        let d: JSONObject = [
-            "request_id": .string(UUID().uuidString.lowercased()), "organization_id": .string(p.c.organizationID),
-            "location_id": .string(p.c.locationID), "plan_id": .string(p.c.planID), "patient_id": .string(p.c.patientID),
-            "amount_cents": .int(p.c.depositCents), "currency": .string(settings.currency), "tier": .string(p.tier.name),
-            "reason": .string("deposit for \(p.tier.name) treatment"), "link": .string(link),
-            "due_by": .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))),
-        ]
-        return CloudEvent(id: d["request_id"]!.stringValue!, source: "planrouter/offer", type: .depositRequests, time: now, subject: p.c.planID, data: .object(d))
+        let d = DepositRequest(
+            requestID: UUID().uuidString.lowercased(), organizationID: p.c.organizationID, locationID: p.c.locationID, planID: p.c.planID,
+            patientID: p.c.patientID, amountCents: p.c.depositCents, currency: settings.currency, tier: Tier(p.tier.name),
+            reason: "deposit for \(p.tier.name) treatment", link: link, dueBy: Date(timeIntervalSince1970: Double(expires)))
+        return CloudEvent(id: d.requestID, source: "planrouter/offer", time: now, subject: p.c.planID, data: d)
     }
 
-    /// When a patient message due now may go out: nil outside quiet hours, else the local end of quiet hours.
-    func quietHoursEnd(_ now: Date, zone: TimeZone, quiet: RoutingRules.QuietHours) -> Date? {
-        let epoch = Int64(now.timeIntervalSince1970)
-        let offset = Int64(zone.secondsFromGMT(for: now))
-        let minute = Int(((epoch + offset) % 86_400 + 86_400) % 86_400 / 60)
-        let inQuiet = quiet.startMinute > quiet.endMinute
-            ? (minute >= quiet.startMinute || minute < quiet.endMinute) : (minute >= quiet.startMinute && minute < quiet.endMinute)
-        guard inQuiet else { return nil }
-        // Local midnight of today, then the end minute (tomorrow's when we are before midnight).
-        let midnight = SlotSearch.endOfLocalDay(epoch, in: zone)
-        let startOfToday = midnight - 86_400 + (Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(midnight - 86_400)))) - offset)
-        var end = startOfToday + Int64(quiet.endMinute) * 60
-        if end <= epoch { end = midnight + Int64(quiet.endMinute) * 60 }
-        return Date(timeIntervalSince1970: Double(end))
+    /// The end of the location's quiet hours when a message written now falls in them (nil: send now).
+    func sendAfter(_ p: Plan, _ infos: [String: LocationInfo], now: Date) -> Date? {
+        infos[p.c.locationID].flatMap { p.rules.quietHours.end(after: now, in: $0.timeZone) }
     }
 
     func insertTasks(
@@ -281,14 +314,13 @@ extension OfferPlanner {
                     context: contexts[i])
             }, now: now, on: tx)
         for (i, t) in tasks.enumerated() {
-            let id = ids[TasksRepository.TaskID(key: t.plan.c.key, kind: t.kind.rawValue)]!
-            let d: JSONObject = [
-                "task_id": .string(String(id)), "organization_id": .string(t.plan.c.organizationID), "location_id": .string(t.plan.c.locationID),
-                "plan_id": .string(t.plan.c.planID), "owner_id": .string(owners[i]), "kind": .string(t.kind.rawValue), "urgent": .bool(t.urgent),
-                "reason": .string(String(t.reason.prefix(500))), "created_at": .string(RFC3339.format(now)), "context": contexts[i],
-            ]
+            let id = ids[TasksRepository.TaskID(key: t.plan.c.key, kind: t.kind)]!
+            let task = CoordinatorTask(
+                taskID: String(id), organizationID: t.plan.c.organizationID, locationID: t.plan.c.locationID, planID: t.plan.c.planID,
+                ownerID: owners[i], kind: t.kind, urgent: t.urgent, reason: String(t.reason.prefix(500)), createdAt: now,
+                context: contexts[i].objectValue)
             outbox.append(
-                CloudEvent(id: "task-\(id)", source: "planrouter/offer", type: .coordinatorTasks, time: now, subject: t.plan.c.planID, data: .object(d)),
+                CloudEvent(id: "task-\(id)", source: "planrouter/offer", time: now, subject: t.plan.c.planID, data: task),
                 topic: topics[.coordinatorTasks])
         }
     }

@@ -51,6 +51,8 @@ public struct OfferPlanner: Sendable {
         var tier: RoutingRules.Tier
         var path: CasePath
         var request: SlotRequest?
+        /// Whose openings were offered (treating provider, required role, fallback role).
+        var providerMatch: SlotSearch.ProviderMatch?
         var held: [(opening: Opening, reservationID: Int64)] = []
         var note: String?
         /// When the location's schedule mirror was last refreshed, if longer ago than the window:
@@ -212,12 +214,7 @@ public struct OfferPlanner: Sendable {
     func search(_ p: inout Plan, calendar: LocationCalendar, info: LocationInfo, now: Int64) -> [Opening] {
         let wanted = p.rules.offer.openings - p.held.count
         if p.request == nil {
-            let horizonEnd = now + Int64(p.rules.offer.horizonDays) * 86_400
-            var r = SlotRequest(
-                providerID: p.c.providerID, durationMinutes: p.c.chairMinutes,
-                earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: info.timeZone), now + Self.leadSeconds(p.rules)),
-                latest: horizonEnd, count: wanted, spreadOverDays: p.rules.offer.spreadOverDays, timesOfDay: p.c.timesOfDay,
-                weekdays: p.c.weekdays, allowedBlockoutKinds: p.c.allowedBlockoutKinds)
+            var r = p.c.slotRequest(rules: p.rules, tier: p.tier, now: now, zone: info.timeZone, count: wanted)
             if p.path == .sameVisit {
                 var today = r
                 today.earliest = now + Int64(p.rules.offer.sameVisitBufferMinutes) * 60
@@ -225,31 +222,27 @@ public struct OfferPlanner: Sendable {
                 today.spreadOverDays = false
                 today.timesOfDay = []
                 today.weekdays = []
-                if let found = findWithFallback(&today, p.c, calendar), !found.isEmpty {
+                let found = SlotSearch.search(today, in: calendar)
+                if !found.openings.isEmpty {
                     p.request = today
-                    return found
+                    p.providerMatch = found.match
+                    return found.openings
                 }
                 p.path = .selfBook
                 p.note = "no opening left today; offered the next openings by link"
             }
+            r.count = wanted
             p.request = r
-            return findWithFallback(&r, p.c, calendar).map { p.request = r; return $0 } ?? []
+            let found = SlotSearch.search(r, in: calendar)
+            p.providerMatch = found.match ?? p.providerMatch
+            return found.openings
         }
         var r = p.request!
         r.count = wanted
-        return SlotSearch.find(r, in: calendar)
-    }
-
-    /// The treating provider first; any provider with the required role when that finds nothing.
-    func findWithFallback(_ r: inout SlotRequest, _ c: OfferCase, _ calendar: LocationCalendar) -> [Opening]? {
-        let own = SlotSearch.find(r, in: calendar)
-        if !own.isEmpty || c.providerRole == nil { return own }
-        var byRole = r
-        byRole.providerID = nil
-        byRole.providerRole = c.providerRole
-        let found = SlotSearch.find(byRole, in: calendar)
-        if !found.isEmpty { r = byRole }
-        return found
+        let found = SlotSearch.search(r, in: calendar)
+        // A fallback once used stays the case's story, whichever provider later rounds found.
+        if case .fallbackRole = p.providerMatch {} else { p.providerMatch = found.match ?? p.providerMatch }
+        return found.openings
     }
 
     /// Inserts holds; returns the reservation id per input index for the ones that won.
