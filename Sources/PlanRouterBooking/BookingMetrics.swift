@@ -22,7 +22,11 @@ public final class BookingMetrics: Sendable {
         // Every outcome from the start, so a rate over a quiet outcome reads 0 rather than nothing.
         resolutionMetrics = Dictionary(
             uniqueKeysWithValues: TaskOutcome.allCases.map {
-                ($0.rawValue, telemetry.counter("planrouter_task_resolutions_total", help: "Coordinator tasks resolved, by outcome.", [("outcome", $0.rawValue)]))
+                (
+                    $0.rawValue,
+                    telemetry.counter(
+                        "planrouter_task_resolutions_total", help: "Coordinator tasks resolved, by outcome.", [("outcome", $0.rawValue)])
+                )
             })
     }
 
@@ -37,7 +41,10 @@ public final class BookingMetrics: Sendable {
     /// Returns the number of failures so far, for the debug log line.
     func tokenFailure() -> Int64 {
         tokenFailuresMetric.increment()
-        return counts.withLock { $0.tokenFailures += 1; return $0.tokenFailures }
+        return counts.withLock {
+            $0.tokenFailures += 1
+            return $0.tokenFailures
+        }
     }
     func resolved(_ outcome: TaskOutcome) {
         counts.withLock { $0.resolutions[outcome.rawValue, default: 0] += 1 }

@@ -69,7 +69,8 @@ enum BookingPages {
         var b = "<h1>You're booked, \(escape(c.offer.firstName.isEmpty ? "thank you" : c.offer.firstName))!</h1>\n"
         b += "<p>\(escape(LocalTime.formatWithZone(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
         if c.offer.depositCents > 0 {
-            b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
+            b +=
+                "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
         }
         return page(title: "Appointment booked", body: b)
     }
@@ -93,7 +94,9 @@ enum BookingPages {
 
     static func offerJSON(_ o: OfferView) -> JSONValue {
         .object([
-            "plan_id": .string(o.planID), "location": .object(["id": .string(o.locationID), "name": .string(o.locationName), "time_zone": .string(o.timeZone.identifier)]),
+            "plan_id": .string(o.planID),
+            "location": .object(["id": .string(o.locationID), "name": .string(o.locationName), "time_zone": .string(o.timeZone.identifier)]
+            ),
             "first_name": .string(o.firstName), "openings": .array(o.openings.map { openingJSON($0, o.timeZone) }),
             "deposit_cents": .int(o.depositCents), "openings_gone": .int(Int64(o.gone)),
         ])

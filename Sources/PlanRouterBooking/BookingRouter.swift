@@ -55,9 +55,10 @@ public enum BookingRouter {
         case .book: { request, context in await guarded(service) { try await book(request, context, service) } }
         case .listTasks: { request, context in await guarded(service) { try await listTasks(request, context, service) } }
         case .resolveTask: { request, context in await guarded(service) { try await resolveTask(request, context, service) } }
-        case .health: { _, _ in
-            await service.databaseAnswers() ? text(.ok, "ok\n") : text(.serviceUnavailable, "database unavailable\n")
-        }
+        case .health:
+            { _, _ in
+                await service.databaseAnswers() ? text(.ok, "ok\n") : text(.serviceUnavailable, "database unavailable\n")
+            }
         case .metrics: { _, _ in text(.ok, service.metrics.prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         }
     }
@@ -80,7 +81,9 @@ public enum BookingRouter {
 
     static func bookingPage(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
         let asJSON = wantsJSON(request)
-        guard let token = context.parameters.get("token"), let offer = try await service.offer(token: token) else { return notFound(asJSON) }
+        guard let token = context.parameters.get("token"), let offer = try await service.offer(token: token) else {
+            return notFound(asJSON)
+        }
         return asJSON ? json(.ok, BookingPages.offerJSON(offer), private: true) : html(.ok, BookingPages.offer(offer))
     }
 
@@ -141,11 +144,15 @@ public enum BookingRouter {
     static func resolveTask(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
         guard let id = context.parameters.get("id").flatMap({ Int64($0) }) else { return taskNotFound }
         guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes),
-            let value = try? JSONParser.parse(String(buffer: body)), let outcome = value["outcome"]?.stringValue.flatMap(TaskOutcome.init(rawValue:))
+            let value = try? JSONParser.parse(String(buffer: body)),
+            let outcome = value["outcome"]?.stringValue.flatMap(TaskOutcome.init(rawValue:))
         else {
             return json(
                 .badRequest,
-                .object(["error": "bad_request", "message": .string("outcome must be one of \(TaskOutcome.allCases.map(\.rawValue).joined(separator: ", "))")]))
+                .object([
+                    "error": "bad_request",
+                    "message": .string("outcome must be one of \(TaskOutcome.allCases.map(\.rawValue).joined(separator: ", "))"),
+                ]))
         }
         let note = value["note"]?.stringValue
         guard value["note"] == nil || value["note"]!.isNull || (note != nil && note!.count <= 2000) else {
@@ -176,7 +183,8 @@ public enum BookingRouter {
     }
 
     static func html(_ status: HTTPResponse.Status, _ page: String) -> Response {
-        Response(status: status, headers: headers("text/html; charset=utf-8", private: true), body: .init(byteBuffer: ByteBuffer(string: page)))
+        Response(
+            status: status, headers: headers("text/html; charset=utf-8", private: true), body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue, private: Bool = false) -> Response {
@@ -196,7 +204,8 @@ public enum BookingServer {
         _ service: BookingService, host: String, port: Int, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         Application(
-            router: BookingRouter.make(service), configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            router: BookingRouter.make(service),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             logger: logger)
     }
 }

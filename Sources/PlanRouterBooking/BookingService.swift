@@ -101,7 +101,10 @@ public struct BookingService: Sendable {
     let logger: Logger
     let rules = RulesInForce()
 
-    public init(pool: PostgresPool, clock: any PlanRouterClock, configuration: BookingConfiguration, metrics: BookingMetrics = BookingMetrics(), logger: Logger) {
+    public init(
+        pool: PostgresPool, clock: any PlanRouterClock, configuration: BookingConfiguration, metrics: BookingMetrics = BookingMetrics(),
+        logger: Logger
+    ) {
         self.pool = pool
         self.clock = clock
         self.configuration = configuration
@@ -246,7 +249,8 @@ public struct BookingService: Sendable {
         try await PlanEventsRepository.append(
             [
                 PlanEventRow(
-                    organizationID: t.organizationID, planID: t.planID, locationID: offer.locationID, kind: "booked", source: "planrouter/booking",
+                    organizationID: t.organizationID, planID: t.planID, locationID: offer.locationID, kind: "booked",
+                    source: "planrouter/booking",
                     eventID: requestID, occurredAt: now,
                     detail: .object([
                         "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": "link",
@@ -302,7 +306,8 @@ public struct BookingService: Sendable {
         let now = try await clock.now()
         let result = try await pool.withTransaction { tx -> ResolveResult in
             guard let (key, loc) = try await TasksRepository.find(id, on: tx) else { return .notFound }
-            let org = key.organizationID, planID = key.planID
+            let org = key.organizationID
+            let planID = key.planID
             // Plan first, then the task: the same order as a booking.
             let accepted = try await PlansRepository.lock(key, on: tx)
             guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
@@ -310,11 +315,12 @@ public struct BookingService: Sendable {
 
             var kind = "task_resolved"
             var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
-            let closesCase: CaseStatus? = switch outcome {
-            case .declined: .declined
-            case .bookedByPhone: .booked
-            case .unreachable, .other: nil
-            }
+            let closesCase: CaseStatus? =
+                switch outcome {
+                case .declined: .declined
+                case .bookedByPhone: .booked
+                case .unreachable, .other: nil
+                }
             if let newStatus = closesCase {
                 kind = newStatus.rawValue
                 if outcome == .bookedByPhone {

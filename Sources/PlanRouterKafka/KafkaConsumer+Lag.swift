@@ -35,7 +35,8 @@ extension KafkaConsumer {
         let partitions = offsets.withLock { $0.partitions }
         var watermarks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
         for partition in partitions.keys {
-            var low: Int64 = 0, high: Int64 = 0
+            var low: Int64 = 0
+            var high: Int64 = 0
             let error = rd_kafka_get_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high)
             if error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 { watermarks[partition] = (low, high) }
         }

@@ -48,7 +48,8 @@ extension KafkaConsumer {
             }
 
         default:
-            logger.warning("Kafka rebalance error", metadata: ["kafka.error": "\(KafkaError(code: .consumer, context: "rebalance", rdKafka: event))"])
+            logger.warning(
+                "Kafka rebalance error", metadata: ["kafka.error": "\(KafkaError(code: .consumer, context: "rebalance", rdKafka: event))"])
             _ = offsets.withLock { $0.revokeAll() }
             _ = rd_kafka_assign(rk, nil)
         }

@@ -94,8 +94,9 @@ public final class KafkaConsumer: Sendable {
         let result: Result<[KafkaMessage], KafkaError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 queue.async {
-                    continuation.resume(returning: self.pollOnQueue(
-                        maxMessages: max(1, maxMessages), timeout: timeout, cancelled: cancelled))
+                    continuation.resume(
+                        returning: self.pollOnQueue(
+                            maxMessages: max(1, maxMessages), timeout: timeout, cancelled: cancelled))
                 }
             }
         } onCancel: {

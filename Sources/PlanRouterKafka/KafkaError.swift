@@ -39,7 +39,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// retries. A struct over a private enum so classes can be added later.
     public struct Category: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: String, Hashable, Sendable {
-            case retriable, needsOperator = "needs_operator", permanent, fatal
+            case retriable
+            case needsOperator = "needs_operator"
+            case permanent, fatal
         }
 
         private let backing: Backing

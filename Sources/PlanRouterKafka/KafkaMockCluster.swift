@@ -58,7 +58,8 @@ public final class KafkaMockCluster: Sendable {
     public func pushBrokerRequestErrors(_ brokerID: Int32, apiKey: Int16, errors: [(code: Int32, rttMilliseconds: Int32)]) throws {
         for e in errors {
             try withCluster("push request errors to broker \(brokerID)", code: .transport) {
-                planrouter_mock_broker_push_request_error_rtt($0, brokerID, apiKey, rd_kafka_resp_err_t(rawValue: e.code), e.rttMilliseconds)
+                planrouter_mock_broker_push_request_error_rtt(
+                    $0, brokerID, apiKey, rd_kafka_resp_err_t(rawValue: e.code), e.rttMilliseconds)
             }
         }
     }

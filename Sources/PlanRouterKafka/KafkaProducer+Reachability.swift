@@ -20,7 +20,7 @@ extension KafkaProducer {
                 // A topic handle makes the topic "locally known"; a metadata request for
                 // known topics then covers it, and its answer fills librdkafka's cache.
                 let topicHandles = topics.compactMap { rd_kafka_topic_new(handle.pointer, $0, nil) }
-                defer { topicHandles.forEach { rd_kafka_topic_destroy($0) } }
+                defer { for handle in topicHandles { rd_kafka_topic_destroy(handle) } }
                 do {
                     _ = try handle.fetchMetadata(timeoutMs: ms)
                     c.resume()

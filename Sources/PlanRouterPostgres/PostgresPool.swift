@@ -75,8 +75,8 @@ public final class PostgresPool: Sendable {
             state.waiters = []
             return (idle, waiters)
         }
-        idle.forEach { $0.close() }
-        waiters.forEach { $0.continuation.resume(throwing: Self.closedError) }
+        for connection in idle { connection.close() }
+        for waiter in waiters { waiter.continuation.resume(throwing: Self.closedError) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state in
                 if state.slotsInUse == 0 { return true }
@@ -171,6 +171,6 @@ public final class PostgresPool: Sendable {
             return (nil, state.closeWaiters)
         }
         waiter?.continuation.resume(returning: .open)
-        closeWaiters.forEach { $0.resume() }
+        for waiter in closeWaiters { waiter.resume() }
     }
 }

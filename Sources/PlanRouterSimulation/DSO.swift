@@ -26,19 +26,39 @@ struct DSO {
     var appointments: [CloudEvent] = []
     var acceptances: [Acceptance] = []
 
-    static let zones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu"]
+    static let zones = [
+        "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu",
+    ]
 
     /// Procedures per tier with their fees (cents) and relative weight.
     static let cases: [String: [(weight: Double, procedures: [(String, String, Int64, CodeSystem?)])]] = [
         "surgical": [
-            (0.55, [("D6010", "Surgical placement of implant body", 240_000, nil), ("D6065", "Implant supported porcelain crown", 180_000, nil)]),
+            (
+                0.55,
+                [
+                    ("D6010", "Surgical placement of implant body", 240_000, nil),
+                    ("D6065", "Implant supported porcelain crown", 180_000, nil),
+                ]
+            ),
             (0.15, [("D6114", "Implant/abutment supported fixed denture, maxillary", 2_400_000, nil)]),
-            (0.30, [("D7210", "Surgical extraction of erupted tooth", 40_000, nil), ("D6010", "Surgical placement of implant body", 250_000, nil)]),
+            (
+                0.30,
+                [
+                    ("D7210", "Surgical extraction of erupted tooth", 40_000, nil),
+                    ("D6010", "Surgical placement of implant body", 250_000, nil),
+                ]
+            ),
         ],
         "restorative": [
             (0.50, [("D2740", "Crown - porcelain/ceramic", 135_000, nil)]),
             (0.30, [("D3330", "Endodontic therapy, molar", 110_000, nil), ("D2740", "Crown - porcelain/ceramic", 135_000, nil)]),
-            (0.20, [("D6240", "Pontic - porcelain fused to high noble", 130_000, nil), ("D6750", "Retainer crown - porcelain fused", 125_000, nil)]),
+            (
+                0.20,
+                [
+                    ("D6240", "Pontic - porcelain fused to high noble", 130_000, nil),
+                    ("D6750", "Retainer crown - porcelain fused", 125_000, nil),
+                ]
+            ),
         ],
         "aesthetic": [
             (0.60, [("BOTOX-20U", "Botulinum toxin, 20 units", 42_000, .service)]),
@@ -91,7 +111,8 @@ struct DSO {
                                     id: "sim-appt-\(apptCounter)", source: "simulator/pms", time: start,
                                     data: AppointmentChanged(
                                         organizationID: m.organizationID, locationID: loc.id, appointmentID: "existing-\(apptCounter)",
-                                        changedAt: start.addingTimeInterval(-86_400), status: .scheduled, patientID: "existing-patient-\(apptCounter)",
+                                        changedAt: start.addingTimeInterval(-86_400), status: .scheduled,
+                                        patientID: "existing-patient-\(apptCounter)",
                                         providerID: p, operatoryID: op, start: t, lengthMinutes: length)))
                         }
                         t = end
@@ -126,18 +147,25 @@ struct DSO {
             var tier = mix.last?.key ?? "add_on"
             for (t, share) in mix {
                 pick -= share
-                if pick < 0 { tier = t; break }
+                if pick < 0 {
+                    tier = t
+                    break
+                }
             }
             let options = DSO.cases[tier] ?? DSO.cases["add_on", default: []]
             var w = Double(rng.next() % 1_000_000) / 1_000_000
             var procs = options.last?.procedures ?? []
             for o in options {
                 w -= o.weight
-                if w < 0 { procs = o.procedures; break }
+                if w < 0 {
+                    procs = o.procedures
+                    break
+                }
             }
             let provider = tier == "aesthetic" ? loc.injectors[0] : loc.dentists[Int(rng.next() % UInt64(loc.dentists.count))]
             let roll = Double(rng.next() % 1000) / 1000
-            var patient = PlanAccepted.Patient(id: "sim-patient-\(i + 1)", firstName: names[i % names.count], preferred: .phone, smsConsent: false)
+            var patient = PlanAccepted.Patient(
+                id: "sim-patient-\(i + 1)", firstName: names[i % names.count], preferred: .phone, smsConsent: false)
             if roll < m.smsShare {
                 patient.phone = "+1555\(1_000_000 + i)"
                 patient.preferred = .sms
@@ -156,7 +184,8 @@ struct DSO {
                 providerID: provider, procedures: procedures, totalFeeCents: procs.map(\.2).reduce(0, +))
             acceptances.append(
                 Acceptance(
-                    at: at, event: CloudEvent(id: "sim-accept-\(i + 1)", source: "simulator/\(loc.id)", time: at, subject: planID, data: data),
+                    at: at,
+                    event: CloudEvent(id: "sim-accept-\(i + 1)", source: "simulator/\(loc.id)", time: at, subject: planID, data: data),
                     tier: tier, planID: planID, locationID: loc.id, patientID: "sim-patient-\(i + 1)", providerID: provider))
         }
         acceptances.sort { $0.at < $1.at }

@@ -42,11 +42,13 @@ public struct SimulationModel: Sendable {
     /// The parameters settable by name (`planrouter simulate --param name=value`).
     public static var tunable: [String: WritableKeyPath<SimulationModel, Double>] {
         [
-        "existing_booked_share": \.existingBookedShare, "sms_share": \.smsShare, "email_only_share": \.emailOnlyShare,
-        "still_in_office_share": \.stillInOfficeShare, "warmth_half_life_hours": \.warmthHalfLifeHours,
-        "mean_hours_to_book_from_offer": \.meanHoursToBookFromOffer, "book_same_visit": \.bookSameVisit, "book_from_nudge": \.bookFromNudge,
-        "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare, "front_desk_share": \.frontDeskShare,
-        "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
+            "existing_booked_share": \.existingBookedShare, "sms_share": \.smsShare, "email_only_share": \.emailOnlyShare,
+            "still_in_office_share": \.stillInOfficeShare, "warmth_half_life_hours": \.warmthHalfLifeHours,
+            "mean_hours_to_book_from_offer": \.meanHoursToBookFromOffer, "book_same_visit": \.bookSameVisit,
+            "book_from_nudge": \.bookFromNudge,
+            "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare,
+            "front_desk_share": \.frontDeskShare,
+            "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
         ]
     }
 

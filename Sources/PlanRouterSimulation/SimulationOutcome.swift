@@ -17,7 +17,9 @@ public struct SimulationOutcome: Sendable {
     public var sameDayShare: Double?
     public var counters: [String: Int] = [:]
 
-    static func load(organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool) async throws -> SimulationOutcome {
+    static func load(
+        organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool
+    ) async throws -> SimulationOutcome {
         try await pool.withConnection { conn in
             let r = try await conn.query(
                 """
@@ -65,7 +67,10 @@ public struct SimulationOutcome: Sendable {
             // Whole dollars with thousands separators: $93,000.
             var digits = Array(String(cents / 100))
             var i = digits.count - 3
-            while i > 0 { digits.insert(",", at: i); i -= 3 }
+            while i > 0 {
+                digits.insert(",", at: i)
+                i -= 3
+            }
             return "$" + String(digits)
         }
         let unscheduledShare = acceptedCents > 0 ? Double(unscheduledCents) / Double(acceptedCents) : nil
@@ -73,18 +78,25 @@ public struct SimulationOutcome: Sendable {
         var out = "\nPlanRouter simulation: \(accepted) accepted plans, \(usd(acceptedCents)) accepted production (average \(usd(avg)))\n\n"
         out += "  metric                                  manual baseline     with PlanRouter\n"
         out += "  " + String(repeating: "-", count: 74) + "\n"
-        out += "  acceptance to booking (median)          \(MetricPad.pad(SimulationModel.baselineDaysToBooking, 20))\(bookingHoursP50.map { String(format: "%.1f h", $0) } ?? "n/a") (p90 \(bookingHoursP90.map { String(format: "%.1f h", $0) } ?? "n/a"))\n"
-        out += "  unscheduled accepted production         \(MetricPad.pad(String(format: "%.0f%%", SimulationModel.baselineUnscheduledShare * 100), 20))\(pct(unscheduledShare)) (\(usd(unscheduledCents)))\n"
+        out +=
+            "  acceptance to booking (median)          \(MetricPad.pad(SimulationModel.baselineDaysToBooking, 20))\(bookingHoursP50.map { String(format: "%.1f h", $0) } ?? "n/a") (p90 \(bookingHoursP90.map { String(format: "%.1f h", $0) } ?? "n/a"))\n"
+        out +=
+            "  unscheduled accepted production         \(MetricPad.pad(String(format: "%.0f%%", SimulationModel.baselineUnscheduledShare * 100), 20))\(pct(unscheduledShare)) (\(usd(unscheduledCents)))\n"
         // The baseline share applied to this DSO's own production (the brief's $93,000 is a smaller practice's month).
         let baselineCents = Int64((Double(acceptedCents) * SimulationModel.baselineUnscheduledShare).rounded())
-        out += "  unscheduled $ this month                \(MetricPad.pad(usd(baselineCents), 20))\(usd(unscheduledCents)) (\(usd(baselineCents - unscheduledCents)) more production scheduled)\n"
+        out +=
+            "  unscheduled $ this month                \(MetricPad.pad(usd(baselineCents), 20))\(usd(unscheduledCents)) (\(usd(baselineCents - unscheduledCents)) more production scheduled)\n"
         out += "  booked / declined / still open          \(MetricPad.pad("", 20))\(booked) / \(closed) / \(accepted - booked - closed)\n"
         out += "  same-day scheduling of accepted cases   \(MetricPad.pad("", 20))\(pct(sameDayShare))\n"
-        out += "  acceptance to first offer (median)      \(MetricPad.pad("", 20))\(firstOfferSecondsP50.map { String(format: "%.0f s", $0) } ?? "n/a") of simulated time (the clock waits while the cluster works)\n"
+        out +=
+            "  acceptance to first offer (median)      \(MetricPad.pad("", 20))\(firstOfferSecondsP50.map { String(format: "%.0f s", $0) } ?? "n/a") of simulated time (the clock waits while the cluster works)\n"
         out += "  first-offer SLA met                     \(MetricPad.pad("", 20))\(pct(slaMetShare))\n"
-        out += "\n  baseline: \(SimulationModel.baselineDaysToBooking) to booking and \(Int(SimulationModel.baselineUnscheduledShare * 100))% unscheduled (about $\(SimulationModel.baselineMonthlyUnscheduledDollars / 1000),000 a month in the benchmarks' worked example)\n"
-        out += "  patients: \(counters["booked_link", default: 0]) booked by link, \(counters["booked_pms", default: 0]) booked in the PMS (front desk or coordinator), "
-        out += "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
+        out +=
+            "\n  baseline: \(SimulationModel.baselineDaysToBooking) to booking and \(Int(SimulationModel.baselineUnscheduledShare * 100))% unscheduled (about $\(SimulationModel.baselineMonthlyUnscheduledDollars / 1000),000 a month in the benchmarks' worked example)\n"
+        out +=
+            "  patients: \(counters["booked_link", default: 0]) booked by link, \(counters["booked_pms", default: 0]) booked in the PMS (front desk or coordinator), "
+        out +=
+            "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
         return out
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Plays a DSO's month through the running cluster: acceptances and PMS events go
 /// to Kafka, patients book through the booking service's links, coordinators work
@@ -50,7 +51,9 @@ public actor Simulator {
     var counters: [String: Int] = [:]
     var acceptances: [String: DSO.Acceptance] = [:]
 
-    public init(model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger) throws {
+    public init(
+        model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger
+    ) throws {
         self.model = model
         self.settings = settings
         self.pool = pool
@@ -76,7 +79,9 @@ public actor Simulator {
         for a in dso.acceptances { acceptances[a.planID] = a }
         let end = settings.start.addingTimeInterval(Double(model.days) * 86_400)
         try await setClock(settings.start.addingTimeInterval(-3600))
-        progress("DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.acceptances.count) acceptances over \(model.days) days")
+        progress(
+            "DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.acceptances.count) acceptances over \(model.days) days"
+        )
         try await publish(dso.schedules, type: .scheduleChanged)
         try await publish(dso.appointments, type: .appointmentChanged)
         published.offerInputs += dso.schedules.count + dso.appointments.count
@@ -88,7 +93,11 @@ public actor Simulator {
             if chance(model.declineShare) {
                 agenda.append((a.at.addingTimeInterval(uniform(1, 10) * 86_400), .decline(planID: a.planID, locationID: a.locationID)))
             } else if chance(model.frontDeskShare) {
-                agenda.append((a.at.addingTimeInterval(uniform(1, 6) * 86_400), .pmsBooking(planID: a.planID, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)))
+                agenda.append(
+                    (
+                        a.at.addingTimeInterval(uniform(1, 6) * 86_400),
+                        .pmsBooking(planID: a.planID, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)
+                    ))
             }
         }
         var next = 0
@@ -100,7 +109,9 @@ public actor Simulator {
         let started = ContinuousClock.now
         while now < end || next < dso.acceptances.count {
             // The next moment that matters: an acceptance, an action, or a due timer; 6 h at most.
-            let timer = try await pool.withConnection { try await $0.query("SELECT min(due_at) FROM timers WHERE status = 'pending'")[0].decode(0, as: Date?.self) }
+            let timer = try await pool.withConnection {
+                try await $0.query("SELECT min(due_at) FROM timers WHERE status = 'pending'")[0].decode(0, as: Date?.self)
+            }
             var t = min(now.addingTimeInterval(6 * 3600), end)
             if next < dso.acceptances.count { t = min(t, dso.acceptances[next].at) }
             if let a = agenda.map(\.at).min() { t = min(t, a) }
@@ -132,14 +143,17 @@ public actor Simulator {
             if ContinuousClock.now - lastReport > .seconds(2) {
                 lastReport = ContinuousClock.now
                 let day = Int(now.timeIntervalSince(settings.start) / 86_400) + 1
-                progress("day \(min(day, model.days))/\(model.days): \(published.acceptances) accepted, \(counters["booked_link", default: 0]) booked by link, \(counters["tasks", default: 0]) coordinator tasks")
+                progress(
+                    "day \(min(day, model.days))/\(model.days): \(published.acceptances) accepted, \(counters["booked_link", default: 0]) booked by link, \(counters["tasks", default: 0]) coordinator tasks"
+                )
             }
             if now >= end && next >= dso.acceptances.count { break }
         }
         progress("simulated \(model.days) days in \(ContinuousClock.now - started)")
         await consumer.close()
         await producer.close()
-        return try await SimulationOutcome.load(organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool)
+        return try await SimulationOutcome.load(
+            organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool)
     }
 
     /// How often the simulated connector publishes the locations' schedules again: twice a day,
@@ -170,11 +184,12 @@ public actor Simulator {
     func publish(_ events: [CloudEvent], type: EventType) async throws {
         for chunk in stride(from: 0, to: events.count, by: 2000) {
             let part = events[chunk..<min(chunk + 2000, events.count)]
-            let results = await producer.sendBatch(part.map {
-                KafkaOutgoingMessage(
-                    topic: settings.topics[type], key: $0.locationID.map { Array($0.utf8) }, value: $0.serializedBytes(),
-                    headers: [KafkaHeader(key: "content-type", value: Array(CloudEvent.contentType.utf8))])
-            })
+            let results = await producer.sendBatch(
+                part.map {
+                    KafkaOutgoingMessage(
+                        topic: settings.topics[type], key: $0.locationID.map { Array($0.utf8) }, value: $0.serializedBytes(),
+                        headers: [KafkaHeader(key: "content-type", value: Array(CloudEvent.contentType.utf8))])
+                })
             for r in results { _ = try r.get() }
         }
     }
@@ -195,9 +210,12 @@ public actor Simulator {
                            (SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= $4)
                     """, settings.classifierGroup, settings.offerGroup, settings.escalationGroup, now)[0]
             }
-            let classifierSeen = try row.decode(0, as: Int.self), offerSeen = try row.decode(1, as: Int.self)
-            let classified = try row.decode(2, as: Int.self), lifecycleSeen = try row.decode(3, as: Int.self)
-            let pending = try row.decode(4, as: Int.self), overdue = try row.decode(5, as: Int.self)
+            let classifierSeen = try row.decode(0, as: Int.self)
+            let offerSeen = try row.decode(1, as: Int.self)
+            let classified = try row.decode(2, as: Int.self)
+            let lifecycleSeen = try row.decode(3, as: Int.self)
+            let pending = try row.decode(4, as: Int.self)
+            let overdue = try row.decode(5, as: Int.self)
             if classifierSeen >= published.acceptances, offerSeen >= published.offerInputs + classified,
                 lifecycleSeen >= published.lifecycleInputs, pending == 0, overdue == 0
             {
@@ -242,13 +260,18 @@ public actor Simulator {
         case .nudge, .openingWithdrawn:
             // A withdrawn opening comes with fresh ones: the patient answers it like a nudge.
             if chance(model.bookFromNudge) {
-                agenda.append((sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600), .book(token: token, planID: plan)))
+                agenda.append(
+                    (
+                        sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600),
+                        .book(token: token, planID: plan)
+                    ))
             }
         }
     }
 
     func react(to task: CoordinatorTask, now: Date) {
-        let plan = task.planID, id = task.taskID
+        let plan = task.planID
+        let id = task.taskID
         guard let a = acceptances[plan] else { return }
         counters["tasks", default: 0] += 1
         if task.kind == .sameVisit { return }  // the front desk works from the patient's message path
@@ -276,7 +299,8 @@ public actor Simulator {
             case .pmsBooking(let plan, let loc, let patient, let provider):
                 let organization = model.organizationID
                 let status = try await pool.withConnection {
-                    try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", organization, plan).first?.decode(0, as: String.self)
+                    try await $0.query("SELECT status FROM plans WHERE organization_id = $1 AND plan_id = $2", organization, plan).first?
+                        .decode(0, as: String.self)
                 }
                 guard let status = status.flatMap(CaseStatus.init(rawValue:)), status.isOpen else { continue }
                 counters["booked_pms", default: 0] += 1
@@ -285,7 +309,8 @@ public actor Simulator {
                     CloudEvent(
                         id: "sim-pms-\(plan)-\(Int(now.timeIntervalSince1970))", source: "simulator/pms", time: now,
                         data: AppointmentChanged(
-                            organizationID: model.organizationID, locationID: loc, appointmentID: "pms-\(plan)", changedAt: now, status: .scheduled,
+                            organizationID: model.organizationID, locationID: loc, appointmentID: "pms-\(plan)", changedAt: now,
+                            status: .scheduled,
                             patientID: patient, providerID: provider, start: start, lengthMinutes: 60, planID: plan)))
             case .decline(let plan, let loc):
                 counters["declined", default: 0] += 1

@@ -139,7 +139,8 @@ extension AnalyticsReport {
                 return c == 0 ? text + pad : pad + text
             }.joined(separator: "  ")
         }
-        let title = "Benchmarks for \(organization.map { "organization \($0)" } ?? "all organizations"), cases accepted \(periodDescription), as of \(RFC3339.format(asOf))"
+        let title =
+            "Benchmarks for \(organization.map { "organization \($0)" } ?? "all organizations"), cases accepted \(periodDescription), as of \(RFC3339.format(asOf))"
         return ([title, ""] + body).joined(separator: "\n") + "\n"
     }
 
@@ -160,7 +161,8 @@ extension AnalyticsReport {
                 Self.number(r.unscheduledPercent), String(r.closedCases), String(r.closedCents), String(r.sameDayCases),
                 Self.number(r.sameDayPercent), String(r.offeredCases), Self.number(r.firstOfferP50Seconds),
                 Self.number(r.firstOfferP90Seconds), String(r.bookedCases), Self.number(r.bookingP50Seconds),
-                Self.number(r.bookingP90Seconds), String(r.initialOffers), String(r.initialOffersSLAMet), Self.number(r.firstOfferSLAPercent),
+                Self.number(r.bookingP90Seconds), String(r.initialOffers), String(r.initialOffersSLAMet),
+                Self.number(r.firstOfferSLAPercent),
             ]
             out += cells.joined(separator: ",") + "\n"
         }

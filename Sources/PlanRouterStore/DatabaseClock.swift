@@ -14,7 +14,9 @@ public struct DatabaseClock: PlanRouterClock {
         try await pool.withConnection { conn in
             let rows = try await conn.query("SELECT now FROM sim_clock")
             guard let row = rows.first else {
-                throw ClockError(description: "the simulated clock is not set (sim_clock is empty): set it first (the simulator does) or run with --clock wall")
+                throw ClockError(
+                    description:
+                        "the simulated clock is not set (sim_clock is empty): set it first (the simulator does) or run with --clock wall")
             }
             return try row.decode(0, as: Date.self)
         }

@@ -90,7 +90,8 @@ public struct Migrator: Sendable {
         let done = try await appliedChecksums(conn)
         for m in migrations {
             if let sum = done[m.version], sum != m.checksum {
-                throw MigrationError(description: "migration \(m.version)_\(m.name) was changed after it was applied; add a new migration instead")
+                throw MigrationError(
+                    description: "migration \(m.version)_\(m.name) was changed after it was applied; add a new migration instead")
             }
         }
         var applied: [Migration] = []

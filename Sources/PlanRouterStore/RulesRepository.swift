@@ -10,7 +10,9 @@ public enum RulesRepository {
 
     /// Validates and stores the file as the organization's next version; returns the version.
     /// Loading an unchanged file again returns the current version without a new row.
-    public static func load(yaml: String, organization: String, on conn: PostgresConnection, now: Date) async throws -> (version: Int, created: Bool) {
+    public static func load(
+        yaml: String, organization: String, on conn: PostgresConnection, now: Date
+    ) async throws -> (version: Int, created: Bool) {
         _ = try RoutingRules(yaml: yaml)  // throws RulesValidationError listing every problem
         let checksum = checksumOf(yaml)
         return try await conn.transaction { tx in
@@ -29,7 +31,9 @@ public enum RulesRepository {
         }
     }
 
-    private static func insert(_ tx: PostgresConnection, _ org: String, _ version: Int, _ yaml: String, _ sum: String, _ now: Date) async throws {
+    private static func insert(
+        _ tx: PostgresConnection, _ org: String, _ version: Int, _ yaml: String, _ sum: String, _ now: Date
+    ) async throws {
         _ = try await tx.execute(
             "INSERT INTO routing_rules (organization_id, version, source_yaml, checksum, loaded_at) VALUES ($1, $2, $3, $4, $5)",
             org, version, yaml, sum, now)
@@ -39,7 +43,8 @@ public enum RulesRepository {
     public static func latest(on conn: PostgresConnection) async throws -> [String: (version: Int, rules: RoutingRules)] {
         var out: [String: (version: Int, rules: RoutingRules)] = [:]
         let rows = try await conn.query(
-            "SELECT DISTINCT ON (organization_id) organization_id, version, source_yaml FROM routing_rules ORDER BY organization_id, version DESC")
+            "SELECT DISTINCT ON (organization_id) organization_id, version, source_yaml FROM routing_rules ORDER BY organization_id, version DESC"
+        )
         for row in rows {
             let org = try row.decode(0, as: String.self)
             out[org] = (try row.decode(1, as: Int.self), try RoutingRules(yaml: try row.decode(2, as: String.self)))
@@ -63,7 +68,9 @@ public enum RulesRepository {
 
     /// A fingerprint of the versions in force, cheap to poll.
     public static func fingerprint(on conn: PostgresConnection) async throws -> String {
-        let rows = try await conn.query("SELECT coalesce(string_agg(organization_id || ':' || version, ',' ORDER BY organization_id), '') FROM (SELECT organization_id, max(version) AS version FROM routing_rules GROUP BY 1) v")
+        let rows = try await conn.query(
+            "SELECT coalesce(string_agg(organization_id || ':' || version, ',' ORDER BY organization_id), '') FROM (SELECT organization_id, max(version) AS version FROM routing_rules GROUP BY 1) v"
+        )
         return try rows.first?.decode(0, as: String.self) ?? ""
     }
 

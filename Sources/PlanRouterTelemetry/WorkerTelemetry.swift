@@ -32,12 +32,15 @@ public struct WorkerTelemetry: Sendable {
 
     package func counter(_ name: String, help: String, _ labels: [(String, String)] = []) -> CoreMetrics.Counter {
         let d = dimensions(labels)
-        return CoreMetrics.Counter(label: name, dimensions: d, handler: registry.makeCounter(descriptor: descriptor(name, help), labels: d), factory: factory)
+        return CoreMetrics.Counter(
+            label: name, dimensions: d, handler: registry.makeCounter(descriptor: descriptor(name, help), labels: d), factory: factory)
     }
 
     package func gauge(_ name: String, help: String, _ labels: [(String, String)] = []) -> Recorder {
         let d = dimensions(labels)
-        return Recorder(label: name, dimensions: d, aggregate: false, handler: registry.makeGauge(descriptor: descriptor(name, help), labels: d), factory: factory)
+        return Recorder(
+            label: name, dimensions: d, aggregate: false, handler: registry.makeGauge(descriptor: descriptor(name, help), labels: d),
+            factory: factory)
     }
 
     /// A histogram of values (batch sizes).
@@ -52,7 +55,8 @@ public struct WorkerTelemetry: Sendable {
     package func timer(_ name: String, help: String, buckets: [Duration]) -> CoreMetrics.Timer {
         let d = dimensions([])
         return CoreMetrics.Timer(
-            label: name, dimensions: d, handler: registry.makeDurationHistogram(descriptor: descriptor(name, help), labels: d, buckets: buckets),
+            label: name, dimensions: d,
+            handler: registry.makeDurationHistogram(descriptor: descriptor(name, help), labels: d, buckets: buckets),
             factory: factory)
     }
 }

@@ -1,4 +1,3 @@
-
 import PlanRouterCore
 import Testing
 

@@ -52,6 +52,7 @@ import Testing
 
     @Test func statusesMatchTheMigrationsCheckConstraint() {
         // 0002_plans.sql: CHECK (status IN ('accepted', 'offered', 'booked', 'declined', 'cancelled', 'revoked', 'escalated'))
-        #expect(Set(CaseStatus.allCases.map(\.rawValue)) == ["accepted", "offered", "booked", "declined", "cancelled", "revoked", "escalated"])
+        #expect(
+            Set(CaseStatus.allCases.map(\.rawValue)) == ["accepted", "offered", "booked", "declined", "cancelled", "revoked", "escalated"])
     }
 }

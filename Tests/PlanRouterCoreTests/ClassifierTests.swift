@@ -70,7 +70,8 @@ import Testing
 
     @Test func pathsFollowPresenceAndConsent() throws {
         #expect(try classify(Fixtures.planAccepted(procedures: [Fixtures.procedure("D2740", 1)], inOffice: true)).path == .sameVisit)
-        #expect(try classify(Fixtures.planAccepted(procedures: [Fixtures.procedure("D2740", 1)], smsConsent: false)).path == .selfBook)  // email fallback
+        // email fallback
+        #expect(try classify(Fixtures.planAccepted(procedures: [Fixtures.procedure("D2740", 1)], smsConsent: false)).path == .selfBook)
         #expect(try classify(Fixtures.planAccepted(procedures: [Fixtures.procedure("D2740", 1)], channel: "phone")).path == .callback)
     }
 

@@ -54,7 +54,8 @@ import Testing
         let missing = code.keys.filter { !documented.contains($0) }.sorted()
         #expect(
             missing.isEmpty,
-            "docs/configuration.md does not document: \(missing.map { "\($0) (read in \(code[$0]!.sorted().joined(separator: ", ")))" }.joined(separator: "; "))")
+            "docs/configuration.md does not document: \(missing.map { "\($0) (read in \(code[$0]!.sorted().joined(separator: ", ")))" }.joined(separator: "; "))"
+        )
     }
 
     @Test func everyDocumentedVariableIsStillInTheCode() throws {

@@ -47,7 +47,9 @@ import Testing
         func has(_ test: (PlanAccepted) -> Bool) -> Bool { plans.contains(where: test) }
         #expect(has { p in Set(p.procedures.map(\.code)).isSuperset(of: ["D6010", "D6065"]) }, "implant example (D6010 + D6065)")
         #expect(has { p in p.procedures.contains { $0.code == "D2740" } }, "crown example (D2740)")
-        #expect(has { p in p.procedures.contains { $0.system == .service && $0.code.hasPrefix("BOTOX") && $0.minutes != nil } }, "Botox example")
+        #expect(
+            has { p in p.procedures.contains { $0.system == .service && $0.code.hasPrefix("BOTOX") && $0.minutes != nil } }, "Botox example"
+        )
         #expect(has { p in p.procedures.contains { $0.code == "D1351" } }, "sealant example (D1351)")
         let patterns = all.filter { $0.event.type == .appointmentChanged }.compactMap { $0.event.data["pattern"]?.stringValue }
         #expect(patterns.contains { $0.contains("X") && $0.contains("/") }, "appointment.changed example with an Open Dental pattern")
@@ -83,9 +85,10 @@ import Testing
 
     /// docs/rules.md shows, for every plan.accepted example, exactly the reasons the classifier stores.
     @Test func rulesDocShowsTheClassifiersReasons() throws {
-        let shown = Set(try Docs.codeBlocks(in: try Docs.text("docs/rules.md"), language: "text").map {
-            $0.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        })
+        let shown = Set(
+            try Docs.codeBlocks(in: try Docs.text("docs/rules.md"), language: "text").map {
+                $0.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            })
         let plans = try examples().filter { $0.event.type == .planAccepted }
         #expect(plans.count >= 4)
         for e in plans {

@@ -31,7 +31,9 @@ enum Docs {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if var current = open {
                 if line == "```" {
-                    if current.lang == language { blocks.append(CodeBlock(line: current.line, text: current.lines.joined(separator: "\n"))) }
+                    if current.lang == language {
+                        blocks.append(CodeBlock(line: current.line, text: current.lines.joined(separator: "\n")))
+                    }
                     open = nil
                 } else {
                     current.lines.append(raw)

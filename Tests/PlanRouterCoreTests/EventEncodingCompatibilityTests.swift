@@ -43,7 +43,8 @@ import Testing
             sameBytes(typed, d, plan.planID)
             // The whole envelope too.
             let id = "5d0c6f0e-8a51-4b8e-9a1f-2f4d7f3b9c21"
-            let old = CloudEvent(id: id, source: "planrouter/classifier", type: .planClassified, time: now, subject: plan.planID, data: .object(d))
+            let old = CloudEvent(
+                id: id, source: "planrouter/classifier", type: .planClassified, time: now, subject: plan.planID, data: .object(d))
             let new = CloudEvent(id: id, source: "planrouter/classifier", time: now, subject: plan.planID, data: typed)
             #expect(new.serializedBytes() == old.serializedBytes())
         }
@@ -52,9 +53,16 @@ import Testing
     /// OfferHandler.openingsJSON and .message: local times with the location's offset
     /// (here across the end of daylight saving time), reservation_id dropped.
     @Test func patientMessageAsTheOfferWorkerWritesIt() throws {
-        struct Held { var reservationID: Int64; var providerID: String; var operatoryID: String?; var start: Int64; var end: Int64 }
+        struct Held {
+            var reservationID: Int64
+            var providerID: String
+            var operatoryID: String?
+            var start: Int64
+            var end: Int64
+        }
         let held = [
-            Held(reservationID: 9001, providerID: "prov-okafor", operatoryID: "op-1", start: 1_793_368_800, end: 1_793_377_800),  // Oct 30, EDT
+            // Oct 30, EDT
+            Held(reservationID: 9001, providerID: "prov-okafor", operatoryID: "op-1", start: 1_793_368_800, end: 1_793_377_800),
             Held(reservationID: 9002, providerID: "prov-okafor", operatoryID: nil, start: 1_793_718_000, end: 1_793_727_000),  // Nov 3, EST
         ]
         for (zone, channel, sendAfter) in [(newYork, "email", Optional(now)), (TimeZone(identifier: "UTC")!, "sms", nil)] {
@@ -77,15 +85,17 @@ import Testing
             if channel == "email" { d["subject"] = "Your treatment at BrightSmile" }
             d["body"] = .string("Hi Maria, \"quoted\"\nBook here: \(link)")
             d["link"] = .string(link)
-            d["openings"] = .array(openings.map { o in
-                var x = o.objectValue!
-                x["reservation_id"] = nil
-                return .object(x)
-            })
+            d["openings"] = .array(
+                openings.map { o in
+                    var x = o.objectValue!
+                    x["reservation_id"] = nil
+                    return .object(x)
+                })
             if let sendAfter { d["send_after"] = .string(RFC3339.format(sendAfter)) }
 
             let typed = PatientMessage(
-                messageID: "0b9e7c4e-5f0a-4d7e-8c11-2f6b1a9d3e70", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412",
+                messageID: "0b9e7c4e-5f0a-4d7e-8c11-2f6b1a9d3e70", organizationID: "org-brightsmile", locationID: "loc-12",
+                planID: "tp-88412",
                 patientID: "pat-20931", channel: try #require(MessageChannel(rawValue: channel)), to: "+16175550123", kind: .offer,
                 subject: channel == "email" ? "Your treatment at BrightSmile" : nil, body: d["body"]!.stringValue!, link: link,
                 openings: held.map { h in
@@ -113,21 +123,25 @@ import Testing
         ]
         let typed = DepositRequest(
             requestID: "6a1f", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", patientID: "pat-20931",
-            amountCents: 50_000, currency: "USD", tier: .surgical, reason: "deposit for surgical treatment", link: "https://book.planrouter.dev/b/x",
+            amountCents: 50_000, currency: "USD", tier: .surgical, reason: "deposit for surgical treatment",
+            link: "https://book.planrouter.dev/b/x",
             dueBy: Date(timeIntervalSince1970: Double(expires)))
         sameBytes(typed, d, "deposit")
     }
 
     /// OfferHandler.insertTasks, Escalations.createTasks and LifecycleHandler.reopen build the same members in the same order.
     @Test func coordinatorTaskAsTheWorkersWriteIt() throws {
-        let context: JSONObject = ["plan_id": "tp-88412", "appointment_id": "appt-1", "why": "the booked appointment was cancelled in the PMS"]
+        let context: JSONObject = [
+            "plan_id": "tp-88412", "appointment_id": "appt-1", "why": "the booked appointment was cancelled in the PMS",
+        ]
         let d: JSONObject = [
             "task_id": .string(String(41)), "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412",
             "owner_id": "tc-janelle", "kind": "escalation", "urgent": true, "reason": "the booked appointment was cancelled in the PMS",
             "created_at": .string(RFC3339.format(now)), "context": .object(context),
         ]
         let typed = CoordinatorTask(
-            taskID: "41", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", ownerID: "tc-janelle", kind: .escalation,
+            taskID: "41", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", ownerID: "tc-janelle",
+            kind: .escalation,
             urgent: true, reason: "the booked appointment was cancelled in the PMS", createdAt: now, context: context)
         sameBytes(typed, d, "task")
     }
@@ -135,7 +149,8 @@ import Testing
     /// BookingService: start and end in the location's zone, procedure codes always present.
     @Test func appointmentRequestAsTheBookingServiceWritesIt() {
         for (operatory, codes) in [(Optional("op-1"), ["D6010", "D6065"]), (nil, [])] {
-            let start = Date(timeIntervalSince1970: 1_796_130_000), end = Date(timeIntervalSince1970: 1_796_139_000)
+            let start = Date(timeIntervalSince1970: 1_796_130_000)
+            let end = Date(timeIntervalSince1970: 1_796_139_000)
             var d: JSONObject = [
                 "request_id": "c0ffee", "organization_id": "org-brightsmile", "location_id": "loc-12",
                 "plan_id": "tp-88412", "patient_id": "pat-20931", "provider_id": "prov-okafor",
@@ -148,7 +163,8 @@ import Testing
             d["booked_at"] = .string(RFC3339.format(now))
             let typed = AppointmentRequest(
                 requestID: "c0ffee", organizationID: "org-brightsmile", locationID: "loc-12", planID: "tp-88412", patientID: "pat-20931",
-                providerID: "prov-okafor", operatoryID: operatory, start: OffsetDateTime(start, in: newYork), end: OffsetDateTime(end, in: newYork),
+                providerID: "prov-okafor", operatoryID: operatory, start: OffsetDateTime(start, in: newYork),
+                end: OffsetDateTime(end, in: newYork),
                 procedureCodes: codes, bookedVia: .link, bookedAt: now)
             sameBytes(typed, d, "operatory \(operatory ?? "none")")
         }

@@ -26,7 +26,8 @@ import Testing
     /// A task's kind is a `TaskKind`: decoding names the member when it is none of them.
     @Test func coordinatorTaskKindIsTyped() throws {
         let task = CoordinatorTask(
-            taskID: "7", organizationID: "org-1", locationID: "loc-1", planID: "tp-1", ownerID: "tc-1", kind: .noAvailability, urgent: false,
+            taskID: "7", organizationID: "org-1", locationID: "loc-1", planID: "tp-1", ownerID: "tc-1", kind: .noAvailability,
+            urgent: false,
             reason: "no opening in the horizon", createdAt: Date(timeIntervalSince1970: 1_796_000_000), context: [:])
         #expect(task.data["kind"] == "no_availability")
         #expect(try CoordinatorTask(data: task.data).kind == .noAvailability)

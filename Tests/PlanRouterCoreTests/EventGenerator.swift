@@ -52,7 +52,8 @@ struct EventGenerator {
     }
 
     mutating func localDate() -> LocalDate {
-        let year = int(2020...2030), month = int(1...12)
+        let year = int(2020...2030)
+        let month = int(1...12)
         return LocalDate(year: year, month: month, day: int(1...(month == 2 ? 28 : 30)))!
     }
 
@@ -80,17 +81,20 @@ struct EventGenerator {
             inOffice: maybe { g in g.bool() },
             preferences: maybe { g in
                 PlanAccepted.Preferences(
-                    timesOfDay: g.maybe { g in g.several(TimeOfDay.self, max: 3) }, weekdays: g.maybe { g in g.several(Weekday.self, max: 7) })
+                    timesOfDay: g.maybe { g in g.several(TimeOfDay.self, max: 3) },
+                    weekdays: g.maybe { g in g.several(Weekday.self, max: 7) })
             })
         return PlanAccepted(
             organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), acceptedAt: date(),
-            acceptedVia: pick(Array(AcceptanceSource.allCases)), patient: patient, providerID: id("prov-"), coordinatorID: maybe { g in g.id("tc-") },
+            acceptedVia: pick(Array(AcceptanceSource.allCases)), patient: patient, providerID: id("prov-"),
+            coordinatorID: maybe { g in g.id("tc-") },
             procedures: list(1...6) { g in g.procedure() }, totalFeeCents: cents(), patientPortionCents: maybe { g in g.cents() })
     }
 
     mutating func planChanged() -> PlanChanged {
         PlanChanged(
-            organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), changedAt: date(), change: pick(Array(PlanChange.allCases)),
+            organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), changedAt: date(),
+            change: pick(Array(PlanChange.allCases)),
             reason: maybe { g in g.text(500) }, procedures: maybe { g in g.list(1...4) { g in g.procedure() } },
             totalFeeCents: maybe { g in g.cents() }, patientPortionCents: maybe { g in g.cents() })
     }
@@ -100,14 +104,16 @@ struct EventGenerator {
             organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), patientID: id("pat-"), providerID: id("prov-"),
             coordinatorID: maybe { g in g.id("tc-") }, acceptedAt: date(), classifiedAt: date(), tier: tier(),
             path: pick(Array(CasePath.allCases)), chairMinutes: int(5...1440), valueCents: cents(), depositCents: cents(),
-            firstOfferSLAMinutes: int(1...10080), providerRole: maybe { g in g.pick(Array(ProviderRole.allCases)) }, rulesVersion: int(0...1000),
+            firstOfferSLAMinutes: int(1...10080), providerRole: maybe { g in g.pick(Array(ProviderRole.allCases)) },
+            rulesVersion: int(0...1000),
             reasons: list(0...8) { g in g.text(300) })
     }
 
     mutating func appointmentChanged() -> AppointmentChanged {
         AppointmentChanged(
             organizationID: id("org-"), locationID: id("loc-"), appointmentID: id("appt-"), changedAt: date(),
-            status: pick(Array(AppointmentStatus.allCases)), patientID: id("pat-"), providerID: id("prov-"), operatoryID: maybe { g in g.id("op-") },
+            status: pick(Array(AppointmentStatus.allCases)), patientID: id("pat-"), providerID: id("prov-"),
+            operatoryID: maybe { g in g.id("op-") },
             start: date(), lengthMinutes: maybe { g in g.int(5...720) },
             pattern: maybe { g in String((0..<g.int(1...144)).map { _ in g.pick(["X", "/"] as [Character]) }) },
             planID: maybe { g in g.id("tp-") }, procedureCodes: maybe { g in g.list(0...5) { g in g.code() } })
@@ -120,11 +126,14 @@ struct EventGenerator {
             providers: maybe { g in
                 g.list(0...3) { g in
                     ScheduleChanged.Provider(
-                        id: g.id("prov-"), roles: g.maybe { g in g.several(ProviderRole.self, max: 3) }, operatoryIDs: g.maybe { g in g.list(0...3) { g in g.id("op-") } })
+                        id: g.id("prov-"), roles: g.maybe { g in g.several(ProviderRole.self, max: 3) },
+                        operatoryIDs: g.maybe { g in g.list(0...3) { g in g.id("op-") } })
                 }
             },
             blocks: list(0...5) { g in
-                ScheduleChanged.Block(providerID: g.id("prov-"), start: g.date(), end: g.date(), operatoryIDs: g.maybe { g in g.list(0...3) { g in g.id("op-") } })
+                ScheduleChanged.Block(
+                    providerID: g.id("prov-"), start: g.date(), end: g.date(),
+                    operatoryIDs: g.maybe { g in g.list(0...3) { g in g.id("op-") } })
             },
             blockouts: maybe { g in
                 g.list(0...3) { g in
@@ -143,7 +152,8 @@ struct EventGenerator {
             openings: maybe { g in
                 g.list(0...10) { g in
                     PatientMessage.Opening(
-                        start: g.offsetDateTime(), end: g.offsetDateTime(), providerID: g.id("prov-"), operatoryID: g.maybe { g in g.id("op-") },
+                        start: g.offsetDateTime(), end: g.offsetDateTime(), providerID: g.id("prov-"),
+                        operatoryID: g.maybe { g in g.id("op-") },
                         localTime: g.maybe { g in g.text(80) })
                 }
             },
@@ -153,7 +163,8 @@ struct EventGenerator {
     mutating func depositRequest() -> DepositRequest {
         DepositRequest(
             requestID: id("dep-"), organizationID: id("org-"), locationID: id("loc-"), planID: id("tp-"), patientID: id("pat-"),
-            amountCents: pick([1, 100_000_000, int64(1...100_000_000)]), currency: pick(["USD", "CAD", "EUR"]), tier: maybe { g in g.tier() },
+            amountCents: pick([1, 100_000_000, int64(1...100_000_000)]), currency: pick(["USD", "CAD", "EUR"]),
+            tier: maybe { g in g.tier() },
             reason: maybe { g in g.bool() ? "" : g.text(300) }, link: maybe { g in g.link() }, dueBy: maybe { g in g.date() })
     }
 
@@ -163,7 +174,10 @@ struct EventGenerator {
             kind: pick(Array(TaskKind.allCases)), urgent: bool(), reason: text(500), createdAt: date(),
             dueAt: maybe { g in g.date() },
             context: maybe { g -> JSONObject in
-                ["tier": .string(g.tier().rawValue), "value_cents": .int(g.cents()), "why": .string(g.text()), "openings": [], "note": .null]
+                [
+                    "tier": .string(g.tier().rawValue), "value_cents": .int(g.cents()), "why": .string(g.text()), "openings": [],
+                    "note": .null,
+                ]
             })
     }
 

@@ -33,7 +33,8 @@ import Testing
         #expect(second.data.serialized() == encoded.serialized(), "\(what): encoding is not stable")
 
         // Through bytes and the envelope, as a worker would receive it.
-        let event = CloudEvent(id: "evt-1", source: "planrouter/test", time: Date(timeIntervalSince1970: 1_796_000_000), subject: "s-1", data: first)
+        let event = CloudEvent(
+            id: "evt-1", source: "planrouter/test", time: Date(timeIntervalSince1970: 1_796_000_000), subject: "s-1", data: first)
         #expect(event.type == D.eventType)
         let received = try v.decode(event.serializedBytes(), expecting: [D.eventType])
         #expect(try received.decode(D.self) == first, "\(what): through the envelope")
@@ -236,6 +237,8 @@ import Testing
         d.amountCents = 0
         d.currency = "usd"
         #expect(
-            Set(EventValidator.shared.validate(d)) == ["/data/amount_cents: less than minimum 1", "/data/currency: does not match pattern ^[A-Z]{3}$"])
+            Set(EventValidator.shared.validate(d)) == [
+                "/data/amount_cents: less than minimum 1", "/data/currency: does not match pattern ^[A-Z]{3}$",
+            ])
     }
 }

@@ -118,7 +118,8 @@ import Testing
         #expect(r?.kind == .unexpectedType)
         #expect(
             r?.reason
-                == "event type planrouter.plan.changed.v1 does not belong on topic plan.accepted, which carries planrouter.plan.accepted.v1")
+                == "event type planrouter.plan.changed.v1 does not belong on topic plan.accepted, which carries planrouter.plan.accepted.v1"
+        )
         #expect(reject(changed, expecting: [.planChanged], topic: "plan.changed") == nil)
     }
 

@@ -18,7 +18,9 @@ import Testing
         let r = try JSONReader.object(.object(["a/b": .object(["x~y": 1]), "list": [.object(["k": "v"])]]))
         #expect(r.pointer("a/b") == "/data/a~1b")
         #expect(reason { _ = try r.object("a/b").string("x~y") } == "/data/a~1b/x~0y: expected string, found integer")
-        #expect(reason { _ = try r.array("list") { i throws(EventRejection) in try i.int("k") } } == "/data/list/0/k: expected integer, found string")
+        #expect(
+            reason { _ = try r.array("list") { i throws(EventRejection) in try i.int("k") } }
+                == "/data/list/0/k: expected integer, found string")
         #expect(reason { _ = try r.string("nope") } == "/data/nope: missing")
         #expect(reason { _ = try JSONReader.object(.null) } == "/data: expected object, found null")
         #expect(reason { _ = try JSONReader(.array([]), path: "").asObject() } == "/: expected object, found array")
@@ -54,20 +56,25 @@ import Testing
         b.set("k", [] as [String])
         #expect(
             b.value.serialized()
-                == #"{"a":"x","c":5,"e":"2026-12-02T15:14:53.250Z","f":"broken","g":["mon","sun"],"h":"2026-12-01","i":"2026-12-01T18:30:00+05:30","k":[]}"#)
+                == #"{"a":"x","c":5,"e":"2026-12-02T15:14:53.250Z","f":"broken","g":["mon","sun"],"h":"2026-12-01","i":"2026-12-01T18:30:00+05:30","k":[]}"#
+        )
     }
 
     /// For whole seconds, OffsetDateTime writes exactly what RFC3339.format(_:in:) writes; seeded.
     @Test func offsetDateTimeMatchesRFC3339FormatInZone() {
-        let zones = ["America/New_York", "America/St_Johns", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "UTC", "Pacific/Honolulu"]
-            .compactMap(TimeZone.init(identifier:))
+        let zones = [
+            "America/New_York", "America/St_Johns", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "UTC", "Pacific/Honolulu",
+        ]
+        .compactMap(TimeZone.init(identifier:))
         let seed: UInt64 = ProcessInfo.processInfo.environment[TestSeed.variable].flatMap(UInt64.init) ?? 42
         var rng = SplitMix64(seed: seed)
         for _ in 0..<2_000 {
             let date = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_000_000_000, using: &rng)))
             let zone = zones[Int.random(in: 0..<zones.count, using: &rng)]
             let o = OffsetDateTime(date, in: zone)
-            #expect(o.rfc3339 == RFC3339.format(date, in: zone), "seed \(seed) (\(TestSeed.variable)=\(seed)): \(date.timeIntervalSince1970) \(zone.identifier)")
+            #expect(
+                o.rfc3339 == RFC3339.format(date, in: zone),
+                "seed \(seed) (\(TestSeed.variable)=\(seed)): \(date.timeIntervalSince1970) \(zone.identifier)")
             #expect(OffsetDateTime(rfc3339: o.rfc3339) == o, "seed \(seed) (\(TestSeed.variable)=\(seed)): \(o.rfc3339)")
         }
     }

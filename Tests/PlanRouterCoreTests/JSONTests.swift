@@ -17,7 +17,9 @@ import Testing
     }
 
     @Test func rejectsDeepNesting() {
-        #expect(throws: JSONParseError.self) { try JSONParser.parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) }
+        #expect(throws: JSONParseError.self) {
+            try JSONParser.parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100))
+        }
     }
 }
 

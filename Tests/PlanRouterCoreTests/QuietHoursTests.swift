@@ -32,15 +32,26 @@ import Testing
 
     static let nights: [Night] = [
         // Denver: MST (-7) to MDT (-6) at 02:00 on 2026-03-08; back at 02:00 on 2026-11-01.
-        Night(zone: "America/Denver", what: "spring forward", now: "2026-03-08T04:00:00Z", end: "2026-03-08T14:00:00Z", old: "2026-03-08T15:00:00Z"),
-        Night(zone: "America/Denver", what: "fall back", now: "2026-11-01T03:00:00Z", end: "2026-11-01T15:00:00Z", old: "2026-11-01T14:00:00Z"),
+        Night(
+            zone: "America/Denver", what: "spring forward", now: "2026-03-08T04:00:00Z", end: "2026-03-08T14:00:00Z",
+            old: "2026-03-08T15:00:00Z"),
+        Night(
+            zone: "America/Denver", what: "fall back", now: "2026-11-01T03:00:00Z", end: "2026-11-01T15:00:00Z", old: "2026-11-01T14:00:00Z"
+        ),
         // Berlin: CET (+1) to CEST (+2) at 02:00 on 2026-03-29; back at 03:00 on 2026-10-25.
-        Night(zone: "Europe/Berlin", what: "spring forward", now: "2026-03-28T20:00:00Z", end: "2026-03-29T06:00:00Z", old: "2026-03-29T07:00:00Z"),
-        Night(zone: "Europe/Berlin", what: "fall back", now: "2026-10-24T19:00:00Z", end: "2026-10-25T07:00:00Z", old: "2026-10-25T06:00:00Z"),
+        Night(
+            zone: "Europe/Berlin", what: "spring forward", now: "2026-03-28T20:00:00Z", end: "2026-03-29T06:00:00Z",
+            old: "2026-03-29T07:00:00Z"),
+        Night(
+            zone: "Europe/Berlin", what: "fall back", now: "2026-10-24T19:00:00Z", end: "2026-10-25T07:00:00Z", old: "2026-10-25T06:00:00Z"),
         // Lord Howe (southern hemisphere, 30-minute shift): +10:30 to +11 at 02:00 on 2026-10-04;
         // back at 02:00 (to 01:30) on 2026-04-05.
-        Night(zone: "Australia/Lord_Howe", what: "spring forward", now: "2026-10-03T10:30:00Z", end: "2026-10-03T21:00:00Z", old: "2026-10-03T21:30:00Z"),
-        Night(zone: "Australia/Lord_Howe", what: "fall back", now: "2026-04-04T10:00:00Z", end: "2026-04-04T21:30:00Z", old: "2026-04-04T21:00:00Z"),
+        Night(
+            zone: "Australia/Lord_Howe", what: "spring forward", now: "2026-10-03T10:30:00Z", end: "2026-10-03T21:00:00Z",
+            old: "2026-10-03T21:30:00Z"),
+        Night(
+            zone: "Australia/Lord_Howe", what: "fall back", now: "2026-04-04T10:00:00Z", end: "2026-04-04T21:30:00Z",
+            old: "2026-04-04T21:00:00Z"),
     ]
 
     @Test(arguments: nights)
@@ -91,7 +102,8 @@ import Testing
         #expect(RFC3339.format(LocalWallClock.instant(day: day, minuteOfDay: 90, in: denver), in: denver) == "2026-11-01T01:30:00-06:00")
         // Lord Howe's overlap is 30 minutes: 01:45 on 2026-04-05 happens at +11 and again at +10:30.
         let howe = LocalDate(year: 2026, month: 4, day: 5)!.daysSince1970
-        #expect(RFC3339.format(LocalWallClock.instant(day: howe, minuteOfDay: 105, in: lordHowe), in: lordHowe) == "2026-04-05T01:45:00+11:00")
+        #expect(
+            RFC3339.format(LocalWallClock.instant(day: howe, minuteOfDay: 105, in: lordHowe), in: lordHowe) == "2026-04-05T01:45:00+11:00")
     }
 
     /// Away from changes the instant agrees with Foundation's Calendar, every day of 2026 in each zone.
@@ -120,7 +132,8 @@ import Testing
 /// Issue 12, point 6: patient-facing times carry the location's zone.
 @Suite struct ZoneLabelTests {
     @Test func abbreviationsByDate() {
-        let winter = at("2026-01-15 09:00", utc), summer = at("2026-07-15 09:00", utc)
+        let winter = at("2026-01-15 09:00", utc)
+        let summer = at("2026-07-15 09:00", utc)
         let cases: [(String, String, String)] = [
             ("America/Denver", "MST", "MDT"), ("Europe/Berlin", "CET", "CEST"), ("America/New_York", "EST", "EDT"),
             ("Europe/London", "GMT", "BST"), ("America/Phoenix", "MST", "MST"),

@@ -6,7 +6,7 @@ import Testing
         let r = RoutingRules.defaults
         #expect(r.tiers.map(\.name) == ["surgical", "restorative", "aesthetic", "add_on"])
         #expect(r.tier(named: "surgical")?.firstOfferSLASeconds == 900)
-        #expect(r.tier(named: "add_on")?.deposit == RoutingRules.Deposit.noDeposit)
+        #expect(r.tier(named: "add_on")?.deposit == RoutingRules.Deposit.zero)
         #expect(r.tiers.allSatisfy { $0.ladder.last?.action == .coordinatorTask })
     }
 
@@ -29,10 +29,11 @@ import Testing
             Issue.record("expected errors")
         } catch let e as RulesValidationError {
             let paths = Set(e.errors.map(\.path))
-            #expect(paths.isSuperset(of: [
-                "tiers[0].name", "tiers[0].match.ranges[0]", "tiers[0].deposit.percent", "tiers[0].first_offer_sla",
-                "tiers[0].ladder[1].action", "quiet_hours.start", "default_tier",
-            ]))
+            #expect(
+                paths.isSuperset(of: [
+                    "tiers[0].name", "tiers[0].match.ranges[0]", "tiers[0].deposit.percent", "tiers[0].first_offer_sla",
+                    "tiers[0].ladder[1].action", "quiet_hours.start", "default_tier",
+                ]))
             #expect(e.errors.allSatisfy { $0.path == "default_tier" || $0.line != nil })
         } catch {
             Issue.record("unexpected \(error)")

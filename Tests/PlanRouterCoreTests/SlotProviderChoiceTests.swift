@@ -56,7 +56,9 @@ import Testing
         let cal = location([
             provider("hyg", roles: ["hygienist"], ops: ["op1"], blocks: [block("2026-12-01")]),
             provider("dr-general", roles: ["dentist"], ops: ["op2"], blocks: [block("2026-12-02")]),
-            provider("dr-surgeon", roles: ["oral_surgeon"], ops: ["op3"], blocks: [block("2026-12-03")], busy: [range("2026-12-03 09:00", "2026-12-03 12:00")]),
+            provider(
+                "dr-surgeon", roles: ["oral_surgeon"], ops: ["op3"], blocks: [block("2026-12-03")],
+                busy: [range("2026-12-03 09:00", "2026-12-03 12:00")]),
         ])
         // No surgeon opening and no fallback: nothing (the case goes to a coordinator).
         let none = SlotSearch.search(request(role: "oral_surgeon", preferred: "dr-general"), in: cal)
@@ -112,7 +114,9 @@ import Testing
             func has(_ p: ProviderCalendar, _ role: String?) -> Bool {
                 (req.providerID.map { p.providerID == $0 } ?? true) && (role.map { p.roles.contains($0) } ?? true)
             }
-            if let preferred = req.preferredProviderID, cal.providers.contains(where: { $0.providerID == preferred && has($0, req.providerRole) }) {
+            if let preferred = req.preferredProviderID,
+                cal.providers.contains(where: { $0.providerID == preferred && has($0, req.providerRole) })
+            {
                 var only = req
                 only.providerID = preferred
                 stages.append((only, .preferredProvider(preferred)))

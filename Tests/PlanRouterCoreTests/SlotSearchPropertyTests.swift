@@ -57,7 +57,9 @@ import Testing
             let e = s + Int64(req.durationMinutes) * 60
             let r = TimeRange(start: s, end: e)
             guard eligible(p), s >= req.earliest, e <= req.latest else { return false }
-            guard (s + Int64(cal.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(s))))) % Int64(cal.incrementMinutes * 60) == 0
+            guard
+                (s + Int64(cal.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(s)))))
+                    % Int64(cal.incrementMinutes * 60) == 0
             else { return false }
             guard merged[pi].contains(where: { $0.0.contains(r) && (op == nil ? $0.1.isEmpty : $0.1.contains(op!)) }) else { return false }
             if p.busy.contains(where: { $0.overlaps(r) }) { return false }
@@ -77,7 +79,12 @@ import Testing
             }
             if req.spreadOverDays {
                 let day = [c.year!, c.month!, c.day!]
-                if picked.contains(where: { let d = localDay($0.range.start); return [d.year!, d.month!, d.day!] == day }) { return false }
+                if picked.contains(where: {
+                    let d = localDay($0.range.start)
+                    return [d.year!, d.month!, d.day!] == day
+                }) {
+                    return false
+                }
             }
             return true
         }
@@ -104,7 +111,9 @@ import Testing
         }
     }
 
-    static let zones = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "UTC", "Australia/Lord_Howe"].map { TimeZone(identifier: $0)! }
+    static let zones = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "UTC", "Australia/Lord_Howe"].map {
+        TimeZone(identifier: $0)!
+    }
     /// Days around both 2026 NY changes, Lord Howe's 30-minute change (2026-04-05), and an ordinary day.
     static let bases: [Int64] = ["2026-03-07 00:00", "2026-10-31 00:00", "2026-04-04 00:00", "2026-12-01 00:00"].map { at($0, utc) }
 
@@ -200,8 +209,10 @@ import Testing
         let fraction = Double(booked) / Double(scheduled)
         #expect(fraction > 0.4 && fraction < 0.7, "booked \(fraction)")
         // Blocks sit at 08:00 local even after the DST change.
-        #expect(a.providers[0].blocks.allSatisfy { ["08:00", "13:00"].contains(localText($0.range.start, newYork).dropFirst(11).prefix(5)) })
-        let r = SlotSearch.find(SlotRequest(providerRole: "dentist", durationMinutes: 60, earliest: start, latest: start + 30 * 86_400), in: a)
+        #expect(
+            a.providers[0].blocks.allSatisfy { ["08:00", "13:00"].contains(localText($0.range.start, newYork).dropFirst(11).prefix(5)) })
+        let r = SlotSearch.find(
+            SlotRequest(providerRole: "dentist", durationMinutes: 60, earliest: start, latest: start + 30 * 86_400), in: a)
         #expect(r.count == 3)
     }
 }

@@ -93,7 +93,8 @@ import Testing
 
     @Test func roleSearchPicksTheEarliestAcrossProviders() {
         let cal = location([
-            provider("hyg", roles: ["hygienist"], ops: ["op3"], blocks: [ScheduleBlock(range: range("2026-12-01 07:00", "2026-12-01 12:00"))]),
+            provider(
+                "hyg", roles: ["hygienist"], ops: ["op3"], blocks: [ScheduleBlock(range: range("2026-12-01 07:00", "2026-12-01 12:00"))]),
             provider("d1", ops: ["op1"], blocks: [dayBlock], busy: [range("2026-12-01 09:00", "2026-12-01 10:00")]),
             provider("d2", ops: ["op2"], blocks: [ScheduleBlock(range: range("2026-12-01 09:30", "2026-12-01 12:00"))]),
         ])

@@ -33,7 +33,9 @@ import Testing
         #expect(SlotSearch.endOfLocalDay(utcInstant("2026-12-01 12:00"), in: kathmandu) == utcInstant("2026-12-01 18:15"))
     }
 
-    func openings(_ zone: TimeZone, increment: Int, block: TimeRange, busy: [TimeRange] = [], earliest: Int64, minutes: Int, count: Int)
+    func openings(
+        _ zone: TimeZone, increment: Int, block: TimeRange, busy: [TimeRange] = [], earliest: Int64, minutes: Int, count: Int
+    )
         -> [Opening]
     {
         let cal = location([provider("a", blocks: [ScheduleBlock(range: block)], busy: busy)], zone: zone, increment: increment)
@@ -48,14 +50,16 @@ import Testing
         let got = openings(
             newYork, increment: 10, block: block, busy: [TimeRange(start: block.start, end: utcInstant("2026-03-08 06:55"))],
             earliest: block.start, minutes: 50, count: 5)
-        #expect(got.map { localText($0.range.start, newYork) } == ["2026-03-08 03:00 EDT", "2026-03-08 03:50 EDT"])  // 04:40 EDT would end 05:30 > 05:00
+        // 04:40 EDT would end 05:30 > 05:00
+        #expect(got.map { localText($0.range.start, newYork) } == ["2026-03-08 03:00 EDT", "2026-03-08 03:50 EDT"])
         // Off-grid just before the change: 01:53 EST -> 03:00 EDT (local 02:00 does not exist).
         let got2 = openings(
             newYork, increment: 15, block: block, earliest: utcInstant("2026-03-08 06:53"), minutes: 30, count: 2)
         #expect(got2.map { localText($0.range.start, newYork) } == ["2026-03-08 03:00 EDT", "2026-03-08 03:30 EDT"])
         // A block spanning the change gives local :x0 starts on both sides.
         let got3 = openings(newYork, increment: 10, block: block, earliest: utcInstant("2026-03-08 06:25"), minutes: 40, count: 3)
-        #expect(got3.map { localText($0.range.start, newYork) } == ["2026-03-08 01:30 EST", "2026-03-08 03:10 EDT", "2026-03-08 03:50 EDT"])
+        #expect(
+            got3.map { localText($0.range.start, newYork) } == ["2026-03-08 01:30 EST", "2026-03-08 03:10 EDT", "2026-03-08 03:50 EDT"])
     }
 
     @Test func fallBackKeepsLocalAlignment() {

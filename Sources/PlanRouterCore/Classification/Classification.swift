@@ -25,6 +25,7 @@ public struct Classification: Sendable, Hashable {
     /// One line, e.g. `D6010 in D6000-D6199 -> surgical; 120 min; deposit 50000 cents; SLA 15 min`.
     public var summary: String {
         let tierReason = reasons.first { $0.hasSuffix("-> \(tier)") } ?? "-> \(tier)"
-        return "\(tierReason); \(chairMinutes) min; deposit \(depositCents) cents; SLA \(firstOfferSLASeconds / 60) min; path \(path.rawValue)"
+        return
+            "\(tierReason); \(chairMinutes) min; deposit \(depositCents) cents; SLA \(firstOfferSLASeconds / 60) min; path \(path.rawValue)"
     }
 }

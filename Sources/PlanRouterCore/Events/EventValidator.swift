@@ -69,7 +69,8 @@ public final class EventValidator: Sendable {
             let carried = expecting.map(\.cloudEventType).sorted()
             let accepts = carried.isEmpty ? "no event type this consumer reads" : carried.joined(separator: ", ")
             throw EventRejection(
-                .unexpectedType, "event type \(typeName) does not belong on \(topic.map { "topic \($0)" } ?? "this input"), which carries \(accepts)")
+                .unexpectedType,
+                "event type \(typeName) does not belong on \(topic.map { "topic \($0)" } ?? "this input"), which carries \(accepts)")
         }
         let data = value["data"]!
         let dataErrors = dataSchemas[type]!.validate(data)

@@ -42,11 +42,15 @@ public struct OffsetDateTime: Sendable, Hashable, Comparable, CustomStringConver
         let t = date.timeIntervalSince1970
         var secs = Int(t.rounded(.down))
         var millis = Int(((t - Double(secs)) * 1000).rounded())
-        if millis == 1000 { secs += 1; millis = 0 }
+        if millis == 1000 {
+            secs += 1
+            millis = 0
+        }
         let local = secs + utcOffsetSeconds
         let (y, m, d) = RFC3339.civilFromDays(local >= 0 ? local / 86400 : (local - 86399) / 86400)
         let sod = ((local % 86400) + 86400) % 86400
-        var s = RFC3339.pad(y, 4) + "-" + RFC3339.pad(m, 2) + "-" + RFC3339.pad(d, 2) + "T" + RFC3339.pad(sod / 3600, 2) + ":"
+        var s =
+            RFC3339.pad(y, 4) + "-" + RFC3339.pad(m, 2) + "-" + RFC3339.pad(d, 2) + "T" + RFC3339.pad(sod / 3600, 2) + ":"
             + RFC3339.pad(sod / 60 % 60, 2) + ":" + RFC3339.pad(sod % 60, 2)
         if millis != 0 { s += "." + RFC3339.pad(millis, 3) }
         let ao = abs(utcOffsetSeconds)

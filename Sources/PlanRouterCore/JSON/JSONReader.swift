@@ -35,7 +35,8 @@ public struct JSONReader: Sendable {
 
     /// The JSON pointer of a key of this object (RFC 6901: `~` and `/` escaped).
     public func pointer(_ key: String) -> String {
-        let escaped = key.contains(where: { $0 == "~" || $0 == "/" })
+        let escaped =
+            key.contains(where: { $0 == "~" || $0 == "/" })
             ? key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") : key
         return path + "/" + escaped
     }

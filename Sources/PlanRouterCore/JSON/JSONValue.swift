@@ -42,7 +42,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     }
     public func hash(into hasher: inout Hasher) {
         hasher.combine(entries.count)
-        for (k, v) in entries.sorted(by: { $0.key < $1.key }) { hasher.combine(k); hasher.combine(v) }
+        for (k, v) in entries.sorted(by: { $0.key < $1.key }) {
+            hasher.combine(k)
+            hasher.combine(v)
+        }
     }
 }
 
@@ -51,7 +54,10 @@ extension JSONValue {
         if case .object(let o) = self { return o[key] }
         return nil
     }
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
     /// An integer, also when written as 135000.0: JSON Schema's "integer" admits that
     /// form, so the typed reader must too (anything with a fraction is nil).
     public var int64Value: Int64? {
@@ -62,10 +68,22 @@ extension JSONValue {
         }
     }
     public var intValue: Int? { int64Value.map { Int($0) } }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
-    public var isNull: Bool { if case .null = self { return true }; return false }
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
 
     /// The JSON Schema type name of this value.
     public var typeName: String {

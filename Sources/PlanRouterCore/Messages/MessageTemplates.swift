@@ -53,7 +53,8 @@ public enum LocalTime {
         let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
         let (_, m, d) = RFC3339.civilFromDays(days)
         let sod = local - days * 86400
-        let h = sod / 3600, minute = sod / 60 % 60
+        let h = sod / 3600
+        let minute = sod / 60 % 60
         let h12 = h % 12 == 0 ? 12 : h % 12
         return "\(weekdays[((days % 7) + 7) % 7]) \(months[m - 1]) \(d), \(h12):\(minute < 10 ? "0" : "")\(minute) \(h < 12 ? "AM" : "PM")"
     }

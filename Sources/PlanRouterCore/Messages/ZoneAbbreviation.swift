@@ -55,7 +55,10 @@ public enum ZoneAbbreviation {
         var rest = Substring(rule)
         func name() -> String? {
             if rest.first == "<" {
-                guard let close = rest.firstIndex(of: ">") else { rest = ""; return nil }
+                guard let close = rest.firstIndex(of: ">") else {
+                    rest = ""
+                    return nil
+                }
                 let quoted = rest[rest.index(after: rest.startIndex)..<close]
                 rest = rest[rest.index(after: close)...]
                 return quoted.count >= 3 && quoted.allSatisfy(\.isLetter) ? String(quoted) : nil

@@ -68,10 +68,16 @@ struct RulesReader {
 
     mutating func mapping(_ node: Node?, _ path: String, allowed: Set<String>) -> [(String, Node)]? {
         guard let node else { return nil }
-        guard let m = node.mapping else { fail(path, node, "expected a mapping"); return nil }
+        guard let m = node.mapping else {
+            fail(path, node, "expected a mapping")
+            return nil
+        }
         var out: [(String, Node)] = []
         for (k, v) in m {
-            guard let key = k.scalar?.string else { fail(path, k, "keys must be strings"); continue }
+            guard let key = k.scalar?.string else {
+                fail(path, k, "keys must be strings")
+                continue
+            }
             if !allowed.isEmpty, !allowed.contains(key) {
                 fail(child(path, key), k, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
                 continue
@@ -82,13 +88,22 @@ struct RulesReader {
     }
 
     mutating func string(_ node: Node, _ path: String) -> String? {
-        guard let s = node.scalar?.string, !s.isEmpty else { fail(path, node, "expected a non-empty string"); return nil }
+        guard let s = node.scalar?.string, !s.isEmpty else {
+            fail(path, node, "expected a non-empty string")
+            return nil
+        }
         return s
     }
 
     mutating func int(_ node: Node, _ path: String, _ range: ClosedRange<Int64>) -> Int64? {
-        guard let s = node.scalar?.string, let v = Int64(s) else { fail(path, node, "expected an integer"); return nil }
-        guard range.contains(v) else { fail(path, node, "must be between \(range.lowerBound) and \(range.upperBound)"); return nil }
+        guard let s = node.scalar?.string, let v = Int64(s) else {
+            fail(path, node, "expected an integer")
+            return nil
+        }
+        guard range.contains(v) else {
+            fail(path, node, "must be between \(range.lowerBound) and \(range.upperBound)")
+            return nil
+        }
         return v
     }
 
@@ -96,12 +111,17 @@ struct RulesReader {
         switch node.scalar?.string.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: fail(path, node, "expected true or false"); return nil
+        default:
+            fail(path, node, "expected true or false")
+            return nil
         }
     }
 
     mutating func list(_ node: Node, _ path: String) -> [Node]? {
-        guard let s = node.sequence else { fail(path, node, "expected a list"); return nil }
+        guard let s = node.sequence else {
+            fail(path, node, "expected a list")
+            return nil
+        }
         return Array(s)
     }
 
@@ -119,7 +139,10 @@ struct RulesReader {
         var number = ""
         var sawUnit = false
         for c in s {
-            if c.isNumber { number.append(c); continue }
+            if c.isNumber {
+                number.append(c)
+                continue
+            }
             guard let n = Int(number) else { return nil }
             switch c {
             case "s": total += n
@@ -217,7 +240,7 @@ struct RulesReader {
         guard let entries else { return nil }
         let before = errors.count
         var t = RoutingRules.Tier(
-            name: "", priority: 0, match: .init(), deposit: .noDeposit, firstOfferSLASeconds: 1800, holdWindowSeconds: 48 * 3600,
+            name: "", priority: 0, match: .init(), deposit: .zero, firstOfferSLASeconds: 1800, holdWindowSeconds: 48 * 3600,
             ladder: [])
         var sawName = false
         var sawMatch = false
@@ -250,7 +273,9 @@ struct RulesReader {
             case "ladder": t.ladder = readLadder(v, p) ?? []
             case "provider_role":
                 if let role = string(v, p) {
-                    if RulesReader.roles.contains(role) { t.providerRole = role } else {
+                    if RulesReader.roles.contains(role) {
+                        t.providerRole = role
+                    } else {
                         fail(p, v, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
                     }
                 }
@@ -327,7 +352,9 @@ struct RulesReader {
             var after: Int?
             var action: RoutingRules.LadderAction?
             for (key, v) in mapping(item, ip, allowed: ["after", "action"]) ?? [] {
-                if key == "after" { after = duration(v, child(ip, key)) } else {
+                if key == "after" {
+                    after = duration(v, child(ip, key))
+                } else {
                     action = RoutingRules.LadderAction(rawValue: v.scalar?.string ?? "")
                     if action == nil { fail(child(ip, key), v, "must be nudge or coordinator_task") }
                 }
@@ -355,7 +382,10 @@ struct RulesReader {
                 for (code, m) in mapping(v, p, allowed: []) ?? [] { c.byCode[code] = Int(int(m, child(p, code), 5...480) ?? 30) }
             default:
                 for (r, m) in mapping(v, p, allowed: []) ?? [] {
-                    guard let range = CDTRange(r) else { fail(child(p, r), v, "expected a CDT range such as D6000-D6199"); continue }
+                    guard let range = CDTRange(r) else {
+                        fail(child(p, r), v, "expected a CDT range such as D6000-D6199")
+                        continue
+                    }
                     c.byRange.append((range, Int(int(m, child(p, r), 5...480) ?? 30)))
                 }
             }
@@ -365,7 +395,9 @@ struct RulesReader {
 
     mutating func readOffer(_ node: Node, _ path: String) -> RoutingRules.Offer? {
         var o = RoutingRules.Offer()
-        for (key, v) in mapping(node, path, allowed: ["openings", "horizon_days", "same_visit_buffer", "spread_over_days", "same_visit"]) ?? [] {
+        for (key, v) in mapping(node, path, allowed: ["openings", "horizon_days", "same_visit_buffer", "spread_over_days", "same_visit"])
+            ?? []
+        {
             let p = child(path, key)
             switch key {
             case "openings": o.openings = Int(int(v, p, 1...10) ?? 3)
@@ -381,7 +413,9 @@ struct RulesReader {
     mutating func readQuietHours(_ node: Node, _ path: String) -> RoutingRules.QuietHours? {
         var q = RoutingRules.QuietHours()
         for (key, v) in mapping(node, path, allowed: ["start", "end"]) ?? [] {
-            if key == "start" { q.startMinute = clock(v, child(path, key)) ?? q.startMinute } else {
+            if key == "start" {
+                q.startMinute = clock(v, child(path, key)) ?? q.startMinute
+            } else {
                 q.endMinute = clock(v, child(path, key)) ?? q.endMinute
             }
         }
@@ -398,7 +432,10 @@ struct RulesReader {
             guard let text = string(v, child(path, key)) else { continue }
             let unknown = MessageTemplates.unknownPlaceholders(in: text)
             if !unknown.isEmpty {
-                fail(child(path, key), v, "unknown placeholder \(unknown.map { "{\($0)}" }.joined(separator: ", ")); use \(MessageTemplates.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", "))")
+                fail(
+                    child(path, key), v,
+                    "unknown placeholder \(unknown.map { "{\($0)}" }.joined(separator: ", ")); use \(MessageTemplates.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", "))"
+                )
                 continue
             }
             m[keyPath: keys[key]!] = text

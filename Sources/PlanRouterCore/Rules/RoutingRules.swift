@@ -20,7 +20,7 @@ public struct RoutingRules: Sendable, Hashable {
         public var percent: Double?
         public var minimumCents: Int64 = 0
         public var maximumCents: Int64?
-        public static let noDeposit = Deposit(fixedCents: 0)
+        public static let zero = Deposit(fixedCents: 0)
     }
 
     public enum LadderAction: String, Sendable, Hashable, CaseIterable {
@@ -68,7 +68,10 @@ public struct RoutingRules: Sendable, Hashable {
         public func hash(into h: inout Hasher) {
             h.combine(defaultMinutes)
             h.combine(byCode)
-            for r in byRange { h.combine(r.range); h.combine(r.minutes) }
+            for r in byRange {
+                h.combine(r.range)
+                h.combine(r.minutes)
+            }
         }
     }
 

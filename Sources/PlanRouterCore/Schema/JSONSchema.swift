@@ -62,7 +62,10 @@ public final class JSONSchema: @unchecked Sendable {
         }
         definitions = defs
         var rootValue = schema
-        if case .object(var o) = rootValue { o["$defs"] = nil; rootValue = .object(o) }
+        if case .object(var o) = rootValue {
+            o["$defs"] = nil
+            rootValue = .object(o)
+        }
         root = try JSONSchema.compile(rootValue, path: "")
     }
 
@@ -78,7 +81,9 @@ public final class JSONSchema: @unchecked Sendable {
             var c = Constraints()
             for (key, value) in o {
                 func int() throws -> Int {
-                    guard let i = value.intValue, i >= 0 else { throw LoadError(description: "\(path)/\(key): expected a non-negative integer") }
+                    guard let i = value.intValue, i >= 0 else {
+                        throw LoadError(description: "\(path)/\(key): expected a non-negative integer")
+                    }
                     return i
                 }
                 func number() throws -> Double {
@@ -90,7 +95,9 @@ public final class JSONSchema: @unchecked Sendable {
                 }
                 switch key {
                 case "type":
-                    if let s = value.stringValue { c.types = [s] } else if let a = value.arrayValue {
+                    if let s = value.stringValue {
+                        c.types = [s]
+                    } else if let a = value.arrayValue {
                         c.types = Set(a.compactMap(\.stringValue))
                     }
                 case "properties":
@@ -147,7 +154,10 @@ public final class JSONSchema: @unchecked Sendable {
         case .any: return
         case .never: errors.append("\(path.isEmpty ? "/" : path): not allowed")
         case .ref(let name):
-            guard let target = definitions[name] else { errors.append("\(path): unknown schema reference \(name)"); return }
+            guard let target = definitions[name] else {
+                errors.append("\(path): unknown schema reference \(name)")
+                return
+            }
             check(target, v, path, &errors, limit)
         case .constraints(let c): check(c, v, path, &errors, limit)
         }
@@ -163,7 +173,8 @@ public final class JSONSchema: @unchecked Sendable {
         let at = path.isEmpty ? "/" : path
         if let types = c.types {
             let t = v.typeName
-            let ok = types.contains(t) || (t == "integer" && types.contains("number"))
+            let ok =
+                types.contains(t) || (t == "integer" && types.contains("number"))
                 || (t == "double" && types.contains("integer"))
             if !ok {
                 // 12.0 is an integer in JSON Schema; anything with a fraction is not.
@@ -200,12 +211,19 @@ public final class JSONSchema: @unchecked Sendable {
                 }
             }
         case .int, .double:
-            let d: Double = { if case .int(let i) = v { return Double(i) }; if case .double(let x) = v { return x }; return 0 }()
+            let d: Double = {
+                if case .int(let i) = v { return Double(i) }
+                if case .double(let x) = v { return x }
+                return 0
+            }()
             if let m = c.minimum, d < m { errors.append("\(at): less than minimum \(JSONSchema.show(m))") }
             if let m = c.maximum, d > m { errors.append("\(at): greater than maximum \(JSONSchema.show(m))") }
         case .array(let items):
             if let m = c.minItems, items.count < m { errors.append("\(at): fewer than \(m) items") }
-            if let m = c.maxItems, items.count > m { errors.append("\(at): more than \(m) items"); return }
+            if let m = c.maxItems, items.count > m {
+                errors.append("\(at): more than \(m) items")
+                return
+            }
             if let itemSchema = c.items {
                 for (i, item) in items.enumerated() { check(itemSchema, item, "\(path)/\(i)", &errors, limit) }
             }
@@ -257,9 +275,15 @@ public final class JSONSchema: @unchecked Sendable {
                 continue
             }
             switch ch {
-            case "\\": escaped = true; out.append(ch)
-            case "[" where !inClass: inClass = true; out.append(ch)
-            case "]" where inClass: inClass = false; out.append(ch)
+            case "\\":
+                escaped = true
+                out.append(ch)
+            case "[" where !inClass:
+                inClass = true
+                out.append(ch)
+            case "]" where inClass:
+                inClass = false
+                out.append(ch)
             case "$" where !inClass: out += "\\z"
             default: out.append(ch)
             }

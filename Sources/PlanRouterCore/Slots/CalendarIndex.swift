@@ -80,7 +80,10 @@ struct CalendarIndex: Sendable {
             raw = Self.mergeBlocks(raw)
             p.blocks = raw
             var m = Int64.min
-            p.maxEnd = raw.map { m = max(m, $0.range.end); return m }
+            p.maxEnd = raw.map {
+                m = max(m, $0.range.end)
+                return m
+            }
             p.operatoryBlockouts = Array(repeating: [], count: opCount)
             for b in blockouts where !b.range.isEmpty && (b.providerID == nil || b.providerID == pc.providerID) {
                 kinds.insert(b.kind)

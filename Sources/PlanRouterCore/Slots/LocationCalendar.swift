@@ -10,22 +10,34 @@ public struct LocationCalendar: Sendable {
     /// IANA zone; all day boundaries and alignment are local.
     public var timeZone: TimeZone {
         get { _timeZone }
-        set { _timeZone = newValue; rebuildIndex() }
+        set {
+            _timeZone = newValue
+            rebuildIndex()
+        }
     }
     /// 5, 10 or 15: slot starts are aligned to this in local time (local minutes since local midnight % increment == 0).
     public var incrementMinutes: Int
     public var providers: [ProviderCalendar] {
         get { _providers }
-        set { _providers = newValue; rebuildIndex() }
+        set {
+            _providers = newValue
+            rebuildIndex()
+        }
     }
     /// Appointments and holds per operatory.
     public var operatoryBusy: [String: [TimeRange]] {
         get { _operatoryBusy }
-        set { _operatoryBusy = newValue.mapValues(RangeList.normalised); rebuildIndex() }
+        set {
+            _operatoryBusy = newValue.mapValues(RangeList.normalised)
+            rebuildIndex()
+        }
     }
     public var blockouts: [Blockout] {
         get { _blockouts }
-        set { _blockouts = newValue; rebuildIndex() }
+        set {
+            _blockouts = newValue
+            rebuildIndex()
+        }
     }
 
     private var _timeZone: TimeZone

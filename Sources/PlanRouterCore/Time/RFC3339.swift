@@ -71,10 +71,14 @@ public enum RFC3339 {
         let t = date.timeIntervalSince1970
         var secs = Int(t.rounded(.down))
         var millis = Int(((t - Double(secs)) * 1000).rounded())
-        if millis == 1000 { secs += 1; millis = 0 }
+        if millis == 1000 {
+            secs += 1
+            millis = 0
+        }
         let (y, m, d) = civilFromDays(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400)
         let sod = ((secs % 86400) + 86400) % 86400
-        var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(sod / 3600, 2) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
+        var s =
+            pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(sod / 3600, 2) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
         if millis != 0 { s += "." + pad(millis, 3) }
         return s + "Z"
     }

@@ -6,9 +6,10 @@ extension KafkaMessage {
     init(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         let raw = message.pointee
         let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        let value: [UInt8] = raw.payload.map {
-            Array(UnsafeRawBufferPointer(start: $0, count: raw.len))
-        } ?? []
+        let value: [UInt8] =
+            raw.payload.map {
+                Array(UnsafeRawBufferPointer(start: $0, count: raw.len))
+            } ?? []
         let key: [UInt8]? = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
 
         var headers: [KafkaHeader] = []

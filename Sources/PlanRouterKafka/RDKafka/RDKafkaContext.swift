@@ -6,9 +6,10 @@ import Logging
 /// `RDKafkaHandle` keeps it alive until after `rd_kafka_destroy` returns, which is
 /// the last moment librdkafka can call back.
 final class RDKafkaContext: Sendable {
-    typealias RebalanceHandler = @Sendable (
-        _ rk: OpaquePointer, _ event: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-    ) -> Void
+    typealias RebalanceHandler =
+        @Sendable (
+            _ rk: OpaquePointer, _ event: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        ) -> Void
 
     let logger: Logger
     let onRebalance: RebalanceHandler?

@@ -10,13 +10,17 @@ extension RDKafkaHandle {
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
             let error = message.pointee.err
             if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                box.complete(.success(KafkaDeliveryReport(
-                    topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+                box.complete(
+                    .success(
+                        KafkaDeliveryReport(
+                            topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)))
             } else if error == RD_KAFKA_RESP_ERR__FATAL, let rk, let fatal = KafkaError.fatal(of: rk) {
                 box.complete(.failure(fatal))
             } else {
-                box.complete(.failure(KafkaError(
-                    code: .messageDelivery, context: "delivery to topic '\(topic)' failed", rdKafka: error)))
+                box.complete(
+                    .failure(
+                        KafkaError(
+                            code: .messageDelivery, context: "delivery to topic '\(topic)' failed", rdKafka: error)))
             }
         }
     }

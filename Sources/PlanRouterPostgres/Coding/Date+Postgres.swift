@@ -41,8 +41,12 @@ extension Date: PostgresEncodable, PostgresDecodable {
     /// a trailing " BC", and "infinity"/"-infinity" (as `distantFuture`/`distantPast`).
     public init(postgresText: String) throws {
         switch postgresText {
-        case "infinity": self = .distantFuture; return
-        case "-infinity": self = .distantPast; return
+        case "infinity":
+            self = .distantFuture
+            return
+        case "-infinity":
+            self = .distantPast
+            return
         default: break
         }
         var text = postgresText

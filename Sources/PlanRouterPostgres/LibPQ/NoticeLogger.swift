@@ -13,11 +13,13 @@ final class NoticeLogger {
     /// caller releases it after `PQfinish`, when libpq can no longer call back.
     static func install(on connection: OpaquePointer, logger: Logger) -> Unmanaged<NoticeLogger> {
         let box = Unmanaged.passRetained(NoticeLogger(logger: logger))
-        PQsetNoticeReceiver(connection, { argument, result in
-            guard let argument, let result else { return }
-            let receiver = Unmanaged<NoticeLogger>.fromOpaque(argument).takeUnretainedValue()
-            receiver.log(result)
-        }, box.toOpaque())
+        PQsetNoticeReceiver(
+            connection,
+            { argument, result in
+                guard let argument, let result else { return }
+                let receiver = Unmanaged<NoticeLogger>.fromOpaque(argument).takeUnretainedValue()
+                receiver.log(result)
+            }, box.toOpaque())
         return box
     }
 

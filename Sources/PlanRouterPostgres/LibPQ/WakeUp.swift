@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Interrupts a poll(2) on the connection's queue from another thread (task cancellation):
 /// a pipe whose read end sits next to the socket in the poll set. One per wait, so a late

@@ -25,8 +25,10 @@ public enum CaseHandOver {
             outbox.append(event, topic: topics[.coordinatorTasks])
             history.append(
                 PlanEventRow(
-                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.task.locationID, kind: "escalated", source: source,
-                    occurredAt: now, detail: .object(["task_id": .int(t.id), "kind": .string(kind.rawValue), "reason": .string(t.task.reason)])))
+                    organizationID: t.key.organizationID, planID: t.key.planID, locationID: t.task.locationID, kind: "escalated",
+                    source: source,
+                    occurredAt: now,
+                    detail: .object(["task_id": .int(t.id), "kind": .string(kind.rawValue), "reason": .string(t.task.reason)])))
         }
         try await PlanEventsRepository.append(history, recordedAt: now, on: tx)
         return tasks

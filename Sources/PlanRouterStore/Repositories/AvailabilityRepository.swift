@@ -41,7 +41,9 @@ public enum AvailabilityRepository {
     static let range = "tstzrange((($2::date)::timestamp AT TIME ZONE l.time_zone), (($3::date + 1)::timestamp AT TIME ZONE l.time_zone))"
 
     /// Whether a schedule changed after `changedAt` already covers part of the range.
-    public static func newerScheduleExists(location: String, from: String, to: String, changedAt: Date, on tx: PostgresConnection) async throws -> Bool {
+    public static func newerScheduleExists(
+        location: String, from: String, to: String, changedAt: Date, on tx: PostgresConnection
+    ) async throws -> Bool {
         let newer = try await tx.query(
             "SELECT 1 FROM schedule_blocks b JOIN locations l ON l.id = b.location_id WHERE b.location_id = $1 AND b.during && \(range) AND b.changed_at > $4 LIMIT 1",
             location, from, to, changedAt)
@@ -104,27 +106,41 @@ public enum AvailabilityRepository {
 
     // MARK: Loading calendars (four queries for any number of locations)
 
-    public static func providers(at locations: [String], on tx: PostgresConnection) async throws -> [(locationID: String, providerID: String, roles: [String], operatoryIDs: [String])] {
+    public static func providers(
+        at locations: [String], on tx: PostgresConnection
+    ) async throws -> [(locationID: String, providerID: String, roles: [String], operatoryIDs: [String])] {
         try await tx.query(
             "SELECT location_id, provider_id, roles, operatory_ids FROM providers WHERE location_id = ANY($1::text[]) ORDER BY location_id, provider_id",
             locations
-        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: [String].self), try $0.decode(3, as: [String].self)) }
+        ).map {
+            (
+                try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: [String].self),
+                try $0.decode(3, as: [String].self)
+            )
+        }
     }
 
     static let epoch = "extract(epoch FROM lower(during))::int8, extract(epoch FROM upper(during))::int8"
 
-    public static func blocks(at locations: [String], from: Date, to: Date, on tx: PostgresConnection) async throws -> [(locationID: String, providerID: String, range: TimeRange, operatoryIDs: [String])] {
+    public static func blocks(
+        at locations: [String], from: Date, to: Date, on tx: PostgresConnection
+    ) async throws -> [(locationID: String, providerID: String, range: TimeRange, operatoryIDs: [String])] {
         try await tx.query(
             "SELECT location_id, provider_id, \(epoch), operatory_ids FROM schedule_blocks WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
             locations, from, to
         ).map {
-            (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self),
-             TimeRange(start: try $0.decode(2, as: Int64.self), end: try $0.decode(3, as: Int64.self)), try $0.decode(4, as: [String].self))
+            (
+                try $0.decode(0, as: String.self), try $0.decode(1, as: String.self),
+                TimeRange(start: try $0.decode(2, as: Int64.self), end: try $0.decode(3, as: Int64.self)),
+                try $0.decode(4, as: [String].self)
+            )
         }
     }
 
     /// Busy time: active reservations overlapping the window; expired holds not yet swept are ignored.
-    public static func busy(at locations: [String], from: Date, to: Date, now: Date, on tx: PostgresConnection) async throws
+    public static func busy(
+        at locations: [String], from: Date, to: Date, now: Date, on tx: PostgresConnection
+    ) async throws
         -> [(locationID: String, providerID: String, operatoryID: String?, provider: TimeRange?, chair: TimeRange?)]
     {
         try await tx.query(
@@ -134,7 +150,8 @@ public enum AvailabilityRepository {
               AND (kind <> 'hold' OR expires_at > $4)
             """, locations, from, to, now
         ).map { r in
-            let ps = try r.decode(3, as: Int64?.self), pe = try r.decode(4, as: Int64?.self)
+            let ps = try r.decode(3, as: Int64?.self)
+            let pe = try r.decode(4, as: Int64?.self)
             let op = try r.decode(2, as: String?.self)
             // Chair time matters (and is read) only for a reservation with an operatory.
             let chair = op == nil ? nil : TimeRange(start: try r.decode(5, as: Int64.self), end: try r.decode(6, as: Int64.self))
@@ -145,15 +162,20 @@ public enum AvailabilityRepository {
         }
     }
 
-    public static func blockouts(at locations: [String], from: Date, to: Date, on tx: PostgresConnection) async throws -> [(locationID: String, blockout: Blockout)] {
+    public static func blockouts(
+        at locations: [String], from: Date, to: Date, on tx: PostgresConnection
+    ) async throws -> [(locationID: String, blockout: Blockout)] {
         try await tx.query(
             "SELECT location_id, provider_id, operatory_ids, \(epoch), kind FROM blockouts WHERE location_id = ANY($1::text[]) AND during && tstzrange($2, $3)",
             locations, from, to
         ).map {
-            (try $0.decode(0, as: String.self),
-             Blockout(
-                range: TimeRange(start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self)), kind: try $0.decode(5, as: String.self),
-                providerID: try $0.decode(1, as: String?.self), operatoryIDs: try $0.decode(2, as: [String].self)))
+            (
+                try $0.decode(0, as: String.self),
+                Blockout(
+                    range: TimeRange(start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self)),
+                    kind: try $0.decode(5, as: String.self),
+                    providerID: try $0.decode(1, as: String?.self), operatoryIDs: try $0.decode(2, as: [String].self))
+            )
         }
     }
 }

@@ -20,7 +20,8 @@ public struct InboxEntry: Sendable {
 /// The `inbox` table: event ids per consumer; a redelivered id is skipped.
 public enum InboxRepository {
     /// Inserts the keys and returns those that were not there before.
-    public static func record(consumer: String, _ entries: [InboxEntry], now: Date, on tx: PostgresConnection) async throws -> Set<EventKey> {
+    public static func record(consumer: String, _ entries: [InboxEntry], now: Date, on tx: PostgresConnection) async throws -> Set<EventKey>
+    {
         guard !entries.isEmpty else { return [] }
         let rows = try await tx.query(
             """

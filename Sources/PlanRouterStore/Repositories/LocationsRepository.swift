@@ -11,7 +11,8 @@ public struct LocationInfo: Sendable {
     public var defaultCoordinatorID: String?
     public var calendarVersion: Int64
 
-    public init(id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?, calendarVersion: Int64) {
+    public init(id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?, calendarVersion: Int64)
+    {
         self.id = id
         self.name = name
         self.timeZone = timeZone
@@ -60,7 +61,9 @@ public enum LocationsRepository {
     }
 
     /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by id.
-    public static func staleCalendars(syncedBefore cutoff: Date, among ids: [String]? = nil, on conn: PostgresConnection) async throws
+    public static func staleCalendars(
+        syncedBefore cutoff: Date, among ids: [String]? = nil, on conn: PostgresConnection
+    ) async throws
         -> [(id: String, syncedAt: Date)]
     {
         try await conn.query(

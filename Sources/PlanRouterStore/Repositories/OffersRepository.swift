@@ -127,7 +127,8 @@ public enum OffersRepository {
                 locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
                 providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
                 acceptedAt: try r.decode(6, as: Date.self), patientJSON: try r.decode(7, as: PostgresJSON.self).text,
-                tier: try r.decode(8, as: String.self), path: try r.decode(9, as: String.self), chairMinutes: try r.decode(10, as: Int.self),
+                tier: try r.decode(8, as: String.self), path: try r.decode(9, as: String.self),
+                chairMinutes: try r.decode(10, as: Int.self),
                 depositCents: try r.decode(11, as: Int64.self), valueCents: try r.decode(12, as: Int64.self),
                 slaSeconds: try r.decode(13, as: Int.self), providerRole: try r.decode(14, as: String?.self),
                 reasons: try r.decode(15, as: [String].self), procedureCodes: try r.decode(16, as: [String].self))
@@ -156,7 +157,8 @@ public enum OffersRepository {
             rows.indices.map { Int32($0) }, now)
         var offerIDs: [PlanKey: Int64] = [:]
         for r in offerRows {
-            offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(0, as: Int64.self)
+            offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(
+                0, as: Int64.self)
         }
         return offerIDs
     }
@@ -200,7 +202,8 @@ public enum OffersRepository {
             offerID, key.organizationID, key.planID)
         guard let r = rows.first else { return nil }
         return LinkedOffer(
-            offerID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self), depositCents: try r.decode(2, as: Int64.self),
+            offerID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self),
+            depositCents: try r.decode(2, as: Int64.self),
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
             timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
             offeredCount: try r.decode(8, as: Int.self))

@@ -87,7 +87,9 @@ public enum OutboxRepository {
     }
 
     /// Rows the broker refused for good: one more attempt each, set aside after `maximumAttempts`.
-    public static func recordRefused(_ ids: [Int64], errors: [String], maximumAttempts: Int, now: Date, on conn: PostgresConnection) async throws {
+    public static func recordRefused(
+        _ ids: [Int64], errors: [String], maximumAttempts: Int, now: Date, on conn: PostgresConnection
+    ) async throws {
         _ = try await conn.execute(
             """
             UPDATE outbox o SET attempts = o.attempts + 1, last_error = u.e,

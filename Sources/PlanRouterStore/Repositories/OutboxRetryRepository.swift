@@ -60,7 +60,8 @@ public enum OutboxRetryRepository {
     /// have reached the topic already (a late acknowledgement), so a retry can publish
     /// it twice: consumers deduplicate by event id.
     public static func retry(_ selection: Selection, on conn: PostgresConnection) async throws -> Int {
-        let base = "UPDATE outbox SET failed_at = NULL, attempts = 0, last_error = NULL WHERE failed_at IS NOT NULL AND published_at IS NULL"
+        let base =
+            "UPDATE outbox SET failed_at = NULL, attempts = 0, last_error = NULL WHERE failed_at IS NOT NULL AND published_at IS NULL"
         let count: Int
         switch selection {
         case .ids(let ids): count = try await conn.execute(base + " AND id = ANY($1::int8[])", ids)

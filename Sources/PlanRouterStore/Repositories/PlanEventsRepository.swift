@@ -43,7 +43,8 @@ public enum PlanEventsRepository {
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::jsonb[])
                  AS u(o, p, l, k, s, e, at, d)
             """,
-            rows.map(\.organizationID), rows.map(\.planID), rows.map(\.locationID), rows.map(\.kind), rows.map(\.source), rows.map(\.eventID),
+            rows.map(\.organizationID), rows.map(\.planID), rows.map(\.locationID), rows.map(\.kind), rows.map(\.source),
+            rows.map(\.eventID),
             rows.map(\.occurredAt), rows.map { PostgresJSON($0.detail.serialized()) }, recordedAt)
     }
 }

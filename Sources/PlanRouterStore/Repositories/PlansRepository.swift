@@ -95,7 +95,9 @@ public struct TransitionedPlan: Sendable {
 public enum PlansRepository {
     /// Inserts new plans and replaces older acceptances (only a newer `accepted_at` wins);
     /// returns the keys written and, of those, the ones that replaced a stored plan.
-    public static func upsertAcceptances(_ c: [AcceptanceRow], now: Date, on tx: PostgresConnection) async throws -> (written: Set<PlanKey>, replaced: Set<PlanKey>) {
+    public static func upsertAcceptances(
+        _ c: [AcceptanceRow], now: Date, on tx: PostgresConnection
+    ) async throws -> (written: Set<PlanKey>, replaced: Set<PlanKey>) {
         let rows = try await tx.query(
             """
             INSERT INTO plans (organization_id, plan_id, location_id, patient_id, provider_id, coordinator_id, accepted_at,
@@ -231,7 +233,8 @@ public enum PlansRepository {
     /// The open case an appointment books: by plan id, else the patient's most recent open
     /// case at the location whose procedures overlap the appointment's codes.
     public static func openCaseBooked(
-        organizationID org: String, planID: String?, locationID: String, patientID: String, procedureCodes codes: [String], on tx: PostgresConnection
+        organizationID org: String, planID: String?, locationID: String, patientID: String, procedureCodes codes: [String],
+        on tx: PostgresConnection
     ) async throws -> (planID: String, acceptedAt: Date)? {
         let rows = try await tx.query(
             """
@@ -247,7 +250,9 @@ public enum PlansRepository {
     }
 
     /// The booked case whose booking was this PMS appointment, if any.
-    public static func bookedByAppointment(organizationID: String, appointmentID: String, on tx: PostgresConnection) async throws -> PlanKey? {
+    public static func bookedByAppointment(
+        organizationID: String, appointmentID: String, on tx: PostgresConnection
+    ) async throws -> PlanKey? {
         let rows = try await tx.query(
             """
             SELECT p.plan_id FROM plans p

@@ -306,7 +306,8 @@ public enum ReservationsRepository {
         ).map {
             HeldReservation(
                 reservationID: try $0.decode(0, as: Int64.self), key: key, providerID: try $0.decode(1, as: String.self),
-                operatoryID: try $0.decode(2, as: String?.self), start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self))
+                operatoryID: try $0.decode(2, as: String?.self), start: try $0.decode(3, as: Int64.self),
+                end: try $0.decode(4, as: Int64.self))
         }
     }
 

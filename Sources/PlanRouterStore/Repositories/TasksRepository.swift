@@ -51,8 +51,10 @@ public enum TasksRepository {
             ORDER BY ord
             RETURNING id, organization_id, plan_id, kind
             """,
-            tasks.map(\.key.organizationID), tasks.map(\.key.planID), tasks.map(\.locationID), tasks.map(\.ownerID), tasks.map(\.kind.rawValue),
-            tasks.map(\.urgent), tasks.map(\.reason), tasks.map { PostgresJSON($0.context.serialized()) }, tasks.indices.map { Int32($0) }, now)
+            tasks.map(\.key.organizationID), tasks.map(\.key.planID), tasks.map(\.locationID), tasks.map(\.ownerID),
+            tasks.map(\.kind.rawValue),
+            tasks.map(\.urgent), tasks.map(\.reason), tasks.map { PostgresJSON($0.context.serialized()) }, tasks.indices.map { Int32($0) },
+            now)
         var ids: [TaskID: Int64] = [:]
         for r in rows {
             let key = PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))
@@ -131,7 +133,8 @@ public enum TasksRepository {
     /// An urgent escalation task for a case whose booked appointment was cancelled in the
     /// PMS; the owner is the plan's coordinator, else the location's default.
     public static func insertReopened(
-        _ key: PlanKey, locationID: String, coordinatorID: String?, reason: String, appointmentID: String, now: Date, on tx: PostgresConnection
+        _ key: PlanKey, locationID: String, coordinatorID: String?, reason: String, appointmentID: String, now: Date,
+        on tx: PostgresConnection
     ) async throws -> CreatedTask {
         let task = try await tx.query(
             """
@@ -147,11 +150,13 @@ public enum TasksRepository {
             id: id,
             task: CoordinatorTask(
                 taskID: String(id), organizationID: key.organizationID, locationID: locationID, planID: key.planID,
-                ownerID: try task[0].decode(1, as: String.self), kind: .escalation, urgent: true, reason: reason, createdAt: now, context: context))
+                ownerID: try task[0].decode(1, as: String.self), kind: .escalation, urgent: true, reason: reason, createdAt: now,
+                context: context))
     }
 
     /// Cancels the plans' open tasks (but `exceptTask`) with `outcome`.
-    public static func cancelOpen(_ keys: [PlanKey], outcome: String, exceptTask: Int64?, now: Date, on tx: PostgresConnection) async throws {
+    public static func cancelOpen(_ keys: [PlanKey], outcome: String, exceptTask: Int64?, now: Date, on tx: PostgresConnection) async throws
+    {
         _ = try await tx.execute(
             """
             UPDATE coordinator_tasks c SET status = 'cancelled', outcome = $3, resolved_at = $4
@@ -165,7 +170,9 @@ public enum TasksRepository {
         """
 
     /// Tasks with the status (and location, owner when given), oldest first, as JSON.
-    public static func list(status: String, locationID: String?, ownerID: String?, limit: Int, on conn: PostgresConnection) async throws -> [JSONValue] {
+    public static func list(
+        status: String, locationID: String?, ownerID: String?, limit: Int, on conn: PostgresConnection
+    ) async throws -> [JSONValue] {
         try await conn.query(
             """
             SELECT \(Self.taskColumns) FROM coordinator_tasks
@@ -180,7 +187,10 @@ public enum TasksRepository {
     public static func find(_ id: Int64, on tx: PostgresConnection) async throws -> (key: PlanKey, locationID: String)? {
         let found = try await tx.query("SELECT organization_id, plan_id, location_id FROM coordinator_tasks WHERE id = $1", id)
         guard let f = found.first else { return nil }
-        return (PlanKey(organizationID: try f.decode(0, as: String.self), planID: try f.decode(1, as: String.self)), try f.decode(2, as: String.self))
+        return (
+            PlanKey(organizationID: try f.decode(0, as: String.self), planID: try f.decode(1, as: String.self)),
+            try f.decode(2, as: String.self)
+        )
     }
 
     /// Locks the task's row; returns its status.
@@ -190,7 +200,8 @@ public enum TasksRepository {
     }
 
     /// Resolves the task; returns it as JSON.
-    public static func resolve(_ id: Int64, outcome: String, note: String?, now: Date, on tx: PostgresConnection) async throws -> JSONValue {
+    public static func resolve(_ id: Int64, outcome: String, note: String?, now: Date, on tx: PostgresConnection) async throws -> JSONValue
+    {
         let updated = try await tx.query(
             """
             UPDATE coordinator_tasks SET status = 'resolved', outcome = $2, note = $3, resolved_at = $4 WHERE id = $1

@@ -59,7 +59,8 @@ public enum TimersRepository {
         _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
     }
 
-    public static func claim(limit: Int, lease: Duration, worker: String, now: Date, on conn: PostgresConnection) async throws -> [DueTimer] {
+    public static func claim(limit: Int, lease: Duration, worker: String, now: Date, on conn: PostgresConnection) async throws -> [DueTimer]
+    {
         let rows = try await conn.query(
             """
             WITH due AS (
@@ -72,7 +73,8 @@ public enum TimersRepository {
             """, now, limit, Double(lease.components.seconds), worker)
         return try rows.map { r in
             DueTimer(
-                id: try r.decode(0, as: Int64.self), organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self),
+                id: try r.decode(0, as: Int64.self), organizationID: try r.decode(1, as: String.self),
+                planID: try r.decode(2, as: String.self),
                 locationID: try r.decode(3, as: String.self), kind: try r.decode(4, as: String.self), step: try r.decode(5, as: Int.self),
                 dueAt: try r.decode(6, as: Date.self), action: try r.decode(7, as: String.self))
         }

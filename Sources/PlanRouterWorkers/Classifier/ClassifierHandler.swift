@@ -42,10 +42,13 @@ public struct ClassifierHandler: EventHandler {
         guard !events.isEmpty else { return [] }
         var letters: [DeadLetter] = []
         // Decoded once at the edge; acceptances outside the window are refused before anything is stored.
-        var accepted = inWindow(IncomingEvent.decodeAll(events, as: PlanAccepted.self, letters: &letters), at: \.acceptedAt,
-                                field: "accepted_at", now: now, letters: &letters).map { Accepted(incoming: $0.incoming, plan: $0.data) }
-        let modified = inWindow(IncomingEvent.decodeAll(events, as: PlanChanged.self, letters: &letters).filter { $0.data.change == .modified },
-                                at: \.changedAt, field: "changed_at", now: now, letters: &letters)
+        var accepted = inWindow(
+            IncomingEvent.decodeAll(events, as: PlanAccepted.self, letters: &letters), at: \.acceptedAt,
+            field: "accepted_at", now: now, letters: &letters
+        ).map { Accepted(incoming: $0.incoming, plan: $0.data) }
+        let modified = inWindow(
+            IncomingEvent.decodeAll(events, as: PlanChanged.self, letters: &letters).filter { $0.data.change == .modified },
+            at: \.changedAt, field: "changed_at", now: now, letters: &letters)
         if !modified.isEmpty {
             let (asAccepted, refused) = try await modifiedAsAcceptances(modified, tx)
             accepted += asAccepted
@@ -90,7 +93,9 @@ public struct ClassifierHandler: EventHandler {
         _ events: [Decoded<D>], at time: KeyPath<D, Date>, field: String, now: Date, letters: inout [DeadLetter]
     ) -> [Decoded<D>] {
         events.filter { e in
-            guard let reason = settings.acceptanceWindow.violation(e.data[keyPath: time], now: now, field: "/data/\(field)") else { return true }
+            guard let reason = settings.acceptanceWindow.violation(e.data[keyPath: time], now: now, field: "/data/\(field)") else {
+                return true
+            }
             letters.append(DeadLetter(message: e.incoming.message, kind: EventRejection.Kind.invalidData.rawValue, reason: reason))
             return false
         }
@@ -142,7 +147,8 @@ public struct ClassifierHandler: EventHandler {
                     organizationID: change.organizationID, locationID: r.locationID, planID: change.planID, acceptedAt: change.changedAt,
                     acceptedVia: try Self.storedAcceptanceSource(r.acceptanceSource), patient: try Self.storedPatient(r.patientJSON),
                     providerID: r.providerID, coordinatorID: r.coordinatorID, procedures: procedures,
-                    totalFeeCents: change.totalFeeCents ?? procedures.map(\.feeCents).reduce(0, +), patientPortionCents: change.patientPortionCents)
+                    totalFeeCents: change.totalFeeCents ?? procedures.map(\.feeCents).reduce(0, +),
+                    patientPortionCents: change.patientPortionCents)
                 out.append(Accepted(incoming: e.incoming, plan: plan))
             } catch {
                 letters.append(DeadLetter(message: e.message, rejection: error))
@@ -153,7 +159,9 @@ public struct ClassifierHandler: EventHandler {
 
     /// The patient object the plan's acceptance stored.
     static func storedPatient(_ text: String) throws(EventRejection) -> PlanAccepted.Patient {
-        guard let json = try? JSONParser.parse(text) else { throw EventRejection(.invalidData, "/data/patient: the stored patient is not JSON") }
+        guard let json = try? JSONParser.parse(text) else {
+            throw EventRejection(.invalidData, "/data/patient: the stored patient is not JSON")
+        }
         return try PlanAccepted.Patient(try JSONReader.object(json, path: "/data/patient"))
     }
 
@@ -173,7 +181,8 @@ public struct ClassifierHandler: EventHandler {
             for (i, pr) in a.plan.procedures.enumerated() {
                 rows.append(
                     ProcedureRow(
-                        key: a.key, line: Int32(i + 1), codeSystem: (pr.system ?? .cdt).rawValue, code: pr.code, description: pr.description,
+                        key: a.key, line: Int32(i + 1), codeSystem: (pr.system ?? .cdt).rawValue, code: pr.code,
+                        description: pr.description,
                         tooth: pr.tooth, feeCents: pr.feeCents, minutes: pr.minutes.map { Int32($0) }, providerRole: pr.role?.rawValue))
             }
         }
@@ -181,7 +190,8 @@ public struct ClassifierHandler: EventHandler {
     }
 
     func insertClassifications(_ cs: [(Accepted, Classification)], _ tx: PostgresConnection, now: Date) async throws {
-        try await ClassificationsRepository.insert(cs.map { ($0.0.key, $0.0.plan.locationID, $0.0.plan.acceptedAt, $0.1) }, now: now, on: tx)
+        try await ClassificationsRepository.insert(
+            cs.map { ($0.0.key, $0.0.plan.locationID, $0.0.plan.acceptedAt, $0.1) }, now: now, on: tx)
     }
 
     func insertPlanEvents(
@@ -194,7 +204,8 @@ public struct ClassifierHandler: EventHandler {
             let d: JSONObject = ["total_fee_cents": .int(a.plan.totalFeeCents), "procedures": .int(Int64(a.plan.procedures.count))]
             rows.append(
                 PlanEventRow(
-                    organizationID: a.plan.organizationID, planID: a.plan.planID, locationID: a.plan.locationID, kind: won ? base : "\(base)_stale",
+                    organizationID: a.plan.organizationID, planID: a.plan.planID, locationID: a.plan.locationID,
+                    kind: won ? base : "\(base)_stale",
                     source: a.incoming.event.source, eventID: a.incoming.event.id, occurredAt: a.plan.acceptedAt, detail: .object(d)))
         }
         for (a, c) in cs {

@@ -122,7 +122,12 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
     func waitBeforeRetry(_ backoff: inout Backoff, error: any Error) async throws {
         let delay = backoff.next()
         stats.recordRetry()
-        logger.warning("transient failure; retrying", metadata: ["error": "\(error)", "retry.in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+        logger.warning(
+            "transient failure; retrying",
+            metadata: [
+                "error": "\(error)",
+                "retry.in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+            ])
         try await Task.sleep(for: delay)
     }
 
@@ -168,7 +173,9 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
             for e in valid where seen.insert(Inbox.Key(source: e.event.source, id: e.event.id)).inserted { unique.append(e) }
             let fresh = try await Inbox.record(
                 consumer: consumerName,
-                unique.map { (Inbox.Key(source: $0.event.source, id: $0.event.id), $0.message.topic, $0.message.partition, $0.message.offset) },
+                unique.map {
+                    (Inbox.Key(source: $0.event.source, id: $0.event.id), $0.message.topic, $0.message.partition, $0.message.offset)
+                },
                 in: tx, now: now)
             let newEvents = unique.filter { fresh.contains(Inbox.Key(source: $0.event.source, id: $0.event.id)) }
             var outbox = OutboxBatch()
@@ -178,7 +185,9 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
             try await outbox.insert(on: tx, now: now)
             // Deduplicated: valid events that are not new (seen before, or twice in this batch).
             let new = Self.countByTopic(newEvents.map(\.message))
-            let skipped = Self.countByTopic(valid.map(\.message)).merging(new.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.value > 0 }
+            let skipped = Self.countByTopic(valid.map(\.message)).merging(new.mapValues { -$0 }, uniquingKeysWith: +).filter {
+                $0.value > 0
+            }
             var applied = new
             for letter in refusedByHandler { applied[letter.message.topic, default: 0] -= 1 }
             return (applied, skipped, Self.countByTopic(allLetters.map(\.message)))
@@ -206,7 +215,10 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
         let stamp = RFC3339.format(now)
         for (letter, entry) in zip(letters, entries) where fresh.contains(entry.key) {
             logger.debug(
-                "dead letter", metadata: ["dlq.kind": "\(letter.kind)", "kafka.topic": "\(letter.message.topic)", "kafka.offset": "\(letter.message.offset)"])
+                "dead letter",
+                metadata: [
+                    "dlq.kind": "\(letter.kind)", "kafka.topic": "\(letter.message.topic)", "kafka.offset": "\(letter.message.offset)",
+                ])
             outbox.append(letter.record(consumer: handler.consumerName, at: stamp))
         }
     }

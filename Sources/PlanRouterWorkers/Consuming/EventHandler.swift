@@ -18,7 +18,9 @@ public protocol EventHandler: Sendable {
     /// never applied and never dropped. Usually `topics.carrying(eventTypes)`.
     var topicTypes: [String: Set<EventType>] { get }
     /// Applies new events; returns the ones it refuses (they go to the DLQ in the same transaction).
-    func apply(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger)
+    func apply(
+        _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    )
         async throws -> [DeadLetter]
 }
 

@@ -13,7 +13,8 @@ enum Inbox {
         now: Date
     ) async throws -> Set<Key> {
         try await InboxRepository.record(
-            consumer: consumer, entries.map { InboxEntry(key: $0.key, topic: $0.topic, partition: $0.partition, offset: $0.offset) }, now: now,
+            consumer: consumer, entries.map { InboxEntry(key: $0.key, topic: $0.topic, partition: $0.partition, offset: $0.offset) },
+            now: now,
             on: tx)
     }
 }

@@ -21,7 +21,8 @@ public struct EscalationSettings: Sendable {
     /// How often (monotonic time) the stalled-case watchdog runs.
     public var watchdogInterval: Duration = .seconds(30)
     public init(
-        batchSize: Int = 1000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1), stalledCaseAfter: Duration = .seconds(300),
+        batchSize: Int = 1000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1),
+        stalledCaseAfter: Duration = .seconds(300),
         watchdogInterval: Duration = .seconds(30)
     ) {
         self.batchSize = batchSize
@@ -185,7 +186,8 @@ public final class EscalationWorker: Service {
         guard let round else { return 0 }
         stats.recordStalled(created: round.created.count, stalled: round.stalled)
         for t in round.created {
-            logger.warning("stalled case handed to a coordinator", metadata: ["plan.id": "\(t.planID)", "task.id": "\(t.id)", "reason": "\(t.reason)"])
+            logger.warning(
+                "stalled case handed to a coordinator", metadata: ["plan.id": "\(t.planID)", "task.id": "\(t.id)", "reason": "\(t.reason)"])
         }
         if round.resolved > 0 { logger.info("stalled cases moved on; their tasks resolved", metadata: ["count": "\(round.resolved)"]) }
         return round.created.count
@@ -235,7 +237,9 @@ public final class EscalationWorker: Service {
                 try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
-            if !escalations.isEmpty { try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now) }
+            if !escalations.isEmpty {
+                try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now)
+            }
             try await outbox.insert(on: tx, now: now)
             self.stats.record(fired: applied.count, lateness: applied.map { now.timeIntervalSince($0.dueAt) })
         }
@@ -255,12 +259,16 @@ public final class TimerStats: Sendable {
         firedMetric = telemetry?.counter("planrouter_timers_fired_total", help: "Escalation timers fired (nudges and coordinator tasks).")
         latenessMetric = telemetry?.timer(
             "planrouter_timer_lateness_seconds", help: "Time between a timer's due time and its firing.",
-            buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-                .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)])
+            buckets: [
+                .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900), .seconds(3600),
+            ])
         stalledCreatedMetric = telemetry?.counter(
-            "planrouter_cases_stalled_total", help: "Stalled cases (accepted, no offer, no open task past the bound) handed to a coordinator.")
+            "planrouter_cases_stalled_total",
+            help: "Stalled cases (accepted, no offer, no open task past the bound) handed to a coordinator.")
         stalledMetric = telemetry?.gauge(
-            "planrouter_cases_stalled", help: "Cases stalled at the last watchdog round (accepted, no offer, no open task other than routing_stalled).")
+            "planrouter_cases_stalled",
+            help: "Cases stalled at the last watchdog round (accepted, no offer, no open task other than routing_stalled).")
         errorMetric = .errors(telemetry)
     }
     func recordError(_ kind: String) { errorMetric.increment(kind) }

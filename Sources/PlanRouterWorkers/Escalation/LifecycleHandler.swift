@@ -101,10 +101,12 @@ public struct LifecycleHandler: EventHandler {
                     continue
                 }
                 let closed = try await close(
-                    PlanKey(organizationID: p.organizationID, planID: p.planID), status: status, reason: "plan \(p.change.rawValue) in the PMS",
+                    PlanKey(organizationID: p.organizationID, planID: p.planID), status: status,
+                    reason: "plan \(p.change.rawValue) in the PMS",
                     in: tx, now: now)
                 try await history(
-                    c, kind: closed ? status.rawValue : "\(status.rawValue)_ignored", detail: ["reason": .string(p.reason ?? p.change.rawValue)],
+                    c, kind: closed ? status.rawValue : "\(status.rawValue)_ignored",
+                    detail: ["reason": .string(p.reason ?? p.change.rawValue)],
                     in: tx, now: now)
             }
         }
@@ -166,15 +168,19 @@ public struct LifecycleHandler: EventHandler {
 
     /// A cancelled appointment that had booked a case gives the case back to a coordinator.
     func reopen(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
-        guard let booked = try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx),
+        guard
+            let booked = try await PlansRepository.bookedByAppointment(
+                organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx),
             let reopened = try await PlansRepository.transition([(booked, .escalated)], from: [.booked], now: now, on: tx).first
         else { return }
         let reason = "the booked appointment was \(a.status.rawValue) in the PMS"
         let created = try await TasksRepository.insertReopened(
-            reopened.key, locationID: reopened.locationID, coordinatorID: reopened.coordinatorID, reason: reason, appointmentID: a.appointmentID,
+            reopened.key, locationID: reopened.locationID, coordinatorID: reopened.coordinatorID, reason: reason,
+            appointmentID: a.appointmentID,
             now: now, on: tx)
         outbox.append(
-            CloudEvent(id: "task-\(created.id)", source: "planrouter/escalation", time: now, subject: reopened.key.planID, data: created.task),
+            CloudEvent(
+                id: "task-\(created.id)", source: "planrouter/escalation", time: now, subject: reopened.key.planID, data: created.task),
             topic: topics[.coordinatorTasks])
         try await history(c, kind: "reopened", detail: ["reason": .string(reason)], in: tx, now: now, plan: reopened.key.planID)
     }

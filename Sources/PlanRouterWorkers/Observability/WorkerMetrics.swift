@@ -67,7 +67,8 @@ public struct WorkerMetrics: Sendable {
 
     private func refreshOutbox() async {
         let clock = self.clock
-        guard let (backlog, now) = await read("planrouter_outbox_query_up", { (try await OutboxBacklog.read(on: $0), try await clock.now()) })
+        guard
+            let (backlog, now) = await read("planrouter_outbox_query_up", { (try await OutboxBacklog.read(on: $0), try await clock.now()) })
         else { return }
         gauges.set("planrouter_outbox_pending", "Outbox rows waiting to be published.", backlog.pending)
         gauges.set(
@@ -77,15 +78,18 @@ public struct WorkerMetrics: Sendable {
             "planrouter_outbox_set_aside", "Outbox rows set aside because the broker refused them for good (see planrouter outbox status).",
             backlog.failed)
         // The same number under its earlier name, kept for existing dashboards.
-        gauges.set("planrouter_outbox_failed", "Outbox rows set aside because the broker refused them for good (see last_error).", backlog.failed)
+        gauges.set(
+            "planrouter_outbox_failed", "Outbox rows set aside because the broker refused them for good (see last_error).", backlog.failed)
     }
 
     private func refreshTimers() async {
         let clock = self.clock
         guard
-            let (due, pending) = await read("planrouter_timers_query_up", { conn in
-                try await TimersRepository.counts(now: try await clock.now(), on: conn)
-            })
+            let (due, pending) = await read(
+                "planrouter_timers_query_up",
+                { conn in
+                    try await TimersRepository.counts(now: try await clock.now(), on: conn)
+                })
         else { return }
         gauges.set("planrouter_timers_due", "Pending timers whose due time has passed (fired soon, or stuck).", due)
         gauges.set("planrouter_timers_pending", "Pending timers, due or not.", pending)
@@ -96,10 +100,12 @@ public struct WorkerMetrics: Sendable {
     func refreshCalendars(staleAfter: Duration) async -> [String]? {
         let clock = self.clock
         guard
-            let stale = await read("planrouter_calendars_query_up", { conn in
-                let cutoff = try await clock.now().addingTimeInterval(-Double(staleAfter.components.seconds))
-                return try await LocationsRepository.staleCalendars(syncedBefore: cutoff, on: conn).map(\.id)
-            })
+            let stale = await read(
+                "planrouter_calendars_query_up",
+                { conn in
+                    let cutoff = try await clock.now().addingTimeInterval(-Double(staleAfter.components.seconds))
+                    return try await LocationsRepository.staleCalendars(syncedBefore: cutoff, on: conn).map(\.id)
+                })
         else { return nil }
         gauges.set(
             "planrouter_locations_calendar_stale",
@@ -168,7 +174,8 @@ final class ScrapeGauges: Sendable {
             for key in gone.keys { instruments.lagGauges[key] = nil }
             for p in partitions where instruments.lagGauges[p.topicPartition] == nil {
                 instruments.lagGauges[p.topicPartition] = telemetry.gauge(
-                    "planrouter_consumer_lag", help: "Messages in the partition this consumer has not applied yet (high watermark - next offset to apply).",
+                    "planrouter_consumer_lag",
+                    help: "Messages in the partition this consumer has not applied yet (high watermark - next offset to apply).",
                     [("topic", p.topicPartition.topic), ("partition", String(p.topicPartition.partition))])
             }
             for p in partitions { instruments.lagGauges[p.topicPartition]!.record(p.lag) }

@@ -17,7 +17,8 @@ final class LabelledCounters: Sendable {
     static func errors(_ telemetry: WorkerTelemetry?) -> LabelledCounters {
         LabelledCounters(
             telemetry, "planrouter_errors_total",
-            help: "Failures the worker survived, by kind (database_transient, database_refused, kafka_commit, kafka_delivery, kafka_refused).",
+            help:
+                "Failures the worker survived, by kind (database_transient, database_refused, kafka_commit, kafka_delivery, kafka_refused).",
             label: "kind")
     }
 

@@ -25,7 +25,10 @@ public struct AvailabilityImport: Sendable {
         try await pool.withTransaction { tx in
             // The mirror works on incoming events; an import has no Kafka position.
             let incoming = events.enumerated().map { i, e in
-                IncomingEvent(event: e, message: KafkaMessage(topic: "import", partition: 0, offset: Int64(i), key: nil, value: [], headers: [], timestamp: nil))
+                IncomingEvent(
+                    event: e,
+                    message: KafkaMessage(topic: "import", partition: 0, offset: Int64(i), key: nil, value: [], headers: [], timestamp: nil)
+                )
             }
             for e in incoming where e.event.type == .scheduleChanged {
                 do {

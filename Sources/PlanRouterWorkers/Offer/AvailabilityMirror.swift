@@ -42,7 +42,8 @@ enum AvailabilityMirror {
         if let tz = s.timeZone { try await LocationsRepository.setTimeZone(tz, location: loc, on: tx) }
         // Any schedule.changed received shows the connector is syncing this location's calendar.
         try await LocationsRepository.markScheduleSynced(loc, now: now, on: tx)
-        let from = s.from.description, to = s.to.description
+        let from = s.from.description
+        let to = s.to.description
         if try await AvailabilityRepository.newerScheduleExists(location: loc, from: from, to: to, changedAt: s.changedAt, on: tx) {
             return ScheduleApplied(applied: false, released: [])
         }
@@ -94,7 +95,9 @@ enum AvailabilityMirror {
         guard !items.isEmpty else { return (letters, []) }
         var locations: [String: String] = [:]
         for (a, _) in items { locations[a.locationID] = a.organizationID }
-        for (loc, org) in locations.sorted(by: { $0.key < $1.key }) { try await LocationsRepository.ensure(organization: org, location: loc, on: tx) }
+        for (loc, org) in locations.sorted(by: { $0.key < $1.key }) {
+            try await LocationsRepository.ensure(organization: org, location: loc, on: tx)
+        }
         let ids = try await ReservationsRepository.upsertPMSAppointments(
             items.map { a, times in
                 PMSAppointmentRow(

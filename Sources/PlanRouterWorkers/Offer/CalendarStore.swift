@@ -26,7 +26,9 @@ final class CalendarStore: Sendable {
         var missing: [(info: LocationInfo, window: TimeRange)] = []
         cache.withLock { cache in
             for w in wanted {
-                if let c = cache[w.info.id], c.version == w.info.calendarVersion, c.window.start <= w.window.start, c.window.end >= w.window.end {
+                if let c = cache[w.info.id], c.version == w.info.calendarVersion, c.window.start <= w.window.start,
+                    c.window.end >= w.window.end
+                {
                     out[w.info.id] = (c.calendar, c.window)
                 } else {
                     missing.append(w)
@@ -56,9 +58,11 @@ final class CalendarStore: Sendable {
     func invalidateAll() { cache.withLock { $0.removeAll() } }
 
     /// Loads the calendars of `infos` over one window from PostgreSQL.
-    func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar] {
+    func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar]
+    {
         let ids = infos.map(\.id)
-        let from = Date(timeIntervalSince1970: Double(window.start)), to = Date(timeIntervalSince1970: Double(window.end))
+        let from = Date(timeIntervalSince1970: Double(window.start))
+        let to = Date(timeIntervalSince1970: Double(window.end))
         /// Per location: providers in id order, operatory busy time, blockouts.
         struct Partial {
             var providers: [String: ProviderCalendar] = [:]

@@ -63,7 +63,8 @@ struct OfferCase {
         SlotRequest(
             providerID: providerRole == nil ? providerID : nil, providerRole: providerRole, preferredProviderID: providerID,
             fallbackRoles: providerRole == nil ? [] : tier.roleFallback, durationMinutes: chairMinutes,
-            earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules)), latest: now + Int64(rules.offer.horizonDays) * 86_400,
+            earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules)),
+            latest: now + Int64(rules.offer.horizonDays) * 86_400,
             count: count, spreadOverDays: rules.offer.spreadOverDays, timesOfDay: timesOfDay, weekdays: weekdays,
             allowedBlockoutKinds: allowedBlockoutKinds)
     }
@@ -79,15 +80,24 @@ struct OfferCase {
         var seen = Set<PlanKey>()
         for (e, d) in events {
             let key = PlanKey(organizationID: d.organizationID, planID: d.planID)
-            guard let r = byKey[key] else { skipped.append((e, d, "plan not found")); continue }
+            guard let r = byKey[key] else {
+                skipped.append((e, d, "plan not found"))
+                continue
+            }
             let acceptedAt = r.acceptedAt
             if abs(acceptedAt.timeIntervalSince(d.acceptedAt)) > 0.001 {
                 skipped.append((e, d, "superseded by a newer acceptance"))
                 continue
             }
             let status = r.status
-            if status != CaseStatus.accepted.rawValue { skipped.append((e, d, "case is \(status)")); continue }
-            if r.alreadyOffered || !seen.insert(key).inserted { skipped.append((e, d, "already offered")); continue }
+            if status != CaseStatus.accepted.rawValue {
+                skipped.append((e, d, "case is \(status)"))
+                continue
+            }
+            if r.alreadyOffered || !seen.insert(key).inserted {
+                skipped.append((e, d, "already offered"))
+                continue
+            }
             cases.append(
                 OfferCase(
                     incoming: e, organizationID: r.key.organizationID, planID: r.key.planID,

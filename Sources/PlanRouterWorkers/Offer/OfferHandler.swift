@@ -80,7 +80,8 @@ public struct OfferHandler: EventHandler {
             skipped.map { e, c, reason in
                 PlanEventRow(
                     organizationID: c.organizationID, planID: c.planID, locationID: c.locationID,
-                    kind: "offer_skipped", source: e.event.source, eventID: e.event.id, occurredAt: now, detail: .object(["reason": .string(reason)]))
+                    kind: "offer_skipped", source: e.event.source, eventID: e.event.id, occurredAt: now,
+                    detail: .object(["reason": .string(reason)]))
             }, recordedAt: now, on: tx)
     }
 }

@@ -5,7 +5,9 @@ import PlanRouterStore
 
 extension OfferPlanner {
     /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
-    func record(_ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+    func record(
+        _ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+    ) async throws {
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // When each case's first contact is released to delivery: a self-book message written in the
         // location's quiet hours waits for their end (its send_after); everything else goes now.
@@ -29,7 +31,8 @@ extension OfferPlanner {
             let info = infos[p.c.locationID]
             let offerID = offerIDs[p.c.key]!
             let expires = nowEpoch + Int64(p.tier.holdWindowSeconds)
-            let link = settings.link(BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: expires))
+            let link = settings.link(
+                BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: expires))
             switch effectivePath(p) {
             case .callback:
                 if let since = p.calendarStaleSince {
@@ -37,7 +40,11 @@ extension OfferPlanner {
                 } else if p.held.isEmpty && p.path != .callback {
                     tasks.append((p, .noAvailability, true, noAvailabilityReason(p)))
                 } else {
-                    tasks.append((p, .callback, false, p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"))
+                    tasks.append(
+                        (
+                            p, .callback, false,
+                            p.c.reasons.first { $0.hasPrefix("path callback") } ?? "path callback: no channel with consent"
+                        ))
                 }
             case .sameVisit:
                 tasks.append((p, .sameVisit, true, "patient still in the office: book one of today's openings before they leave"))
@@ -45,14 +52,18 @@ extension OfferPlanner {
                     let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now)
                     outbox.append(m, topic: topics[.patientMessages])
                 }
-                if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
+                if p.c.depositCents > 0 {
+                    outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests])
+                }
             case .selfBook:
                 let ch = p.c.channel!
                 let released = releasedAt[p.c.key]!
                 let sendAfter = released > now ? released : nil
                 let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now)
                 outbox.append(m, topic: topics[.patientMessages])
-                if p.c.depositCents > 0 { outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests]) }
+                if p.c.depositCents > 0 {
+                    outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests])
+                }
             }
         }
         try await insertTasks(tasks, infos: infos, offerIDs: offerIDs, in: tx, outbox: &outbox, now: now)
@@ -111,7 +122,8 @@ extension OfferPlanner {
                     NewOfferRow(
                         key: $0.c.key, locationID: $0.c.locationID, path: CasePath.selfBook.rawValue, channel: $0.c.channel!.name,
                         openings: openingsJSON($0, infos), depositCents: $0.c.depositCents,
-                        linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt, slaSeconds: 0)
+                        linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt,
+                        slaSeconds: 0)
                 }, kind: kind == .reoffer ? "reoffer" : "nudge", now: now, on: tx)
             // The openings offered again stay held as long as the new link is valid.
             try await ReservationsRepository.extendHolds(
@@ -120,7 +132,9 @@ extension OfferPlanner {
             for p in reached {
                 let (offerID, expires) = offerIDs[p.c.key]!
                 let link = settings.link(
-                    BookingToken(offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID, expiresAt: Int64(expires.timeIntervalSince1970)))
+                    BookingToken(
+                        offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID,
+                        expiresAt: Int64(expires.timeIntervalSince1970)))
                 let messageKind: MessageKind = kind == .reoffer ? .openingWithdrawn : .nudge
                 let m = message(p, infos[p.c.locationID], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now)
                 outbox.append(m, topic: topics[.patientMessages])
@@ -130,7 +144,8 @@ extension OfferPlanner {
         try await PlanEventsRepository.append(
             plans.map {
                 let without = kind == .reoffer ? "reoffer_without_openings" : "nudge_without_openings"
-                let name = reachedKeys.contains($0.c.key)
+                let name =
+                    reachedKeys.contains($0.c.key)
                     ? (kind == .reoffer ? "reoffered" : "nudged")
                     : $0.calendarStaleSince != nil ? "calendar_stale" : without
                 return PlanEventRow(
@@ -244,7 +259,7 @@ extension OfferPlanner {
             kind == .openingWithdrawn
             ? (channelKind == .email ? Self.withdrawnEmail : Self.withdrawnSMS)
             : kind == .sameVisit
-            ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
+                ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
         if p.c.depositCents > 0 { body += MessageTemplates.render(t.depositLine, values) }
         let m = PatientMessage(
@@ -289,7 +304,9 @@ extension OfferPlanner {
         in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
     ) async throws {
         guard !tasks.isEmpty else { return }
-        let owners = tasks.map { t in t.plan.c.coordinatorID ?? infos[t.plan.c.locationID]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)" }
+        let owners = tasks.map { t in
+            t.plan.c.coordinatorID ?? infos[t.plan.c.locationID]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)"
+        }
         let contexts: [JSONValue] = tasks.map { t in
             let p = t.plan
             var ctx: JSONObject = [
@@ -300,7 +317,11 @@ extension OfferPlanner {
                 "preferred_channel": .string(p.c.patient["preferred_channel"]?.stringValue ?? "none"),
                 "sms_consent": .bool(p.c.patient["sms_consent"]?.boolValue ?? false),
                 "classification": .array(p.c.reasons.map { .string($0) }),
-                "offers": .array([.object(["offer_id": .int(offerIDs[p.c.key]!), "sent_at": .string(RFC3339.format(now)), "channel": .string(channelName(p))])]),
+                "offers": .array([
+                    .object([
+                        "offer_id": .int(offerIDs[p.c.key]!), "sent_at": .string(RFC3339.format(now)), "channel": .string(channelName(p)),
+                    ])
+                ]),
                 "openings": openingsJSON(p, infos),
             ]
             if let note = p.note { ctx["note"] = .string(note) }
@@ -310,7 +331,8 @@ extension OfferPlanner {
             tasks.indices.map { i in
                 let t = tasks[i]
                 return NewTaskRow(
-                    key: t.plan.c.key, locationID: t.plan.c.locationID, ownerID: owners[i], kind: t.kind, urgent: t.urgent, reason: t.reason,
+                    key: t.plan.c.key, locationID: t.plan.c.locationID, ownerID: owners[i], kind: t.kind, urgent: t.urgent,
+                    reason: t.reason,
                     context: contexts[i])
             }, now: now, on: tx)
         for (i, t) in tasks.enumerated() {

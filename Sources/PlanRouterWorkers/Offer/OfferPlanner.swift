@@ -91,7 +91,9 @@ public struct OfferPlanner: Sendable {
         try await offer(cases, kind: .reoffer, in: tx, outbox: &outbox, now: now, logger: logger)
     }
 
-    func offer(_ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws {
+    func offer(
+        _ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws {
         guard !cases.isEmpty else { return }
         try await rules.refreshIfNeeded(on: tx)
         let locationIDs = Array(Set(cases.map(\.locationID))).sorted()
@@ -194,7 +196,8 @@ public struct OfferPlanner: Sendable {
             }
             pending = losers.sorted()
             if !pending.isEmpty {
-                logger.debug("holds lost a race; retrying with the next openings", metadata: ["cases": "\(pending.count)", "round": "\(round)"])
+                logger.debug(
+                    "holds lost a race; retrying with the next openings", metadata: ["cases": "\(pending.count)", "round": "\(round)"])
             }
         }
         if !heldLocations.isEmpty {

@@ -86,7 +86,8 @@ public final class OutboxRelay: Service {
         defer { stats.setRunning(false) }
         // Best effort: without it the first row of each topic waits for its own metadata lookup.
         do { try await producer.loadMetadata(topics: settings.topics, timeout: .seconds(5)) } catch {
-            logger.notice("topic metadata not loaded ahead; the first message of each topic will look it up", metadata: ["error": "\(error)"])
+            logger.notice(
+                "topic metadata not loaded ahead; the first message of each topic will look it up", metadata: ["error": "\(error)"])
         }
         var backoff = Backoff()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -192,7 +193,8 @@ public final class OutboxRelay: Service {
         if !refused.isEmpty {
             // Refused for good: after a few attempts the row is set aside so the shard moves on.
             try await OutboxRepository.recordRefused(
-                refused.map(\.id), errors: refused.map { String($0.error.description.prefix(500)) }, maximumAttempts: OutboxRelay.maximumAttempts,
+                refused.map(\.id), errors: refused.map { String($0.error.description.prefix(500)) },
+                maximumAttempts: OutboxRelay.maximumAttempts,
                 now: now, on: conn)
             stats.recordError("kafka_refused", count: refused.count)
             logger.error(
@@ -284,9 +286,11 @@ public final class RelayStats: Sendable {
     private let errorMetric: LabelledCounters
 
     public init(telemetry: WorkerTelemetry? = nil) {
-        publishedMetric = telemetry?.counter("planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
+        publishedMetric = telemetry?.counter(
+            "planrouter_outbox_published_total", help: "Outbox rows published and acknowledged by the brokers.")
         pausedMetric = telemetry?.gauge(
-            "planrouter_outbox_paused_topics", help: "Topics this relay does not publish to for now: the cluster refused them (authorization, unknown topic).")
+            "planrouter_outbox_paused_topics",
+            help: "Topics this relay does not publish to for now: the cluster refused them (authorization, unknown topic).")
         errorMetric = .errors(telemetry)
     }
     func setPausedTopics(_ n: Int) {

@@ -24,21 +24,28 @@ public final class WorkerStats: Sendable {
 
     public init(telemetry: WorkerTelemetry? = nil) {
         let t = telemetry
-        consumedMetric = LabelledCounters(t, "planrouter_events_consumed_total", help: "Messages polled from Kafka, by topic.", label: "topic")
-        appliedMetric = LabelledCounters(t, "planrouter_events_applied_total", help: "New events applied to PostgreSQL, by topic.", label: "topic")
+        consumedMetric = LabelledCounters(
+            t, "planrouter_events_consumed_total", help: "Messages polled from Kafka, by topic.", label: "topic")
+        appliedMetric = LabelledCounters(
+            t, "planrouter_events_applied_total", help: "New events applied to PostgreSQL, by topic.", label: "topic")
         deduplicatedMetric = LabelledCounters(
-            t, "planrouter_events_deduplicated_total", help: "Events skipped because the inbox had already seen their id, by topic.", label: "topic")
+            t, "planrouter_events_deduplicated_total", help: "Events skipped because the inbox had already seen their id, by topic.",
+            label: "topic")
         deadLetteredMetric = LabelledCounters(
-            t, "planrouter_events_dead_lettered_total", help: "Events sent to the dead-letter topic, by the topic they came from.", label: "topic")
+            t, "planrouter_events_dead_lettered_total", help: "Events sent to the dead-letter topic, by the topic they came from.",
+            label: "topic")
         errorMetric = .errors(t)
         batchesMetric = t?.counter("planrouter_batches_total", help: "Batches applied, one PostgreSQL transaction each.")
         retriesMetric = t?.counter("planrouter_retries_total", help: "Transient failures retried with backoff.")
         batchSizeMetric = t?.histogram(
-            "planrouter_batch_size", help: "Messages per applied batch.", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000])
+            "planrouter_batch_size", help: "Messages per applied batch.",
+            buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000])
         batchDurationMetric = t?.timer(
             "planrouter_batch_duration_seconds", help: "Time to apply one batch, retries included.",
-            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30)])
+            buckets: [
+                .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+            ])
     }
 
     /// Outcomes of one transaction, by the topic each event came from.
@@ -59,7 +66,8 @@ public final class WorkerStats: Sendable {
         totals.withLock { $0.batches += 1 }
         batchesMetric?.increment()
         batchSizeMetric?.record(size)
-        batchDurationMetric?.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        batchDurationMetric?.recordNanoseconds(
+            Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
     func recordRetry() {
         totals.withLock { $0.retries += 1 }

@@ -28,7 +28,10 @@ struct BenchKafka: AsyncParsableCommand {
     @Option(help: "Topic to use. Must exist on a real cluster unless it auto-creates topics. Default: a fresh name.")
     var topic: String?
 
-    @Option(help: "Partitions of the topic created on the mock cluster. Default: enough that the mock keeps every message (it keeps about 5 MB per partition and drops older data).")
+    @Option(
+        help:
+            "Partitions of the topic created on the mock cluster. Default: enough that the mock keeps every message (it keeps about 5 MB per partition and drops older data)."
+    )
     var partitions: Int?
 
     @Option(help: "Messages per sendBatch call.")
@@ -65,7 +68,9 @@ struct BenchKafka: AsyncParsableCommand {
             bootstrap = cluster.bootstrapServers
             // The mock holds every rebalance for session.timeout.ms - 1 s.
             consumerProperties["session.timeout.ms"] = "6000"
-            print("brokers: none given (--brokers / PLANROUTER_KAFKA_BROKERS); started an in-process librdkafka mock cluster (3 brokers, \(partitions) partitions) at \(bootstrap)")
+            print(
+                "brokers: none given (--brokers / PLANROUTER_KAFKA_BROKERS); started an in-process librdkafka mock cluster (3 brokers, \(partitions) partitions) at \(bootstrap)"
+            )
         }
         defer { mock?.close() }
         print("topic: \(topic), messages: \(messages), value size: \(size) B, chunk: \(chunk), in flight: \(inFlight)")
@@ -100,9 +105,11 @@ struct BenchKafka: AsyncParsableCommand {
         let produceTime = produceStart.duration(to: clock.now)
         await producer.close()
         let delivered = messages - failures
-        print(String(format: "produce: %d delivered, %d failed in %.2f s = %.0f msgs/s (%.1f MB/s values)",
-                     delivered, failures, produceTime.seconds, Double(delivered) / produceTime.seconds,
-                     Double(delivered * size) / produceTime.seconds / 1_000_000))
+        print(
+            String(
+                format: "produce: %d delivered, %d failed in %.2f s = %.0f msgs/s (%.1f MB/s values)",
+                delivered, failures, produceTime.seconds, Double(delivered) / produceTime.seconds,
+                Double(delivered * size) / produceTime.seconds / 1_000_000))
 
         // Consume: timed from the first message, so the group join is reported separately.
         let consumer = try KafkaConsumer(
@@ -131,9 +138,12 @@ struct BenchKafka: AsyncParsableCommand {
         await consumer.close()
         if let firstMessage {
             let consumeTime = firstMessage.duration(to: end)
-            print(String(format: "consume: %d messages in %.2f s = %.0f msgs/s (group join took %.2f s, not counted; mark done + commit per batch)",
-                         consumed, consumeTime.seconds, Double(consumed) / consumeTime.seconds,
-                         joinStart.duration(to: firstMessage).seconds))
+            print(
+                String(
+                    format:
+                        "consume: %d messages in %.2f s = %.0f msgs/s (group join took %.2f s, not counted; mark done + commit per batch)",
+                    consumed, consumeTime.seconds, Double(consumed) / consumeTime.seconds,
+                    joinStart.duration(to: firstMessage).seconds))
         }
     }
 }

@@ -28,7 +28,10 @@ struct BenchPipeline: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "PostgreSQL SERVER (URI or conninfo); a fresh database planrouter_bench_<pid> is created on it. Default: $PLANROUTER_DATABASE_URL.")
+    @Option(
+        help:
+            "PostgreSQL SERVER (URI or conninfo); a fresh database planrouter_bench_<pid> is created on it. Default: $PLANROUTER_DATABASE_URL."
+    )
     var databaseURL: String?
 
     @Option(help: "Bootstrap servers. Env: PLANROUTER_KAFKA_BROKERS. Default: an in-process mock cluster.")
@@ -55,9 +58,12 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(help: "Duration of the paced latency run in seconds.")
     var latencySeconds: Int = 20
 
-    @Option(help: ArgumentHelp(
-        "A librdkafka property for the classifier's and the reader's consumers, key=value, repeatable (e.g. fetch.wait.max.ms=10).",
-        discussion: "The mock broker answers a Fetch with no new data only after fetch.wait.max.ms (default 500 ms) even if data arrives meanwhile, which dominates paced latency."))
+    @Option(
+        help: ArgumentHelp(
+            "A librdkafka property for the classifier's and the reader's consumers, key=value, repeatable (e.g. fetch.wait.max.ms=10).",
+            discussion:
+                "The mock broker answers a Fetch with no new data only after fetch.wait.max.ms (default 500 ms) even if data arrives meanwhile, which dominates paced latency."
+        ))
     var consumerProperty: [String] = []
 
     @Option(help: "Offer workers in the offer consumer group (with --offer); they split the partitions as separate processes would.")
@@ -66,14 +72,19 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Keep the bench database instead of dropping it.")
     var keep = false
 
-    @Flag(help: "Include the offer worker: every location gets 90 days of schedules; the run ends when every case has its offer (held openings, message, deposit request or task) and the outbox is drained.")
+    @Flag(
+        help:
+            "Include the offer worker: every location gets 90 days of schedules; the run ends when every case has its offer (held openings, message, deposit request or task) and the outbox is drained."
+    )
     var offer = false
 
     func validate() throws {
         guard events >= 0, batchSize > 0, relayBatchSize > 0, locations > 0, (partitions ?? 1) > 0, latencySeconds > 0,
             (latencyRate ?? 1) > 0
         else {
-            throw ValidationError("--events must not be negative; --batch-size, --relay-batch-size, --locations, --partitions, --latency-rate and --latency-seconds must be positive")
+            throw ValidationError(
+                "--events must not be negative; --batch-size, --relay-batch-size, --locations, --partitions, --latency-rate and --latency-seconds must be positive"
+            )
         }
     }
 
@@ -89,7 +100,8 @@ struct BenchPipeline: AsyncParsableCommand {
 
         // Database: a fresh one on the given server.
         guard let server = databaseURL ?? Environment.value("PLANROUTER_DATABASE_URL") else {
-            throw CLIError("no database given: set --database-url or PLANROUTER_DATABASE_URL (scripts/services up starts a local PostgreSQL)")
+            throw CLIError(
+                "no database given: set --database-url or PLANROUTER_DATABASE_URL (scripts/services up starts a local PostgreSQL)")
         }
         let dbName = "planrouter_bench_\(pid)"
         // An unreachable server ends here with reportingErrors' one actionable line.
@@ -119,7 +131,8 @@ struct BenchPipeline: AsyncParsableCommand {
             for t in topics.all { try cluster.createTopic(t, partitions: n) }
             mock = cluster
             bootstrap = cluster.bootstrapServers
-            print("brokers: none given; in-process librdkafka mock cluster (1 broker, \(n) partitions per topic, in memory) at \(bootstrap)")
+            print(
+                "brokers: none given; in-process librdkafka mock cluster (1 broker, \(n) partitions per topic, in memory) at \(bootstrap)")
         }
         defer { mock?.close() }
 
@@ -143,7 +156,9 @@ struct BenchPipeline: AsyncParsableCommand {
         let clock = ContinuousClock()
         var consumerProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"]
         for p in consumerProperty {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw CLIError("--consumer-property \"\(p)\" is not key=value") }
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw CLIError("--consumer-property \"\(p)\" is not key=value")
+            }
             consumerProperties[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
         if !consumerProperty.isEmpty { print("consumer properties: \(consumerProperty.joined(separator: " "))") }
@@ -174,8 +189,10 @@ struct BenchPipeline: AsyncParsableCommand {
                 return failures
             }
             let t = produceStart.duration(to: clock.now).seconds
-            print(String(format: "produce: %d plan.accepted envelopes (%d failed) in %.2f s = %.0f msgs/s (includes building the JSON)",
-                         events - failures, failures, t, Double(events - failures) / t))
+            print(
+                String(
+                    format: "produce: %d plan.accepted envelopes (%d failed) in %.2f s = %.0f msgs/s (includes building the JSON)",
+                    events - failures, failures, t, Double(events - failures) / t))
             guard failures == 0 else { throw CLIError("\(failures) acceptances were not delivered to the broker") }
         }
 
@@ -202,10 +219,12 @@ struct BenchPipeline: AsyncParsableCommand {
         let worker = ConsumerWorker(
             consumer: try KafkaConsumer(
                 bootstrapServers: bootstrap, groupID: group, topics: [acceptedTopic], properties: consumerProperties, logger: logger),
-            pool: pool, handler: ClassifierHandler(consumerName: group, topics: topics, settings: Self.classifierSettings), clock: WallClock(),
+            pool: pool, handler: ClassifierHandler(consumerName: group, topics: topics, settings: Self.classifierSettings),
+            clock: WallClock(),
             settings: ConsumerSettings(batchSize: batchSize), logger: logger)
         let relay = OutboxRelay(
-            conninfo: dbURL, producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
+            conninfo: dbURL,
+            producer: try KafkaProducer(bootstrapServers: bootstrap, properties: OutboxRelay.producerDefaults, logger: logger),
             clock: WallClock(), settings: RelaySettings(batchSize: relayBatchSize, idleWait: .milliseconds(100)), logger: logger)
         var offerWorkers: [ConsumerWorker<OfferHandler>] = []
         if offer {
@@ -213,15 +232,18 @@ struct BenchPipeline: AsyncParsableCommand {
             print("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
             let offerGroup = "planrouter-bench-offer-\(tag)"
             for _ in 0..<max(1, self.offerWorkers) {
-                offerWorkers.append(ConsumerWorker(
-                    consumer: try KafkaConsumer(
-                        bootstrapServers: bootstrap, groupID: offerGroup, topics: [topics[.planClassified]], properties: consumerProperties,
-                        logger: logger),
-                    pool: pool,
-                    handler: OfferHandler(
-                        consumerName: offerGroup, topics: topics,
-                        settings: OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: "bench-secret-0123456789abcdef0123456789")),
-                    clock: WallClock(), settings: ConsumerSettings(batchSize: batchSize), logger: logger))
+                offerWorkers.append(
+                    ConsumerWorker(
+                        consumer: try KafkaConsumer(
+                            bootstrapServers: bootstrap, groupID: offerGroup, topics: [topics[.planClassified]],
+                            properties: consumerProperties,
+                            logger: logger),
+                        pool: pool,
+                        handler: OfferHandler(
+                            consumerName: offerGroup, topics: topics,
+                            settings: OfferSettings(
+                                bookingBaseURL: "https://book.example.com", bookingSecret: "bench-secret-0123456789abcdef0123456789")),
+                        clock: WallClock(), settings: ConsumerSettings(batchSize: batchSize), logger: logger))
             }
         }
         let start = clock.now
@@ -256,7 +278,9 @@ struct BenchPipeline: AsyncParsableCommand {
 
         do {
             if events > 0 {
-                print("throughput run: \(events) acceptances over \(locations) locations, classifier batch \(batchSize), relay batch \(relayBatchSize)")
+                print(
+                    "throughput run: \(events) acceptances over \(locations) locations, classifier batch \(batchSize), relay batch \(relayBatchSize)"
+                )
                 var dbDone: ContinuousClock.Instant?
                 var pipelineDone: ContinuousClock.Instant?
                 var lastProgress = clock.now
@@ -268,11 +292,15 @@ struct BenchPipeline: AsyncParsableCommand {
                     let applied = worker.stats.applied
                     let consumed = tally.taggedCount
                     if pipelineDone == nil && consumed >= events { pipelineDone = clock.now }
-                    if dbDone == nil && applied >= events && (offerWorkers.isEmpty ? events : offerWorkers.map(\.stats.applied).reduce(0, +)) >= events {
+                    if dbDone == nil && applied >= events
+                        && (offerWorkers.isEmpty ? events : offerWorkers.map(\.stats.applied).reduce(0, +)) >= events
+                    {
                         let (classified, pending) = try await pool.withConnection { c in
                             (
                                 try await c.query(
-                                    offer ? "SELECT count(DISTINCT plan_id) FROM offers WHERE plan_id LIKE $1" : "SELECT count(*) FROM classifications WHERE plan_id LIKE $1",
+                                    offer
+                                        ? "SELECT count(DISTINCT plan_id) FROM offers WHERE plan_id LIKE $1"
+                                        : "SELECT count(*) FROM classifications WHERE plan_id LIKE $1",
                                     tag + "-%")[0].decode(0, as: Int.self),
                                 try await c.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(0, as: Int.self)
                             )
@@ -289,32 +317,46 @@ struct BenchPipeline: AsyncParsableCommand {
                     }
                     if lastProgress.duration(to: now) >= .seconds(1) {
                         lastProgress = now
-                        FileHandle.standardError.write(Data(String(
-                            format: "  %5.1f s: classified %d, offered %d, relayed %d, plan.classified consumed %d\n",
-                            start.duration(to: now).seconds, applied, offered, relay.stats.published, consumed).utf8))
+                        FileHandle.standardError.write(
+                            Data(
+                                String(
+                                    format: "  %5.1f s: classified %d, offered %d, relayed %d, plan.classified consumed %d\n",
+                                    start.duration(to: now).seconds, applied, offered, relay.stats.published, consumed
+                                ).utf8))
                     }
                 }
                 let dbSeconds = start.duration(to: dbDone!).seconds
                 let endSeconds = start.duration(to: pipelineDone!).seconds
-                print(String(format: offer
-                    ? "classifier+offer+relay: %d acceptances classified, offered and outbox drained in %.2f s = %.0f acceptances/s"
-                    : "classifier+relay: %d acceptances classified and outbox drained in %.2f s = %.0f acceptances/s",
-                             events, dbSeconds, Double(events) / dbSeconds))
+                print(
+                    String(
+                        format: offer
+                            ? "classifier+offer+relay: %d acceptances classified, offered and outbox drained in %.2f s = %.0f acceptances/s"
+                            : "classifier+relay: %d acceptances classified and outbox drained in %.2f s = %.0f acceptances/s",
+                        events, dbSeconds, Double(events) / dbSeconds))
                 if offer {
                     let summary = try await pool.withConnection { c in
                         try await c.query(
                             "SELECT path || ':' || count(*) FROM offers WHERE plan_id LIKE $1 GROUP BY path ORDER BY path", tag + "-%"
                         ).map { try $0.decode(0, as: String.self) }
                     }
-                    print("offers by path: \(summary.joined(separator: ", ")); holds: \(try await pool.withConnection { try await $0.query("SELECT count(*) FROM reservations WHERE kind = 'hold'")[0].decode(0, as: Int.self) })")
+                    print(
+                        "offers by path: \(summary.joined(separator: ", ")); holds: \(try await pool.withConnection { try await $0.query("SELECT count(*) FROM reservations WHERE kind = 'hold'")[0].decode(0, as: Int.self) })"
+                    )
                 }
-                print(String(format: "end to end: %d plan.classified consumed in %.2f s = %.0f acceptances/s (timed from worker start, group joins included)",
-                             events, endSeconds, Double(events) / endSeconds))
-                print("batches: \(worker.stats.batches) classifier transactions (avg \(events / max(1, worker.stats.batches)) events), \(relay.stats.published) rows relayed, \(worker.stats.retries) retries, \(worker.stats.deadLettered) dead-lettered")
+                print(
+                    String(
+                        format:
+                            "end to end: %d plan.classified consumed in %.2f s = %.0f acceptances/s (timed from worker start, group joins included)",
+                        events, endSeconds, Double(events) / endSeconds))
+                print(
+                    "batches: \(worker.stats.batches) classifier transactions (avg \(events / max(1, worker.stats.batches)) events), \(relay.stats.published) rows relayed, \(worker.stats.retries) retries, \(worker.stats.deadLettered) dead-lettered"
+                )
             }
 
             if let rate = latencyRate {
-                try await latencyRun(rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker, offers: offer ? pool : nil)
+                try await latencyRun(
+                    rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker, offers: offer ? pool : nil
+                )
             }
             print(Self.memoryLine())
         } catch {
@@ -370,7 +412,8 @@ struct BenchPipeline: AsyncParsableCommand {
             }
             if lastProgress.duration(to: clock.now) >= .seconds(1) {
                 lastProgress = clock.now
-                FileHandle.standardError.write(Data("  latency run: sent \(sent), classified \(worker.stats.applied), received \(tally.latencyCount)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("  latency run: sent \(sent), classified \(worker.stats.applied), received \(tally.latencyCount)\n".utf8))
             }
             try await Task.sleep(for: .milliseconds(1))
         }
@@ -383,14 +426,18 @@ struct BenchPipeline: AsyncParsableCommand {
         let ms = tally.latenciesMS().sorted()
         guard !ms.isEmpty else { throw CLIError("latency run: no plan.classified message arrived") }
         func pct(_ p: Double) -> Double { ms[min(ms.count - 1, max(0, Int((Double(ms.count) * p).rounded(.up)) - 1))] }
-        print(String(format: "latency: %d of %d received (%d send failures); p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
-                     ms.count, total, failures, pct(0.5), pct(0.9), pct(0.99), ms.last!))
+        print(
+            String(
+                format: "latency: %d of %d received (%d send failures); p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
+                ms.count, total, failures, pct(0.5), pct(0.9), pct(0.99), ms.last!))
         guard let pool else { return }
         // Acceptance to offer: the send time rides in the event id, the offer records when it went out.
         let pattern = "\(tag)-lat-%"
         let offerDeadline = clock.now + .seconds(30)
         while clock.now < offerDeadline {
-            let n = try await pool.withConnection { try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", pattern)[0].decode(0, as: Int.self) }
+            let n = try await pool.withConnection {
+                try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", pattern)[0].decode(0, as: Int.self)
+            }
             if n >= total - failures { break }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -403,9 +450,12 @@ struct BenchPipeline: AsyncParsableCommand {
                       FROM plans p JOIN offers o USING (organization_id, plan_id) WHERE p.plan_id LIKE $1 AND o.kind = 'initial') x
                 """, pattern)[0]
         }
-        print(String(format: "acceptance to offer: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (send → offer recorded, holds and message in the outbox)",
-                     try row.decode(0, as: Int.self), try row.decode(1, as: Double?.self) ?? 0, try row.decode(2, as: Double?.self) ?? 0,
-                     try row.decode(3, as: Double?.self) ?? 0, try row.decode(4, as: Double?.self) ?? 0))
+        print(
+            String(
+                format:
+                    "acceptance to offer: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (send → offer recorded, holds and message in the outbox)",
+                try row.decode(0, as: Int.self), try row.decode(1, as: Double?.self) ?? 0, try row.decode(2, as: Double?.self) ?? 0,
+                try row.decode(3, as: Double?.self) ?? 0, try row.decode(4, as: Double?.self) ?? 0))
         // The first seconds pay for filling the offer worker's calendar cache (one load per
         // location); per second of sending shows where the run settles.
         let seconds = try await pool.withConnection {
@@ -419,7 +469,11 @@ struct BenchPipeline: AsyncParsableCommand {
                 SELECT second, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)
                 FROM y GROUP BY 1 ORDER BY 1
                 """, pattern
-            ).map { String(format: "%d:%.0f/%.0f", try $0.decode(0, as: Int.self), try $0.decode(1, as: Double.self), try $0.decode(2, as: Double.self)) }
+            ).map {
+                String(
+                    format: "%d:%.0f/%.0f", try $0.decode(0, as: Int.self), try $0.decode(1, as: Double.self),
+                    try $0.decode(2, as: Double.self))
+            }
         }
         print("acceptance to offer by second of sending (second:p50/p99 ms): \(seconds.joined(separator: " "))")
         // Stricter: until the message that carries the offer (or the coordinator task) has
@@ -432,7 +486,8 @@ struct BenchPipeline: AsyncParsableCommand {
         let messageTopics = (TopicNames()[.patientMessages], TopicNames()[.coordinatorTasks])
         while clock.now < offerDeadline + .seconds(30) {
             let waiting = try await pool.withConnection {
-                try await $0.query("SELECT count(*) FROM (\(outgoing)) x WHERE published_at IS NULL", pattern, messageTopics.0, messageTopics.1)[0]
+                try await $0.query(
+                    "SELECT count(*) FROM (\(outgoing)) x WHERE published_at IS NULL", pattern, messageTopics.0, messageTopics.1)[0]
                     .decode(0, as: Int.self)
             }
             if waiting == 0 { break }
@@ -445,16 +500,21 @@ struct BenchPipeline: AsyncParsableCommand {
                 FROM (SELECT extract(epoch FROM published_at) * 1000 - sent_ms AS ms FROM (\(outgoing)) x WHERE published_at IS NOT NULL) y
                 """, pattern, messageTopics.0, messageTopics.1)[0]
         }
-        print(String(format: "acceptance to offer message published: %d messages/tasks; p50 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",
-                     try published.decode(0, as: Int.self), try published.decode(1, as: Double?.self) ?? 0,
-                     try published.decode(2, as: Double?.self) ?? 0, try published.decode(3, as: Double?.self) ?? 0))
+        print(
+            String(
+                format:
+                    "acceptance to offer message published: %d messages/tasks; p50 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",
+                try published.decode(0, as: Int.self), try published.decode(1, as: Double?.self) ?? 0,
+                try published.decode(2, as: Double?.self) ?? 0, try published.decode(3, as: Double?.self) ?? 0))
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
     /// Sends one acceptance and waits for its plan.classified (and, with the offer stage,
     /// its offer), so every consumer group has joined before pacing starts. Calendars are
     /// not warmed: their first loads are part of what the run measures.
-    private func warmUp(producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, offers pool: PostgresPool?) async throws {
+    private func warmUp(
+        producer: KafkaProducer, topic: String, tag: String, tally: ClassifiedTally, offers pool: PostgresPool?
+    ) async throws {
         let generator = EnvelopeGenerator(tag: tag + "w", locations: locations)
         _ = await producer.sendBatch([generator.message(index: 0, topic: topic)])
         let deadline = ContinuousClock.now + .seconds(60)
@@ -463,7 +523,9 @@ struct BenchPipeline: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         guard let pool else { return }
-        while try await pool.withConnection({ try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", "\(tag)w%")[0].decode(0, as: Int.self) }) == 0 {
+        while try await pool.withConnection({
+            try await $0.query("SELECT count(*) FROM offers WHERE plan_id LIKE $1", "\(tag)w%")[0].decode(0, as: Int.self)
+        }) == 0 {
             guard ContinuousClock.now < deadline else { throw CLIError("warm-up acceptance got no offer within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -475,7 +537,8 @@ struct BenchPipeline: AsyncParsableCommand {
             status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
                 .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) } ?? "?"
         }
-        return "memory: peak RSS (VmHWM) \(field("VmHWM")), current RSS \(field("VmRSS")) — the whole bench process: workers, reader, producer and (if used) the in-memory mock broker with every message"
+        return
+            "memory: peak RSS (VmHWM) \(field("VmHWM")), current RSS \(field("VmRSS")) — the whole bench process: workers, reader, producer and (if used) the in-memory mock broker with every message"
     }
 
     static func conninfo(_ server: String, database: String) -> String {

@@ -45,28 +45,40 @@ struct BenchPostgres: AsyncParsableCommand {
         let insert = "INSERT INTO bench_events (name, seq) VALUES ($1, $2)"
         var results: [(mode: String, rows: Int, duration: Duration)] = []
 
-        results.append(("per-row, autocommit", autocommitRows, try await measure(connection) {
-            for index in 0..<autocommitRows {
-                try await connection.execute(insert, Self.name(index), index)
-            }
-        }))
-
-        results.append(("per-row, one transaction", rows, try await measure(connection) {
-            try await connection.transaction { tx in
-                for index in 0..<rows {
-                    try await tx.execute(insert, Self.name(index), index)
+        results.append(
+            (
+                "per-row, autocommit", autocommitRows,
+                try await measure(connection) {
+                    for index in 0..<autocommitRows {
+                        try await connection.execute(insert, Self.name(index), index)
+                    }
                 }
-            }
-        }))
+            ))
 
-        results.append(("unnest batches of \(batchSize)", rows, try await measure(connection) {
-            for start in stride(from: 0, to: rows, by: batchSize) {
-                let range = start..<min(start + batchSize, rows)
-                try await connection.execute(
-                    "INSERT INTO bench_events (name, seq) SELECT * FROM unnest($1::text[], $2::int8[])",
-                    range.map(Self.name), Array(range))
-            }
-        }))
+        results.append(
+            (
+                "per-row, one transaction", rows,
+                try await measure(connection) {
+                    try await connection.transaction { tx in
+                        for index in 0..<rows {
+                            try await tx.execute(insert, Self.name(index), index)
+                        }
+                    }
+                }
+            ))
+
+        results.append(
+            (
+                "unnest batches of \(batchSize)", rows,
+                try await measure(connection) {
+                    for start in stride(from: 0, to: rows, by: batchSize) {
+                        let range = start..<min(start + batchSize, rows)
+                        try await connection.execute(
+                            "INSERT INTO bench_events (name, seq) SELECT * FROM unnest($1::text[], $2::int8[])",
+                            range.map(Self.name), Array(range))
+                    }
+                }
+            ))
 
         print("mode                              rows     seconds      rows/s")
         for result in results {

@@ -53,11 +53,13 @@ struct BenchTimers: AsyncParsableCommand {
         defer { conn.close() }
         _ = try await Migrator(logger: logger).migrate(on: conn)
         let pool = PostgresPool(conninfo: url, size: workers + 2, logger: logger)
-        let offers = OfferPlanner(settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: "bench-secret-0123456789abcdef0123456789"))
+        let offers = OfferPlanner(
+            settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: "bench-secret-0123456789abcdef0123456789"))
         let escalation = (0..<workers).map { i in
             EscalationWorker(
                 conninfo: url, pool: pool, offers: offers, clock: WallClock(),
-                settings: EscalationSettings(batchSize: batchSize, lease: .seconds(60), pollInterval: .milliseconds(50)), workerID: "bench-\(i)",
+                settings: EscalationSettings(batchSize: batchSize, lease: .seconds(60), pollInterval: .milliseconds(50)),
+                workerID: "bench-\(i)",
                 logger: logger)
         }
         func insert(_ n: Int, dueFrom start: Date, perSecond rate: Double?) async throws {
@@ -88,7 +90,10 @@ struct BenchTimers: AsyncParsableCommand {
             if fired >= timers { break }
         }
         let seconds = (clock.now - start).seconds
-        print(String(format: "backlog: %d timers fired by %d workers in %.2f s = %.0f firings/s", timers, workers, seconds, Double(timers) / seconds))
+        print(
+            String(
+                format: "backlog: %d timers fired by %d workers in %.2f s = %.0f firings/s", timers, workers, seconds,
+                Double(timers) / seconds))
 
         if steadyRate > 0 {
             let n = steadyRate * steadySeconds
@@ -102,8 +107,10 @@ struct BenchTimers: AsyncParsableCommand {
                 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.99) WITHIN GROUP (ORDER BY l), max(l)
                 FROM (SELECT extract(epoch FROM fired_at - due_at) * 1000 AS l FROM timers WHERE due_at >= $1) x
                 """, begin)[0]
-            print(String(format: "steady: lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms (fired_at - due_at; workers also poll every 50 ms)",
-                         try row.decode(0, as: Double.self), try row.decode(1, as: Double.self), try row.decode(2, as: Double.self)))
+            print(
+                String(
+                    format: "steady: lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms (fired_at - due_at; workers also poll every 50 ms)",
+                    try row.decode(0, as: Double.self), try row.decode(1, as: Double.self), try row.decode(2, as: Double.self)))
         }
         for t in tasks { t.cancel() }
         for t in tasks { _ = try? await t.value }

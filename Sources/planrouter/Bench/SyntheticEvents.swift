@@ -25,7 +25,9 @@ struct BenchGenerate: AsyncParsableCommand {
         @Option(help: "Distinct locations (events are keyed by location).") var locations: Int = 200
 
         func run() async throws {
-            guard count >= 0, first >= 0, locations > 0 else { throw ValidationError("--count and --first must not be negative, --locations must be positive") }
+            guard count >= 0, first >= 0, locations > 0 else {
+                throw ValidationError("--count and --first must not be negative, --locations must be positive")
+            }
             let generator = EnvelopeGenerator(tag: tag, locations: locations)
             var out = Data()
             for i in first..<(first + count) {
@@ -74,9 +76,11 @@ enum SyntheticEvents {
             for d in 0..<90 {
                 let day = cal.date(byAdding: .day, value: d, to: today)!
                 guard ![1, 7].contains(cal.component(.weekday, from: day)) else { continue }
-                let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!, close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
+                let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
+                let close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
                 for p in providers {
-                    blocks.append(.object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
+                    blocks.append(
+                        .object(["provider_id": .string(p), "start": .string(RFC3339.format(open)), "end": .string(RFC3339.format(close))]))
                 }
             }
             let last = cal.date(byAdding: .day, value: 89, to: today)!
@@ -85,11 +89,15 @@ enum SyntheticEvents {
                 CloudEvent(
                     id: "bench-schedule-\(loc)", source: "bench", type: .scheduleChanged, time: now,
                     data: .object([
-                        "organization_id": .string("org-\(loc % 10)"), "location_id": .string("loc-\(loc)"), "changed_at": .string(RFC3339.format(now)),
+                        "organization_id": .string("org-\(loc % 10)"), "location_id": .string("loc-\(loc)"),
+                        "changed_at": .string(RFC3339.format(now)),
                         "time_zone": .string(zone.identifier), "from": .string(ymd(today)), "to": .string(ymd(last)),
                         "providers": .array(
                             providers.enumerated().map { i, p in
-                                .object(["id": .string(p), "roles": [i < 4 ? "dentist" : "injector"], "operatory_ids": .array((1...5).map { .string("op-\($0)") })])
+                                .object([
+                                    "id": .string(p), "roles": [i < 4 ? "dentist" : "injector"],
+                                    "operatory_ids": .array((1...5).map { .string("op-\($0)") }),
+                                ])
                             }),
                         "blocks": .array(blocks),
                     ])))
@@ -104,7 +112,12 @@ struct EnvelopeGenerator: Sendable {
     let locations: Int
 
     static let mixes: [(codes: [(String, String, Int64)], service: Bool)] = [
-        ([("D6010", "surgical placement of implant body: endosteal", 240_000), ("D6065", "implant supported porcelain/ceramic crown", 165_000)], false),
+        (
+            [
+                ("D6010", "surgical placement of implant body: endosteal", 240_000),
+                ("D6065", "implant supported porcelain/ceramic crown", 165_000),
+            ], false
+        ),
         ([("D2740", "crown - porcelain/ceramic", 135_000)], false),
         ([("BOTOX-20U", "Botox 20 units, glabellar lines", 38_000)], true),
         ([("D1351", "sealant - per tooth", 6_500), ("D1351", "sealant - per tooth", 6_500)], false),
@@ -163,4 +176,3 @@ struct EnvelopeGenerator: Sendable {
             headers: [KafkaHeader(key: "content-type", value: Array("application/cloudevents+json".utf8))])
     }
 }
-

@@ -34,7 +34,8 @@ struct AvailabilityCommand: AsyncParsableCommand {
                     total.appointments += s.appointments
                     total.rejected += s.rejected
                     for (i, reason) in rejected { FileHandle.standardError.write(Data("line \(lines[i]): rejected: \(reason)\n".utf8)) }
-                    FileHandle.standardError.write(Data("imported \(total.schedules) schedules, \(total.appointments) appointments so far\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("imported \(total.schedules) schedules, \(total.appointments) appointments so far\n".utf8))
                     events.removeAll()
                     lines.removeAll()
                 }

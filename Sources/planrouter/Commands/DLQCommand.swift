@@ -32,7 +32,9 @@ struct DLQCommand: AsyncParsableCommand {
 
         @Option(name: .customLong("kafka-brokers"), help: "Bootstrap servers, host:port[,host:port]. Env: PLANROUTER_KAFKA_BROKERS.")
         var brokers: String?
-        @Option(name: .customLong("kafka-bootstrap-file"), help: "Read the bootstrap servers from this file. Env: PLANROUTER_KAFKA_BOOTSTRAP_FILE.")
+        @Option(
+            name: .customLong("kafka-bootstrap-file"),
+            help: "Read the bootstrap servers from this file. Env: PLANROUTER_KAFKA_BOOTSTRAP_FILE.")
         var bootstrapFile: String?
         @Option(
             name: .customLong("kafka-property"),
@@ -45,7 +47,9 @@ struct DLQCommand: AsyncParsableCommand {
                 let logger = try log.makeLogger("planrouter.dlq", defaultLevel: .error)
                 func time(_ text: String?, _ name: String) throws -> Date? {
                     guard let text else { return nil }
-                    guard let d = RFC3339.parse(text) else { throw CLIError("\(name) must be an RFC 3339 time such as 2026-11-28T09:00:00Z, not \(text)") }
+                    guard let d = RFC3339.parse(text) else {
+                        throw CLIError("\(name) must be an RFC 3339 time such as 2026-11-28T09:00:00Z, not \(text)")
+                    }
                     return d
                 }
                 let replay = DeadLetterReplay(sourceTopic: topic, from: try time(from, "--from"), to: try time(to, "--to"))
@@ -54,19 +58,25 @@ struct DLQCommand: AsyncParsableCommand {
                 let brokers = try KafkaOptions.resolveBrokers(brokers, bootstrapFile: bootstrapFile)
                 let properties = try KafkaOptions.resolveProperties(properties)
                 let consumer = try KafkaConsumer(
-                    bootstrapServers: brokers, groupID: "planrouter-dlq-replay-\(UUID().uuidString.prefix(8))", topics: [replay.deadLetterTopic],
+                    bootstrapServers: brokers, groupID: "planrouter-dlq-replay-\(UUID().uuidString.prefix(8))",
+                    topics: [replay.deadLetterTopic],
                     properties: DeadLetterReplay.consumerDefaults.merging(properties) { _, mine in mine }, logger: logger)
-                let letters = try await DeadLetterReplay.readAll(consumer, idle: .seconds(idleTimeout), timeout: .seconds(max(60, idleTimeout * 4)))
+                let letters = try await DeadLetterReplay.readAll(
+                    consumer, idle: .seconds(idleTimeout), timeout: .seconds(max(60, idleTimeout * 4)))
                 let selected = letters.filter(replay.selects)
                 if dryRun {
                     for m in selected {
                         let when = DeadLetterReplay.time(of: m).map(RFC3339.format) ?? "-"
                         let key = m.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"
-                        let origin = [DeadLetterReplay.header("dlq.source.partition", of: m), DeadLetterReplay.header("dlq.source.offset", of: m)]
-                            .map { $0 ?? "?" }.joined(separator: ":")
+                        let origin = [
+                            DeadLetterReplay.header("dlq.source.partition", of: m), DeadLetterReplay.header("dlq.source.offset", of: m),
+                        ]
+                        .map { $0 ?? "?" }.joined(separator: ":")
                         let kind = DeadLetterReplay.header("dlq.kind", of: m) ?? "-"
                         let reason = oneLine(DeadLetterReplay.header("dlq.reason", of: m) ?? "")
-                        print("\(replay.deadLetterTopic) \(m.partition):\(m.offset) time \(when) key \(key) from \(topic) \(origin) \(kind): \(reason)")
+                        print(
+                            "\(replay.deadLetterTopic) \(m.partition):\(m.offset) time \(when) key \(key) from \(topic) \(origin) \(kind): \(reason)"
+                        )
                     }
                     print("read \(letters.count), selected \(selected.count), replayed 0 (dry run)")
                     return
@@ -80,7 +90,8 @@ struct DLQCommand: AsyncParsableCommand {
                 await producer.close()
                 print("read \(summary.read), selected \(summary.selected), replayed \(summary.published), failed \(summary.failures.count)")
                 if let first = summary.failures.first {
-                    throw CLIError("\(summary.failures.count) of \(summary.selected) dead letters were not delivered to \(topic): \(first.error)")
+                    throw CLIError(
+                        "\(summary.failures.count) of \(summary.selected) dead letters were not delivered to \(topic): \(first.error)")
                 }
             }
         }

@@ -3,15 +3,16 @@ import Foundation
 import PlanRouterKafka
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The dev broker's control socket: a Unix stream socket; each line received is a
 /// `KafkaMockCommand`, each answered with one line (`ok` or `error: …`). One thread
 /// accepts and serves connections one at a time (commands are rare and quick).
-final class DevBrokerControlSocket: @unchecked Sendable {  // immutable after init; the fd is closed only by `close()` after the thread ended
+// immutable after init; the fd is closed only by `close()` after the thread ended
+final class DevBrokerControlSocket: @unchecked Sendable {
     let path: String
     private let fd: Int32
     private let handler: @Sendable (String) -> String
@@ -97,7 +98,9 @@ final class DevBrokerControlSocket: @unchecked Sendable {  // immutable after in
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            throw CLIError("cannot connect to the dev broker's control socket \(path) (errno \(errno)); start it with `planrouter dev-broker --control-socket \(path)`")
+            throw CLIError(
+                "cannot connect to the dev broker's control socket \(path) (errno \(errno)); start it with `planrouter dev-broker --control-socket \(path)`"
+            )
         }
         var replies: [String] = []
         var buffer: [UInt8] = []
@@ -127,7 +130,9 @@ private struct UnixAddress {
         raw.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: raw.sun_path)
-        guard !bytes.isEmpty, bytes.count < capacity else { throw CLIError("control socket path must be 1...\(capacity - 1) bytes: \(path)") }
+        guard !bytes.isEmpty, bytes.count < capacity else {
+            throw CLIError("control socket path must be 1...\(capacity - 1) bytes: \(path)")
+        }
         withUnsafeMutableBytes(of: &raw.sun_path) { dst in
             for (i, b) in bytes.enumerated() { dst[i] = b }
             dst[bytes.count] = 0
@@ -145,9 +150,9 @@ private final class Flag: @unchecked Sendable {  // the lock guards `value`
 
 private func closeDescriptor(_ fd: Int32) {
     #if canImport(Glibc)
-        _ = Glibc.close(fd)
+    _ = Glibc.close(fd)
     #else
-        _ = Darwin.close(fd)
+    _ = Darwin.close(fd)
     #endif
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
@@ -34,5 +35,3 @@ struct MigrateCommand: AsyncParsableCommand {
         }
     }
 }
-
-import Foundation

@@ -7,7 +7,8 @@ import PlanRouterWorkers
 
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "outbox", abstract: "Inspect the outbox; put rows set aside back in the queue.", subcommands: [Status.self, Retry.self])
+        commandName: "outbox", abstract: "Inspect the outbox; put rows set aside back in the queue.",
+        subcommands: [Status.self, Retry.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

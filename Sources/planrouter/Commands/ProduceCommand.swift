@@ -44,7 +44,9 @@ struct ProduceCommand: AsyncParsableCommand {
             try await producer.checkReachable(timeout: .seconds(10))
             let clock = WallClock()
             var pending: [KafkaOutgoingMessage] = []
-            var sent = 0, rejected = 0, failed = 0
+            var sent = 0
+            var rejected = 0
+            var failed = 0
             func flush() async {
                 guard !pending.isEmpty else { return }
                 for r in await producer.sendBatch(pending) {
@@ -65,7 +67,8 @@ struct ProduceCommand: AsyncParsableCommand {
                     let event = try Self.event(from: line, wrap: wrapType, source: wrapSource, now: clock.now())
                     pending.append(
                         KafkaOutgoingMessage(
-                            topic: toTopic ?? topics[event.type], key: event.locationID.map { Array($0.utf8) }, value: event.serializedBytes(),
+                            topic: toTopic ?? topics[event.type], key: event.locationID.map { Array($0.utf8) },
+                            value: event.serializedBytes(),
                             headers: [KafkaHeader(key: "content-type", value: Array(CloudEvent.contentType.utf8))]))
                 } catch let e as EventRejection {
                     rejected += 1

@@ -9,7 +9,8 @@ import PlanRouterStore
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Print the practice benchmarks: same-day scheduling, unscheduled accepted treatment, time to booking and to first offer, first-offer SLA.",
+        abstract:
+            "Print the practice benchmarks: same-day scheduling, unscheduled accepted treatment, time to booking and to first offer, first-offer SLA.",
         discussion: """
             Covers the cases accepted on the location-local days --from to --to (inclusive; default the last 30 days \
             ending today, in each location's time zone), overall and by tier. The same numbers are in SQL: \
@@ -46,7 +47,9 @@ struct ReportCommand: AsyncParsableCommand {
             if let f = fromDate, let t = toDate, t < f { throw CLIError("--to \(t) is before --from \(f)") }
             let now: Date
             if let asOf {
-                guard let d = RFC3339.parse(asOf) else { throw CLIError("--as-of \"\(asOf)\" is not an RFC 3339 time (e.g. 2026-06-30T16:00:00Z)") }
+                guard let d = RFC3339.parse(asOf) else {
+                    throw CLIError("--as-of \"\(asOf)\" is not an RFC 3339 time (e.g. 2026-06-30T16:00:00Z)")
+                }
                 now = d
             } else {
                 now = WallClock().now()

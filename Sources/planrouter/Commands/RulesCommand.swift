@@ -16,7 +16,9 @@ struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let rules = try RoutingRules(yaml: try readRulesFile(file))
-                print("\(file): valid; tiers \(rules.tiers.map(\.name).joined(separator: ", ")); default \(rules.defaultTier); \(rules.locationOverrides.count) location overrides")
+                print(
+                    "\(file): valid; tiers \(rules.tiers.map(\.name).joined(separator: ", ")); default \(rules.defaultTier); \(rules.locationOverrides.count) location overrides"
+                )
             }
         }
     }
@@ -24,7 +26,8 @@ struct RulesCommand: AsyncParsableCommand {
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a rules file and store it as the organization's next version.",
-            discussion: "Classifications record the version they used. Organization '*' holds the rules for organizations without their own.")
+            discussion:
+                "Classifications record the version they used. Organization '*' holds the rules for organizations without their own.")
         @Argument(help: "The rules file.") var file: String
         @Option(help: "The organization the rules are for. Env: PLANROUTER_ORGANIZATION.") var organization: String?
         @OptionGroup var database: DatabaseOptions
@@ -40,13 +43,17 @@ struct RulesCommand: AsyncParsableCommand {
                 let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
                 defer { conn.close() }
                 let (version, created) = try await RulesRepository.load(yaml: yaml, organization: org, on: conn, now: WallClock().now())
-                print(created ? "loaded \(file) for \(org) as version \(version)" : "unchanged: \(org) already has this file as version \(version)")
+                print(
+                    created
+                        ? "loaded \(file) for \(org) as version \(version)"
+                        : "unchanged: \(org) already has this file as version \(version)")
             }
         }
     }
 
     struct Defaults: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "defaults", abstract: "Print the shipped default rules (a starting point).")
+        static let configuration = CommandConfiguration(
+            commandName: "defaults", abstract: "Print the shipped default rules (a starting point).")
         func run() async throws { print(RoutingRules.defaultYAML, terminator: "") }
     }
 }

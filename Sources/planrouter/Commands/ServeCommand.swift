@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
-import Prometheus
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
+import Prometheus
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -38,7 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
             let logger = try log.makeLogger("planrouter.serve")
             let host = self.host ?? Environment.value("PLANROUTER_HTTP_HOST") ?? "127.0.0.1"
             let portText = self.port.map(String.init) ?? Environment.value("PLANROUTER_HTTP_PORT") ?? "8080"
-            guard let port = Int(portText), (1...65_535).contains(port) else { throw CLIError("--port must be between 1 and 65535, not \(portText)") }
+            guard let port = Int(portText), (1...65_535).contains(port) else {
+                throw CLIError("--port must be between 1 and 65535, not \(portText)")
+            }
             MallocArenas.limit()
             let url = try database.resolved()
             let pool = PostgresPool(conninfo: url, size: 8, logger: logger)
@@ -58,13 +60,15 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = BookingMetrics()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.telemetry.registry))
             let service = BookingService(
-                pool: pool, clock: clock, configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
+                pool: pool, clock: clock,
+                configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
                 metrics: metrics, logger: logger)
             let app = BookingServer.application(service, host: host, port: port, logger: logger)
             var config = ServiceGroupConfiguration(
                 services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-            config.maximumGracefulShutdownDuration = .seconds(shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
+            config.maximumGracefulShutdownDuration = .seconds(
+                shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
             logger.info("booking service listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "clock": "\(clockName)"])
             try await ServiceGroup(configuration: config).run()
             await pool.close()

@@ -8,7 +8,8 @@ import PlanRouterStore
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Play a DSO's month through the running cluster on the simulated clock and print the outcome next to the manual baseline.",
+        abstract:
+            "Play a DSO's month through the running cluster on the simulated clock and print the outcome next to the manual baseline.",
         discussion: """
             Needs the workers (classifier, offer, escalation, relay) and `planrouter serve` running with --clock simulated
             against the same database and brokers. The simulator publishes schedules, the PMS's existing appointments and
@@ -21,7 +22,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Days simulated.") var days: Int = 30
     @Option(help: "Locations.") var locations: Int = 4
     @Option(help: "First day (YYYY-MM-DD, UTC midnight).") var start: String = "2026-11-02"
-    @Option(name: .customLong("param"), help: "Set a model parameter, name=value, repeatable (docs/simulation.md lists them), e.g. book_from_nudge=0.2.")
+    @Option(
+        name: .customLong("param"),
+        help: "Set a model parameter, name=value, repeatable (docs/simulation.md lists them), e.g. book_from_nudge=0.2.")
     var params: [String] = []
     @Option(help: "Booking service base URL. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.") var bookingURL: String?
     @OptionGroup var database: DatabaseOptions
@@ -45,7 +48,8 @@ struct SimulateCommand: AsyncParsableCommand {
             var settings = Simulator.Settings(start: startDate, seed: seed, bookingURL: url)
             settings.topics = try kafka.resolvedTopics()
             let simulator = try Simulator(
-                model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(), kafkaProperties: try kafka.resolvedProperties(),
+                model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(),
+                kafkaProperties: try kafka.resolvedProperties(),
                 logger: logger)
             let outcome = try await simulator.run()
             print(outcome.render(model: model))

@@ -18,7 +18,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Consume plan.accepted (and plan.changed: modified), store and classify plans, emit plan.classified (via the outbox).")
+            abstract: "Consume plan.accepted (and plan.changed: modified), store and classify plans, emit plan.classified (via the outbox)."
+        )
         @OptionGroup var options: WorkerOptions
         @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var database: DatabaseOptions
@@ -42,7 +43,8 @@ struct WorkerCommand: AsyncParsableCommand {
     struct Offer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Consume plan.classified, schedule.changed and appointment.changed; hold openings and make offers.",
-            discussion: "Emits patient.messages, payments.deposit-requests and coordinator.tasks (via the outbox) and starts escalation ladders.")
+            discussion:
+                "Emits patient.messages, payments.deposit-requests and coordinator.tasks (via the outbox) and starts escalation ladders.")
         @OptionGroup var options: WorkerOptions
         @OptionGroup var booking: BookingOptions
         @OptionGroup var database: DatabaseOptions
@@ -66,14 +68,17 @@ struct WorkerCommand: AsyncParsableCommand {
 
     struct Escalation: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Fire escalation-ladder timers (nudges, coordinator tasks) and follow the case lifecycle (appointment.changed, plan.changed).",
+            abstract:
+                "Fire escalation-ladder timers (nudges, coordinator tasks) and follow the case lifecycle (appointment.changed, plan.changed).",
             discussion: "Timers are claimed with FOR UPDATE SKIP LOCKED and a lease, so any number of escalation workers can run.")
         @OptionGroup var options: WorkerOptions
         @OptionGroup var booking: BookingOptions
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var kafka: KafkaOptions
         @OptionGroup var log: LogOptions
-        @Option(help: "Seconds a claimed timer stays reserved before another worker may take it over. Env: PLANROUTER_TIMER_LEASE. Default: 60.")
+        @Option(
+            help: "Seconds a claimed timer stays reserved before another worker may take it over. Env: PLANROUTER_TIMER_LEASE. Default: 60."
+        )
         var timerLease: Int?
         @Option(
             help: ArgumentHelp(
@@ -95,7 +100,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let timers = EscalationWorker(
                     conninfo: env.databaseURL, pool: env.pool,
                     offers: OfferPlanner(topics: env.topics, settings: settings), clock: env.clock,
-                    settings: EscalationSettings(batchSize: max(env.batchSize, 1000), lease: .seconds(lease), stalledCaseAfter: .seconds(stalledAfter)),
+                    settings: EscalationSettings(
+                        batchSize: max(env.batchSize, 1000), lease: .seconds(lease), stalledCaseAfter: .seconds(stalledAfter)),
                     telemetry: env.telemetry,
                     logger: env.logger)
                 try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
@@ -140,9 +146,15 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 struct ClassifierOptions: ParsableArguments {
-    @Option(help: "Refuse acceptances dated more than this many hours after the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AHEAD_HOURS. Default: 24.")
+    @Option(
+        help:
+            "Refuse acceptances dated more than this many hours after the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AHEAD_HOURS. Default: 24."
+    )
     var acceptanceMaxAheadHours: Int?
-    @Option(help: "Refuse acceptances dated more than this many days before the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AGE_DAYS. Default: 730.")
+    @Option(
+        help:
+            "Refuse acceptances dated more than this many days before the worker's clock. Env: PLANROUTER_ACCEPTANCE_MAX_AGE_DAYS. Default: 730."
+    )
     var acceptanceMaxAgeDays: Int?
 
     func settings() throws -> ClassifierSettings {
@@ -150,7 +162,8 @@ struct ClassifierOptions: ParsableArguments {
         guard (0...8_760).contains(ahead) else { throw CLIError("--acceptance-max-ahead-hours must be between 0 and 8760") }
         let age = acceptanceMaxAgeDays ?? Environment.value("PLANROUTER_ACCEPTANCE_MAX_AGE_DAYS").flatMap(Int.init) ?? 730
         guard (1...36_500).contains(age) else { throw CLIError("--acceptance-max-age-days must be between 1 and 36500") }
-        return ClassifierSettings(acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(ahead * 3600), maximumAge: .seconds(age * 86_400)))
+        return ClassifierSettings(
+            acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(ahead * 3600), maximumAge: .seconds(age * 86_400)))
     }
 }
 
@@ -171,7 +184,9 @@ struct BookingOptions: ParsableArguments {
 
     func settings() throws -> OfferSettings {
         guard let secret = bookingSecret ?? Environment.value("PLANROUTER_BOOKING_SECRET") else {
-            throw CLIError("no booking secret: set PLANROUTER_BOOKING_SECRET (at least 32 random characters; `scripts/services env` prints a local one)")
+            throw CLIError(
+                "no booking secret: set PLANROUTER_BOOKING_SECRET (at least 32 random characters; `scripts/services env` prints a local one)"
+            )
         }
         guard secret.utf8.count >= 32 else { throw CLIError("PLANROUTER_BOOKING_SECRET is too short: use at least 32 random characters") }
         let base = bookingBaseURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
@@ -248,7 +263,9 @@ struct WorkerEnvironment {
         let probe = try KafkaProducer(bootstrapServers: brokers, properties: properties, logger: logger)
         do { try await probe.checkReachable(timeout: .seconds(10)) } catch {
             await probe.close()
-            throw CLIError("cannot reach the Kafka brokers \(brokers): \(error) (check PLANROUTER_KAFKA_BROKERS; scripts/services up starts a dev broker)")
+            throw CLIError(
+                "cannot reach the Kafka brokers \(brokers): \(error) (check PLANROUTER_KAFKA_BROKERS; scripts/services up starts a dev broker)"
+            )
         }
         await probe.close()
         let batch = o.batchSize ?? Environment.value("PLANROUTER_BATCH_SIZE").flatMap(Int.init) ?? 500

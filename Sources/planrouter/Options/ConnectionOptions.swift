@@ -77,7 +77,9 @@ struct KafkaOptions: ParsableArguments {
         for p in pairs {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, let t = EventType(anyName: kv[0]) else {
-                throw CLIError("topic override \"\(p)\" must be EVENT=TOPIC with EVENT one of \(EventType.allCases.map(\.name).joined(separator: ", "))")
+                throw CLIError(
+                    "topic override \"\(p)\" must be EVENT=TOPIC with EVENT one of \(EventType.allCases.map(\.name).joined(separator: ", "))"
+                )
             }
             overrides[t] = kv[1]
         }

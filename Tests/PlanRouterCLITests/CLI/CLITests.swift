@@ -22,7 +22,8 @@ import Testing
     }
 
     @Test func unreachablePostgres() async throws {
-        let r = try await CLI.run(["migrate"], env: ["PLANROUTER_DATABASE_URL": "postgresql://planrouter@127.0.0.1:1/planrouter?connect_timeout=3"])
+        let r = try await CLI.run(
+            ["migrate"], env: ["PLANROUTER_DATABASE_URL": "postgresql://planrouter@127.0.0.1:1/planrouter?connect_timeout=3"])
         expectActionableFailure(r, mentions: "cannot connect to PostgreSQL")
     }
 
@@ -43,7 +44,8 @@ import Testing
 
     @Test func rulesValidateListsEveryErrorWithItsPath() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString).yaml")
-        try "format: planrouter.rules/v1\ndefault_tier: x\ntiers:\n  - name: x\n    match: { ranges: [D9-D1] }\n".write(to: file, atomically: true, encoding: .utf8)
+        try "format: planrouter.rules/v1\ndefault_tier: x\ntiers:\n  - name: x\n    match: { ranges: [D9-D1] }\n".write(
+            to: file, atomically: true, encoding: .utf8)
         let r = try await CLI.run(["rules", "validate", file.path])
         #expect(r.status != 0)
         #expect(r.stderr.contains("tiers[0].match.ranges[0]"))

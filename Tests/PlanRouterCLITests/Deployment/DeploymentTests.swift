@@ -49,7 +49,8 @@ import Yams
 
     /// The rules in the ConfigMap are valid rules.
     @Test func rulesConfigMapHoldsValidRules() throws {
-        let doc = try #require(try Self.documents(Self.root.appendingPathComponent("deploy/kubernetes/configmap-rules.yaml")).first as? [String: Any])
+        let doc = try #require(
+            try Self.documents(Self.root.appendingPathComponent("deploy/kubernetes/configmap-rules.yaml")).first as? [String: Any])
         let yaml = try #require((doc["data"] as? [String: Any])?["rules.yaml"] as? String)
         _ = try RoutingRules(yaml: yaml)
     }
@@ -75,7 +76,9 @@ import Yams
                     #expect((resources?["requests"] as? [String: Any])?["memory"] as? String == "64Mi", "\(name) memory request")
                     let env = c["env"] as? [[String: Any]] ?? []
                     let database = env.first { $0["name"] as? String == "PLANROUTER_DATABASE_URL" }
-                    #expect(((database?["valueFrom"] as? [String: Any])?["secretKeyRef"]) != nil, "\(name): the database URL comes from a Secret")
+                    #expect(
+                        ((database?["valueFrom"] as? [String: Any])?["secretKeyRef"]) != nil,
+                        "\(name): the database URL comes from a Secret")
                 }
             }
         }
@@ -102,7 +105,9 @@ import Yams
         // Compose: `command:` of the services that run the planrouter image.
         let compose = try #require(try documents(root.appendingPathComponent("deploy/docker-compose.yml")).first as? [String: Any])
         for (_, value) in compose["services"] as? [String: Any] ?? [:] {
-            guard let service = value as? [String: Any], (service["image"] as? String)?.hasPrefix("planrouter") == true, let command = service["command"] as? [String] else { continue }
+            guard let service = value as? [String: Any], (service["image"] as? String)?.hasPrefix("planrouter") == true,
+                let command = service["command"] as? [String]
+            else { continue }
             out.append(CommandLine(file: "deploy/docker-compose.yml", arguments: command))
         }
         // Kubernetes: `args:` of every container running the planrouter image.
@@ -140,7 +145,10 @@ import Yams
         var out: Set<String> = []
         var inSection = false
         for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("SUBCOMMANDS:") { inSection = true; continue }
+            if line.hasPrefix("SUBCOMMANDS:") {
+                inSection = true
+                continue
+            }
             if inSection {
                 if !line.hasPrefix(" ") && !line.isEmpty { break }
                 if line.hasPrefix("  ") && !line.hasPrefix("   "), let word = line.split(separator: " ").first { out.insert(String(word)) }
@@ -200,11 +208,12 @@ import Yams
         let regex = try NSRegularExpression(pattern: "PLANROUTER_[A-Z_]+")
         func names(_ text: String) -> Set<String> {
             let ns = text as NSString
-            return Set(regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map {
-                var n = ns.substring(with: $0.range)
-                while n.hasSuffix("_") { n.removeLast() }
-                return n
-            })
+            return Set(
+                regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map {
+                    var n = ns.substring(with: $0.range)
+                    while n.hasSuffix("_") { n.removeLast() }
+                    return n
+                })
         }
         let documented = names(try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8))
         var seen = 0
@@ -225,7 +234,9 @@ import Yams
         #expect(text.contains("USER "))
         // The bundles the binary loads exist under that pattern in a SwiftPM build.
         let binDir = CLI.binary.deletingLastPathComponent()
-        let bundles = try FileManager.default.contentsOfDirectory(atPath: binDir.path).filter { $0.hasPrefix("planrouter_") && $0.hasSuffix(".resources") }
+        let bundles = try FileManager.default.contentsOfDirectory(atPath: binDir.path).filter {
+            $0.hasPrefix("planrouter_") && $0.hasSuffix(".resources")
+        }
         #expect(Set(bundles).isSuperset(of: ["planrouter_PlanRouterCore.resources", "planrouter_PlanRouterStore.resources"]), "\(bundles)")
     }
 }

@@ -19,14 +19,18 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Duration = .seconds(30)) async throws -> Result {
+    static func run(
+        _ args: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
         for (k, v) in env { environment[k] = v }
         p.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         p.standardOutput = out
         p.standardError = err
         p.standardInput = input

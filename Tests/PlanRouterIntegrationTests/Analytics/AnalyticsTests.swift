@@ -255,7 +255,8 @@ import Testing
             ])
         // Every organization: org-b's $10,000 joins the total.
         let all = try await Self.lines(
-            conn, "SELECT accepted_cents, unscheduled_cents, unscheduled_pct FROM analytics_unscheduled_production($1, $2, $3) WHERE level = 'all'",
+            conn,
+            "SELECT accepted_cents, unscheduled_cents, unscheduled_pct FROM analytics_unscheduled_production($1, $2, $3) WHERE level = 'all'",
             Self.june.from, Self.june.to, Self.asOf)
         #expect(all == ["6000000|2525000|42.08"])
     }
@@ -394,7 +395,8 @@ import Testing
             ("analytics_open_tasks", "analytics_open_tasks(now())"),
         ] {
             let diff = try await conn.query(
-                "SELECT count(*) FROM ((SELECT * FROM \(view) EXCEPT ALL SELECT * FROM \(function)) UNION ALL (SELECT * FROM \(function) EXCEPT ALL SELECT * FROM \(view))) d")
+                "SELECT count(*) FROM ((SELECT * FROM \(view) EXCEPT ALL SELECT * FROM \(function)) UNION ALL (SELECT * FROM \(function) EXCEPT ALL SELECT * FROM \(view))) d"
+            )
             #expect(try diff[0].decode(0, as: Int.self) == 0, "\(view)")
         }
     }
@@ -420,7 +422,8 @@ import Testing
         #expect(unclassified.bookingP50Seconds == nil && unclassified.firstOfferSLAPercent == nil && unclassified.unscheduledPercent == 100)
 
         let table = r.table()
-        #expect(table.contains("organization org-a, cases accepted 2026-06-01 to 2026-06-30 (location-local days), as of 2026-06-30T16:00:00Z"))
+        #expect(
+            table.contains("organization org-a, cases accepted 2026-06-01 to 2026-06-30 (location-local days), as of 2026-06-30T16:00:00Z"))
         #expect(table.contains("all tiers"))
         #expect(table.contains("14.29%") && table.contains("30.50%") && table.contains("$15,250.00") && table.contains("14.0 h"))
         #expect(table.contains("60.0 h") && table.contains("15.0 min") && table.contains("42.0 min") && table.contains("77.78% (7/9)"))
@@ -439,7 +442,8 @@ import Testing
         #expect(all.total.acceptedCents == 6_000_000 && all.total.unscheduledPercent == 42.08 && all.total.initialOffers == 10)
         // A period in which nothing was accepted.
         let empty = try await AnalyticsReport.load(
-            on: conn, organization: "org-a", from: PostgresDate(year: 2026, month: 1, day: 1), to: PostgresDate(year: 2026, month: 1, day: 31),
+            on: conn, organization: "org-a", from: PostgresDate(year: 2026, month: 1, day: 1),
+            to: PostgresDate(year: 2026, month: 1, day: 31),
             asOf: Self.asOf)
         #expect(empty.total.acceptedCases == 0 && empty.total.sameDayPercent == nil && empty.tiers.isEmpty)
         await #expect(throws: AnalyticsReport.UnknownOrganization.self) {
@@ -457,7 +461,9 @@ import Testing
         #expect(csv.status == 0, "stderr: \(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 7)
-        #expect(lines.dropFirst().first == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78")
+        #expect(
+            lines.dropFirst().first
+                == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78")
         let table = try await CLI.run(args)
         #expect(table.status == 0, "stderr: \(table.stderr)")
         #expect(table.stdout.contains("all organizations") && table.stdout.contains("42.08%"))

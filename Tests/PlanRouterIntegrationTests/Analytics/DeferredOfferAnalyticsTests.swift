@@ -43,9 +43,11 @@ import Testing
         // Written by the offer worker's repository, as the worker writes them.
         let deferredNow = Self.at("2026-06-10T01:25:30Z")
         _ = try await OffersRepository.insertInitial(
-            [row("D1", accepted: "2026-06-10T01:25:00Z", now: deferredNow, released: Self.at("2026-06-10T12:00:00Z"))], now: deferredNow, on: conn)
+            [row("D1", accepted: "2026-06-10T01:25:00Z", now: deferredNow, released: Self.at("2026-06-10T12:00:00Z"))], now: deferredNow,
+            on: conn)
         let immediateNow = Self.at("2026-06-10T14:01:00Z")
-        _ = try await OffersRepository.insertInitial([row("N1", accepted: "2026-06-10T14:00:00Z", now: immediateNow, released: nil)], now: immediateNow, on: conn)
+        _ = try await OffersRepository.insertInitial(
+            [row("N1", accepted: "2026-06-10T14:00:00Z", now: immediateNow, released: nil)], now: immediateNow, on: conn)
 
         let offers = try await AnalyticsTests.lines(
             conn,
@@ -67,11 +69,13 @@ import Testing
         #expect(try await AnalyticsTests.lines(conn, facts, asOf) == ["D1|12:00|38100|1|1|0", "N1|14:01|60|1|1|1"])
         #expect(
             try await AnalyticsTests.lines(
-                conn, "SELECT initial_offers, initial_offers_sla_met, first_offer_sla_pct FROM analytics_first_offer_sla('2026-06-09', '2026-06-10', $1, 'org-d') WHERE level = 'all'",
+                conn,
+                "SELECT initial_offers, initial_offers_sla_met, first_offer_sla_pct FROM analytics_first_offer_sla('2026-06-09', '2026-06-10', $1, 'org-d') WHERE level = 'all'",
                 asOf) == ["2|1|50.00"])
 
         let report = try await AnalyticsReport.load(
-            on: conn, organization: "org-d", from: PostgresDate(year: 2026, month: 6, day: 9), to: PostgresDate(year: 2026, month: 6, day: 10), asOf: asOf)
+            on: conn, organization: "org-d", from: PostgresDate(year: 2026, month: 6, day: 9),
+            to: PostgresDate(year: 2026, month: 6, day: 10), asOf: asOf)
         #expect(report.total.offeredCases == 2)
         #expect(report.total.initialOffers == 2)
         #expect(report.total.initialOffersSLAMet == 1)

@@ -4,8 +4,9 @@ import HummingbirdTesting
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// End to end through the real broker and PostgreSQL: a plan is accepted, the offer
 /// worker sends a link, the patient books from that link, the ladder stops and the
@@ -17,9 +18,14 @@ import Testing
         try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
         try await Task.sleep(for: .milliseconds(200))
         try await h.publish(events: [TestEvents.acceptedWith(plan: "crown", codes: [("D2740", 135_000)])])
-        let classifier = try h.classifier(clock: clock), offer = try h.offer(clock: clock), relay = try h.relay()
+        let classifier = try h.classifier(clock: clock)
+        let offer = try h.offer(clock: clock)
+        let relay = try h.relay()
         let timers = h.timers(clock: clock)
-        let runs = [Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() }, Running { try await timers.run() }]
+        let runs = [
+            Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() },
+            Running { try await timers.run() },
+        ]
         try await eventually("offer sent") {
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND published_at IS NOT NULL") == 1
         }
@@ -27,7 +33,8 @@ import Testing
         let message = try EventValidator.shared.decode((try await h.consumeAll(topic: h.topics[.patientMessages], expected: 1))[0].value)
         let path = String(message.data["link"]!.stringValue!.dropFirst("https://book.example.com".count))
         let service = BookingService(
-            pool: h.pool, clock: clock, configuration: BookingConfiguration(bookingKey: BookingToken.key(fromSecret: PipelineHarness.bookingSecret)),
+            pool: h.pool, clock: clock,
+            configuration: BookingConfiguration(bookingKey: BookingToken.key(fromSecret: PipelineHarness.bookingSecret)),
             logger: testLogger)
         let app = Application(router: BookingRouter.make(service))
         try await app.test(.router) { client in
@@ -54,7 +61,8 @@ import Testing
         let request = try EventValidator.shared.decode(writeBack[0].value, expecting: [.appointmentRequests])
         #expect(request.data["plan_id"] == "crown")
         #expect(request.data["booked_via"] == "link")
-        #expect(request.data["start"].flatMap { $0.stringValue.flatMap(RFC3339.parse) } == RFC3339.parse("2026-12-03T13:00:00Z"))  // the second opening: Thu 8:00 AM New York
+        // the second opening: Thu 8:00 AM New York
+        #expect(request.data["start"].flatMap { $0.stringValue.flatMap(RFC3339.parse) } == RFC3339.parse("2026-12-03T13:00:00Z"))
         for r in runs { await r.stop() }
         await h.close()
     }

@@ -28,7 +28,8 @@ struct BookingFixture {
         try await pool.withConnection { conn in
             _ = try await conn.execute("INSERT INTO organizations (id) VALUES ('org-1')")
             _ = try await conn.execute(
-                "INSERT INTO locations (id, organization_id, name, time_zone) VALUES ('loc-12', 'org-1', 'Smile & <Co>', 'America/New_York'), ('loc-99', 'org-1', '', 'UTC')")
+                "INSERT INTO locations (id, organization_id, name, time_zone) VALUES ('loc-12', 'org-1', 'Smile & <Co>', 'America/New_York'), ('loc-99', 'org-1', '', 'UTC')"
+            )
         }
         (offerID, holds) = try await addCase(plan: "p1")
     }

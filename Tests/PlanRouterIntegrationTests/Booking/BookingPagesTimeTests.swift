@@ -1,7 +1,8 @@
 import Foundation
-@testable import PlanRouterBooking
 import PlanRouterCore
 import Testing
+
+@testable import PlanRouterBooking
 
 /// Issue 12, point 6: the booking pages show each time with the zone the location's clocks show
 /// then (no services needed: the pages are rendered directly).

@@ -17,7 +17,9 @@ import Testing
             #expect(page.text.contains("Hi &lt;Ann&gt;"))
             #expect(page.text.contains("Smile &amp; &lt;Co&gt;"))
             #expect(!page.text.contains("<Ann>") && !page.text.contains("Secretlast") && !page.text.contains("5550001111"))
-            #expect(page.text.contains("Wed Dec 2, 8:00 AM") && page.text.contains("Thu Dec 3, 8:00 AM") && page.text.contains("Fri Dec 4, 8:00 AM"))
+            #expect(
+                page.text.contains("Wed Dec 2, 8:00 AM") && page.text.contains("Thu Dec 3, 8:00 AM")
+                    && page.text.contains("Fri Dec 4, 8:00 AM"))
             #expect(page.text.components(separatedBy: "<form method=\"post\">").count == 4)
             #expect(page.text.contains("value=\"\(f.holds[0])\""))
             #expect(page.text.contains("$500.00"))
@@ -54,8 +56,12 @@ import Testing
             let again = try await client.get("/book/\(token)")
             #expect(again.status == .notFound)
         }
-        #expect(try await f.count("SELECT count(*) FROM reservations WHERE id = \(chosen) AND kind = 'booking' AND active AND expires_at IS NULL") == 1)
-        #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'booked_other'") == 2)
+        #expect(
+            try await f.count(
+                "SELECT count(*) FROM reservations WHERE id = \(chosen) AND kind = 'booking' AND active AND expires_at IS NULL") == 1)
+        #expect(
+            try await f.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'booked_other'")
+                == 2)
         #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND active") == 0)
         #expect(try await f.count("SELECT count(*) FROM timers WHERE status = 'cancelled'") == 2)
         #expect(try await f.count("SELECT count(*) FROM timers WHERE status = 'pending'") == 0)
@@ -189,7 +195,8 @@ import Testing
             // Expired holds are not offered either; with none left the office will be in touch, and a coordinator has the case.
             f.clock.set(BookingFixture.now.addingTimeInterval(2 * 86_400 - 1))
             _ = try await f.pool.withConnection {
-                try await $0.execute("UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(3600))
+                try await $0.execute(
+                    "UPDATE reservations SET expires_at = $1 WHERE plan_id = 'p1'", BookingFixture.now.addingTimeInterval(3600))
             }
             let none = try await client.postJSON("/book/\(token)", .object(["reservation_id": .int(f.holds[1])]))
             #expect(none.status == .conflict)
@@ -201,7 +208,8 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM reservations WHERE kind = 'booking'") == 0)
         #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'escalated'") == 1)
         #expect(
-            try await f.count("""
+            try await f.count(
+                """
                 SELECT count(*) FROM coordinator_tasks
                 WHERE plan_id = 'p1' AND kind = 'no_availability' AND status = 'open'
                 """) == 1)
@@ -243,7 +251,9 @@ import Testing
         let f = try await BookingFixture()
         _ = try await f.addCase(plan: "p2")
         _ = try await f.addCase(plan: "p3")
-        func taskID(_ plan: String) async throws -> Int64 { try await f.count("SELECT id FROM coordinator_tasks WHERE plan_id = '\(plan)'") }
+        func taskID(_ plan: String) async throws -> Int64 {
+            try await f.count("SELECT id FROM coordinator_tasks WHERE plan_id = '\(plan)'")
+        }
         let (t1, t2, t3) = (try await taskID("p1"), try await taskID("p2"), try await taskID("p3"))
         try await f.test { client in
             let declined = try await client.postJSON("/tasks/\(t1)/resolve", .object(["outcome": "declined", "note": "not now"]))
@@ -265,12 +275,18 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p3' AND status = 'offered'") == 1)
         for (plan, reason) in [("p1", "declined"), ("p2", "booked_by_phone")] {
             #expect(try await f.count("SELECT count(*) FROM timers WHERE plan_id = '\(plan)' AND status = 'cancelled'") == 2)
-            #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = '\(plan)' AND NOT active AND release_reason = '\(reason)'") == 3)
+            #expect(
+                try await f.count(
+                    "SELECT count(*) FROM reservations WHERE plan_id = '\(plan)' AND NOT active AND release_reason = '\(reason)'") == 3)
         }
         #expect(try await f.count("SELECT count(*) FROM timers WHERE plan_id = 'p3' AND status = 'pending'") == 2)
         #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = 'p3' AND active") == 3)
-        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p1' AND kind = 'declined' AND detail->>'outcome' = 'declined'") == 1)
-        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p2' AND kind = 'booked' AND detail->>'via' = 'phone'") == 1)
+        #expect(
+            try await f.count(
+                "SELECT count(*) FROM plan_events WHERE plan_id = 'p1' AND kind = 'declined' AND detail->>'outcome' = 'declined'") == 1)
+        #expect(
+            try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p2' AND kind = 'booked' AND detail->>'via' = 'phone'") == 1
+        )
         #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p3' AND kind = 'task_resolved'") == 1)
         #expect(f.service.metrics.snapshot.resolutions == ["declined": 1, "booked_by_phone": 1, "unreachable": 1])
         await f.pool.close()

@@ -8,7 +8,8 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("planrouter-ctl-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let socket = dir.appendingPathComponent("broker.sock").path, bootstrap = dir.appendingPathComponent("bootstrap").path
+        let socket = dir.appendingPathComponent("broker.sock").path
+        let bootstrap = dir.appendingPathComponent("bootstrap").path
         let broker = Process()
         broker.executableURL = CLI.binary
         broker.arguments = ["dev-broker", "--brokers", "2", "--partitions", "1", "--bootstrap-file", bootstrap, "--control-socket", socket]
@@ -24,7 +25,8 @@ import Testing
         #expect(ok.status == 0)
         #expect(ok.stdout == "ok\n")
         let many = try await CLI.run(
-            ["dev-broker-ctl"], env: ["PLANROUTER_DEV_BROKER_CONTROL": socket], stdin: "broker-up 2\nrtt 1 100\n\nbroker-push-errors 1 0 7:10\n")
+            ["dev-broker-ctl"], env: ["PLANROUTER_DEV_BROKER_CONTROL": socket],
+            stdin: "broker-up 2\nrtt 1 100\n\nbroker-push-errors 1 0 7:10\n")
         #expect(many.status == 0)
         #expect(many.stdout == "ok\nok\nok\n")
         let bad = try await CLI.run(["dev-broker-ctl", "--control-socket", socket, "broker-down", "9"])
@@ -48,7 +50,9 @@ import Testing
             let event = try EventValidator.shared.decode(Array(line.utf8), expecting: [.planAccepted])
             #expect(event.id == "t1-e\(5 + n)")
         }
-        let again = try await CLI.run(["bench", "generate", "acceptances", "--tag", "t1", "--first", "5", "--count", "7", "--locations", "3"])
+        let again = try await CLI.run([
+            "bench", "generate", "acceptances", "--tag", "t1", "--first", "5", "--count", "7", "--locations", "3",
+        ])
         #expect(again.stdout == a.stdout)
 
         let s = try await CLI.run(["bench", "generate", "schedules", "--locations", "2"])

@@ -3,8 +3,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// Escalation ladders on a clock the test moves: a crown case (restorative ladder:
 /// nudge at +24 h, nudge at +48 h, coordinator task at +72 h) accepted Tuesday
@@ -21,10 +22,16 @@ import Testing
 
         init(_ h: PipelineHarness) throws {
             self.h = h
-            let c = try h.classifier(clock: clock), o = try h.offer(clock: clock), l = try h.lifecycle(clock: clock), r = try h.relay()
+            let c = try h.classifier(clock: clock)
+            let o = try h.offer(clock: clock)
+            let l = try h.lifecycle(clock: clock)
+            let r = try h.relay()
             timers = h.timers(clock: clock)
             let t = timers!
-            runs = [Running { try await c.run() }, Running { try await o.run() }, Running { try await l.run() }, Running { try await t.run() }, Running { try await r.run() }]
+            runs = [
+                Running { try await c.run() }, Running { try await o.run() }, Running { try await l.run() }, Running { try await t.run() },
+                Running { try await r.run() },
+            ]
         }
 
         func stop() async { for r in runs { await r.stop() } }
@@ -88,7 +95,10 @@ import Testing
         #expect(ctx["deposit"]?["status"] == "requested")
         #expect(ctx["sms_consent"] == true)
         let messages = try await h.consumeAll(topic: h.topics[.patientMessages], expected: 3)
-        #expect(try messages.map { try EventValidator.shared.decode($0.value).data["kind"]!.stringValue! }.sorted() == ["nudge", "nudge", "offer"])
+        #expect(
+            try messages.map { try EventValidator.shared.decode($0.value).data["kind"]!.stringValue! }.sorted() == [
+                "nudge", "nudge", "offer",
+            ])
         await h.close()
     }
 
@@ -121,7 +131,9 @@ import Testing
         #expect(try await count(h, "SELECT count(*) FROM coordinator_tasks") == 0)
 
         // Cancelled later in the PMS: the case goes back to a coordinator.
-        try await h.publish(events: [TestEvents.appointment(id: "appt-9", plan: nil, status: "cancelled", changedAt: "2026-12-01T18:00:00Z")], topic: h.topics[.appointmentChanged])
+        try await h.publish(
+            events: [TestEvents.appointment(id: "appt-9", plan: nil, status: "cancelled", changedAt: "2026-12-01T18:00:00Z")],
+            topic: h.topics[.appointmentChanged])
         try await eventually("re-opened") { try await h.count("SELECT count(*) FROM plans WHERE status = 'escalated'") == 1 }
         #expect(try await count(h, "SELECT count(*) FROM coordinator_tasks WHERE kind = 'escalation' AND urgent") == 1)
         try await eventually("task published") { try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 }
@@ -134,7 +146,8 @@ import Testing
         let id = try await h.count("SELECT id FROM coordinator_tasks")
         let reason = "the booked appointment was cancelled in the PMS"
         let expected = CoordinatorTask(
-            taskID: String(id), organizationID: "org-1", locationID: "loc-12", planID: "crown", ownerID: "location:loc-12", kind: .escalation,
+            taskID: String(id), organizationID: "org-1", locationID: "loc-12", planID: "crown", ownerID: "location:loc-12",
+            kind: .escalation,
             urgent: true, reason: reason, createdAt: c.clock.now(),
             context: ["plan_id": "crown", "appointment_id": "appt-9", "why": .string(reason)])
         #expect(task == expected)
@@ -165,10 +178,14 @@ import Testing
         change["data"] = .object(d)
         try await h.publish(events: [.object(change)], topic: h.topics[.planChanged])
         try await eventually("re-offered as surgical") {
-            try await h.count("SELECT count(*) FROM offers o JOIN classifications c USING (plan_id) WHERE c.tier = 'surgical' AND o.plan_accepted_at = '2026-12-01T15:00:00Z'") == 1
+            try await h.count(
+                "SELECT count(*) FROM offers o JOIN classifications c USING (plan_id) WHERE c.tier = 'surgical' AND o.plan_accepted_at = '2026-12-01T15:00:00Z'"
+            ) == 1
         }
         // The earlier holds were released and the earlier ladder cancelled; the new one runs.
-        #expect(try await count(h, "SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'plan_changed'") == 3)
+        #expect(
+            try await count(h, "SELECT count(*) FROM reservations WHERE kind = 'hold' AND NOT active AND release_reason = 'plan_changed'")
+                == 3)
         #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'cancelled'") == 3)
         #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'pending'") == 3)
         #expect(try await count(h, "SELECT count(*) FROM plan_events WHERE kind = 'modified'") == 1)
@@ -176,10 +193,11 @@ import Testing
         // The stored patient carried over whole (typed and written back).
         #expect(
             try await count(
-                h, """
-                    SELECT count(*) FROM plans WHERE patient = '{"id": "pat-1", "first_name": "Maria", "phone": "+15555550123",
-                        "preferred_channel": "sms", "sms_consent": true}'::jsonb
-                    """) == 1)
+                h,
+                """
+                SELECT count(*) FROM plans WHERE patient = '{"id": "pat-1", "first_name": "Maria", "phone": "+15555550123",
+                    "preferred_channel": "sms", "sms_consent": true}'::jsonb
+                """) == 1)
         await c.stop()
         await h.close()
     }
@@ -191,7 +209,9 @@ import Testing
         let cluster = try Cluster(h)
         try await eventually("kept") { try await h.count("SELECT count(*) FROM pending_lifecycle_events") == 1 }
         try await h.publish(events: [TestEvents.acceptedWith(plan: "early", codes: [("D2740", 135_000)])])
-        try await eventually("declined once the plan exists") { try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'early' AND status = 'declined'") == 1 }
+        try await eventually("declined once the plan exists") {
+            try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'early' AND status = 'declined'") == 1
+        }
         #expect(try await count(h, "SELECT count(*) FROM pending_lifecycle_events") == 0)
         #expect(try await count(h, "SELECT count(*) FROM timers WHERE status = 'pending'") == 0)
         await cluster.stop()

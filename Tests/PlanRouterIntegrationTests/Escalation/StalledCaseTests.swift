@@ -4,8 +4,9 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// The stalled-case watchdog (issue 18, point 2): a case stranded on purpose — its
 /// plan.classified event refused for good by the broker, so the relay sets it aside —
@@ -17,7 +18,8 @@ import Testing
         let clock = ManualClock(EscalationTests.accepted.addingTimeInterval(60))
         try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "stuck", codes: [("D2740", 135_000)])])
-        let classifier = try h.classifier(clock: clock), offer = try h.offer(clock: clock)
+        let classifier = try h.classifier(clock: clock)
+        let offer = try h.offer(clock: clock)
         var runs = [Running { try await classifier.run() }, Running { try await offer.run() }]
         try await eventually("classified") { try await h.count("SELECT count(*) FROM outbox WHERE topic = 'plan.classified'") == 1 }
 
@@ -32,7 +34,8 @@ import Testing
         let telemetry = WorkerTelemetry(worker: "escalation")
         let watchdog = EscalationWorker(
             conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
-            settings: EscalationSettings(pollInterval: .milliseconds(100), stalledCaseAfter: .seconds(300)), telemetry: telemetry, logger: testLogger)
+            settings: EscalationSettings(pollInterval: .milliseconds(100), stalledCaseAfter: .seconds(300)), telemetry: telemetry,
+            logger: testLogger)
         // Within the bound (by the injected clock): nothing yet.
         #expect(try await watchdog.checkStalledCases() == 0)
         clock.advance(by: 301)
@@ -64,12 +67,17 @@ import Testing
         // The operator retries the set-aside row: the case gets its offer.
         let retried = try await h.pool.withConnection { try await OutboxRetryRepository.retry(.topic(h.topics[.planClassified]), on: $0) }
         #expect(retried == 1)
-        try await eventually("offered") { try await h.count("SELECT count(*) FROM offers WHERE plan_id = 'stuck' AND kind = 'initial'") == 1 }
+        try await eventually("offered") {
+            try await h.count("SELECT count(*) FROM offers WHERE plan_id = 'stuck' AND kind = 'initial'") == 1
+        }
         #expect(try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'stuck' AND status = 'offered'") == 1)
         // The next round sees the case moved on: no new task, the stalled one resolved.
         #expect(try await watchdog.checkStalledCases() == 0)
         #expect(watchdog.stats.stalledCases == 0)
-        #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE kind = 'routing_stalled' AND status = 'resolved' AND outcome = 'routing_resumed'") == 1)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM coordinator_tasks WHERE kind = 'routing_stalled' AND status = 'resolved' AND outcome = 'routing_resumed'"
+            ) == 1)
         for r in runs { await r.stop() }
         await h.close()
     }
@@ -93,7 +101,9 @@ import Testing
             conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
             settings: EscalationSettings(stalledCaseAfter: .seconds(300)), logger: testLogger)
         #expect(try await watchdog.checkStalledCases() == 1)
-        #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE reason LIKE '%never classified%' AND owner_id = 'location:loc-1'") == 1)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM coordinator_tasks WHERE reason LIKE '%never classified%' AND owner_id = 'location:loc-1'") == 1)
         #expect(try await h.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks'") == 1)
         await h.close()
     }

@@ -3,8 +3,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// Two escalation workers on the same due timers (issue 18, point 6): many cases,
 /// nine timers each (three copies of a ladder: nudges that place holds, then the
@@ -33,7 +34,9 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         let plans = 24
         try await h.publish(events: (0..<plans).map { TestEvents.acceptedWith(plan: "case-\($0)", codes: [("D2740", 135_000)]) })
-        let classifier = try h.classifier(clock: setup), offer = try h.offer(clock: setup), relay = try h.relay()
+        let classifier = try h.classifier(clock: setup)
+        let offer = try h.offer(clock: setup)
+        let relay = try h.relay()
         let runs = [Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() }]
         try await eventually("every case routed", timeout: .seconds(60)) {
             try await h.count("SELECT count(*) FROM plans WHERE status IN ('offered', 'escalated')") == plans
@@ -69,7 +72,9 @@ import Testing
         // Meanwhile the PMS books half of the cases (the lifecycle consumer of either
         // process): each closes its case, cancelling its pending timers and holds.
         let cases = try await h.pool.withConnection { conn in
-            try await conn.query("SELECT DISTINCT plan_id FROM timers WHERE status = 'pending' ORDER BY 1").map { try $0.decode(0, as: String.self) }
+            try await conn.query("SELECT DISTINCT plan_id FROM timers WHERE status = 'pending' ORDER BY 1").map {
+                try $0.decode(0, as: String.self)
+            }
         }
         let booked = cases.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).shuffled()
         await withTaskGroup(of: Void.self) { group in
@@ -79,7 +84,8 @@ import Testing
                     do {
                         _ = try await h.pool.withTransaction { tx in
                             try await lifecycle.close(
-                                PlanKey(organizationID: "org-1", planID: plan), status: .booked, reason: "booked_in_pms", in: tx, now: clock.now())
+                                PlanKey(organizationID: "org-1", planID: plan), status: .booked, reason: "booked_in_pms", in: tx,
+                                now: clock.now())
                         }
                     } catch let e as PostgresError where e.sqlState == "40P01" {
                         tally.deadlock()
@@ -115,7 +121,10 @@ import Testing
         #expect(workers.allSatisfy { $0.stats.fired > 0 })
         #expect(try await h.count("SELECT count(*) FROM plans WHERE status = 'booked'") == booked.count)
         // No ladder ended with more than one coordinator task; those not booked ended with one.
-        #expect(try await h.count("SELECT count(*) FROM (SELECT plan_id FROM coordinator_tasks WHERE kind = 'escalation' GROUP BY 1 HAVING count(*) > 1) d") == 0)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM (SELECT plan_id FROM coordinator_tasks WHERE kind = 'escalation' GROUP BY 1 HAVING count(*) > 1) d")
+                == 0)
         #expect(
             try await h.count(
                 "SELECT count(DISTINCT t.plan_id) FROM timers t JOIN plans p USING (organization_id, plan_id) WHERE p.status = 'escalated'"
@@ -166,7 +175,10 @@ import Testing
             conninfo: h.databaseURL, pool: h.pool, offers: OfferPlanner(settings: h.offerSettings), clock: clock,
             settings: EscalationSettings(lease: .seconds(60)), workerID: "w1", logger: testLogger)
         await #expect(throws: PostgresError.self) { try await worker.fireOnce() }
-        #expect(try await h.count("SELECT count(*) FROM timers WHERE status = 'pending' AND leased_by IS NULL AND leased_until IS NULL AND attempts = 1") == 1)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM timers WHERE status = 'pending' AND leased_by IS NULL AND leased_until IS NULL AND attempts = 1") == 1
+        )
         _ = try await h.pool.withConnection { try await $0.execute("UPDATE test_fail_once SET armed = false") }
         // Same instant: no lease to wait out.
         #expect(try await worker.fireOnce() == 1)

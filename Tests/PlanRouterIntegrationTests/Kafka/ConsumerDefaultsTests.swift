@@ -13,7 +13,8 @@ import Testing
         // librdkafka's 45 s session made it up to ~93 s on the dev broker.
         #expect(ConsumerDefaults.deadMemberFailoverBound(d, on: .mockCluster) <= .seconds(30))
         #expect(ConsumerDefaults.deadMemberFailoverBound(d, on: .kafka) <= .seconds(15))
-        let session = Int(d["session.timeout.ms"] ?? "") ?? 45_000, heartbeat = Int(d["heartbeat.interval.ms"] ?? "") ?? 3000
+        let session = Int(d["session.timeout.ms"] ?? "") ?? 45_000
+        let heartbeat = Int(d["heartbeat.interval.ms"] ?? "") ?? 3000
         // Inside the brokers' default group.min.session.timeout.ms (6 s), heartbeats at most a third of it.
         #expect(session >= 6000)
         #expect(heartbeat * 3 <= session)

@@ -55,7 +55,10 @@ struct KafkaConsumerTests {
             let batchA = try await a.poll(maxMessages: 20, timeout: .milliseconds(100))
             if !batchA.isEmpty { try await applyByA(batchA) }
             let batchB = try await b.poll(maxMessages: 20, timeout: .milliseconds(100))
-            for message in batchB { seenByB.insert(Support.key(message)); seen.insert(Support.key(message)) }
+            for message in batchB {
+                seenByB.insert(Support.key(message))
+                seen.insert(Support.key(message))
+            }
             b.markDone(batchB)
             try await commitByB()
             split = !a.assignment.isEmpty && !b.assignment.isEmpty
@@ -146,11 +149,13 @@ struct KafkaConsumerTests {
 
         let first = try Support.makeConsumer(cluster, group: group, topic: topic)
         var polled: [KafkaMessage] = []
-        try await Support.pollUntil(first, onBatch: { batch in
-            polled += batch
-            first.markDone(batch)
-            try await first.commitDone()
-        }, done: { polled.count >= 20 })
+        try await Support.pollUntil(
+            first,
+            onBatch: { batch in
+                polled += batch
+                first.markDone(batch)
+                try await first.commitDone()
+            }, done: { polled.count >= 20 })
         #expect(polled.count == 20)
         try await first.commitDone()  // nothing new: a no-op
         await first.close()

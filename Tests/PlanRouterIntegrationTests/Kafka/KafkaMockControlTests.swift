@@ -18,14 +18,18 @@ struct KafkaMockControlTests {
             try KafkaMockCommand(line: "broker-push-errors 1 0 7:800 0:1500 19")
                 == .brokerPushErrors(
                     broker: 1, apiKey: 0,
-                    errors: [.init(code: 7, rttMilliseconds: 800), .init(code: 0, rttMilliseconds: 1500), .init(code: 19, rttMilliseconds: 0)]))
+                    errors: [
+                        .init(code: 7, rttMilliseconds: 800), .init(code: 0, rttMilliseconds: 1500), .init(code: 19, rttMilliseconds: 0),
+                    ]))
         #expect(try KafkaMockCommand(line: "ping") == .ping)
     }
 
-    @Test("malformed commands are refused with the usage", arguments: [
-        "", "broker-down", "broker-down x", "broker-down 0", "rtt 1", "rtt 1 -5", "push-errors 0", "push-errors 0 x",
-        "broker-push-errors 1 0", "broker-push-errors 1 0 7:1:2", "broker-push-errors 1 0 7:x", "reboot 1", "ping 1",
-    ])
+    @Test(
+        "malformed commands are refused with the usage",
+        arguments: [
+            "", "broker-down", "broker-down x", "broker-down 0", "rtt 1", "rtt 1 -5", "push-errors 0", "push-errors 0 x",
+            "broker-push-errors 1 0", "broker-push-errors 1 0 7:1:2", "broker-push-errors 1 0 7:x", "reboot 1", "ping 1",
+        ])
     func refuses(_ line: String) {
         #expect(throws: KafkaMockCommand.ParseError.self) { try KafkaMockCommand(line: line) }
     }

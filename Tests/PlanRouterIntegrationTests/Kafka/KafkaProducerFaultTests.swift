@@ -75,4 +75,3 @@ struct KafkaProducerFaultTests {
         await producer.close()
     }
 }
-

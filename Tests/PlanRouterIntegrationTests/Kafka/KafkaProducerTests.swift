@@ -38,10 +38,12 @@ struct KafkaProducerTests {
 
         let consumer = try KafkaTestSupport.makeConsumer(cluster, group: KafkaTestSupport.uniqueName("g"), topic: topic)
         var received: [String: KafkaMessage] = [:]
-        try await KafkaTestSupport.pollUntil(consumer, timeout: .seconds(40), onBatch: { batch in
-            for message in batch { received[KafkaTestSupport.key(message)] = message }
-            consumer.markDone(batch)
-        }, done: { received.count >= expected.count })
+        try await KafkaTestSupport.pollUntil(
+            consumer, timeout: .seconds(40),
+            onBatch: { batch in
+                for message in batch { received[KafkaTestSupport.key(message)] = message }
+                consumer.markDone(batch)
+            }, done: { received.count >= expected.count })
         await consumer.close()
 
         #expect(received.count == expected.count)

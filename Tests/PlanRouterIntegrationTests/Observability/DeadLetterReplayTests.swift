@@ -7,13 +7,14 @@ import Testing
 /// `planrouter dlq replay`: dead letters back to their source topic, by time range.
 @Suite struct DeadLetterReplayTests {
     static func letter(_ value: String, key: String, time: String, extra: [KafkaHeader] = []) -> KafkaOutgoingMessage {
-        let headers = [
-            KafkaHeader(key: "ce_type", value: Array("planrouter.plan.accepted.v1".utf8)),
-            KafkaHeader(key: "dlq.reason", value: Array("schema: data.plan_id is required".utf8)),
-            KafkaHeader(key: "dlq.kind", value: Array("schema_invalid".utf8)),
-            KafkaHeader(key: "dlq.source.topic", value: Array("plan.accepted".utf8)),
-            KafkaHeader(key: "dlq.time", value: Array(time.utf8)),
-        ] + extra
+        let headers =
+            [
+                KafkaHeader(key: "ce_type", value: Array("planrouter.plan.accepted.v1".utf8)),
+                KafkaHeader(key: "dlq.reason", value: Array("schema: data.plan_id is required".utf8)),
+                KafkaHeader(key: "dlq.kind", value: Array("schema_invalid".utf8)),
+                KafkaHeader(key: "dlq.source.topic", value: Array("plan.accepted".utf8)),
+                KafkaHeader(key: "dlq.time", value: Array(time.utf8)),
+            ] + extra
         return KafkaOutgoingMessage(topic: "plan.accepted.dlq", key: Array(key.utf8), value: Array(value.utf8), headers: headers)
     }
 
@@ -26,10 +27,13 @@ import Testing
         let binary: [UInt8] = [0, 1, 0xfe]
         for r in await producer.sendBatch([
             Self.letter("{\"old\":true}", key: "loc-1", time: "2026-11-27T08:00:00Z"),
-            Self.letter("{\"fixed\":true}", key: "loc-12", time: "2026-11-28T09:30:00Z", extra: [KafkaHeader(key: "trace", value: Array(("hex:" + "0001fe").utf8))]),
+            Self.letter(
+                "{\"fixed\":true}", key: "loc-12", time: "2026-11-28T09:30:00Z",
+                extra: [KafkaHeader(key: "trace", value: Array(("hex:" + "0001fe").utf8))]),
         ]) { _ = try r.get() }
 
-        let replay = DeadLetterReplay(sourceTopic: "plan.accepted", from: RFC3339.parse("2026-11-28T09:00:00Z"), to: RFC3339.parse("2026-11-28T10:00:00Z"))
+        let replay = DeadLetterReplay(
+            sourceTopic: "plan.accepted", from: RFC3339.parse("2026-11-28T09:00:00Z"), to: RFC3339.parse("2026-11-28T10:00:00Z"))
         #expect(replay.deadLetterTopic == "plan.accepted.dlq")
         let consumer = try KafkaConsumer(
             bootstrapServers: cluster.bootstrapServers, groupID: "replay-\(UUID().uuidString)", topics: [replay.deadLetterTopic],
@@ -63,7 +67,10 @@ import Testing
 
         // The command line lists the same selection without publishing.
         let dry = try await CLI.run(
-            ["dlq", "replay", "--topic", "plan.accepted", "--from", "2026-11-28T09:00:00Z", "--to", "2026-11-28T10:00:00Z", "--dry-run", "--idle-timeout", "2"],
+            [
+                "dlq", "replay", "--topic", "plan.accepted", "--from", "2026-11-28T09:00:00Z", "--to", "2026-11-28T10:00:00Z", "--dry-run",
+                "--idle-timeout", "2",
+            ],
             env: ["PLANROUTER_KAFKA_BROKERS": cluster.bootstrapServers], timeout: .seconds(90))
         #expect(dry.status == 0, "stderr: \(dry.stderr)")
         #expect(dry.stdout.contains("key loc-12"), "stdout: \(dry.stdout)")

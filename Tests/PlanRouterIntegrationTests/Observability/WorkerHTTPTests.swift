@@ -4,8 +4,9 @@ import HummingbirdTesting
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterTelemetry
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// `/healthz`, `/readyz` and `/metrics` of a worker process, against running workers.
 @Suite struct WorkerHTTPTests {
@@ -26,7 +27,8 @@ import Testing
         let h = try await PipelineHarness()
         try await h.publish(events: [TestEvents.accepted(plan: "p1"), TestEvents.accepted(plan: "p2")])
         try await h.publish([Array("not json".utf8)])
-        let classifierTelemetry = WorkerTelemetry(worker: "classifier"), relayTelemetry = WorkerTelemetry(worker: "relay")
+        let classifierTelemetry = WorkerTelemetry(worker: "classifier")
+        let relayTelemetry = WorkerTelemetry(worker: "relay")
         let classifier = try h.classifier(telemetry: classifierTelemetry)
         let relay = try h.relay(telemetry: relayTelemetry)
         let classifierMetrics = WorkerMetrics(telemetry: classifierTelemetry, probes: [classifier.probe], pool: h.pool, clock: WallClock())

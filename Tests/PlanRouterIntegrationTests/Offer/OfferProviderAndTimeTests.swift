@@ -3,8 +3,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// Issue 12 through the real offer worker (PostgreSQL and the mock-cluster broker): the required
 /// provider role (point 3), zone abbreviations in the message (point 6) and the first-offer time and
@@ -48,10 +49,14 @@ import Testing
         try await run(h, at: RFC3339.parse("2026-12-01T14:30:00Z")!, until: "offer recorded") {
             try await h.count("SELECT count(*) FROM plan_events WHERE plan_id = 'consult' AND kind = 'offered'") == 1
         }
-        #expect(try await text(h, "SELECT DISTINCT provider_id FROM reservations WHERE plan_id = 'consult' AND kind = 'hold'") == ["prov-os"])
+        #expect(
+            try await text(h, "SELECT DISTINCT provider_id FROM reservations WHERE plan_id = 'consult' AND kind = 'hold'") == ["prov-os"])
         #expect(try await h.count("SELECT count(*) FROM reservations WHERE plan_id = 'consult' AND kind = 'hold'") == 3)
         #expect(
-            try await text(h, "SELECT detail->>'provider_role' || ' ' || (detail->>'provider_match') FROM plan_events WHERE plan_id = 'consult' AND kind = 'offered'")
+            try await text(
+                h,
+                "SELECT detail->>'provider_role' || ' ' || (detail->>'provider_match') FROM plan_events WHERE plan_id = 'consult' AND kind = 'offered'"
+            )
                 == ["oral_surgeon required_role"])
         await h.close()
     }
@@ -63,7 +68,8 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
         try await Task.sleep(for: .milliseconds(200))
-        try await h.publish(events: [TestEvents.acceptedWith(plan: "late", codes: [("D2740", 135_000)], acceptedAt: "2026-12-02T02:29:00Z")])
+        try await h.publish(events: [TestEvents.acceptedWith(plan: "late", codes: [("D2740", 135_000)], acceptedAt: "2026-12-02T02:29:00Z")]
+        )
         try await run(h, at: RFC3339.parse("2026-12-02T02:30:00Z")!, until: "offer published") {
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND published_at IS NOT NULL") == 1
         }
@@ -75,7 +81,10 @@ import Testing
                        || ' ' || sla_met FROM offers WHERE plan_id = 'late'
                 """) == ["2026-12-02T02:30 2026-12-02T13:00 false"])
         #expect(
-            try await text(h, "SELECT (detail->>'sla_met') || ' ' || (detail->>'seconds_to_offer') || ' ' || (detail->>'released_at') FROM plan_events WHERE plan_id = 'late' AND kind = 'offered'")
+            try await text(
+                h,
+                "SELECT (detail->>'sla_met') || ' ' || (detail->>'seconds_to_offer') || ' ' || (detail->>'released_at') FROM plan_events WHERE plan_id = 'late' AND kind = 'offered'"
+            )
                 == ["false 37860 2026-12-02T13:00:00Z"])
         let messages = try await h.consumeAll(topic: h.topics[.patientMessages], expected: 1)
         let message = try PatientMessage(data: try EventValidator.shared.decode(messages[0].value, expecting: [.patientMessages]).data)

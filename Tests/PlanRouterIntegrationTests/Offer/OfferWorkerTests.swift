@@ -3,8 +3,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// Offers on a fixed clock: Tuesday 2026-12-01 09:30 in New York (14:30 UTC).
 @Suite struct OfferWorkerTests {
@@ -112,8 +113,12 @@ import Testing
             TestEvents.acceptedWith(plan: "nowhere", location: "loc-without-schedule", codes: [("D2740", 135_000)]),
         ])
         try await run(h, until: "two tasks") { try await h.count("SELECT count(*) FROM coordinator_tasks") == 2 }
-        #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'call-me' AND kind = 'callback' AND owner_id = 'tc-anna'") == 1)
-        #expect(try await h.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'nowhere' AND kind = 'no_availability' AND urgent") == 1)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'call-me' AND kind = 'callback' AND owner_id = 'tc-anna'") == 1)
+        #expect(
+            try await h.count("SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'nowhere' AND kind = 'no_availability' AND urgent")
+                == 1)
         #expect(try await h.count("SELECT count(*) FROM plans WHERE status = 'escalated'") == 2)
         #expect(try await h.count("SELECT count(*) FROM reservations") == 0)
         await h.close()
@@ -137,9 +142,13 @@ import Testing
         run = Running { try await setup.run() }
         try await eventually("schedule mirrored") { try await h.count("SELECT count(*) FROM schedule_blocks") > 0 }
         await run.stop()
-        try await h.pool.withConnection { try await $0.simpleQuery("DELETE FROM reservations; DELETE FROM offers; UPDATE plans SET status = 'accepted'") }
+        try await h.pool.withConnection {
+            try await $0.simpleQuery("DELETE FROM reservations; DELETE FROM offers; UPDATE plans SET status = 'accepted'")
+        }
         let payloads = try await h.pool.withConnection {
-            try await $0.query("SELECT payload FROM outbox WHERE topic = 'plan.classified' ORDER BY id").map { try $0.decode(0, as: [UInt8].self) }
+            try await $0.query("SELECT payload FROM outbox WHERE topic = 'plan.classified' ORDER BY id").map {
+                try $0.decode(0, as: [UInt8].self)
+            }
         }
         #expect(payloads.count == 6)
         let events = try payloads.enumerated().map { i, p in
@@ -149,7 +158,9 @@ import Testing
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for e in events {
-                let handler = OfferHandler(consumerName: "offer", settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: PipelineHarness.bookingSecret))
+                let handler = OfferHandler(
+                    consumerName: "offer",
+                    settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: PipelineHarness.bookingSecret))
                 group.addTask {
                     try await h.pool.withTransaction { tx in
                         var outbox = OutboxBatch()
@@ -161,7 +172,10 @@ import Testing
             try await group.waitForAll()
         }
         // No two active holds of the provider overlap, and every case got its three openings.
-        #expect(try await h.count("SELECT count(*) FROM reservations a JOIN reservations b ON a.id < b.id AND a.provider_id = b.provider_id AND a.during && b.during WHERE a.active AND b.active") == 0)
+        #expect(
+            try await h.count(
+                "SELECT count(*) FROM reservations a JOIN reservations b ON a.id < b.id AND a.provider_id = b.provider_id AND a.during && b.during WHERE a.active AND b.active"
+            ) == 0)
         #expect(try await h.count("SELECT count(*) FROM reservations WHERE kind = 'hold' AND active") == 18)
         for p in plans { #expect(try await holds(h, plan: p).count == 3) }
         #expect(try await h.count("SELECT count(*) FROM coordinator_tasks") == 0)

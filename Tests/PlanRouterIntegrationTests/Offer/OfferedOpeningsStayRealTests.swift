@@ -6,8 +6,9 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// Issue 12: every opening offered is real. The classifier's and the offer worker's handlers
 /// (and the planner's nudge) are applied straight in transactions on a fresh database, as the
@@ -127,14 +128,16 @@ import Testing
         try await d.accept(TestEvents.acceptedWith(plan: "implant", codes: Self.implant), now: Self.now)
         #expect(
             try await d.holds("implant").map(local) == [
-                "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
+                "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00",
+            ])
 
         let wednesdayLate = RFC3339.parse("2026-12-02T13:10:00Z")!  // 08:10 New York
         try await d.nudge("implant", now: wednesdayLate)
         #expect(try await d.holds("implant").map(local) == ["2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
         #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'too_late'") == 1)
         #expect(
-            try await d.count("""
+            try await d.count(
+                """
                 SELECT count(*) FROM offers
                 WHERE plan_id = 'implant' AND kind = 'nudge' AND jsonb_array_length(openings) = 2
                 """) == 1)
@@ -177,7 +180,8 @@ import Testing
                        OR EXISTS (SELECT 1 FROM blockouts bo WHERE bo.during && h.during))
                 """) == 0)
         #expect(
-            try await d.count("""
+            try await d.count(
+                """
                 SELECT count(*) FROM offers
                 WHERE plan_id = 'implant' AND kind = 'reoffer' AND jsonb_array_length(openings) = 3
                 """)
@@ -207,9 +211,9 @@ import Testing
         #expect(
             try await d.count(
                 """
-                    SELECT count(*) FROM coordinator_tasks
-                    WHERE plan_id = 'implant' AND kind = 'no_availability' AND urgent AND status = 'open'
-                    """)
+                SELECT count(*) FROM coordinator_tasks
+                WHERE plan_id = 'implant' AND kind = 'no_availability' AND urgent AND status = 'open'
+                """)
                 == 1)
         #expect(try await d.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks'") == 1)
         #expect(try await d.messages().count == messagesBefore)
@@ -244,9 +248,9 @@ import Testing
         #expect(
             try await d.count(
                 """
-                    SELECT count(*) FROM coordinator_tasks
-                    WHERE plan_id = 'stale' AND kind = 'callback' AND reason LIKE 'calendar stale:%'
-                    """) == 1)
+                SELECT count(*) FROM coordinator_tasks
+                WHERE plan_id = 'stale' AND kind = 'callback' AND reason LIKE 'calendar stale:%'
+                """) == 1)
         #expect(try await d.messages().isEmpty)
 
         let telemetry = WorkerTelemetry(worker: "offer")

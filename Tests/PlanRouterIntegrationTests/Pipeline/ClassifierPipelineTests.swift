@@ -2,8 +2,9 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 @Suite struct ClassifierPipelineTests {
     @Test func everyTierEndToEndThroughBrokerAndDatabase() async throws {
@@ -22,7 +23,8 @@ import Testing
         let rows = try await h.pool.withConnection {
             try await $0.query("SELECT plan_id, tier, deposit_cents, reasons FROM classifications ORDER BY plan_id")
         }
-        let tiers = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)) })
+        let tiers = try Dictionary(
+            uniqueKeysWithValues: rows.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)) })
         #expect(tiers == ["implant": "surgical", "crown": "restorative", "botox": "aesthetic", "sealant": "add_on"])
         let reasons = try rows.first { try $0.decode(0, as: String.self) == "implant" }!.decode(3, as: [String].self)
         #expect(reasons.first == "D6010 in D6000-D6199 -> surgical")
@@ -71,7 +73,8 @@ import Testing
         try await h.publish(events: [TestEvents.accepted(plan: "p1", codes: [("D2740", 135_000)], acceptedAt: "2026-11-30T13:00:00Z")])
         try await eventually("re-classified") { try await h.count("SELECT count(*) FROM classifications") == 2 }
         let current = try await h.pool.withConnection {
-            try await $0.query("SELECT tier FROM classifications WHERE plan_id = 'p1' ORDER BY id DESC LIMIT 1")[0].decode(0, as: String.self)
+            try await $0.query("SELECT tier FROM classifications WHERE plan_id = 'p1' ORDER BY id DESC LIMIT 1")[0].decode(
+                0, as: String.self)
         }
         #expect(current == "restorative")
         #expect(try await h.count("SELECT count(*) FROM plan_procedures") == 1)
@@ -99,8 +102,14 @@ import Testing
             ("invalid_data", withData { $0["plan_id"] = nil }),
             ("unknown_type", JSONValue.object(unknownType).serializedBytes()),
             ("invalid_data", withData { $0["total_fee_cents"] = -100 }),
-            ("invalid_data", withData { $0["procedures"] = [.object(["code": "D2740", "description": "x", "fee_cents": .int(90_000_000_000)])] }),
-            ("invalid_data", withData { $0["procedures"] = [.object(["code": "D2740", "description": "x", "fee_cents": 1000, "minutes": 9999])] }),
+            (
+                "invalid_data",
+                withData { $0["procedures"] = [.object(["code": "D2740", "description": "x", "fee_cents": .int(90_000_000_000)])] }
+            ),
+            (
+                "invalid_data",
+                withData { $0["procedures"] = [.object(["code": "D2740", "description": "x", "fee_cents": 1000, "minutes": 9999])] }
+            ),
             ("too_large", withData { $0["notes"] = .string(String(repeating: "x", count: 1 << 20)) }),
         ]
         var values: [[UInt8]] = []
@@ -122,7 +131,8 @@ import Testing
         #expect(classifier.stats.applied == good)
         #expect(classifier.stats.deadLettered == bad.count)
         let reasons = try await h.pool.withConnection {
-            try await $0.query("SELECT array_to_string(reasons, '|') FROM classifications WHERE plan_id = 'unknown-code'")[0].decode(0, as: String.self)
+            try await $0.query("SELECT array_to_string(reasons, '|') FROM classifications WHERE plan_id = 'unknown-code'")[0].decode(
+                0, as: String.self)
         }
         #expect(reasons.contains("D0001 matches no tier rule; default tier -> add_on"))
 
@@ -169,7 +179,8 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         let classifier = ConsumerWorker(
             consumer: try h.consumer(group: "flaky", topics: [h.topics[.planAccepted]]), pool: h.pool,
-            handler: ClassifierHandler(consumerName: "flaky", settings: PipelineHarness.anyAcceptanceTime), clock: WallClock(), settings: ConsumerSettings(batchSize: 5),
+            handler: ClassifierHandler(consumerName: "flaky", settings: PipelineHarness.anyAcceptanceTime), clock: WallClock(),
+            settings: ConsumerSettings(batchSize: 5),
             logger: testLogger)
         let run = Running { try await classifier.run() }
         let admin = try await PostgresConnection.connect(try TestDatabase.serverURL(), logger: testLogger)

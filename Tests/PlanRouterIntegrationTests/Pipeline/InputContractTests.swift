@@ -4,8 +4,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// The consumer loop judges input by the contract (issue 12) and never blames an event for
 /// a lost connection (issue 18). Batches go straight to `ConsumerWorker.process`, as the
@@ -14,7 +15,8 @@ import Testing
 @Suite struct InputContractTests {
     /// A polled message as the broker would deliver it.
     static func message(_ event: JSONValue, topic: String, offset: Int64, headers: [KafkaHeader] = []) -> KafkaMessage {
-        KafkaMessage(topic: topic, partition: 0, offset: offset, key: Array("loc-12".utf8), value: event.serializedBytes(), headers: headers)
+        KafkaMessage(
+            topic: topic, partition: 0, offset: offset, key: Array("loc-12".utf8), value: event.serializedBytes(), headers: headers)
     }
 
     static func message(_ bytes: [UInt8], topic: String, offset: Int64) -> KafkaMessage {
@@ -29,7 +31,12 @@ import Testing
                 SELECT headers->>'dlq.source.topic', headers->>'dlq.kind', headers->>'dlq.reason', headers::text
                 FROM outbox WHERE topic LIKE '%.dlq' ORDER BY id
                 """
-            ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: String.self), try $0.decode(3, as: String.self)) }
+            ).map {
+                (
+                    try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: String.self),
+                    try $0.decode(3, as: String.self)
+                )
+            }
         }
     }
 
@@ -51,7 +58,8 @@ import Testing
     @Test func planChangedOnPlanAcceptedIsDeadLetteredNotAppliedNorDropped() async throws {
         let h = try await PipelineHarness(partitions: 1)
         let worker = try h.classifier()
-        let accepted = h.topics[.planAccepted], changed = h.topics[.planChanged]
+        let accepted = h.topics[.planAccepted]
+        let changed = h.topics[.planChanged]
         try await worker.process([Self.message(TestEvents.accepted(plan: "p1", codes: [("D2740", 135_000)]), topic: accepted, offset: 0)])
         #expect(try await h.count("SELECT count(*) FROM plan_procedures WHERE plan_id = 'p1' AND code = 'D2740'") == 1)
 
@@ -65,9 +73,14 @@ import Testing
         for l in letters {
             #expect(l.topic == accepted)
             #expect(l.kind == "unexpected_type")
-            #expect(l.reason == "event type planrouter.plan.changed.v1 does not belong on topic plan.accepted, which carries planrouter.plan.accepted.v1")
+            #expect(
+                l.reason
+                    == "event type planrouter.plan.changed.v1 does not belong on topic plan.accepted, which carries planrouter.plan.accepted.v1"
+            )
         }
-        #expect(try await h.count("SELECT count(*) FROM plan_procedures WHERE plan_id = 'p1' AND code = 'D2740'") == 1, "the modification was applied")
+        #expect(
+            try await h.count("SELECT count(*) FROM plan_procedures WHERE plan_id = 'p1' AND code = 'D2740'") == 1,
+            "the modification was applied")
         #expect(try await h.count("SELECT count(*) FROM classifications WHERE plan_id = 'p1'") == 1)
 
         // On its own topic the modification is applied.
@@ -83,7 +96,10 @@ import Testing
         #expect(ClassifierHandler().topicTypes == ["plan.accepted": [.planAccepted], "plan.changed": [.planChanged]])
         #expect(
             OfferHandler(settings: h.offerSettings).topicTypes
-                == ["plan.classified": [.planClassified], "schedule.changed": [.scheduleChanged], "appointment.changed": [.appointmentChanged]])
+                == [
+                    "plan.classified": [.planClassified], "schedule.changed": [.scheduleChanged],
+                    "appointment.changed": [.appointmentChanged],
+                ])
         #expect(LifecycleHandler().topicTypes == ["appointment.changed": [.appointmentChanged], "plan.changed": [.planChanged]])
         let renamed = TopicNames(overrides: [.planAccepted: "prod.accepted"])
         #expect(ClassifierHandler(topics: renamed).topicTypes["prod.accepted"] == [.planAccepted])
@@ -145,14 +161,17 @@ import Testing
             consumer: try h.consumer(group: "narrow", topics: [topic]), pool: h.pool,
             handler: ClassifierHandler(
                 consumerName: "narrow",
-                settings: ClassifierSettings(acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(7200), maximumAge: .seconds(30 * 86_400)))),
+                settings: ClassifierSettings(
+                    acceptanceWindow: AcceptanceWindow(maximumLead: .seconds(7200), maximumAge: .seconds(30 * 86_400)))),
             clock: clock, logger: testLogger)
         try await narrow.process([
             Self.message(TestEvents.accepted(plan: "in-3h", acceptedAt: "2031-03-01T15:00:00Z"), topic: topic, offset: 10),
             Self.message(TestEvents.accepted(plan: "in-1h", acceptedAt: "2031-03-01T13:00:00Z"), topic: topic, offset: 11),
         ])
         #expect(try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'in-1h'") == 1)
-        #expect(try await Self.deadLetters(h).last?.reason == "/data/accepted_at: more than 2 h after the worker's time 2031-03-01T12:00:00Z (acceptance window)")
+        #expect(
+            try await Self.deadLetters(h).last?.reason
+                == "/data/accepted_at: more than 2 h after the worker's time 2031-03-01T12:00:00Z (acceptance window)")
         await worker.consumer.close()
         await narrow.consumer.close()
         await h.close()
@@ -193,7 +212,9 @@ import Testing
         var consumerName: String { inner.consumerName }
         var eventTypes: Set<EventType> { inner.eventTypes }
         var topicTypes: [String: Set<EventType>] { inner.topicTypes }
-        func apply(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger)
+        func apply(
+            _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+        )
             async throws -> [DeadLetter]
         {
             try await fault(tx)
@@ -206,31 +227,45 @@ import Testing
         private var left: Int
         init(_ n: Int) { left = n }
         /// True the first `n` times.
-        func take() -> Bool { lock.withLock { defer { left -= 1 }; return left > 0 } }
+        func take() -> Bool {
+            lock.withLock {
+                defer { left -= 1 }
+                return left > 0
+            }
+        }
     }
 
-    func faulty(_ h: PipelineHarness, group: String, fault: @escaping @Sendable (PostgresConnection) async throws -> Void) throws
+    func faulty(
+        _ h: PipelineHarness, group: String, fault: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) throws
         -> ConsumerWorker<FaultyHandler>
     {
         ConsumerWorker(
             consumer: try h.consumer(group: group, topics: [h.topics[.planAccepted]]), pool: h.pool,
-            handler: FaultyHandler(inner: ClassifierHandler(consumerName: group, settings: PipelineHarness.anyAcceptanceTime), fault: fault),
+            handler: FaultyHandler(
+                inner: ClassifierHandler(consumerName: group, settings: PipelineHarness.anyAcceptanceTime), fault: fault),
             clock: WallClock(), logger: testLogger)
     }
 
     @Test func libpqReportsWithoutSQLStateAreConnectionLossNotRefusals() {
         let closed = PostgresError(
             code: .server,
-            message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.")
+            message:
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request."
+        )
         #expect(closed.isRetriable)
         #expect(!closed.isRefusal)
-        for message in ["no connection to the server", "could not receive data from server: Connection reset by peer", "SSL SYSCALL error: EOF detected"] {
+        for message in [
+            "no connection to the server", "could not receive data from server: Connection reset by peer",
+            "SSL SYSCALL error: EOF detected",
+        ] {
             #expect(PostgresError(code: .server, message: message).isRetriable, "\(message)")
         }
         #expect(PostgresError(code: .server, sqlState: "57P01", message: "terminating connection due to administrator command").isRetriable)
         #expect(PostgresError(code: .server, sqlState: "08006", message: "connection failure").isRetriable)
         #expect(!PostgresError(code: .server, sqlState: "57P01", message: "x").isRefusal)
-        let refused = PostgresError(code: .server, sqlState: "23505", message: "duplicate key value violates unique constraint \"plans_pkey\"")
+        let refused = PostgresError(
+            code: .server, sqlState: "23505", message: "duplicate key value violates unique constraint \"plans_pkey\"")
         #expect(refused.isRefusal && !refused.isRetriable)
         // Neither: the worker stops instead of blaming the batch.
         let closedPool = PostgresError(code: .poolClosed, message: "the pool is closed")
@@ -243,7 +278,9 @@ import Testing
         let topic = h.topics[.planAccepted]
         let lost = PostgresError(
             code: .server,
-            message: "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.")
+            message:
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request."
+        )
         let once = Countdown(1)
         let worker = try faulty(h, group: "flaky-batch") { _ in if once.take() { throw lost } }
         try await worker.process((0..<5).map { Self.message(TestEvents.accepted(plan: "b\($0)"), topic: topic, offset: Int64($0)) })

@@ -5,8 +5,9 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 import PlanRouterTelemetry
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// What the relay does with each class of broker error (issue 18, point 1), against
 /// the mock cluster's error injection: an error that needs an operator pauses the
@@ -30,7 +31,8 @@ import Testing
     func relay(_ h: PipelineHarness, telemetry: WorkerTelemetry? = nil) throws -> OutboxRelay {
         OutboxRelay(
             conninfo: h.databaseURL, producer: try h.producer(OutboxRelay.producerDefaults), clock: WallClock(),
-            settings: RelaySettings(batchSize: 500, idleWait: .milliseconds(50), topicPause: .milliseconds(200), topicPauseMax: .seconds(1)),
+            settings: RelaySettings(
+                batchSize: 500, idleWait: .milliseconds(50), topicPause: .milliseconds(200), topicPauseMax: .seconds(1)),
             telemetry: telemetry, logger: testLogger)
     }
 
@@ -99,7 +101,9 @@ import Testing
         let retried = try await CLI.run(["outbox", "retry", "--topic", h.topics[.planClassified]], env: env)
         #expect(retried.status == 0, "stderr: \(retried.stderr)")
         #expect(retried.stdout.contains("retried 1 row(s)"))
-        try await eventually("published after the retry") { try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 }
+        try await eventually("published after the retry") {
+            try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        }
         #expect(WorkerHTTPTests.sample(await metrics.text(), "planrouter_outbox_set_aside{worker=\"relay\"}") == 0)
         let again = try await CLI.run(["outbox", "retry", "--all"], env: env)
         #expect(again.stdout.contains("retried 0 row(s)"))
@@ -112,8 +116,12 @@ import Testing
     @Test func retryByIDPutsBackOnlyThatRow() async throws {
         let h = try await PipelineHarness(partitions: 1)
         try await fill(h, count: 3, prefix: "r")
-        _ = try await h.pool.withConnection { try await $0.execute("UPDATE outbox SET failed_at = now(), attempts = 3, last_error = 'test'") }
-        let ids = try await h.pool.withConnection { conn in try await conn.query("SELECT id FROM outbox ORDER BY id").map { try $0.decode(0, as: Int64.self) } }
+        _ = try await h.pool.withConnection {
+            try await $0.execute("UPDATE outbox SET failed_at = now(), attempts = 3, last_error = 'test'")
+        }
+        let ids = try await h.pool.withConnection { conn in
+            try await conn.query("SELECT id FROM outbox ORDER BY id").map { try $0.decode(0, as: Int64.self) }
+        }
         let n = try await h.pool.withConnection { try await OutboxRetryRepository.retry(.ids([ids[1]]), on: $0) }
         #expect(n == 1)
         #expect(try await h.count("SELECT count(*) FROM outbox WHERE failed_at IS NULL AND attempts = 0 AND last_error IS NULL") == 1)

@@ -4,8 +4,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 @Suite struct RelayTests {
     func fillOutbox(_ h: PipelineHarness, count: Int, keys: Int = 7) async throws {
@@ -47,9 +48,15 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         try await h.pool.withTransaction { tx in
             var b = OutboxBatch()
-            b.append(OutboxRecord(topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "big", payload: Array(repeating: 0x61, count: 2_000_000), headers: [:]))
+            b.append(
+                OutboxRecord(
+                    topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "big",
+                    payload: Array(repeating: 0x61, count: 2_000_000), headers: [:]))
             for i in 0..<5 {
-                b.append(OutboxRecord(topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "small\(i)", payload: Array("{}".utf8), headers: [:]))
+                b.append(
+                    OutboxRecord(
+                        topic: h.topics[.planClassified], key: Array("loc-1".utf8), eventID: "small\(i)", payload: Array("{}".utf8),
+                        headers: [:]))
             }
             try await b.insert(on: tx, now: Date())
         }
@@ -59,7 +66,9 @@ import Testing
             settings: RelaySettings(batchSize: 100, idleWait: .milliseconds(50)), logger: testLogger)
         let run = Running { try await relay.run() }
         try await eventually("big row set aside") { try await h.count("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == 1 }
-        try await eventually("small rows published") { try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == 5 }
+        try await eventually("small rows published") {
+            try await h.count("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == 5
+        }
         let backlog = try await h.pool.withConnection { try await OutboxBacklog.read(on: $0) }
         #expect(backlog.pending == 0 && backlog.failed == 1)
         #expect(try await h.count("SELECT count(*) FROM outbox WHERE event_id = 'big' AND last_error LIKE '%' AND attempts = 3") == 1)
@@ -108,9 +117,10 @@ import Testing
 struct RecordingHandler: EventHandler {
     let consumerName = "downstream"
     let eventTypes: Set<EventType> = [.planClassified]
-    func apply(_ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger) async throws -> [DeadLetter] {
+    func apply(
+        _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws -> [DeadLetter] {
         _ = try await tx.execute("INSERT INTO test_applied SELECT unnest($1::text[])", events.map(\.event.id))
         return []
     }
 }
-

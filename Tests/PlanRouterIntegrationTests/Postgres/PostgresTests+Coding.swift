@@ -124,7 +124,8 @@ extension PostgresTests {
             }
             // Local mean time offsets carry seconds.
             try await connection.simpleQuery("SET TimeZone = 'Europe/Amsterdam'")
-            let lmt = try await connection.query("SELECT '1900-01-01 00:00:00+00'::timestamptz, '1900-01-01 00:00:00+00'::timestamptz::text")
+            let lmt = try await connection.query(
+                "SELECT '1900-01-01 00:00:00+00'::timestamptz, '1900-01-01 00:00:00+00'::timestamptz::text")
             #expect(try lmt[0].decode(1, as: String.self).filter { $0 == ":" }.count == 4)
             #expect(try lmt[0].decode(0, as: Date.self) == Date(timeIntervalSince1970: -2_208_988_800))
             try await connection.simpleQuery("SET TimeZone = 'UTC'")
@@ -208,9 +209,10 @@ extension PostgresTests {
             let types = try await connection.query(
                 "SELECT pg_typeof($1)::text, pg_typeof($2)::text, pg_typeof($3)::text, pg_typeof($4)::text, pg_typeof($5)::text, pg_typeof($6)::text, pg_typeof($7)::text, pg_typeof($8)::text",
                 [1], [Int32(1)], [true], dates, ids, days, documents, [UInt8(1)])
-            #expect(try (0..<8).map { try types[0].decode($0, as: String.self) } == [
-                "bigint[]", "integer[]", "boolean[]", "timestamp with time zone[]", "uuid[]", "date[]", "jsonb[]", "bytea",
-            ])
+            #expect(
+                try (0..<8).map { try types[0].decode($0, as: String.self) } == [
+                    "bigint[]", "integer[]", "boolean[]", "timestamp with time zone[]", "uuid[]", "date[]", "jsonb[]", "bytea",
+                ])
         }
     }
 

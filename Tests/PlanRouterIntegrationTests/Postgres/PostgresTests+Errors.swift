@@ -41,7 +41,8 @@ extension PostgresTests {
             let conninfo = try await TestDatabase.fresh()
             let setup = try await PostgresConnection.connect(conninfo, logger: TestDatabase.logger)
             defer { setup.close() }
-            try await setup.simpleQuery("CREATE TABLE doctors (id int PRIMARY KEY, on_call bool NOT NULL); INSERT INTO doctors VALUES (1, true), (2, true)")
+            try await setup.simpleQuery(
+                "CREATE TABLE doctors (id int PRIMARY KEY, on_call bool NOT NULL); INSERT INTO doctors VALUES (1, true), (2, true)")
             let first = try await PostgresConnection.connect(conninfo, logger: TestDatabase.logger)
             let second = try await PostgresConnection.connect(conninfo, logger: TestDatabase.logger)
             defer {
@@ -72,7 +73,8 @@ extension PostgresTests {
                 first.close()
                 second.close()
             }
-            try await first.simpleQuery("CREATE TABLE beds (id int PRIMARY KEY, taken bool); INSERT INTO beds VALUES (1, false), (2, false)")
+            try await first.simpleQuery(
+                "CREATE TABLE beds (id int PRIMARY KEY, taken bool); INSERT INTO beds VALUES (1, false), (2, false)")
             for connection in [first, second] {
                 try await connection.simpleQuery("SET deadlock_timeout = '50ms'; BEGIN")
             }

@@ -46,7 +46,8 @@ extension PostgresTests {
         @Test func simpleQueryRunsSeveralStatements() async throws {
             let connection = try await TestDatabase.connect()
             defer { connection.close() }
-            try await connection.simpleQuery("""
+            try await connection.simpleQuery(
+                """
                 CREATE TABLE a (x int);
                 INSERT INTO a VALUES (1), (2);
                 RAISE_NOTICE_PLACEHOLDER;

@@ -25,7 +25,8 @@ import Testing
     }
 
     func status(_ plan: String, _ conn: PostgresConnection) async throws -> String {
-        try await conn.query("SELECT status FROM plans WHERE organization_id = 'org-1' AND plan_id = $1", plan)[0].decode(0, as: String.self)
+        try await conn.query("SELECT status FROM plans WHERE organization_id = 'org-1' AND plan_id = $1", plan)[0].decode(
+            0, as: String.self)
     }
 
     func key(_ plan: String) -> PlanKey { PlanKey(organizationID: "org-1", planID: plan) }
@@ -45,7 +46,8 @@ import Testing
     @Test func fromNarrowsThePredecessors() async throws {
         try await withPlans(["a": .accepted, "o": .offered]) { conn in
             // accepted -> escalated is allowed, but the ladder escalates only offered cases.
-            let changed = try await PlansRepository.transition([(key("a"), .escalated), (key("o"), .escalated)], from: [.offered], now: Self.now, on: conn)
+            let changed = try await PlansRepository.transition(
+                [(key("a"), .escalated), (key("o"), .escalated)], from: [.offered], now: Self.now, on: conn)
             #expect(changed.map(\.key.planID) == ["o"])
             #expect(try await status("a", conn) == "accepted")
         }

@@ -4,8 +4,9 @@ import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterTelemetry
-@testable import PlanRouterWorkers
 import Testing
+
+@testable import PlanRouterWorkers
 
 /// A real broker (librdkafka's mock cluster over TCP) with PlanRouter's topics and a
 /// fresh migrated PostgreSQL database, plus helpers to run workers against them.
@@ -37,11 +38,13 @@ final class PipelineHarness: Sendable {
     }
 
     /// Publishes raw values to a topic keyed by a location, waiting for every delivery report.
-    func publish(_ values: [[UInt8]], topic: String? = nil, key: String = "loc-12", producerProperties: [String: String] = [:]) async throws {
+    func publish(_ values: [[UInt8]], topic: String? = nil, key: String = "loc-12", producerProperties: [String: String] = [:]) async throws
+    {
         let p = try producer(producerProperties)
-        let results = await p.sendBatch(values.map {
-            KafkaOutgoingMessage(topic: topic ?? topics[.planAccepted], key: Array(key.utf8), value: $0)
-        })
+        let results = await p.sendBatch(
+            values.map {
+                KafkaOutgoingMessage(topic: topic ?? topics[.planAccepted], key: Array(key.utf8), value: $0)
+            })
         await p.close()
         for r in results { _ = try r.get() }
     }
@@ -116,7 +119,8 @@ final class PipelineHarness: Sendable {
     }
 
     /// Reads a topic from the beginning until `expected` messages arrived (or the time is up).
-    func consumeAll(topic: String, expected: Int, quiet: Duration = .zero, timeout: Duration = .seconds(40)) async throws -> [KafkaMessage] {
+    func consumeAll(topic: String, expected: Int, quiet: Duration = .zero, timeout: Duration = .seconds(40)) async throws -> [KafkaMessage]
+    {
         let c = try consumer(group: "reader-\(UUID().uuidString)", topics: [topic])
         var out: [KafkaMessage] = []
         let deadline = ContinuousClock.now + timeout
@@ -162,7 +166,8 @@ func eventually(
 /// Envelopes for tests.
 enum TestEvents {
     static func accepted(
-        id: String = UUID().uuidString, plan: String = "plan-\(UUID().uuidString.prefix(6))", codes: [(String, Int64)] = [("D2740", 135_000)],
+        id: String = UUID().uuidString, plan: String = "plan-\(UUID().uuidString.prefix(6))",
+        codes: [(String, Int64)] = [("D2740", 135_000)],
         acceptedAt: String = "2026-11-30T10:15:00-05:00", service: Bool = false
     ) -> JSONValue {
         let procedures: [JSONValue] = codes.map { code, fee in
@@ -218,7 +223,10 @@ enum TestEvents {
                 for p in providers {
                     let start = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
                     let end = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
-                    blocks.append(.object(["provider_id": .string(p.id), "start": .string(RFC3339.format(start)), "end": .string(RFC3339.format(end))]))
+                    blocks.append(
+                        .object([
+                            "provider_id": .string(p.id), "start": .string(RFC3339.format(start)), "end": .string(RFC3339.format(end)),
+                        ]))
                 }
             }
             day = cal.date(byAdding: .day, value: 1, to: day)!
@@ -226,7 +234,12 @@ enum TestEvents {
         let data: JSONValue = .object([
             "organization_id": "org-1", "location_id": .string(location), "changed_at": .string(changedAt), "time_zone": .string(zone),
             "from": .string(from), "to": .string(to),
-            "providers": .array(providers.map { .object(["id": .string($0.id), "roles": [.string($0.role)], "operatory_ids": .array($0.operatories.map { .string($0) })]) }),
+            "providers": .array(
+                providers.map {
+                    .object([
+                        "id": .string($0.id), "roles": [.string($0.role)], "operatory_ids": .array($0.operatories.map { .string($0) }),
+                    ])
+                }),
             "blocks": .array(blocks), "blockouts": .array(blockouts),
         ])
         return .object([
@@ -236,7 +249,8 @@ enum TestEvents {
     }
 
     static func appointment(
-        id: String, plan: String?, status: String = "scheduled", start: String = "2026-12-02T15:00:00Z", changedAt: String = "2026-12-01T16:00:00Z"
+        id: String, plan: String?, status: String = "scheduled", start: String = "2026-12-02T15:00:00Z",
+        changedAt: String = "2026-12-01T16:00:00Z"
     ) -> JSONValue {
         var d: JSONObject = [
             "organization_id": "org-1", "location_id": "loc-12", "appointment_id": .string(id), "changed_at": .string(changedAt),
@@ -245,7 +259,8 @@ enum TestEvents {
         ]
         if let plan { d["plan_id"] = .string(plan) }
         return .object([
-            "specversion": "1.0", "id": .string(UUID().uuidString), "source": "opendental/loc-12", "type": "planrouter.appointment.changed.v1",
+            "specversion": "1.0", "id": .string(UUID().uuidString), "source": "opendental/loc-12",
+            "type": "planrouter.appointment.changed.v1",
             "time": .string(changedAt), "data": .object(d),
         ])
     }
@@ -255,7 +270,8 @@ enum TestEvents {
             "specversion": "1.0", "id": .string(UUID().uuidString), "source": "opendental/loc-12", "type": "planrouter.plan.changed.v1",
             "time": .string(changedAt),
             "data": .object([
-                "organization_id": "org-1", "location_id": "loc-12", "plan_id": .string(plan), "changed_at": .string(changedAt), "change": .string(change),
+                "organization_id": "org-1", "location_id": "loc-12", "plan_id": .string(plan), "changed_at": .string(changedAt),
+                "change": .string(change),
             ]),
         ])
     }
@@ -269,7 +285,10 @@ enum TestEvents {
         d["location_id"] = .string(location)
         var patient = d["patient"]!.objectValue!
         patient["preferred_channel"] = .string(channel)
-        if channel == "phone" { patient["sms_consent"] = false; patient["phone"] = nil }
+        if channel == "phone" {
+            patient["sms_consent"] = false
+            patient["phone"] = nil
+        }
         if inOffice { patient["still_in_office"] = true }
         d["patient"] = .object(patient)
         if let coordinator { d["coordinator_id"] = .string(coordinator) }
