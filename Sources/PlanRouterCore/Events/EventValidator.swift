@@ -61,7 +61,11 @@ public final class EventValidator: Sendable {
         if !envelopeErrors.isEmpty {
             throw EventRejection(.invalidEnvelope, envelopeErrors.joined(separator: "; "))
         }
-        let typeName = value["type"]!.stringValue!
+        // The envelope schema passed, so these members are present; a guard rather than `!`
+        // keeps a schema edit from turning into a crash.
+        guard let typeName = value["type"]?.stringValue, let id = value["id"]?.stringValue, let source = value["source"]?.stringValue,
+            let time = value["time"]?.stringValue.flatMap(RFC3339.parse), let data = value["data"]
+        else { throw EventRejection(.invalidEnvelope, "envelope: type, id, source, time and data are required") }
         guard let type = EventType(cloudEventType: typeName) else {
             throw EventRejection(.unknownType, "unknown event type \(typeName)")
         }
@@ -72,16 +76,15 @@ public final class EventValidator: Sendable {
                 .unexpectedType,
                 "event type \(typeName) does not belong on \(topic.map { "topic \($0)" } ?? "this input"), which carries \(accepts)")
         }
-        let data = value["data"]!
-        let dataErrors = dataSchemas[type]!.validate(data)
+        let dataErrors = validateData(data, as: type)
         if !dataErrors.isEmpty {
             throw EventRejection(.invalidData, dataErrors.map { "/data" + $0 }.joined(separator: "; "))
         }
         return CloudEvent(
-            id: value["id"]!.stringValue!,
-            source: value["source"]!.stringValue!,
+            id: id,
+            source: source,
             type: type,
-            time: RFC3339.parse(value["time"]!.stringValue!)!,
+            time: time,
             subject: value["subject"]?.stringValue,
             data: data
         )
@@ -89,7 +92,7 @@ public final class EventValidator: Sendable {
 
     /// Validates a bare `data` object for a type (used by `produce --wrap`).
     public func validateData(_ data: JSONValue, as type: EventType) -> [String] {
-        dataSchemas[type]!.validate(data)
+        dataSchemas[type]?.validate(data) ?? ["no schema for \(type.cloudEventType)"]
     }
 }
 

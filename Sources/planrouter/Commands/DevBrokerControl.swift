@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PlanRouterKafka
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +12,14 @@ import Darwin
 /// The dev broker's control socket: a Unix stream socket; each line received is a
 /// `KafkaMockCommand`, each answered with one line (`ok` or `error: …`). One thread
 /// accepts and serves connections one at a time (commands are rare and quick).
-// immutable after init; the fd is closed only by `close()` after the thread ended
-final class DevBrokerControlSocket: @unchecked Sendable {
+/// The fd is closed only by `close()`, after the serving thread ended.
+final class DevBrokerControlSocket: Sendable {
     let path: String
     private let fd: Int32
     private let handler: @Sendable (String) -> String
-    private let stopped = Flag()
-    private var thread: Thread?
+    private let stopped = Mutex(false)
+    /// True while no serving thread runs (before `start()` and after the thread ended).
+    private let finished = Mutex(true)
 
     init(path: String, handler: @escaping @Sendable (String) -> String) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -38,22 +40,25 @@ final class DevBrokerControlSocket: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in self.serve() }
+        finished.withLock { $0 = false }
+        let t = Thread { [self] in
+            self.serve()
+            self.finished.withLock { $0 = true }
+        }
         t.name = "planrouter.dev-broker.control"
-        thread = t
         t.start()
     }
 
     /// Stops accepting (within 200 ms) and removes the socket file.
     func close() {
-        stopped.set()
-        while thread?.isFinished == false { usleep(20_000) }
+        stopped.withLock { $0 = true }
+        while !finished.withLock({ $0 }) { usleep(20_000) }
         closeDescriptor(fd)
         unlink(path)
     }
 
     private func serve() {
-        while !stopped.isSet {
+        while !stopped.withLock({ $0 }) {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 200) > 0 else { continue }
             let client = accept(fd, nil, nil)
@@ -67,7 +72,7 @@ final class DevBrokerControlSocket: @unchecked Sendable {
     private func serveClient(_ client: Int32) {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while !stopped.isSet {
+        while !stopped.withLock({ $0 }) {
             var p = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 5000) > 0 else { return }
             let n = read(client, &chunk, chunk.count)
@@ -138,14 +143,6 @@ private struct UnixAddress {
             dst[bytes.count] = 0
         }
     }
-}
-
-/// A set-once flag.
-private final class Flag: @unchecked Sendable {  // the lock guards `value`
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }
 
 private func closeDescriptor(_ fd: Int32) {
