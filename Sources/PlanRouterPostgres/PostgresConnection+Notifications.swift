@@ -8,10 +8,8 @@ extension PostgresConnection {
         try await simpleQuery("UNLISTEN \(try Self.quoteIdentifier(channel))")
     }
 
-    /// Sends a notification; bound as parameters through `pg_notify`, so nothing is quoted by hand.
-    public func notify(_ channel: String, payload: String) async throws {
-        try await query("SELECT pg_notify($1, $2)", channel, payload)
-    }
+    // Sending is a statement (`pg_notify`), so it lives with the statements that send:
+    // the Store's repositories (e.g. OutboxRepository.insert).
 
     /// Returns the next notification, or nil when none arrives within `timeout`.
     /// Already received notifications are returned first. Other calls on this connection

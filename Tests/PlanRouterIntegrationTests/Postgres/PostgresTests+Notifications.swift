@@ -57,3 +57,10 @@ extension PostgresTests.Notifications {
         #expect(try await connection.query("SELECT 1").count == 1)
     }
 }
+
+extension PostgresConnection {
+    /// Sends a notification the way the Store's repositories do: bound parameters through `pg_notify`.
+    fileprivate func notify(_ channel: String, payload: String) async throws {
+        try await query("SELECT pg_notify($1, $2)", channel, payload)
+    }
+}
