@@ -15,8 +15,7 @@ import Testing
     @Test func acceptOfferBookThroughTheLinkLadderStopsWriteBackPublished() async throws {
         let h = try await PipelineHarness(partitions: 1)
         let clock = ManualClock(RFC3339.parse("2026-12-01T14:30:00Z")!)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "crown", codes: [("D2740", 135_000)])])
         let classifier = try h.classifier(clock: clock)
         let offer = try h.offer(clock: clock)

@@ -38,8 +38,7 @@ import Testing
     }
 
     func offeredCrown(_ h: PipelineHarness, plan: String = "crown") async throws -> Cluster {
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: plan, codes: [("D2740", 135_000)])])
         let cluster = try Cluster(h)
         try await eventually("offered") { try await h.count("SELECT count(*) FROM plans WHERE status = 'offered'") == 1 }
@@ -204,7 +203,7 @@ import Testing
 
     @Test func aDeclineThatArrivesBeforeItsPlanIsKeptAndApplied() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.planChanged(plan: "early", change: "declined")], topic: h.topics[.planChanged])
         let cluster = try Cluster(h)
         try await eventually("kept") { try await h.count("SELECT count(*) FROM pending_lifecycle_events") == 1 }

@@ -16,7 +16,7 @@ import Testing
     @Test func aStrandedCaseGetsOneTaskWithItsReasonAndFlowsAfterRetry() async throws {
         let h = try await PipelineHarness(partitions: 1)
         let clock = ManualClock(EscalationTests.accepted.addingTimeInterval(60))
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "stuck", codes: [("D2740", 135_000)])])
         let classifier = try h.classifier(clock: clock)
         let offer = try h.offer(clock: clock)

@@ -29,9 +29,7 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         let start = EscalationTests.accepted.addingTimeInterval(60)
         let setup = ManualClock(start)
-        try await h.publish(
-            events: [TestEvents.schedule(providers: [("prov-3", "dentist", ["op-1", "op-2", "op-3"])])], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule(providers: [("prov-3", "dentist", ["op-1", "op-2", "op-3"])])])
         let plans = 24
         try await h.publish(events: (0..<plans).map { TestEvents.acceptedWith(plan: "case-\($0)", codes: [("D2740", 135_000)]) })
         let classifier = try h.classifier(clock: setup)

@@ -32,10 +32,9 @@ import Testing
     /// general dentist with the same free days. Before the fix the dentist's times were offered.
     @Test func aRequiredRoleIsNeverAnsweredWithTheTreatingDentistsTimes() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(
-            events: [TestEvents.schedule(providers: [("prov-3", "dentist", ["op-1"]), ("prov-os", "oral_surgeon", ["op-2"])])],
-            topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [
+            TestEvents.schedule(providers: [("prov-3", "dentist", ["op-1"]), ("prov-os", "oral_surgeon", ["op-2"])])
+        ])
         var accepted = TestEvents.acceptedWith(plan: "consult", codes: [("D7210", 90_000)]).objectValue!
         var data = accepted["data"]!.objectValue!
         data["procedures"] = .array(
@@ -66,8 +65,7 @@ import Testing
     /// the message names the zone of each time.
     @Test func aMessageHeldForQuietHoursIsSentAndMeasuredAtItsRelease() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "late", codes: [("D2740", 135_000)], acceptedAt: "2026-12-02T02:29:00Z")]
         )
         try await run(h, at: RFC3339.parse("2026-12-02T02:30:00Z")!, until: "offer published") {

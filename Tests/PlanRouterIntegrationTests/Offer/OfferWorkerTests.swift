@@ -39,8 +39,7 @@ import Testing
 
     @Test func selfBookCaseGetsHeldOpeningsOnThreeDaysAMessageADepositRequestAndALadder() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "implant", codes: [("D6010", 240_000), ("D6065", 180_000)])])
         try await run(h, until: "offer published") {
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND published_at IS NOT NULL") == 1
@@ -70,8 +69,7 @@ import Testing
 
     @Test func aPMSAppointmentReleasesOnlyTheHoldItCollidesWith() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "implant", codes: [("D6010", 240_000), ("D6065", 180_000)])])
         try await run(h, until: "holds made") { try await holds(h, plan: "implant").count == 3 }
         // Wed 2026-12-02 09:00 New York, 90 minutes with prov-3 in op-1: inside the first hold (08:00–10:30).
@@ -87,8 +85,7 @@ import Testing
 
     @Test func sameVisitOffersTodaysOpeningsToTheFrontDesk() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "crown", codes: [("D2740", 135_000)], inOffice: true)])
         try await run(h, until: "task published") {
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks' AND published_at IS NOT NULL") == 1
@@ -106,8 +103,7 @@ import Testing
 
     @Test func callbackAndNoAvailabilityBecomeCoordinatorTasksAtOnce() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        try await h.publish(events: [TestEvents.schedule()], topic: h.topics[.scheduleChanged])
-        try await Task.sleep(for: .milliseconds(200))
+        try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [
             TestEvents.acceptedWith(plan: "call-me", codes: [("D2740", 135_000)], channel: "phone", coordinator: "tc-anna"),
             TestEvents.acceptedWith(plan: "nowhere", location: "loc-without-schedule", codes: [("D2740", 135_000)]),

@@ -53,6 +53,18 @@ final class PipelineHarness: Sendable {
         try await publish(events.map { $0.serializedBytes() }, topic: topic)
     }
 
+    /// Publishes schedule.changed events and applies them to the mirror at once (as
+    /// `availability import` does). A worker consuming both the schedule and plan topics may
+    /// fetch a plan before a schedule published earlier (partitions are read concurrently), so
+    /// tests that need the calendar in place before the first offer must not rely on a sleep.
+    /// The worker later skips the same events as an older schedule version.
+    func publishSchedule(events: [JSONValue], now: Date = Date()) async throws {
+        let decoded = try events.map { e throws(EventRejection) in try EventValidator.shared.decode(e, expecting: [.scheduleChanged]) }
+        let (_, rejected) = try await AvailabilityImport(pool: pool).apply(decoded, now: now)
+        #expect(rejected.isEmpty, "schedule rejected: \(rejected)")
+        try await publish(events: events, topic: topics[.scheduleChanged])
+    }
+
     func consumer(group: String, topics: [String]) throws -> KafkaConsumer {
         try KafkaConsumer(
             bootstrapServers: cluster.bootstrapServers, groupID: group, topics: topics, properties: Self.consumerProperties,
