@@ -33,10 +33,12 @@ public enum Classifier {
                 bestReason = reason
             }
         }
-        let tier = best ?? rules.tier(named: rules.defaultTier)!
+        var tier = best ?? rules.tier(named: rules.defaultTier)!
         if plan.procedures.count > 1 {
             reasons.append("highest tier of \(plan.procedures.count) procedures: \(tier.name) (\(bestReason))")
         }
+        // The codes' tier is the clinical kind: it keeps deciding the provider role if the case moves.
+        let clinicalTier = tier
 
         // Chair time: the PMS's minutes win, then the code, then its range, then the default.
         var minutes = 0
@@ -64,6 +66,11 @@ public enum Classifier {
         minutes = max(minutes, 5)
         reasons.append(chairReason)
 
+        // Value and chair time: a case below both of its tier's typical minimums moves down.
+        let (moved, moves) = moveSmallCase(tier, valueCents: value, chairMinutes: minutes, rules: rules)
+        tier = moved
+        reasons += moves
+
         // Deposit on the patient's portion when known, else the plan total.
         let base = plan.patientPortionCents ?? value
         let baseName = plan.patientPortionCents != nil ? "patient portion" : "plan total"
@@ -75,33 +82,85 @@ public enum Classifier {
         let (path, pathReason) = choosePath(plan.patient, sameVisitEnabled: rules.offer.sameVisitEnabled)
         reasons.append(pathReason)
 
-        let role = plan.procedures.compactMap(\.role).first { $0 != .any } ?? tier.providerRole.flatMap(ProviderRole.init(rawValue:))
+        let role =
+            plan.procedures.compactMap(\.role).first { $0 != .any } ?? clinicalTier.providerRole.flatMap(ProviderRole.init(rawValue:))
         return Classification(
             tier: Tier(tier.name), path: path, chairMinutes: minutes, valueCents: value, depositCents: deposit,
             firstOfferSLASeconds: tier.firstOfferSLASeconds, holdWindowSeconds: tier.holdWindowSeconds, providerRole: role,
             rulesVersion: rulesVersion, reasons: reasons)
     }
 
+    /// Moves a case whose value and chair time are both below its tier's typical minimums to the
+    /// tier's `typical.smaller` tier, and on while it is still below (each step a reason line). Codes
+    /// still decided the clinical kind (and the provider role); the smaller tier sets the deposit, SLA and
+    /// ladder. The rules reader checks that each `smaller` has a lower priority, so this ends.
+    static func moveSmallCase(
+        _ start: RoutingRules.Tier, valueCents: Int64, chairMinutes: Int, rules: RoutingRules
+    ) -> (RoutingRules.Tier, [String]) {
+        var tier = start
+        var reasons: [String] = []
+        while let typical = tier.typical, let name = typical.smallerTier, let next = rules.tier(named: name), next.priority < tier.priority,
+            typical.isBelow(valueCents: valueCents, chairMinutes: chairMinutes)
+        {
+            reasons.append(
+                "value \(money(valueCents)) < \(tier.name) typical minimum \(money(typical.minimumValueCents))"
+                    + " and \(chairMinutes) min < \(typical.minimumChairMinutes) min -> \(next.name)")
+            tier = next
+        }
+        return (tier, reasons)
+    }
+
+    /// Whole dollars when the amount is round, else dollars and cents: "$5,000", "$180.50".
+    static func money(_ cents: Int64) -> String {
+        let dollars = cents / 100
+        var digits = String(dollars)
+        var grouped = ""
+        while digits.count > 3 {
+            grouped = "," + digits.suffix(3) + grouped
+            digits = String(digits.dropLast(3))
+        }
+        grouped = "$" + digits + grouped
+        let rest = cents % 100
+        return rest == 0 ? grouped : grouped + "." + (rest < 10 ? "0" : "") + String(rest)
+    }
+
     static func computeDeposit(_ d: RoutingRules.Deposit, base: Int64, baseName: String) -> (Int64, String) {
         if let fixed = d.fixedCents {
-            let amount = min(fixed, base)
-            return (amount, amount == 0 ? "no deposit" : "deposit \(amount) cents (fixed)")
+            let amount = min(fixed, base, shareCap(d, base: base))
+            if amount == 0 { return (0, "no deposit") }
+            return (
+                amount,
+                amount == fixed
+                    ? "deposit \(amount) cents (fixed)"
+                    : "deposit \(amount) cents (fixed \(fixed), limited to \(RoutingRules.formatPercent(d.maximumSharePercent))% of the \(baseName))"
+            )
         }
         let percent = d.percent ?? 0
         // Integer cents, rounded half up; never floating point money in the result.
         let raw = Int64((Double(base) * percent / 100).rounded(.toNearestOrAwayFromZero))
         var amount = max(raw, d.minimumCents)
-        var reason = "deposit \(amount) cents: \(RoutingRules.formatPercent(percent))% of \(baseName) \(base) = \(raw)"
-        if amount != raw { reason += ", raised to minimum \(d.minimumCents)" }
+        // The steps that changed the amount, in order; the reason leads with the final amount.
+        var steps = ""
+        if amount != raw { steps += ", raised to minimum \(d.minimumCents)" }
         if let mx = d.maximumCents, amount > mx {
             amount = mx
-            reason += ", capped at maximum \(mx)"
+            steps += ", capped at maximum \(mx)"
         }
         if amount > base {
             amount = base
-            reason += ", limited to the \(baseName)"
+            steps += ", limited to the \(baseName)"
         }
-        return (amount, reason)
+        let share = shareCap(d, base: base)
+        if amount > share {
+            amount = share
+            steps += ", limited to \(RoutingRules.formatPercent(d.maximumSharePercent))% of the \(baseName)"
+        }
+        return (amount, "deposit \(amount) cents: \(RoutingRules.formatPercent(percent))% of \(baseName) \(base) = \(raw)" + steps)
+    }
+
+    /// `max_share` percent of the base, rounded down to a whole cent.
+    static func shareCap(_ d: RoutingRules.Deposit, base: Int64) -> Int64 {
+        d.maximumSharePercent >= 100 ? base : Int64((Double(base) * d.maximumSharePercent / 100).rounded(.down))
     }
 
     static func choosePath(_ p: PlanAccepted.Patient, sameVisitEnabled: Bool) -> (CasePath, String) {

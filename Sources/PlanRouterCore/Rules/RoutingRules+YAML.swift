@@ -184,6 +184,7 @@ struct RulesReader {
         var messages = MessageTemplates()
         var overrides: [String: LocationOverride] = [:]
         var sawTiers = false
+        var tierPaths: [String] = []  // the YAML path of each tier read, for errors found later
         for (key, node) in top {
             let path = key
             switch key {
@@ -199,6 +200,7 @@ struct RulesReader {
                             fail("tiers[\(i)].name", t, "duplicate tier name \(tier.name)")
                         }
                         tiers.append(tier)
+                        tierPaths.append("tiers[\(i)]")
                     }
                 }
             case "chair_minutes": chair = readChairMinutes(node, path) ?? chair
@@ -219,6 +221,14 @@ struct RulesReader {
         } else {
             fail("default_tier", nil, "is required: the tier for codes no tier matches")
         }
+        for (t, path) in zip(tiers, tierPaths) {
+            guard let name = t.typical?.smallerTier else { continue }
+            if let target = tiers.first(where: { $0.name == name }) {
+                if target.priority >= t.priority { fail("\(path).typical.smaller", nil, "must name a tier of lower priority (\(name))") }
+            } else {
+                fail("\(path).typical.smaller", nil, "names no tier (\(name))")
+            }
+        }
         for (loc, o) in overrides {
             for name in o.tiers.keys where !tiers.contains(where: { $0.name == name }) {
                 fail("locations.\(loc).tiers.\(name)", nil, "names no tier")
@@ -234,7 +244,7 @@ struct RulesReader {
         let entries = mapping(
             node, path,
             allowed: [
-                "name", "priority", "match", "value", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role",
+                "name", "priority", "match", "value", "typical", "deposit", "first_offer_sla", "hold_window", "ladder", "provider_role",
                 "role_fallback",
             ])
         guard let entries else { return nil }
@@ -265,6 +275,7 @@ struct RulesReader {
                     let value = int(x, child(p, k), 0...100_000_000)
                     if k == "min_cents" { t.minimumValueCents = value } else { t.maximumValueCents = value }
                 }
+            case "typical": t.typical = readTypical(v, p)
             case "deposit": t.deposit = readDeposit(v, p) ?? t.deposit
             case "first_offer_sla":
                 sawSLA = true
@@ -302,7 +313,7 @@ struct RulesReader {
 
     mutating func readMatch(_ node: Node, _ path: String) -> RoutingRules.CodeMatch? {
         var m = RoutingRules.CodeMatch()
-        for (key, v) in mapping(node, path, allowed: ["codes", "ranges", "prefixes"]) ?? [] {
+        for (key, v) in mapping(node, path, allowed: ["codes", "ranges", "prefixes", "except"]) ?? [] {
             let p = child(path, key)
             for (i, item) in (list(v, p) ?? []).enumerated() {
                 let ip = "\(p)[\(i)]"
@@ -311,6 +322,9 @@ struct RulesReader {
                 case "codes": m.codes.insert(s)
                 case "ranges":
                     if let r = CDTRange(s) { m.ranges.append(r) } else { fail(ip, item, "expected a CDT range such as D6000-D6199") }
+                case "except":
+                    // A range (D4341-D4342) or a single code.
+                    if s.contains("-"), let r = CDTRange(s) { m.exceptRanges.append(r) } else { m.exceptCodes.insert(s) }
                 default: m.prefixes.append(s)
                 }
             }
@@ -322,7 +336,7 @@ struct RulesReader {
     mutating func readDeposit(_ node: Node, _ path: String) -> RoutingRules.Deposit? {
         var d = RoutingRules.Deposit()
         var sawKind = false
-        for (key, v) in mapping(node, path, allowed: ["fixed_cents", "percent", "min_cents", "max_cents"]) ?? [] {
+        for (key, v) in mapping(node, path, allowed: ["fixed_cents", "percent", "min_cents", "max_cents", "max_share"]) ?? [] {
             let p = child(path, key)
             switch key {
             case "fixed_cents":
@@ -336,6 +350,12 @@ struct RulesReader {
                 }
                 d.percent = x
             case "min_cents": d.minimumCents = int(v, p, 0...100_000_000) ?? 0
+            case "max_share":
+                guard let s = v.scalar?.string, let x = Double(s), x > 0, x <= 100 else {
+                    fail(p, v, "expected a percentage above 0 and at most 100")
+                    continue
+                }
+                d.maximumSharePercent = x
             default: d.maximumCents = int(v, p, 0...100_000_000)
             }
         }
@@ -343,6 +363,42 @@ struct RulesReader {
         if d.fixedCents != nil, d.percent != nil { fail(path, node, "give fixed_cents or percent, not both") }
         if let mx = d.maximumCents, mx < d.minimumCents { fail(child(path, "max_cents"), node, "is below min_cents") }
         return d
+    }
+
+    /// `typical: { value: { min_cents, max_cents }, chair_minutes: { min, max }, smaller: TIER }`; the
+    /// four bounds are required, `smaller` is optional (checked against the tiers once all are read).
+    mutating func readTypical(_ node: Node, _ path: String) -> RoutingRules.Typical? {
+        var value: (Int64?, Int64?) = (nil, nil)
+        var chair: (Int64?, Int64?) = (nil, nil)
+        let before = errors.count
+        var smaller: String?
+        for (key, v) in mapping(node, path, allowed: ["value", "chair_minutes", "smaller"]) ?? [] {
+            let p = child(path, key)
+            if key == "smaller" {
+                smaller = string(v, p)
+            } else if key == "value" {
+                for (k, x) in mapping(v, p, allowed: ["min_cents", "max_cents"]) ?? [] {
+                    let n = int(x, child(p, k), 0...100_000_000)
+                    if k == "min_cents" { value.0 = n } else { value.1 = n }
+                }
+            } else {
+                for (k, x) in mapping(v, p, allowed: ["min", "max"]) ?? [] {
+                    let n = int(x, child(p, k), 5...1440)
+                    if k == "min" { chair.0 = n } else { chair.1 = n }
+                }
+            }
+        }
+        guard errors.count == before else { return nil }
+        guard let vmin = value.0, let vmax = value.1, let cmin = chair.0, let cmax = chair.1 else {
+            fail(path, node, "give value { min_cents, max_cents } and chair_minutes { min, max }")
+            return nil
+        }
+        if vmax < vmin { fail(child(path, "value.max_cents"), node, "is below min_cents") }
+        if cmax < cmin { fail(child(path, "chair_minutes.max"), node, "is below min") }
+        guard errors.count == before else { return nil }
+        return .init(
+            minimumValueCents: vmin, maximumValueCents: vmax, minimumChairMinutes: Int(cmin), maximumChairMinutes: Int(cmax),
+            smallerTier: smaller)
     }
 
     mutating func readLadder(_ node: Node, _ path: String) -> [RoutingRules.LadderStep]? {

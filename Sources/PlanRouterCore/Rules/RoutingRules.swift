@@ -5,10 +5,15 @@ public struct RoutingRules: Sendable, Hashable {
         public var codes: Set<String> = []
         public var ranges: [CDTRange] = []
         public var prefixes: [String] = []
+        /// Codes and ranges carved out of `ranges`/`prefixes` (`except`), e.g. periodontal hygiene
+        /// (scaling and root planing) inside the perio range that routes as restorative.
+        public var exceptCodes: Set<String> = []
+        public var exceptRanges: [CDTRange] = []
 
         /// How this code matched, for the explanation; nil when it does not.
         public func explain(_ code: String) -> String? {
             if codes.contains(code) { return "\(code) listed" }
+            if exceptCodes.contains(code) || exceptRanges.contains(where: { $0.contains(code: code) }) { return nil }
             if let r = ranges.first(where: { $0.contains(code: code) }) { return "\(code) in \(r)" }
             if let p = prefixes.first(where: { code.hasPrefix($0) }) { return "\(code) starts with \(p)" }
             return nil
@@ -20,6 +25,9 @@ public struct RoutingRules: Sendable, Hashable {
         public var percent: Double?
         public var minimumCents: Int64 = 0
         public var maximumCents: Int64?
+        /// The most a deposit may take of the amount it is computed on (`max_share`, percent). A tier
+        /// minimum must not turn into the whole fee of a small case; 100 allows it deliberately.
+        public var maximumSharePercent: Double = 50
         public static let zero = Deposit(fixedCents: 0)
     }
 
@@ -31,6 +39,40 @@ public struct RoutingRules: Sendable, Hashable {
     public struct LadderStep: Sendable, Hashable {
         public var afterSeconds: Int
         public var action: LadderAction
+
+        public init(afterSeconds: Int, action: LadderAction) {
+            self.afterSeconds = afterSeconds
+            self.action = action
+        }
+    }
+
+    /// A tier's typical case (the tier table of DESIGN.md): its value and chair-time ranges.
+    /// A case below both minimums is not this tier's kind of case, whatever its codes say
+    /// (a $180 simple extraction is not a full-arch case), and moves to the `smaller` tier.
+    public struct Typical: Sendable, Hashable {
+        public var minimumValueCents: Int64
+        public var maximumValueCents: Int64
+        public var minimumChairMinutes: Int
+        public var maximumChairMinutes: Int
+        /// Where a smaller case goes (`smaller`); nil = it stays in this tier.
+        public var smallerTier: String?
+
+        public init(
+            minimumValueCents: Int64, maximumValueCents: Int64, minimumChairMinutes: Int, maximumChairMinutes: Int,
+            smallerTier: String? = nil
+        ) {
+            self.minimumValueCents = minimumValueCents
+            self.maximumValueCents = maximumValueCents
+            self.minimumChairMinutes = minimumChairMinutes
+            self.maximumChairMinutes = maximumChairMinutes
+            self.smallerTier = smallerTier
+        }
+
+        public func containsValue(_ cents: Int64) -> Bool { cents >= minimumValueCents && cents <= maximumValueCents }
+        /// Both below the minimums: value and chair time agree the case is smaller than this tier.
+        public func isBelow(valueCents: Int64, chairMinutes: Int) -> Bool {
+            valueCents < minimumValueCents && chairMinutes < minimumChairMinutes
+        }
     }
 
     public struct Tier: Sendable, Hashable {
@@ -41,6 +83,8 @@ public struct RoutingRules: Sendable, Hashable {
         /// Optional value band on the plan's total: the tier applies only within it.
         public var minimumValueCents: Int64?
         public var maximumValueCents: Int64?
+        /// The typical value and chair time (`typical`); nil = codes alone decide.
+        public var typical: Typical?
         public var deposit: Deposit
         public var firstOfferSLASeconds: Int
         public var holdWindowSeconds: Int
