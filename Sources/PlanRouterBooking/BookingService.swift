@@ -118,14 +118,16 @@ public struct BookingService: Sendable {
     public func offer(token: String) async throws -> OfferView? {
         let now = try await clock.now()
         guard let t = verified(token, now: now) else { return nil }
-        var view = try await pool.withConnection { conn -> OfferView? in
-            guard let o = try await loadOffer(t, lock: false, now: now, on: conn) else { return nil }
-            return o
+        // Every transaction of a link sees only the organization the signed token names (row-level security).
+        var view = try await pool.withTransaction { tx -> OfferView? in
+            try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
+            return try await loadOffer(t, lock: false, now: now, on: tx)
         }
         if view == nil { refused("unknown_or_used") }
         if let v = view, v.openings.isEmpty {
             // Nothing left to book: the page says the practice will be in touch, and makes sure it will.
             view = try await pool.withTransaction { tx -> OfferView? in
+                try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
                 guard let o = try await loadOffer(t, lock: true, now: now, on: tx) else { return nil }
                 if o.openings.isEmpty { try await handOver(o, now: now, in: tx) }
                 return o
@@ -142,7 +144,10 @@ public struct BookingService: Sendable {
         while true {
             attempt += 1
             do {
-                let result = try await pool.withTransaction { tx in try await book(t, reservationID: reservationID, now: now, in: tx) }
+                let result = try await pool.withTransaction { tx in
+                    try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
+                    return try await book(t, reservationID: reservationID, now: now, in: tx)
+                }
                 switch result {
                 case .booked: metrics.booked()
                 case .conflict: metrics.conflict()
@@ -226,7 +231,7 @@ public struct BookingService: Sendable {
         guard let h = try await ReservationsRepository.lockHold(reservationID, of: key, now: now, earliestStart: earliest, on: tx),
             offer.openings.contains(where: { $0.reservationID == reservationID }),
             // Re-checked against the current mirror under the lock: a schedule or PMS change may have removed the time.
-            try await ReservationsRepository.holdFitsMirror(reservationID, on: tx)
+            try await ReservationsRepository.holdFitsMirror(reservationID, of: key, on: tx)
         else {
             var rest = offer
             rest.openings.removeAll { $0.reservationID == reservationID }
@@ -237,7 +242,7 @@ public struct BookingService: Sendable {
         let opening = HeldOpening(h)
 
         // The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
-        try await ReservationsRepository.book(opening.reservationID, now: now, on: tx)
+        try await ReservationsRepository.book(opening.reservationID, of: key, now: now, on: tx)
         try await CaseWithdrawal.withdraw([key], holdReason: "booked_other", taskOutcome: "booked", now: now, on: tx)
         try await OffersRepository.markUsed(offer.offerID, now: now, on: tx)
         // loadOffer locked the plan and saw it offered or escalated: booking it is legal.
@@ -295,8 +300,11 @@ public struct BookingService: Sendable {
 
     /// Tasks matching the filter, oldest first.
     public func tasks(_ filter: TaskFilter) async throws -> [JSONValue] {
-        try await pool.withConnection { conn in
-            try await TasksRepository.list(
+        // The staff task API has no organization of its own yet (it lists every location's queue): a
+        // system path until the staff surface authenticates its users per organization.
+        try await pool.withTransaction { conn in
+            try await TenancyRepository.scope(.allOrganizations, on: conn)
+            return try await TasksRepository.list(
                 status: filter.status, locationID: filter.locationID, ownerID: filter.ownerID, limit: configuration.maximumTasks, on: conn)
         }
     }
@@ -305,6 +313,8 @@ public struct BookingService: Sendable {
     public func resolveTask(id: Int64, outcome: TaskOutcome, note: String?) async throws -> ResolveResult {
         let now = try await clock.now()
         let result = try await pool.withTransaction { tx -> ResolveResult in
+            // A task is found by its id across organizations (see `tasks`); everything after names its case.
+            try await TenancyRepository.scope(.allOrganizations, on: tx)
             guard let (key, loc) = try await TasksRepository.find(id, on: tx) else { return .notFound }
             let org = key.organizationID
             let planID = key.planID

@@ -34,13 +34,14 @@ public final class PostgresConnection: Sendable {
 
     /// Connects to the server given by `conninfo`, a URI (`postgresql://user@host:5432/db?sslmode=require`)
     /// or a `key=value` string. libpq options (sslmode, sslrootcert, connect_timeout, …) pass
-    /// through; `connect_timeout` defaults to 10 seconds.
-    public static func connect(_ conninfo: String, logger: Logger) async throws -> PostgresConnection {
+    /// through; `connect_timeout` defaults to 10 seconds. `settings` are session parameters
+    /// (`-c name=value` in libpq's `options`, which an `options` in `conninfo` replaces).
+    public static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) async throws -> PostgresConnection {
         try ConnInfo.validate(conninfo)
         let queue = DispatchQueue(label: "planrouter.postgres.connection")
         let handle: LibPQConnection = try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try LibPQConnection.connect(conninfo, logger: logger) })
+                continuation.resume(with: Result { try LibPQConnection.connect(conninfo, settings: settings, logger: logger) })
             }
         }
         logger.debug("postgres connection opened")

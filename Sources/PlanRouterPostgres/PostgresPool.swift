@@ -8,6 +8,7 @@ import Synchronization
 /// and its slot reopened on demand, so a server restart heals without restarting the pool.
 public final class PostgresPool: Sendable {
     private let conninfo: String
+    private let settings: [String: String]
     private let size: Int
     private let logger: Logger
     private let state = Mutex(State())
@@ -34,10 +35,12 @@ public final class PostgresPool: Sendable {
     }
 
     /// Nothing connects here; the first `withConnection` opens the first connection, and
-    /// a malformed `conninfo` surfaces there as `.invalidConfiguration`.
-    public init(conninfo: String, size: Int = 4, logger: Logger) {
+    /// a malformed `conninfo` surfaces there as `.invalidConfiguration`. Every connection opens
+    /// with the session `settings` (see `PostgresConnection.connect`).
+    public init(conninfo: String, size: Int = 4, settings: [String: String] = [:], logger: Logger) {
         precondition(size > 0, "pool size must be positive")
         self.conninfo = conninfo
+        self.settings = settings
         self.size = size
         self.logger = logger
     }
@@ -96,7 +99,7 @@ public final class PostgresPool: Sendable {
             return connection
         case .open:
             do {
-                return try await PostgresConnection.connect(conninfo, logger: logger)
+                return try await PostgresConnection.connect(conninfo, settings: settings, logger: logger)
             } catch {
                 freeSlot()
                 throw error

@@ -39,7 +39,7 @@ public struct SimulationOutcome: Sendable {
                        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.released_at - o.plan_accepted_at)) FROM o),
                        (SELECT avg(CASE WHEN sla_met THEN 1.0 ELSE 0.0 END) FROM o)::float8,
                        (SELECT avg(CASE WHEN (b.occurred_at AT TIME ZONE l.time_zone)::date = (p.accepted_at AT TIME ZONE l.time_zone)::date THEN 1.0 ELSE 0.0 END)
-                        FROM p JOIN locations l ON l.id = p.location_id LEFT JOIN b USING (plan_id))::float8
+                        FROM p JOIN locations l ON l.organization_id = p.organization_id AND l.id = p.location_id LEFT JOIN b USING (plan_id))::float8
                 FROM p
                 """, organization, from, to)[0]
             var o = SimulationOutcome()

@@ -25,11 +25,22 @@ final class LibPQConnection: @unchecked Sendable {
     }
 
     /// Connects (blocking) and prepares the session for the text formats the decoders expect.
-    static func connect(_ conninfo: String, logger: Logger) throws -> LibPQConnection {
+    static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) throws -> LibPQConnection {
         // Keywords before "dbname" are defaults: with expand_dbname, the settings in the
         // user's conninfo (expanded from "dbname") override them.
-        let keywords = ["connect_timeout", "fallback_application_name", "client_encoding", "dbname"]
-        let values = ["10", "planrouter", "UTF8", conninfo]
+        var keywords = ["connect_timeout", "fallback_application_name", "client_encoding"]
+        var values = ["10", "planrouter", "UTF8"]
+        if !settings.isEmpty {
+            // Session settings travel in the startup packet (no extra round trip); libpq's
+            // `options` escapes spaces and backslashes with a backslash.
+            keywords.append("options")
+            values.append(
+                settings.sorted { $0.key < $1.key }.map { key, value in
+                    "-c \(key)=" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+                }.joined(separator: " "))
+        }
+        keywords.append("dbname")
+        values.append(conninfo)
         let connection = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)

@@ -1,4 +1,5 @@
 import Foundation
+import PlanRouterCore
 import PlanRouterPostgres
 
 /// Row locks on cases (`plans` rows), always taken in one order: (organization_id,
@@ -26,10 +27,12 @@ public enum CaseLockRepository {
     /// id order. Taken after the cases by a transaction that places holds, so two
     /// such transactions at one location take turns instead of waiting on each
     /// other's uncommitted holds through the exclusion constraints.
-    public static func lockLocations(_ ids: [String], on tx: PostgresConnection) async throws {
-        guard !ids.isEmpty else { return }
+    public static func lockLocations(_ locations: [LocationKey], on tx: PostgresConnection) async throws {
+        guard !locations.isEmpty else { return }
+        let keys = Array(Set(locations)).sorted()
         _ = try await tx.query(
-            "SELECT id FROM locations WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE", Array(Set(ids)).sorted())
+            "SELECT id FROM locations WHERE \(LocationsRepository.amongKeys) ORDER BY organization_id, id FOR NO KEY UPDATE",
+            keys.map(\.organizationID), keys.map(\.locationID))
     }
 
     /// Locks the locations where the cases hold openings, like `lockLocations`: taken
@@ -41,9 +44,10 @@ public enum CaseLockRepository {
         _ = try await tx.query(
             """
             SELECT l.id FROM locations l
-            WHERE l.id IN (SELECT r.location_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS u(o, p)
-                           ON r.organization_id = u.o AND r.plan_id = u.p WHERE r.kind = 'hold' AND r.active)
-            ORDER BY l.id FOR NO KEY UPDATE
+            WHERE (l.organization_id, l.id) IN (
+                SELECT r.organization_id, r.location_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS u(o, p)
+                ON r.organization_id = u.o AND r.plan_id = u.p WHERE r.kind = 'hold' AND r.active)
+            ORDER BY l.organization_id, l.id FOR NO KEY UPDATE
             """, organizations, plans)
     }
 }

@@ -4,6 +4,7 @@ import PlanRouterPostgres
 
 /// Location facts the workers need.
 public struct LocationInfo: Sendable {
+    public var organizationID: String
     public var id: String
     public var name: String
     public var timeZone: TimeZone
@@ -11,8 +12,11 @@ public struct LocationInfo: Sendable {
     public var defaultCoordinatorID: String?
     public var calendarVersion: Int64
 
-    public init(id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?, calendarVersion: Int64)
-    {
+    public init(
+        organizationID: String, id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?,
+        calendarVersion: Int64
+    ) {
+        self.organizationID = organizationID
         self.id = id
         self.name = name
         self.timeZone = timeZone
@@ -20,13 +24,19 @@ public struct LocationInfo: Sendable {
         self.defaultCoordinatorID = defaultCoordinatorID
         self.calendarVersion = calendarVersion
     }
+
+    public var key: LocationKey { LocationKey(organizationID: organizationID, locationID: id) }
 }
 
-/// `organizations` and `locations` (time zone, default coordinator, calendar version).
+/// `organizations` and `locations` (time zone, default coordinator, calendar version). A location is
+/// (organization_id, id): every statement names both (migration 0011).
 public enum LocationsRepository {
-    /// Creates the organizations and locations not there yet; `locations`: location id -> organization id.
-    public static func ensure(locations: [String: String], on tx: PostgresConnection) async throws {
-        let orgs = Array(Set(locations.values)).sorted()
+    /// The rows `(organization_id, id)` among the keys `$1` (organizations), `$2` (locations).
+    static let amongKeys = "(organization_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+
+    /// Creates the organizations and locations not there yet.
+    public static func ensure(locations: [LocationKey], on tx: PostgresConnection) async throws {
+        let orgs = Array(Set(locations.map(\.organizationID))).sorted()
         // Only ids not already there reach ON CONFLICT: its uniqueness check waits for any
         // transaction updating the existing row, and offer workers update their locations'
         // calendar_version in every batch (measured: ~19 ms a batch spent waiting).
@@ -35,74 +45,97 @@ public enum LocationsRepository {
             INSERT INTO organizations (id) SELECT o FROM unnest($1::text[]) AS u(o)
             WHERE NOT EXISTS (SELECT 1 FROM organizations WHERE id = u.o) ON CONFLICT DO NOTHING
             """, orgs)
-        let ids = locations.keys.sorted()
+        let keys = Array(Set(locations)).sorted()
         _ = try await tx.execute(
             """
-            INSERT INTO locations (id, organization_id) SELECT l, o FROM unnest($1::text[], $2::text[]) AS u(l, o)
-            WHERE NOT EXISTS (SELECT 1 FROM locations WHERE id = u.l) ON CONFLICT DO NOTHING
-            """, ids, ids.map { locations[$0]! })
+            INSERT INTO locations (organization_id, id) SELECT o, l FROM unnest($1::text[], $2::text[]) AS u(o, l)
+            WHERE NOT EXISTS (SELECT 1 FROM locations WHERE organization_id = u.o AND id = u.l) ON CONFLICT DO NOTHING
+            """, keys.map(\.organizationID), keys.map(\.locationID))
     }
 
     /// Creates one organization and location if missing.
-    public static func ensure(organization org: String, location: String, on tx: PostgresConnection) async throws {
-        _ = try await tx.execute("INSERT INTO organizations (id) VALUES ($1) ON CONFLICT DO NOTHING", org)
-        _ = try await tx.execute("INSERT INTO locations (id, organization_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", location, org)
+    public static func ensure(_ location: LocationKey, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute("INSERT INTO organizations (id) VALUES ($1) ON CONFLICT DO NOTHING", location.organizationID)
+        _ = try await tx.execute(
+            "INSERT INTO locations (organization_id, id) VALUES ($1, $2) ON CONFLICT DO NOTHING", location.organizationID,
+            location.locationID)
     }
 
-    public static func setTimeZone(_ zone: String, location: String, on tx: PostgresConnection) async throws {
-        _ = try await tx.execute("UPDATE locations SET time_zone = $2 WHERE id = $1 AND time_zone <> $2", location, zone)
+    public static func setTimeZone(_ zone: String, location: LocationKey, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            "UPDATE locations SET time_zone = $3 WHERE organization_id = $1 AND id = $2 AND time_zone <> $3", location.organizationID,
+            location.locationID, zone)
     }
 
     /// Records that the location's schedule mirror was refreshed (a schedule.changed applied) at `now`.
-    public static func markScheduleSynced(_ location: String, now: Date, on tx: PostgresConnection) async throws {
+    public static func markScheduleSynced(_ location: LocationKey, now: Date, on tx: PostgresConnection) async throws {
         _ = try await tx.execute(
-            "UPDATE locations SET schedule_synced_at = $2 WHERE id = $1 AND (schedule_synced_at IS NULL OR schedule_synced_at < $2)",
-            location, now)
+            """
+            UPDATE locations SET schedule_synced_at = $3
+            WHERE organization_id = $1 AND id = $2 AND (schedule_synced_at IS NULL OR schedule_synced_at < $3)
+            """, location.organizationID, location.locationID, now)
     }
 
-    /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by id.
+    /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by key.
     public static func staleCalendars(
-        syncedBefore cutoff: Date, among ids: [String]? = nil, on conn: PostgresConnection
+        syncedBefore cutoff: Date, among keys: [LocationKey]? = nil, on conn: PostgresConnection
     ) async throws
-        -> [(id: String, syncedAt: Date)]
+        -> [(key: LocationKey, syncedAt: Date)]
     {
         try await conn.query(
             """
-            SELECT id, schedule_synced_at FROM locations
-            WHERE schedule_synced_at < $1 AND ($3 OR id = ANY($2::text[])) ORDER BY id
-            """, cutoff, ids ?? [], ids == nil
-        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Date.self)) }
+            SELECT organization_id, id, schedule_synced_at FROM locations
+            WHERE schedule_synced_at < $3 AND ($4 OR \(amongKeys)) ORDER BY organization_id, id
+            """, (keys ?? []).map(\.organizationID), (keys ?? []).map(\.locationID), cutoff, keys == nil
+        ).map {
+            (
+                LocationKey(organizationID: try $0.decode(0, as: String.self), locationID: try $0.decode(1, as: String.self)),
+                try $0.decode(2, as: Date.self)
+            )
+        }
     }
 
     /// Marks the locations' calendars changed, so offer workers reload them.
-    public static func bumpCalendars(_ locations: [String], on tx: PostgresConnection) async throws {
+    public static func bumpCalendars(_ locations: [LocationKey], on tx: PostgresConnection) async throws {
         guard !locations.isEmpty else { return }
+        let keys = Array(Set(locations)).sorted()
         _ = try await tx.execute(
-            "UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[])", locations.sorted())
+            "UPDATE locations SET calendar_version = calendar_version + 1 WHERE \(amongKeys)", keys.map(\.organizationID),
+            keys.map(\.locationID))
     }
 
     /// `bumpCalendars` that returns each location's new version.
-    public static func bumpCalendarsReturningVersions(_ locations: [String], on tx: PostgresConnection) async throws -> [String: Int64] {
+    public static func bumpCalendarsReturningVersions(
+        _ locations: [LocationKey], on tx: PostgresConnection
+    ) async throws -> [LocationKey: Int64] {
+        let keys = Array(Set(locations)).sorted()
         let versions = try await tx.query(
-            "UPDATE locations SET calendar_version = calendar_version + 1 WHERE id = ANY($1::text[]) RETURNING id, calendar_version",
-            locations.sorted())
-        var out: [String: Int64] = [:]
-        for r in versions { out[try r.decode(0, as: String.self)] = try r.decode(1, as: Int64.self) }
+            "UPDATE locations SET calendar_version = calendar_version + 1 WHERE \(amongKeys) RETURNING organization_id, id, calendar_version",
+            keys.map(\.organizationID), keys.map(\.locationID))
+        var out: [LocationKey: Int64] = [:]
+        for r in versions {
+            out[LocationKey(organizationID: try r.decode(0, as: String.self), locationID: try r.decode(1, as: String.self))] =
+                try r.decode(2, as: Int64.self)
+        }
         return out
     }
 
-    public static func infos(_ ids: [String], on tx: PostgresConnection) async throws -> [String: LocationInfo] {
+    public static func infos(_ locations: [LocationKey], on tx: PostgresConnection) async throws -> [LocationKey: LocationInfo] {
+        let keys = Array(Set(locations)).sorted()
         let rows = try await tx.query(
-            "SELECT id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version FROM locations WHERE id = ANY($1::text[])",
-            ids)
-        var out: [String: LocationInfo] = [:]
+            """
+            SELECT organization_id, id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version
+            FROM locations WHERE \(amongKeys)
+            """, keys.map(\.organizationID), keys.map(\.locationID))
+        var out: [LocationKey: LocationInfo] = [:]
         for r in rows {
-            let id = try r.decode(0, as: String.self)
-            out[id] = LocationInfo(
-                id: id, name: try r.decode(1, as: String.self),
-                timeZone: TimeZone(identifier: try r.decode(2, as: String.self)) ?? TimeZone(identifier: "UTC")!,
-                incrementMinutes: try r.decode(3, as: Int.self), defaultCoordinatorID: try r.decode(4, as: String?.self),
-                calendarVersion: try r.decode(5, as: Int64.self))
+            let info = LocationInfo(
+                organizationID: try r.decode(0, as: String.self), id: try r.decode(1, as: String.self),
+                name: try r.decode(2, as: String.self),
+                timeZone: TimeZone(identifier: try r.decode(3, as: String.self)) ?? TimeZone(identifier: "UTC")!,
+                incrementMinutes: try r.decode(4, as: Int.self), defaultCoordinatorID: try r.decode(5, as: String?.self),
+                calendarVersion: try r.decode(6, as: Int64.self))
+            out[info.key] = info
         }
         return out
     }

@@ -196,7 +196,7 @@ public enum OffersRepository {
                    l.time_zone, l.name, jsonb_array_length(o.openings)
             FROM offers o
             JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
-            JOIN locations l ON l.id = o.location_id
+            JOIN locations l ON l.organization_id = o.organization_id AND l.id = o.location_id
             WHERE o.id = $1 AND o.organization_id = $2 AND o.plan_id = $3
             """ + (lock ? " FOR UPDATE OF o, p" : ""),
             offerID, key.organizationID, key.planID)

@@ -46,6 +46,9 @@ public struct ReleasedHold: Sendable, Hashable {
     public var locationID: String
     /// Released by a PMS appointment of the same patient or plan (the front desk booked them): nothing to re-offer.
     public var byOwnAppointment: Bool = false
+
+    /// The hold's location: the case's organization and the hold's location id.
+    public var location: LocationKey { LocationKey(organizationID: key.organizationID, locationID: locationID) }
 }
 
 /// A PMS appointment to mirror.
@@ -84,27 +87,30 @@ public struct PMSAppointmentRow: Sendable {
 /// table, so the exclusion constraints forbid double booking.
 public enum ReservationsRepository {
     /// Releases the plans' active holds; returns the locations they were at.
-    public static func releaseHolds(of keys: [PlanKey], reason: String, now: Date, on tx: PostgresConnection) async throws -> [String] {
+    public static func releaseHolds(of keys: [PlanKey], reason: String, now: Date, on tx: PostgresConnection) async throws -> [LocationKey]
+    {
         let released = try await tx.query(
             """
             UPDATE reservations r SET active = false, released_at = $3, release_reason = $4
             FROM unnest($1::text[], $2::text[]) AS u(o, p)
             WHERE r.organization_id = u.o AND r.plan_id = u.p AND r.kind = 'hold' AND r.active
-            RETURNING r.location_id
+            RETURNING r.organization_id, r.location_id
             """, keys.map(\.organizationID), keys.map(\.planID), now, reason)
-        return try released.map { try $0.decode(0, as: String.self) }
+        return try released.map(AvailabilityRepository.decodeLocation)
     }
 
     /// Releases expired holds at the locations; returns the locations where any was released.
-    public static func releaseExpiredHolds(at locations: [String], now: Date, on tx: PostgresConnection) async throws -> [String] {
+    public static func releaseExpiredHolds(at locations: [LocationKey], now: Date, on tx: PostgresConnection) async throws -> [LocationKey]
+    {
         // Expired holds still count for the exclusion constraint until released.
         let swept = try await tx.query(
             """
-            WITH r AS (UPDATE reservations SET active = false, released_at = $2, release_reason = 'expired'
-                       WHERE kind = 'hold' AND active AND expires_at <= $2 AND location_id = ANY($1::text[]) RETURNING location_id)
-            SELECT DISTINCT location_id FROM r
-            """, locations, now)
-        return try swept.map { try $0.decode(0, as: String.self) }
+            WITH r AS (UPDATE reservations SET active = false, released_at = $3, release_reason = 'expired'
+                       WHERE kind = 'hold' AND active AND expires_at <= $3 AND \(AvailabilityRepository.amongLocations)
+                       RETURNING organization_id, location_id)
+            SELECT DISTINCT organization_id, location_id FROM r
+            """, locations.map(\.organizationID), locations.map(\.locationID), now)
+        return try swept.map(AvailabilityRepository.decodeLocation)
     }
 
     /// The cases' active, unexpired holds, by start.
@@ -142,7 +148,7 @@ public enum ReservationsRepository {
             WHERE NOT EXISTS (
                 -- A PMS appointment's provider time lies within its chair time, so the chair-time
                 -- overlap is a correct pre-filter, and the one the partial GiST index answers.
-                SELECT 1 FROM reservations r WHERE r.location_id = u.l AND r.active AND r.kind = 'pms'
+                SELECT 1 FROM reservations r WHERE r.organization_id = u.org AND r.location_id = u.l AND r.active AND r.kind = 'pms'
                   AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e))
                   AND ((r.provider_id = u.p AND r.during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))
                        OR (u.op IS NOT NULL AND r.operatory_id = u.op AND r.operatory_during && tstzrange(to_timestamp(u.s), to_timestamp(u.e)))))
@@ -177,7 +183,7 @@ public enum ReservationsRepository {
             FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
                  AS u(l, p, op, ps, pe, cs, ce, org, pl, pat, a, st, ch)
-            ON CONFLICT (location_id, appointment_id) WHERE kind = 'pms' DO UPDATE SET
+            ON CONFLICT (organization_id, location_id, appointment_id) WHERE kind = 'pms' DO UPDATE SET
                 provider_id = EXCLUDED.provider_id, operatory_id = EXCLUDED.operatory_id, during = EXCLUDED.during,
                 operatory_during = EXCLUDED.operatory_during, active = EXCLUDED.active, plan_id = EXCLUDED.plan_id,
                 patient_id = EXCLUDED.patient_id, status = EXCLUDED.status, changed_at = EXCLUDED.changed_at
@@ -201,12 +207,12 @@ public enum ReservationsRepository {
                 WHERE p.id = ANY($1::int8[]) AND p.active AND h.kind = 'hold' AND h.active
                   -- The keys are what the exclusion constraints' indexes answer (migration 0006); the
                   -- ids are compared too, so a hash collision never releases another resource's hold.
-                  AND ((h.provider_key = p.provider_key AND h.during && p.during
-                        AND h.location_id = p.location_id AND h.provider_id = p.provider_id)
+                  AND h.organization_id = p.organization_id AND h.location_id = p.location_id
+                  AND ((h.provider_key = p.provider_key AND h.during && p.during AND h.provider_id = p.provider_id)
                        OR (h.operatory_id IS NOT NULL AND h.operatory_key = p.operatory_key AND h.operatory_during && p.operatory_during
-                           AND h.location_id = p.location_id AND h.operatory_id = p.operatory_id))
+                           AND h.operatory_id = p.operatory_id))
                 RETURNING h.id, h.organization_id, h.plan_id, h.location_id,
-                          (p.organization_id = h.organization_id AND (p.patient_id = h.patient_id OR p.plan_id = h.plan_id)) IS TRUE
+                          (p.patient_id = h.patient_id OR p.plan_id = h.plan_id) IS TRUE
                 """, ids, now))
     }
 
@@ -217,11 +223,11 @@ public enum ReservationsRepository {
     /// schedule change and the booking's re-check, so the two never disagree.
     static let fitsSchedule = """
         EXISTS (SELECT 1 FROM schedule_blocks b
-                WHERE b.location_id = h.location_id AND b.provider_id = h.provider_id AND b.during @> h.during
+                WHERE b.organization_id = h.organization_id AND b.location_id = h.location_id AND b.provider_id = h.provider_id AND b.during @> h.during
                   AND (cardinality(b.operatory_ids) = 0 OR h.operatory_id IS NULL OR h.operatory_id = ANY(b.operatory_ids)))
         AND NOT EXISTS (
             SELECT 1 FROM blockouts bo
-            WHERE bo.location_id = h.location_id AND bo.during && h.operatory_during
+            WHERE bo.organization_id = h.organization_id AND bo.location_id = h.location_id AND bo.during && h.operatory_during
               AND (bo.provider_id IS NULL OR bo.provider_id = h.provider_id)
               AND (cardinality(bo.operatory_ids) = 0 OR h.operatory_id = ANY(bo.operatory_ids))
               AND (bo.kind <> 'crown_only' OR NOT EXISTS (
@@ -232,18 +238,19 @@ public enum ReservationsRepository {
     /// After a schedule.changed replaced the location's dates `from`…`to` (local dates): releases the
     /// active holds starting in that range that the new blocks and blockouts no longer allow; returns them.
     public static func releaseHoldsOutsideSchedule(
-        location: String, from: String, to: String, now: Date, on tx: PostgresConnection
+        location: LocationKey, from: String, to: String, now: Date, on tx: PostgresConnection
     ) async throws -> [ReleasedHold] {
         try decodeReleased(
             try await tx.query(
                 """
-                UPDATE reservations h SET active = false, released_at = $4, release_reason = 'schedule_changed'
+                UPDATE reservations h SET active = false, released_at = $5, release_reason = 'schedule_changed'
                 FROM locations l
-                WHERE l.id = h.location_id AND h.location_id = $1 AND h.kind = 'hold' AND h.active
+                WHERE l.organization_id = h.organization_id AND l.id = h.location_id AND h.organization_id = $1 AND h.location_id = $2
+                  AND h.kind = 'hold' AND h.active
                   AND lower(h.during) <@ \(AvailabilityRepository.range)
                   AND NOT (\(fitsSchedule))
                 RETURNING h.id, h.organization_id, h.plan_id, h.location_id
-                """, location, from, to, now))
+                """, location.organizationID, location.locationID, from, to, now))
     }
 
     /// Releases the given active holds with `reason` (e.g. openings whose start has passed); returns them.
@@ -273,15 +280,18 @@ public enum ReservationsRepository {
         (\(fitsSchedule))
         AND NOT EXISTS (
             SELECT 1 FROM reservations p
-            WHERE p.location_id = h.location_id AND p.active AND p.kind = 'pms'
+            WHERE p.organization_id = h.organization_id AND p.location_id = h.location_id AND p.active AND p.kind = 'pms'
               AND ((p.provider_id = h.provider_id AND p.during && h.during)
                    OR (h.operatory_id IS NOT NULL AND p.operatory_id = h.operatory_id AND p.operatory_during && h.operatory_during)))
         """
 
     /// Whether the hold `id` still fits the current mirror: its provider's open blocks, the blockouts, and no
     /// active PMS appointment over its provider or chair time. The booking's re-check, inside its transaction.
-    public static func holdFitsMirror(_ id: Int64, on tx: PostgresConnection) async throws -> Bool {
-        let rows = try await tx.query("SELECT \(fitsMirror) FROM reservations h WHERE h.id = $1", id)
+    public static func holdFitsMirror(_ id: Int64, of key: PlanKey, on tx: PostgresConnection) async throws -> Bool {
+        let rows = try await tx.query(
+            "SELECT \(fitsMirror) FROM reservations h WHERE h.id = $1 AND h.organization_id = $2 AND h.plan_id = $3", id,
+            key.organizationID,
+            key.planID)
         return try rows.first?.decode(0, as: Bool.self) ?? false
     }
 
@@ -344,8 +354,11 @@ public enum ReservationsRepository {
     }
 
     /// The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
-    public static func book(_ id: Int64, now: Date, on tx: PostgresConnection) async throws {
+    public static func book(_ id: Int64, of key: PlanKey, now: Date, on tx: PostgresConnection) async throws {
         _ = try await tx.execute(
-            "UPDATE reservations SET kind = 'booking', expires_at = NULL, status = 'booked', changed_at = $2 WHERE id = $1", id, now)
+            """
+            UPDATE reservations SET kind = 'booking', expires_at = NULL, status = 'booked', changed_at = $4
+            WHERE id = $1 AND organization_id = $2 AND plan_id = $3
+            """, id, key.organizationID, key.planID, now)
     }
 }

@@ -56,7 +56,7 @@ public enum StalledCasesRepository {
                 SELECT p.organization_id, p.plan_id, p.location_id, p.accepted_at, p.received_at,
                        coalesce(p.coordinator_id, l.default_coordinator_id, 'location:' || p.location_id) AS owner_id,
                        EXISTS (SELECT 1 FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id) AS classified
-                FROM plans p JOIN locations l ON l.id = p.location_id
+                FROM plans p JOIN locations l ON l.organization_id = p.organization_id AND l.id = p.location_id
                 WHERE p.status = 'accepted' AND p.received_at <= $1::timestamptz
                   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id)
                   AND NOT EXISTS (SELECT 1 FROM coordinator_tasks t WHERE t.organization_id = p.organization_id AND t.plan_id = p.plan_id

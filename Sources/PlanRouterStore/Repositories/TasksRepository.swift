@@ -90,7 +90,7 @@ public enum TasksRepository {
                 SELECT p.*, c.tier, c.deposit_cents, c.chair_minutes, c.reasons, l.default_coordinator_id,
                        (SELECT count(*) FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id AND o.kind = 'nudge') AS nudges
                 FROM plans p JOIN due ON p.organization_id = due.o AND p.plan_id = due.p
-                JOIN locations l ON l.id = p.location_id
+                JOIN locations l ON l.organization_id = p.organization_id AND l.id = p.location_id
                 -- LEFT: a case is never handed over without its task, even if its classification is missing.
                 LEFT JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
                                    ORDER BY c.id DESC LIMIT 1) c ON true)
@@ -139,7 +139,7 @@ public enum TasksRepository {
         let task = try await tx.query(
             """
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
-            VALUES ($1, $2, $3, coalesce($4::text, (SELECT default_coordinator_id FROM locations WHERE id = $3), 'location:' || $3::text),
+            VALUES ($1, $2, $3, coalesce($4::text, (SELECT default_coordinator_id FROM locations WHERE organization_id = $1 AND id = $3), 'location:' || $3::text),
                     'escalation', true, $5, jsonb_build_object('plan_id', $2::text, 'appointment_id', $6::text, 'why', $5::text), $7)
             RETURNING id, owner_id
             """, binds: [key.organizationID, key.planID, locationID, coordinatorID, reason, appointmentID, now])

@@ -15,6 +15,7 @@ public struct DueTimer: Sendable {
     public var action: String
 
     public var key: PlanKey { PlanKey(organizationID: organizationID, planID: planID) }
+    public var location: LocationKey { LocationKey(organizationID: organizationID, locationID: locationID) }
     public var ladderAction: LadderAction? { LadderAction(rawValue: action) }
 }
 

@@ -102,9 +102,8 @@ public struct ClassifierHandler: EventHandler {
     }
 
     func ensureLocations(_ accepted: [Accepted], _ tx: PostgresConnection) async throws {
-        var locs: [String: String] = [:]
-        for a in accepted { locs[a.plan.locationID] = a.plan.organizationID }
-        try await LocationsRepository.ensure(locations: locs, on: tx)
+        try await LocationsRepository.ensure(
+            locations: accepted.map { LocationKey(organizationID: $0.plan.organizationID, locationID: $0.plan.locationID) }, on: tx)
     }
 
     /// Inserts new plans and replaces older acceptances; returns the keys written and, of those, the ones that replaced a plan.

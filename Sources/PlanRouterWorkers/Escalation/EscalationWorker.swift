@@ -215,12 +215,12 @@ public final class EscalationWorker: Service {
             try await CaseLockRepository.lock(organizations: timers.map(\.organizationID), plans: timers.map(\.planID), on: tx)
             try await self.rules.refreshIfNeeded(on: tx)
             // Patient messages due in a location's quiet hours wait for the morning.
-            let zones = try await LocationsRepository.infos(Array(Set(timers.map(\.locationID))), on: tx)
+            let zones = try await LocationsRepository.infos(timers.map(\.location), on: tx)
             var postponed: [(id: Int64, until: Date)] = []
             var ready: [DueTimer] = []
             for t in timers {
                 let quiet = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
-                if t.ladderAction == .nudge, let zone = zones[t.locationID]?.timeZone, let until = quiet.end(after: now, in: zone) {
+                if t.ladderAction == .nudge, let zone = zones[t.location]?.timeZone, let until = quiet.end(after: now, in: zone) {
                     postponed.append((t.id, until))
                 } else {
                     ready.append(t)
@@ -233,7 +233,7 @@ public final class EscalationWorker: Service {
             let nudges = applied.filter { $0.ladderAction == .nudge }
             if !nudges.isEmpty {
                 // Nudges may place holds: their locations next, in id order (after the cases).
-                try await CaseLockRepository.lockLocations(nudges.map(\.locationID), on: tx)
+                try await CaseLockRepository.lockLocations(nudges.map(\.location), on: tx)
                 try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }

@@ -104,7 +104,7 @@ public struct WorkerMetrics: Sendable {
                 "planrouter_calendars_query_up",
                 { conn in
                     let cutoff = try await clock.now().addingTimeInterval(-Double(staleAfter.components.seconds))
-                    return try await LocationsRepository.staleCalendars(syncedBefore: cutoff, on: conn).map(\.id)
+                    return try await LocationsRepository.staleCalendars(syncedBefore: cutoff, on: conn).map(\.key.description)
                 })
         else { return nil }
         gauges.set(

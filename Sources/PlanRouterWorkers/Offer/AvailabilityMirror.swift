@@ -37,8 +37,9 @@ enum AvailabilityMirror {
             throw EventRejection(.invalidData, "/data/time_zone: unknown IANA time zone")
         }
         if s.from > s.to { throw EventRejection(.invalidData, "/data/from: after /data/to") }
-        let loc = s.locationID
-        try await LocationsRepository.ensure(organization: s.organizationID, location: loc, on: tx)
+        // The organization named in the event: the location's rows are those of (organization, location) only.
+        let loc = LocationKey(organizationID: s.organizationID, locationID: s.locationID)
+        try await LocationsRepository.ensure(loc, on: tx)
         if let tz = s.timeZone { try await LocationsRepository.setTimeZone(tz, location: loc, on: tx) }
         // Any schedule.changed received shows the connector is syncing this location's calendar.
         try await LocationsRepository.markScheduleSynced(loc, now: now, on: tx)
@@ -87,17 +88,15 @@ enum AvailabilityMirror {
                 letters.append(DeadLetter(message: e.message, kind: "invalid_data", reason: "/data: needs length_minutes or pattern"))
                 continue
             }
-            let key = AppointmentKey(locationID: a.locationID, appointmentID: a.appointmentID)
+            let key = AppointmentKey(
+                location: LocationKey(organizationID: a.organizationID, locationID: a.locationID), appointmentID: a.appointmentID)
             if let prev = latest[key], prev.0.changedAt > a.changedAt { continue }
             latest[key] = (a, times)
         }
         let items = Array(latest.values)
         guard !items.isEmpty else { return (letters, []) }
-        var locations: [String: String] = [:]
-        for (a, _) in items { locations[a.locationID] = a.organizationID }
-        for (loc, org) in locations.sorted(by: { $0.key < $1.key }) {
-            try await LocationsRepository.ensure(organization: org, location: loc, on: tx)
-        }
+        let locations = Set(items.map { a, _ in LocationKey(organizationID: a.organizationID, locationID: a.locationID) })
+        try await LocationsRepository.ensure(locations: Array(locations), on: tx)
         let ids = try await ReservationsRepository.upsertPMSAppointments(
             items.map { a, times in
                 PMSAppointmentRow(
@@ -108,13 +107,13 @@ enum AvailabilityMirror {
             }, now: now, on: tx)
         // The PMS's calendar is the truth: a hold it now collides with is released (the case is re-offered).
         let released = try await ReservationsRepository.releaseHoldsTakenInPMS(ids, now: now, on: tx)
-        try await LocationsRepository.bumpCalendars(Array(locations.keys), on: tx)
+        try await LocationsRepository.bumpCalendars(Array(locations), on: tx)
         return (letters, released)
     }
 
     /// A PMS appointment by its location and id.
     struct AppointmentKey: Hashable {
-        var locationID: String
+        var location: LocationKey
         var appointmentID: String
     }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// Loads locations' calendars from PostgreSQL into the in-memory form the slot
 /// search runs on, and keeps them while their calendar_version is unchanged.
 final class CalendarStore: Sendable {
-    private let cache = Mutex<[String: (version: Int64, window: TimeRange, calendar: LocationCalendar)]>([:])
+    private let cache = Mutex<[LocationKey: (version: Int64, window: TimeRange, calendar: LocationCalendar)]>([:])
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped
@@ -21,15 +21,15 @@ final class CalendarStore: Sendable {
     /// with the calendar).
     func calendars(
         for wanted: [(info: LocationInfo, window: TimeRange)], now: Int64, in tx: PostgresConnection
-    ) async throws -> [String: (calendar: LocationCalendar, window: TimeRange)] {
-        var out: [String: (calendar: LocationCalendar, window: TimeRange)] = [:]
+    ) async throws -> [LocationKey: (calendar: LocationCalendar, window: TimeRange)] {
+        var out: [LocationKey: (calendar: LocationCalendar, window: TimeRange)] = [:]
         var missing: [(info: LocationInfo, window: TimeRange)] = []
         cache.withLock { cache in
             for w in wanted {
-                if let c = cache[w.info.id], c.version == w.info.calendarVersion, c.window.start <= w.window.start,
+                if let c = cache[w.info.key], c.version == w.info.calendarVersion, c.window.start <= w.window.start,
                     c.window.end >= w.window.end
                 {
-                    out[w.info.id] = (c.calendar, c.window)
+                    out[w.info.key] = (c.calendar, c.window)
                 } else {
                     missing.append(w)
                 }
@@ -41,26 +41,27 @@ final class CalendarStore: Sendable {
         let calendars = try await load(missing.map(\.info), window: loaded, now: now, in: tx)
         cache.withLock { cache in
             for m in missing {
-                let cal = calendars[m.info.id]!
-                cache[m.info.id] = (m.info.calendarVersion, loaded, cal)
-                out[m.info.id] = (cal, loaded)
+                let cal = calendars[m.info.key]!
+                cache[m.info.key] = (m.info.calendarVersion, loaded, cal)
+                out[m.info.key] = (cal, loaded)
             }
         }
         return out
     }
 
     /// Stores a calendar with holds added by this worker, under the version it bumped to.
-    func update(_ calendar: LocationCalendar, version: Int64, window: TimeRange) {
-        cache.withLock { $0[calendar.locationID] = (version, window, calendar) }
+    func update(_ calendar: LocationCalendar, of location: LocationKey, version: Int64, window: TimeRange) {
+        cache.withLock { $0[location] = (version, window, calendar) }
     }
 
-    func invalidate(_ location: String) { _ = cache.withLock { $0.removeValue(forKey: location) } }
+    func invalidate(_ location: LocationKey) { _ = cache.withLock { $0.removeValue(forKey: location) } }
     func invalidateAll() { cache.withLock { $0.removeAll() } }
 
     /// Loads the calendars of `infos` over one window from PostgreSQL.
-    func load(_ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection) async throws -> [String: LocationCalendar]
-    {
-        let ids = infos.map(\.id)
+    func load(
+        _ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection
+    ) async throws -> [LocationKey: LocationCalendar] {
+        let ids = infos.map(\.key)
         let from = Date(timeIntervalSince1970: Double(window.start))
         let to = Date(timeIntervalSince1970: Double(window.end))
         /// Per location: providers in id order, operatory busy time, blockouts.
@@ -75,35 +76,35 @@ final class CalendarStore: Sendable {
                 return ProviderCalendar(providerID: id, roles: [], operatoryIDs: [], blocks: [], busy: [])
             }
         }
-        var parts: [String: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
+        var parts: [LocationKey: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
         for r in try await AvailabilityRepository.providers(at: ids, on: tx) {
-            var p = parts[r.locationID]!.provider(r.providerID)
+            var p = parts[r.location]!.provider(r.providerID)
             p.roles = Set(r.roles)
             p.operatoryIDs = r.operatoryIDs
-            parts[r.locationID]!.providers[p.providerID] = p
+            parts[r.location]!.providers[p.providerID] = p
         }
         for r in try await AvailabilityRepository.blocks(at: ids, from: from, to: to, on: tx) {
-            var p = parts[r.locationID]!.provider(r.providerID)
+            var p = parts[r.location]!.provider(r.providerID)
             p.blocks.append(ScheduleBlock(range: r.range, operatoryIDs: r.operatoryIDs))
-            parts[r.locationID]!.providers[p.providerID] = p
+            parts[r.location]!.providers[p.providerID] = p
         }
         // Expired holds not yet swept are ignored: they no longer reserve anything.
         for r in try await AvailabilityRepository.busy(at: ids, from: from, to: to, now: Date(timeIntervalSince1970: Double(now)), on: tx) {
-            if let range = r.provider, range.end > range.start, var p = parts[r.locationID]!.providers[r.providerID] {
+            if let range = r.provider, range.end > range.start, var p = parts[r.location]!.providers[r.providerID] {
                 p.busy.append(range)
-                parts[r.locationID]!.providers[r.providerID] = p
+                parts[r.location]!.providers[r.providerID] = p
             }
             if let op = r.operatoryID, let chair = r.chair {
-                parts[r.locationID]!.operatoryBusy[op, default: []].append(chair)
+                parts[r.location]!.operatoryBusy[op, default: []].append(chair)
             }
         }
         for r in try await AvailabilityRepository.blockouts(at: ids, from: from, to: to, on: tx) {
-            parts[r.locationID]!.blockouts.append(r.blockout)
+            parts[r.location]!.blockouts.append(r.blockout)
         }
-        var out: [String: LocationCalendar] = [:]
+        var out: [LocationKey: LocationCalendar] = [:]
         for info in infos {
-            let part = parts[info.id]!
-            out[info.id] = LocationCalendar(
+            let part = parts[info.key]!
+            out[info.key] = LocationCalendar(
                 locationID: info.id, timeZone: info.timeZone, incrementMinutes: info.incrementMinutes,
                 providers: part.order.map { part.providers[$0]! }, operatoryBusy: part.operatoryBusy, blockouts: part.blockouts)
         }

@@ -26,6 +26,7 @@ struct OfferCase {
     var reasons: [String]
 
     var key: PlanKey { PlanKey(organizationID: organizationID, planID: planID) }
+    var location: LocationKey { LocationKey(organizationID: organizationID, locationID: locationID) }
     var firstName: String { patient["first_name"]?.stringValue ?? "there" }
 
     /// The channel a self-book link goes out on, honouring consent.

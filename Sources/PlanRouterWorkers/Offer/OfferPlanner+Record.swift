@@ -6,7 +6,7 @@ import PlanRouterStore
 extension OfferPlanner {
     /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
     func record(
-        _ plans: [Plan], infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+        _ plans: [Plan], infos: [LocationKey: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
     ) async throws {
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // When each case's first contact is released to delivery: a self-book message written in the
@@ -28,7 +28,7 @@ extension OfferPlanner {
         // 2. Patient messages, deposit requests and the tasks to create.
         var tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)] = []
         for p in plans {
-            let info = infos[p.c.locationID]
+            let info = infos[p.c.location]
             let offerID = offerIDs[p.c.key]!
             let expires = nowEpoch + Int64(p.tier.holdWindowSeconds)
             let link = settings.link(
@@ -113,7 +113,8 @@ extension OfferPlanner {
     /// (or no channel left) goes to a coordinator now, and so does any case of a location whose
     /// calendar is stale.
     func recordNudges(
-        _ plans: [Plan], kind: OfferKind, infos: [String: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+        _ plans: [Plan], kind: OfferKind, infos: [LocationKey: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch,
+        now: Date
     ) async throws {
         let reached = plans.filter { !$0.held.isEmpty && $0.c.channel != nil && $0.calendarStaleSince == nil }
         if !reached.isEmpty {
@@ -136,7 +137,7 @@ extension OfferPlanner {
                         offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID,
                         expiresAt: Int64(expires.timeIntervalSince1970)))
                 let messageKind: MessageKind = kind == .reoffer ? .openingWithdrawn : .nudge
-                let m = message(p, infos[p.c.locationID], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now)
+                let m = message(p, infos[p.c.location], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now)
                 outbox.append(m, topic: topics[.patientMessages])
             }
         }
@@ -153,8 +154,8 @@ extension OfferPlanner {
                     detail: .object(["openings": .int(Int64($0.held.count))]))
             }, recordedAt: now, on: tx)
         // Nobody is left waiting: stale calendars and re-offers with nothing to offer go to a coordinator now.
-        var byLocation: [String: [Plan]] = [:]
-        for p in plans where p.calendarStaleSince != nil { byLocation[p.c.locationID, default: []].append(p) }
+        var byLocation: [LocationKey: [Plan]] = [:]
+        for p in plans where p.calendarStaleSince != nil { byLocation[p.c.location, default: []].append(p) }
         for (_, group) in byLocation.sorted(by: { $0.key < $1.key }) {
             try await CaseHandOver.toCoordinator(
                 group.map(\.c.key), kind: .callback, reason: staleReason(group[0], since: group[0].calendarStaleSince!),
@@ -228,8 +229,8 @@ extension OfferPlanner {
     }
 
     /// The held openings as the offer row stores them (with reservation ids).
-    func openingsJSON(_ p: Plan, _ infos: [String: LocationInfo]) -> JSONValue {
-        let zone = infos[p.c.locationID]?.timeZone ?? TimeZone(identifier: "UTC")!
+    func openingsJSON(_ p: Plan, _ infos: [LocationKey: LocationInfo]) -> JSONValue {
+        let zone = infos[p.c.location]?.timeZone ?? TimeZone(identifier: "UTC")!
         return .array(
             p.held.map { h in
                 var o: JSONObject = [
@@ -295,17 +296,18 @@ extension OfferPlanner {
     }
 
     /// The end of the location's quiet hours when a message written now falls in them (nil: send now).
-    func sendAfter(_ p: Plan, _ infos: [String: LocationInfo], now: Date) -> Date? {
-        infos[p.c.locationID].flatMap { p.rules.quietHours.end(after: now, in: $0.timeZone) }
+    func sendAfter(_ p: Plan, _ infos: [LocationKey: LocationInfo], now: Date) -> Date? {
+        infos[p.c.location].flatMap { p.rules.quietHours.end(after: now, in: $0.timeZone) }
     }
 
     func insertTasks(
-        _ tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)], infos: [String: LocationInfo], offerIDs: [PlanKey: Int64],
+        _ tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)], infos: [LocationKey: LocationInfo],
+        offerIDs: [PlanKey: Int64],
         in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
     ) async throws {
         guard !tasks.isEmpty else { return }
         let owners = tasks.map { t in
-            t.plan.c.coordinatorID ?? infos[t.plan.c.locationID]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)"
+            t.plan.c.coordinatorID ?? infos[t.plan.c.location]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)"
         }
         let contexts: [JSONValue] = tasks.map { t in
             let p = t.plan

@@ -96,18 +96,18 @@ public struct OfferPlanner: Sendable {
     ) async throws {
         guard !cases.isEmpty else { return }
         try await rules.refreshIfNeeded(on: tx)
-        let locationIDs = Array(Set(cases.map(\.locationID))).sorted()
+        let locations = Array(Set(cases.map(\.location))).sorted()
         // Expired holds still count for the exclusion constraint until released.
-        let swept = try await ReservationsRepository.releaseExpiredHolds(at: locationIDs, now: now, on: tx)
+        let swept = try await ReservationsRepository.releaseExpiredHolds(at: locations, now: now, on: tx)
         try await LocationsRepository.bumpCalendars(swept, on: tx)
-        let infos = try await LocationsRepository.infos(locationIDs, on: tx)
+        let infos = try await LocationsRepository.infos(locations, on: tx)
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // Locations whose schedule mirror was not refreshed within the window do not self-book.
-        var stale: [String: Date] = [:]
+        var stale: [LocationKey: Date] = [:]
         for l in try await LocationsRepository.staleCalendars(
-            syncedBefore: now.addingTimeInterval(-Double(settings.calendarStaleAfter.components.seconds)), among: locationIDs, on: tx)
+            syncedBefore: now.addingTimeInterval(-Double(settings.calendarStaleAfter.components.seconds)), among: locations, on: tx)
         {
-            stale[l.id] = l.syncedAt
+            stale[l.key] = l.syncedAt
         }
 
         var plans: [Plan] = cases.map { c in
@@ -115,7 +115,7 @@ public struct OfferPlanner: Sendable {
             let tier = r.tier(named: c.tier) ?? r.tier(named: r.defaultTier)!
             // A nudge or re-offer reaches a patient who has left: by link, whatever the first path was.
             var p = Plan(c: c, rules: r, tier: tier, path: kind == .initial ? c.path : .selfBook)
-            if let since = stale[c.locationID] {
+            if let since = stale[c.location] {
                 p.calendarStaleSince = since
                 p.path = .callback
                 p.note = "calendar stale"
@@ -139,19 +139,19 @@ public struct OfferPlanner: Sendable {
                 byKey[r.key, default: []].append((o, r.reservationID))
             }
             let released = try await ReservationsRepository.releaseHolds(ids: tooLate, reason: "too_late", now: now, on: tx)
-            try await LocationsRepository.bumpCalendars(Array(Set(released.map(\.locationID))), on: tx)
+            try await LocationsRepository.bumpCalendars(released.map(\.location), on: tx)
             for i in plans.indices { plans[i].held = (byKey[plans[i].c.key] ?? []).map { (opening: $0.0, reservationID: $0.1) } }
         }
         // Search every location in memory, then hold everything in one statement; only the
         // locations where a hold lost a race are reloaded and searched again.
-        var calendarsByLocation: [String: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
+        var calendarsByLocation: [LocationKey: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
         var pending: [Int] = []
         var wanted: [(info: LocationInfo, window: TimeRange)] = []
-        for loc in locationIDs {
+        for loc in locations {
             guard let info = infos[loc] else { continue }
             // A re-offer tops the case up to its number of openings; the others search only when nothing is held.
             let indices = plans.indices.filter {
-                plans[$0].c.locationID == loc && plans[$0].path != .callback
+                plans[$0].c.location == loc && plans[$0].path != .callback
                     && (kind == .reoffer ? plans[$0].held.count < plans[$0].rules.offer.openings : plans[$0].held.isEmpty)
             }
             guard !indices.isEmpty else { continue }
@@ -162,12 +162,12 @@ public struct OfferPlanner: Sendable {
         for (loc, cached) in try await calendars.calendars(for: wanted, now: nowEpoch, in: tx) {
             calendarsByLocation[loc] = (infos[loc]!, cached.window, cached.calendar)
         }
-        var heldLocations = Set<String>()
+        var heldLocations = Set<LocationKey>()
         for round in 0..<OfferPlanner.holdRounds where !pending.isEmpty {
             if round > 0 {
                 // Reload what the database now says where holds lost (together, over the
                 // windows' union), and try the next openings.
-                let lost = Set(pending.map { plans[$0].c.locationID }).map { calendarsByLocation[$0]! }
+                let lost = Set(pending.map { plans[$0].c.location }).map { calendarsByLocation[$0]! }
                 let window = TimeRange(start: lost.map(\.window.start).min()!, end: lost.map(\.window.end).max()!)
                 for (loc, calendar) in try await calendars.load(lost.map(\.info), window: window, now: nowEpoch, in: tx) {
                     calendarsByLocation[loc]!.calendar = calendar
@@ -176,7 +176,7 @@ public struct OfferPlanner: Sendable {
             }
             var wanted: [(index: Int, opening: Opening)] = []
             for i in pending {
-                let loc = plans[i].c.locationID
+                let loc = plans[i].c.location
                 let e = calendarsByLocation[loc]!
                 for o in search(&plans[i], calendar: e.calendar, info: e.info, now: nowEpoch) {
                     calendarsByLocation[loc]!.calendar.reserve(o)
@@ -189,7 +189,7 @@ public struct OfferPlanner: Sendable {
             for (k, w) in wanted.enumerated() {
                 if let id = won[k] {
                     plans[w.index].held.append((w.opening, id))
-                    heldLocations.insert(plans[w.index].c.locationID)
+                    heldLocations.insert(plans[w.index].c.location)
                 } else {
                     losers.insert(w.index)
                 }
@@ -203,7 +203,7 @@ public struct OfferPlanner: Sendable {
         if !heldLocations.isEmpty {
             let versions = try await LocationsRepository.bumpCalendarsReturningVersions(Array(heldLocations), on: tx)
             for (loc, version) in versions {
-                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, version: version, window: e.window) }
+                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, of: loc, version: version, window: e.window) }
             }
         }
         if kind == .initial {

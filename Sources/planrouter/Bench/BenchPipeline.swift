@@ -140,7 +140,7 @@ struct BenchPipeline: AsyncParsableCommand {
         try await admin.simpleQuery("CREATE DATABASE \(dbName)")
         let dbURL = Self.conninfo(server, database: dbName)
         do {
-            let conn = try await PostgresConnection.connect(dbURL, logger: logger)
+            let conn = try await PostgresConnection.connect(dbURL, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             _ = try await Migrator(logger: logger).migrate(on: conn)
             conn.close()
             print("database: \(dbName) (fresh, migrated\(keep ? ", kept afterwards" : ", dropped afterwards"))")
@@ -214,7 +214,8 @@ struct BenchPipeline: AsyncParsableCommand {
         }
 
         // 3. The workers, in-process, as the tests run them.
-        let pool = PostgresPool(conninfo: dbURL, size: 3 + offerWorkers, logger: logger)
+        let pool = PostgresPool(
+            conninfo: dbURL, size: 3 + offerWorkers, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
         let group = "planrouter-bench-classifier-\(tag)"
         let worker = ConsumerWorker(
             consumer: try KafkaConsumer(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// Compares insert strategies against a real server so the batch path's headroom over the
 /// ~170,000 rows/s the workers need is a measured figure, not a guess. Prints, never asserts.
@@ -38,7 +39,8 @@ struct BenchPostgres: AsyncParsableCommand {
         guard let conninfo = databaseURL ?? ProcessInfo.processInfo.environment["PLANROUTER_DATABASE_URL"] else {
             throw ValidationError("pass --database-url or set PLANROUTER_DATABASE_URL (start services with scripts/services up)")
         }
-        let connection = try await PostgresConnection.connect(conninfo, logger: Logger(label: "planrouter.bench.postgres"))
+        let connection = try await PostgresConnection.connect(
+            conninfo, settings: TenantScope.allOrganizations.sessionSettings, logger: Logger(label: "planrouter.bench.postgres"))
         defer { connection.close() }
         try await connection.simpleQuery("CREATE TEMP TABLE bench_events (name text NOT NULL, seq int8 NOT NULL)")
 

@@ -49,10 +49,10 @@ struct BenchTimers: AsyncParsableCommand {
     }
 
     func measure(_ url: String, logger: Logger) async throws {
-        let conn = try await PostgresConnection.connect(url, logger: logger)
+        let conn = try await PostgresConnection.connect(url, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
         defer { conn.close() }
         _ = try await Migrator(logger: logger).migrate(on: conn)
-        let pool = PostgresPool(conninfo: url, size: workers + 2, logger: logger)
+        let pool = PostgresPool(conninfo: url, size: workers + 2, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
         let offers = OfferPlanner(
             settings: OfferSettings(bookingBaseURL: "https://b.example", bookingSecret: "bench-secret-0123456789abcdef0123456789"))
         let escalation = (0..<workers).map { i in

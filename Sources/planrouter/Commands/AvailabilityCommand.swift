@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import PlanRouterWorkers
 
 struct AvailabilityCommand: AsyncParsableCommand {
@@ -21,7 +22,8 @@ struct AvailabilityCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let logger = try log.makeLogger("planrouter.availability", defaultLevel: .error)
                 let input = try openInput(file)
-                let pool = PostgresPool(conninfo: try database.resolved(), size: 1, logger: logger)
+                let pool = PostgresPool(
+                    conninfo: try database.resolved(), size: 1, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
                 let importer = AvailabilityImport(pool: pool)
                 var events: [CloudEvent] = []
                 var lines: [Int] = []

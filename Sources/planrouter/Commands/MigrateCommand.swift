@@ -16,7 +16,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = try log.makeLogger("planrouter.migrate", defaultLevel: .notice)
-            let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
+            let conn = try await PostgresConnection.connect(
+                try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             defer { conn.close() }
             let migrator = try Migrator(logger: logger)
             if status {

@@ -19,7 +19,8 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = try log.makeLogger("planrouter.outbox", defaultLevel: .error)
-                let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
+                let conn = try await PostgresConnection.connect(
+                    try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
                 defer { conn.close() }
                 let b = try await OutboxBacklog.read(on: conn)
                 let now = WallClock().now()
@@ -63,7 +64,8 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = try log.makeLogger("planrouter.outbox", defaultLevel: .error)
-                let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
+                let conn = try await PostgresConnection.connect(
+                    try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
                 defer { conn.close() }
                 let selection: OutboxRetryRepository.Selection = all ? .all : topic.map { .topic($0) } ?? .ids(id)
                 let n = try await OutboxRetryRepository.retry(selection, on: conn)

@@ -55,7 +55,8 @@ struct ReportCommand: AsyncParsableCommand {
                 now = WallClock().now()
             }
             let org = organization ?? Environment.value("PLANROUTER_ORGANIZATION")
-            let conn = try await PostgresConnection.connect(try database.resolved(), logger: logger)
+            let conn = try await PostgresConnection.connect(
+                try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             defer { conn.close() }
             let report: AnalyticsReport
             do {

@@ -43,7 +43,8 @@ struct SimulateCommand: AsyncParsableCommand {
             model.days = days
             model.locations = locations
             for p in params { try model.set(p) }
-            let pool = PostgresPool(conninfo: try database.resolved(), size: 2, logger: logger)
+            let pool = PostgresPool(
+                conninfo: try database.resolved(), size: 2, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             let url = bookingURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
             var settings = Simulator.Settings(start: startDate, seed: seed, bookingURL: url)
             settings.topics = try kafka.resolvedTopics()

@@ -244,7 +244,7 @@ struct WorkerEnvironment {
         let logger = try log.makeLogger("planrouter.\(kind)")
         let url = try db.resolved()
         let brokers = try kafka.resolvedBrokers()
-        let pool = PostgresPool(conninfo: url, size: 4, logger: logger)
+        let pool = PostgresPool(conninfo: url, size: 4, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
         // Fail fast with a clear message when the database is unreachable or the schema is missing.
         try await pool.withConnection { conn in
             guard try await SchemaRepository.hasTable("outbox", on: conn) else {

@@ -65,8 +65,8 @@ struct BookingFixture {
             // The mirrored schedule the holds were found in: the provider works 07:00-17:00 New York each of the three days.
             _ = try await conn.execute(
                 """
-                INSERT INTO schedule_blocks (location_id, provider_id, during, changed_at)
-                SELECT 'loc-12', 'prov-' || $1, tstzrange(to_timestamp(s - 3600), to_timestamp(s + 9 * 3600)), $3
+                INSERT INTO schedule_blocks (organization_id, location_id, provider_id, during, changed_at)
+                SELECT 'org-1', 'loc-12', 'prov-' || $1, tstzrange(to_timestamp(s - 3600), to_timestamp(s + 9 * 3600)), $3
                 FROM unnest(ARRAY[$2, $2 + 86400, $2 + 172800]::int8[]) AS s
                 """, plan, Self.firstStart, now.addingTimeInterval(-86_400))
             let openings = JSONValue.array(holds.map { .object(["reservation_id": .int($0), "provider_id": .string("prov-\(plan)")]) })

@@ -97,8 +97,8 @@ import Testing
             // Thursday: a blockout over the opening.
             _ = try await conn.execute(
                 """
-                INSERT INTO blockouts (location_id, provider_id, during, kind, changed_at)
-                VALUES ('loc-12', NULL, tstzrange(to_timestamp($1::int8), to_timestamp($1::int8 + 3600)), 'do_not_schedule', $2)
+                INSERT INTO blockouts (organization_id, location_id, provider_id, during, kind, changed_at)
+                VALUES ('org-1', 'loc-12', NULL, tstzrange(to_timestamp($1::int8), to_timestamp($1::int8 + 3600)), 'do_not_schedule', $2)
                 """, BookingFixture.firstStart + 86_400, BookingFixture.now)
         }
         try await f.test { client in

@@ -12,7 +12,7 @@ import Testing
     func withPlans(_ statuses: [String: CaseStatus], _ body: (PostgresConnection) async throws -> Void) async throws {
         let conn = try await PostgresConnection.connect(try await MigratedDatabase.fresh(prefix: "plans"), logger: testLogger)
         defer { conn.close() }
-        try await LocationsRepository.ensure(organization: "org-1", location: "loc-1", on: conn)
+        try await LocationsRepository.ensure(LocationKey(organizationID: "org-1", locationID: "loc-1"), on: conn)
         for (plan, status) in statuses {
             _ = try await conn.execute(
                 """
