@@ -4,6 +4,7 @@ import HummingbirdTesting
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import Testing
 
 @testable import PlanRouterWorkers
