@@ -77,6 +77,18 @@ enum EventExamples {
           "total_fee_cents": 84000, "patient_portion_cents": 80000
         }
         """,
+        .planPresented: """
+        {
+          "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412", "presented_at": "2026-11-30T09:58:10-05:00",
+          "patient_id": "pat-20931", "provider_id": "prov-okafor", "coordinator_id": "tc-janelle",
+          "procedures": [
+            { "code_system": "cdt", "code": "D6010", "description": "Surgical placement of implant body: endosteal implant",
+              "tooth": "30", "surface": "O", "fee_cents": 240000, "minutes": 90, "provider_role": "oral_surgeon" },
+            { "code_system": "service", "code": "BOTOX-20U", "description": "Botox, 20 units", "fee_cents": 0, "minutes": 15 }
+          ],
+          "total_fee_cents": 240000, "patient_portion_cents": 180000
+        }
+        """,
         .planClassified: """
         {
           "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412", "patient_id": "pat-20931",

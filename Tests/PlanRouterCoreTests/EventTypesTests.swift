@@ -8,7 +8,7 @@ import Testing
 @Suite struct EventTypesTests {
     static let allTypes: [any EventData.Type] = [
         PlanAccepted.self, PlanChanged.self, PlanClassified.self, AppointmentChanged.self, ScheduleChanged.self, PatientMessage.self,
-        DepositRequest.self, CoordinatorTask.self, AppointmentRequest.self,
+        DepositRequest.self, CoordinatorTask.self, AppointmentRequest.self, PlanPresented.self,
     ]
 
     @Test func everyEventTypeHasASwiftType() {

@@ -2,6 +2,7 @@
 public enum EventType: String, Sendable, CaseIterable {
     case planAccepted = "plan.accepted"
     case planChanged = "plan.changed"
+    case planPresented = "plan.presented"
     case appointmentChanged = "appointment.changed"
     case scheduleChanged = "schedule.changed"
     case planClassified = "plan.classified"

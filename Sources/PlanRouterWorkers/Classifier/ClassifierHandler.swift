@@ -15,7 +15,8 @@ public struct ClassifierHandler: EventHandler {
     /// plan.changed matters here only as `modified`: a modified plan is re-classified
     /// (and so re-offered) like a newer acceptance; the other changes are the escalation
     /// worker's (case lifecycle).
-    public let eventTypes: Set<EventType> = [.planAccepted, .planChanged]
+    /// plan.presented is recorded for the acceptance rate only.
+    public let eventTypes: Set<EventType> = [.planAccepted, .planChanged, .planPresented]
     public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     let topics: TopicNames
     let settings: ClassifierSettings
@@ -54,6 +55,7 @@ public struct ClassifierHandler: EventHandler {
             accepted += asAccepted
             letters += refused
         }
+        try await recordPresentations(IncomingEvent.decodeAll(events, as: PlanPresented.self, letters: &letters), tx)
         guard !accepted.isEmpty else { return letters }
         try await rules.refreshIfNeeded(on: tx)
         try await ensureLocations(accepted, tx)

@@ -31,7 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let settings = try classifier.settings()
                 let env = try await WorkerEnvironment.make(kind: "classifier", options, database, kafka, log)
                 let handler = ClassifierHandler(consumerName: env.groupID, topics: env.topics, settings: settings)
-                let consumer = try env.consumer(topics: [env.topics[.planAccepted], env.topics[.planChanged]])
+                let consumer = try env.consumer(topics: [env.topics[.planAccepted], env.topics[.planChanged], env.topics[.planPresented]])
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)

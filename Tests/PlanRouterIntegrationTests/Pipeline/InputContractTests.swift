@@ -93,7 +93,10 @@ import Testing
 
     @Test func everyWorkerKindTakesOneTypePerTopic() async throws {
         let h = try await PipelineHarness(partitions: 1)
-        #expect(ClassifierHandler().topicTypes == ["plan.accepted": [.planAccepted], "plan.changed": [.planChanged]])
+        #expect(
+            ClassifierHandler().topicTypes == [
+                "plan.accepted": [.planAccepted], "plan.changed": [.planChanged], "plan.presented": [.planPresented],
+            ])
         #expect(
             OfferHandler(settings: h.offerSettings).topicTypes
                 == [

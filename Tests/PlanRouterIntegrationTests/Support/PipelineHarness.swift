@@ -73,7 +73,7 @@ final class PipelineHarness: Sendable {
 
     func classifier(group: String = "classifier", telemetry: WorkerTelemetry? = nil) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
-            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
+            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged], topics[.planPresented]]), pool: pool,
             handler: ClassifierHandler(consumerName: group, settings: Self.anyAcceptanceTime), clock: WallClock(), telemetry: telemetry,
             logger: testLogger)
     }
@@ -96,7 +96,7 @@ final class PipelineHarness: Sendable {
 
     func classifier(group: String = "classifier", clock: any PlanRouterClock) throws -> ConsumerWorker<ClassifierHandler> {
         ConsumerWorker(
-            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged]]), pool: pool,
+            consumer: try consumer(group: group, topics: [topics[.planAccepted], topics[.planChanged], topics[.planPresented]]), pool: pool,
             handler: ClassifierHandler(consumerName: group, settings: Self.anyAcceptanceTime), clock: clock, logger: testLogger)
     }
 
