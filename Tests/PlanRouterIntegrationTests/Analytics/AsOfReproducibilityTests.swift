@@ -11,10 +11,11 @@ import Testing
 /// transactions (as the consumer loop applies a batch) to a fresh database; the report is
 /// `AnalyticsReport` (what `planrouter report --as-of` prints) plus the analytics functions.
 ///
-/// New York, Tuesday 2026-12-01 (EST, UTC-5). Before T = 15:00Z four cases are accepted:
-///   P1 14:05Z, P2 14:10Z (coordinator coord-7), P3 14:15Z, P5 14:20Z, each $1,350 and offered.
+/// New York, Tuesday 2026-12-01 (EST, UTC-5). Before T = 15:00Z five cases are accepted:
+///   P1 14:05Z, P2 14:10Z (coordinator coord-7), P3 14:15Z, P5 14:20Z, P6 14:25Z, each $1,350 and offered.
 /// After T: P1 declined (16:00Z), P2 modified to $2,000 (16:10Z), P3 booked in the PMS (16:20Z),
-/// P4 accepted (16:30Z) and P5 accepted again at $990 (16:40Z).
+/// P4 accepted (16:30Z), P5 accepted again at $990 (16:40Z), and P6's decline dated 14:50Z
+/// (before T) arrives at 16:50Z: not known at T, so not part of a report as of T.
 @Suite struct AsOfReproducibilityTests {
     typealias Desk = OfferedOpeningsStayRealTests.Desk
 
@@ -61,7 +62,7 @@ import Testing
         try await d.apply(d.offer, [TestEvents.schedule()], now: Self.at("2026-12-01T14:00:00Z"))
         for (plan, accepted, coordinator) in [
             ("P1", "2026-12-01T14:05:00Z", nil), ("P2", "2026-12-01T14:10:00Z", "coord-7"), ("P3", "2026-12-01T14:15:00Z", nil),
-            ("P5", "2026-12-01T14:20:00Z", nil),
+            ("P5", "2026-12-01T14:20:00Z", nil), ("P6", "2026-12-01T14:25:00Z", nil),
         ] {
             try await d.accept(
                 TestEvents.acceptedWith(plan: plan, codes: Self.crown, acceptedAt: accepted, coordinator: coordinator),
@@ -72,7 +73,7 @@ import Testing
         let r = try await d.pool.withConnection { conn in
             try await AnalyticsReport.load(on: conn, organization: "org-1", from: Self.day, to: Self.day, asOf: Self.asOf)
         }
-        #expect(r.total.acceptedCases == 4 && r.total.acceptedCents == 540_000 && r.total.unscheduledCases == 4)
+        #expect(r.total.acceptedCases == 5 && r.total.acceptedCents == 675_000 && r.total.unscheduledCases == 5)
 
         // Later events, each applied by the worker that applies it in production.
         try await d.apply(
@@ -90,6 +91,9 @@ import Testing
         try await d.accept(
             TestEvents.acceptedWith(plan: "P5", codes: [("D2740", 99000)], acceptedAt: "2026-12-01T16:40:00Z"),
             now: Self.at("2026-12-01T16:40:30Z"))
+        try await d.apply(
+            lifecycle, [TestEvents.planChanged(plan: "P6", change: "declined", changedAt: "2026-12-01T14:50:00Z")],
+            now: Self.at("2026-12-01T16:50:00Z"))
 
         let after = try await Self.snapshot(d, asOf: Self.asOf)
         #expect(after.count == before.count)
@@ -102,9 +106,9 @@ import Testing
         let now = try await d.pool.withConnection { conn in
             try await AnalyticsReport.load(on: conn, organization: "org-1", from: Self.day, to: Self.day, asOf: later)
         }
-        // P1 $1,350 + P2 $2,000 + P3 $1,350 + P4 $1,350 + P5 $990.
-        #expect(now.total.acceptedCases == 5 && now.total.acceptedCents == 704_000)
-        #expect(now.total.closedCases == 1 && now.total.closedCents == 135_000)
+        // P1 $1,350 + P2 $2,000 + P3 $1,350 + P4 $1,350 + P5 $990 + P6 $1,350.
+        #expect(now.total.acceptedCases == 6 && now.total.acceptedCents == 839_000)
+        #expect(now.total.closedCases == 2 && now.total.closedCents == 270_000)
         #expect(now.total.scheduledCases == 1 && now.total.bookedCases == 1 && now.total.scheduledCents == 135_000)
         #expect(now.total.unscheduledCases == 3 && now.total.unscheduledCents == 434_000)
         // Booked 16:20Z, accepted 14:15Z: 7,500 s.
@@ -127,6 +131,7 @@ import Testing
                 "P4|offered|unscheduled|16:30|16:30|135000|null|location:loc-12|unassigned",
                 // Accepted again: still a case since its first acceptance.
                 "P5|offered|unscheduled|14:20|16:40|99000|null|location:loc-12|unassigned",
+                "P6|declined|closed|14:25|14:25|135000|null|location:loc-12|unassigned",
             ])
         await d.close()
     }
