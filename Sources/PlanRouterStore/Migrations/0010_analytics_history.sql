@@ -155,16 +155,17 @@ LANGUAGE sql STABLE AS $$
                CASE WHEN v.detail ? 'coordinator_id' THEN v.detail ->> 'coordinator_id' ELSE p.coordinator_id END AS coordinator_id
     ) k
     JOIN locations l ON l.id = coalesce(v.location_id, p.location_id)
-    -- The status: the last status change known by as_of, in the order PlanRouter applied them.
-    CROSS JOIN LATERAL (
-        SELECT coalesce((
-            SELECT analytics_status_after(e.kind)
-            FROM plan_events e
-            WHERE e.organization_id = p.organization_id AND e.plan_id = p.plan_id
-              AND analytics_status_after(e.kind) IS NOT NULL
-              AND e.occurred_at <= as_of AND e.recorded_at <= as_of
-            ORDER BY e.id DESC LIMIT 1), 'accepted') AS status
-    ) s
+    -- The status: the last status change known by as_of, in the order PlanRouter applied them
+    -- (a join, not a scalar subquery: that would run once per reference to the status).
+    LEFT JOIN LATERAL (
+        SELECT analytics_status_after(e.kind) AS status
+        FROM plan_events e
+        WHERE e.organization_id = p.organization_id AND e.plan_id = p.plan_id
+          AND analytics_status_after(e.kind) IS NOT NULL
+          AND e.occurred_at <= as_of AND e.recorded_at <= as_of
+        ORDER BY e.id DESC LIMIT 1
+    ) s0 ON true
+    CROSS JOIN LATERAL (SELECT coalesce(s0.status, 'accepted') AS status) s
     LEFT JOIN LATERAL (
         SELECT c.tier, c.path, c.first_offer_sla_seconds
         FROM classifications c
