@@ -7,7 +7,9 @@ import PlanRouterPostgres
 /// first-offer SLA compliance, overall and per tier, for the cases accepted on
 /// location-local days `from...to`, as of `asOf`. Read from the
 /// `analytics_benchmarks(...)` function of migration 0004 (docs/analytics.md),
-/// so the CLI, the simulator and analysts' SQL agree on every number.
+/// so the CLI, the simulator and analysts' SQL agree on every number. Every number is
+/// each case as it stood at `asOf`, from facts happened and recorded by then (migration
+/// 0010), so the same `asOf` gives the same report whenever it is loaded.
 public struct AnalyticsReport: Sendable, Hashable {
     public struct Row: Sendable, Hashable {
         /// nil: every tier together. Unclassified cases have tier "unclassified".

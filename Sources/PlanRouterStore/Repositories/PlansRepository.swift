@@ -95,6 +95,9 @@ public struct TransitionedPlan: Sendable {
 public enum PlansRepository {
     /// Inserts new plans and replaces older acceptances (only a newer `accepted_at` wins);
     /// returns the keys written and, of those, the ones that replaced a stored plan.
+    /// `first_accepted_at` is left out on purpose: an insert takes its `accepted_at` (migration
+    /// 0010's trigger) and a replacement keeps it, so the case's first acceptance survives every
+    /// modification and newer acceptance (the analytics count the case from it).
     public static func upsertAcceptances(
         _ c: [AcceptanceRow], now: Date, on tx: PostgresConnection
     ) async throws -> (written: Set<PlanKey>, replaced: Set<PlanKey>) {

@@ -202,7 +202,13 @@ public struct ClassifierHandler: EventHandler {
         for a in all {
             let won = winnerIDs.contains(a.eventKey)
             let base = a.incoming.event.type == .planChanged ? "modified" : "accepted"
-            let d: JSONObject = ["total_fee_cents": .int(a.plan.totalFeeCents), "procedures": .int(Int64(a.plan.procedures.count))]
+            // The version's values, so analytics as of any instant read them from the history rather than
+            // from the plans row, which the next version overwrites (docs/analytics.md).
+            let d: JSONObject = [
+                "total_fee_cents": .int(a.plan.totalFeeCents), "procedures": .int(Int64(a.plan.procedures.count)),
+                "patient_portion_cents": a.plan.patientPortionCents.map(JSONValue.int) ?? .null,
+                "provider_id": .string(a.plan.providerID), "coordinator_id": a.plan.coordinatorID.map(JSONValue.string) ?? .null,
+            ]
             rows.append(
                 PlanEventRow(
                     organizationID: a.plan.organizationID, planID: a.plan.planID, locationID: a.plan.locationID,

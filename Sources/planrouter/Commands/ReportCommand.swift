@@ -5,7 +5,7 @@ import PlanRouterPostgres
 import PlanRouterStore
 
 /// `planrouter report`: the practice benchmark table, from the analytics views of
-/// migration 0004 (docs/analytics.md) through `AnalyticsReport`.
+/// migrations 0004 and 0010 (docs/analytics.md) through `AnalyticsReport`.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -29,7 +29,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "table, json or csv.")
     var format: Format = .table
 
-    @Option(name: .customLong("as-of"), help: "Compute as of this RFC 3339 time instead of now (e.g. to repeat an earlier report).")
+    @Option(
+        name: .customLong("as-of"),
+        help: "Compute as of this RFC 3339 time instead of now: each case as it stood then, so a repeated --as-of prints the same report.")
     var asOf: String?
 
     @OptionGroup var database: DatabaseOptions

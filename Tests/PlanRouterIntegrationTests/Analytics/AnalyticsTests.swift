@@ -4,7 +4,7 @@ import PlanRouterPostgres
 import PlanRouterStore
 import Testing
 
-/// The analytics views and functions of migration 0004 and `AnalyticsReport`, on a
+/// The analytics views and functions (migrations 0004, 0009, 0010) and `AnalyticsReport`, on a
 /// known hand-made history whose every number was worked out by hand (see the
 /// comments at each expectation). Two locations of one organization in New York and
 /// Los Angeles (EDT = UTC-4 and PDT = UTC-7 throughout June 2026), a second
@@ -20,7 +20,7 @@ import Testing
 ///                                same UTC day, not the same local day;    offer 900/1800 met
 ///   A5 la surgical     $18,000  booked +24 h (phone)      offer 1200/900 missed
 ///   A6 la preventive      $200  booked +48 h (link)      offer 3000/3600 met
-///   L1 la restorative   $1,000  status booked without a 'booked' event: scheduled, time unknown
+///   L1 la restorative   $1,000  booked before bookings had times (migration 0010's backfilled event): scheduled, time unknown
 ///   U1 ny surgical      $5,000  unscheduled, 1 local day old            offer 300/900 met
 ///   U2 la restorative   $3,000  unscheduled, 5 days                     offer 2400/1800 missed (+ a nudge)
 ///   U3 ny aesthetic     $1,000  unscheduled, 10 days                    offer 60/1800 met
@@ -28,7 +28,7 @@ import Testing
 ///   U5 ny restorative   $2,500  unscheduled, 46 days (May: outside the June period)
 ///   U6 la preventive      $150  accepted 22:00 PDT Jun 27 (05:00Z Jun 28): 3 local days old (2 in UTC)
 ///   UL ny unclassified    $100  accepted today, booked at 18:00Z: after "now", so still unscheduled now
-///   C1 ny restorative   $1,250  declined
+///   C1 ny restorative   $1,250  declined (Jun 12)
 ///   F1 ny surgical      $7,777  accepted tomorrow: not yet in any number
 /// org-b: B1 $10,000 unscheduled, 15 days, offer 100/1800 met.
 ///
@@ -81,6 +81,11 @@ import Testing
         ) AS v(plan, tier, sla)
         JOIN plans p ON p.plan_id = v.plan
         ORDER BY v.plan, v.tier = 'surgical';  -- ids ascending: A1's surgical row is the later one
+        -- The history, in the order the workers write it: acceptances first.
+        INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at, detail)
+        SELECT organization_id, plan_id, location_id, 'accepted', accepted_at, accepted_at,
+               jsonb_build_object('total_fee_cents', total_fee_cents)
+        FROM plans ORDER BY accepted_at;
         -- Offers: seconds after acceptance; sla_met as the offer worker records it.
         INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, plan_accepted_at, sent_at, sla_seconds, sla_met)
         SELECT p.organization_id, p.plan_id, p.location_id, v.kind, 'self_book', 'sms', p.accepted_at,
@@ -94,6 +99,13 @@ import Testing
         -- An offer made for an older acceptance of A1 does not count for the current one.
         INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, plan_accepted_at, sent_at, sla_seconds, sla_met)
         VALUES ('org-a', 'A1', 'ny', 'initial', 'self_book', 'sms', '2026-05-01T14:00:00Z', '2026-05-01T14:01:00Z', 900, true);
+        -- The offer worker's status changes: offered with the initial offer (U3 escalated with its callback task).
+        INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at)
+        SELECT o.organization_id, o.plan_id, o.location_id, 'offered', o.sent_at, o.sent_at
+        FROM offers o JOIN plans p USING (organization_id, plan_id)
+        WHERE o.kind = 'initial' AND o.plan_accepted_at = p.accepted_at ORDER BY o.sent_at;
+        INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at)
+        VALUES ('org-a', 'U3', 'ny', 'escalated', '2026-06-20T14:05:00Z', '2026-06-20T14:05:00Z');
         -- Bookings: hours after acceptance.
         INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, occurred_at, recorded_at, detail)
         SELECT p.organization_id, p.plan_id, p.location_id, 'booked', 'test', p.accepted_at + make_interval(hours => v.hours),
@@ -102,9 +114,12 @@ import Testing
         FROM (VALUES ('A1', 72, 'link'), ('A2', 2, 'phone'), ('A3', 4, 'link'), ('A4', 1, 'pms'), ('A5', 24, 'phone'), ('A6', 48, 'link'),
                      ('UL', 5, 'link')) AS v(plan, hours, via)
         JOIN plans p ON p.plan_id = v.plan;
-        -- Other history the analytics ignore.
-        INSERT INTO plan_events (organization_id, plan_id, location_id, kind, occurred_at, recorded_at)
-        SELECT organization_id, plan_id, location_id, 'accepted', accepted_at, accepted_at FROM plans;
+        -- C1 declined when its task was resolved; L1 booked before bookings were recorded with
+        -- their time (what migration 0010 writes for such plans).
+        INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, occurred_at, recorded_at, detail)
+        VALUES ('org-a', 'C1', 'ny', 'declined', 'test', '2026-06-12T20:00:00Z', '2026-06-12T20:00:00Z', '{}'),
+               ('org-a', 'L1', 'la', 'booked', 'migration/0010', '2026-06-20T18:00:00Z', '2026-06-20T18:00:00Z',
+                '{"backfilled": true, "time_unknown": true}');
         INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, status, outcome, created_at, resolved_at)
         VALUES
             ('org-a', 'U3', 'ny', 'coord-1', 'callback', false, 'no channel', 'open', NULL, '2026-06-20T14:05:00Z', NULL),
@@ -183,11 +198,12 @@ import Testing
                 "org-a|la|U2|dr-l1|restorative|offered|300000|3000.00|5|119.00|3-7 days|2|2|0",
                 "org-a|ny|U3|dr-n2|aesthetic|escalated|100000|1000.00|10|242.00|8-14 days|3|1|1",
                 "org-a|la|U4|dr-l1|surgical|offered|600000|6000.00|20|479.00|15-30 days|4|1|1",
-                "org-a|ny|U5|dr-n2|restorative|offered|250000|2500.00|46|1106.00|over 30 days|5|0|0",
+                // Status as of "now" from the history: U5 was never offered.
+                "org-a|ny|U5|dr-n2|restorative|accepted|250000|2500.00|46|1106.00|over 30 days|5|0|0",
                 // 59 hours old, 2 UTC days, but accepted on the 27th in Los Angeles: 3 local days.
                 "org-a|la|U6|dr-l2|preventive|accepted|15000|150.00|3|59.00|3-7 days|2|0|0",
-                // Status booked, but the booking is after "now".
-                "org-a|ny|UL|dr-n1|unclassified|booked|10000|100.00|0|3.00|0-2 days|1|0|0",
+                // Booked (and offered) later, after "now": still accepted then.
+                "org-a|ny|UL|dr-n1|unclassified|accepted|10000|100.00|0|3.00|0-2 days|1|0|0",
                 "org-b|b1|B1|dr-b1|restorative|offered|1000000|10000.00|15|366.00|15-30 days|4|1|1",
             ])
         let aging = try await Self.lines(
@@ -353,8 +369,8 @@ import Testing
             outcomes == [
                 "org-a|la|escalation|resolved|booked|1|0|1|1|23.00|23.00",
                 "org-a|la|no_availability|open|null|1|1|1|0|null|null",
-                "org-a|ny|callback|open|null|1|0|1|0|null|null",
-                "org-a|ny|callback|resolved|no_answer|1|0|1|0|2.00|2.00",
+                // U3's callback, and U1's, resolved at 17:00Z: after "now", so open then.
+                "org-a|ny|callback|open|null|2|0|2|0|null|null",
                 "org-a|ny|escalation|cancelled|null|1|0|1|1|48.00|48.00",
                 "org-a|ny|escalation|resolved|declined|1|0|1|0|5.00|5.00",
                 "org-b|b1|escalation|open|null|1|0|1|0|null|null",
@@ -393,6 +409,7 @@ import Testing
             ("analytics_first_offer_sla", "analytics_first_offer_sla(NULL, NULL, now())"),
             ("analytics_escalation_outcomes", "analytics_escalation_outcomes(NULL, NULL, now())"),
             ("analytics_open_tasks", "analytics_open_tasks(now())"),
+            ("analytics_unscheduled_by_owner", "analytics_unscheduled_by_owner(now())"),
         ] {
             let diff = try await conn.query(
                 "SELECT count(*) FROM ((SELECT * FROM \(view) EXCEPT ALL SELECT * FROM \(function)) UNION ALL (SELECT * FROM \(function) EXCEPT ALL SELECT * FROM \(view))) d"
