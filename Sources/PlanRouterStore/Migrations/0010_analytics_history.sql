@@ -154,7 +154,7 @@ LANGUAGE sql STABLE AS $$
                     ELSE p.patient_portion_cents END AS patient_portion_cents,
                CASE WHEN v.detail ? 'coordinator_id' THEN v.detail ->> 'coordinator_id' ELSE p.coordinator_id END AS coordinator_id
     ) k
-    JOIN locations l ON l.id = coalesce(v.location_id, p.location_id)
+    JOIN locations l ON l.organization_id = p.organization_id AND l.id = coalesce(v.location_id, p.location_id)
     -- The status: the last status change known by as_of, in the order PlanRouter applied them
     -- (a join, not a scalar subquery: that would run once per reference to the status).
     LEFT JOIN LATERAL (
@@ -298,7 +298,7 @@ LANGUAGE sql STABLE AS $$
                CASE WHEN t.resolved_at <= as_of THEN t.outcome END AS outcome,
                CASE WHEN t.resolved_at <= as_of THEN t.resolved_at END AS resolved_at
         FROM coordinator_tasks t
-        JOIN locations l ON l.id = t.location_id
+        JOIN locations l ON l.organization_id = t.organization_id AND l.id = t.location_id
         WHERE (t.created_at AT TIME ZONE l.time_zone)::date BETWEEN coalesce(from_date, coalesce(to_date, (as_of AT TIME ZONE l.time_zone)::date) - 29)
                                                                 AND coalesce(to_date, (as_of AT TIME ZONE l.time_zone)::date)
           AND t.created_at <= as_of
@@ -338,7 +338,7 @@ LANGUAGE sql STABLE AS $$
            analytics_age_bucket_order((as_of AT TIME ZONE l.time_zone)::date - (t.created_at AT TIME ZONE l.time_zone)::date),
            f.status, f.value_cents, f.value_dollars
     FROM coordinator_tasks t
-    JOIN locations l ON l.id = t.location_id
+    JOIN locations l ON l.organization_id = t.organization_id AND l.id = t.location_id
     LEFT JOIN analytics_plan_facts(as_of) f ON f.organization_id = t.organization_id AND f.plan_id = t.plan_id
     WHERE t.created_at <= as_of
       AND (t.resolved_at IS NULL OR t.resolved_at > as_of)
