@@ -36,6 +36,12 @@ public struct AnalyticsReport: Sendable, Hashable {
         public var initialOffers: Int
         public var initialOffersSLAMet: Int
         public var firstOfferSLAPercent: Double?
+        /// Plans first presented in the period (plan.presented), and how many of them were accepted
+        /// by `asOf`: the plan acceptance rate (`analytics_plan_acceptance`). Zero and nil without
+        /// presentations (a connector that does not publish them).
+        public var presentedPlans: Int = 0
+        public var presentedAccepted: Int = 0
+        public var acceptancePercent: Double?
     }
 
     public struct UnknownOrganization: Error, CustomStringConvertible, Sendable {
@@ -90,9 +96,42 @@ public struct AnalyticsReport: Sendable, Hashable {
                 firstOfferSLAPercent: try r.decode(21, as: Double?.self))
             if try r.decode(0, as: String.self) == "all" { total = row } else { tiers.append(row) }
         }
-        return AnalyticsReport(
+        var report = AnalyticsReport(
             organization: organization, from: from, to: to, asOf: asOf,
             total: total ?? Row.empty, tiers: tiers)
+        try await report.addAcceptanceRates(on: conn)
+        return report
+    }
+
+    /// The acceptance rate columns, per tier and overall; a tier with presented plans but no
+    /// accepted case gets a row of its own.
+    mutating func addAcceptanceRates(on conn: PostgresConnection) async throws {
+        let rows = try await conn.query(
+            """
+            SELECT level, tier, presented_plans, accepted_plans, acceptance_pct::float8
+            FROM analytics_plan_acceptance($1, $2, $3, $4)
+            WHERE level IN ('all', 'tier')
+            """, from, to, asOf, organization)
+        for r in rows {
+            let level = try r.decode(0, as: String.self)
+            let (presented, accepted, pct) = (
+                try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self)
+            )
+            if level == "all" {
+                (total.presentedPlans, total.presentedAccepted, total.acceptancePercent) = (presented, accepted, pct)
+                continue
+            }
+            let tier = try r.decode(1, as: String?.self)
+            if let i = tiers.firstIndex(where: { $0.tier == tier }) {
+                (tiers[i].presentedPlans, tiers[i].presentedAccepted, tiers[i].acceptancePercent) = (presented, accepted, pct)
+            } else {
+                var row = Row.empty
+                row.tier = tier
+                (row.presentedPlans, row.presentedAccepted, row.acceptancePercent) = (presented, accepted, pct)
+                tiers.append(row)
+                tiers.sort { ($0.tier ?? "") < ($1.tier ?? "") }
+            }
+        }
     }
 }
 
@@ -123,7 +162,7 @@ extension AnalyticsReport {
     public func table() -> String {
         let header = [
             "tier", "cases", "same-day", "unscheduled", "unscheduled $", "booking p50", "booking p90",
-            "1st offer p50", "1st offer p90", "1st-offer SLA",
+            "1st offer p50", "1st offer p90", "1st-offer SLA", "plan acceptance",
         ]
         var lines: [[String]] = [header]
         for r in allRows {
@@ -132,6 +171,7 @@ extension AnalyticsReport {
                 Self.dollars(r.unscheduledCents), Self.hours(r.bookingP50Seconds), Self.hours(r.bookingP90Seconds),
                 Self.minutes(r.firstOfferP50Seconds), Self.minutes(r.firstOfferP90Seconds),
                 Self.percent(r.firstOfferSLAPercent) + (r.initialOffers > 0 ? " (\(r.initialOffersSLAMet)/\(r.initialOffers))" : ""),
+                Self.percent(r.acceptancePercent) + (r.presentedPlans > 0 ? " (\(r.presentedAccepted)/\(r.presentedPlans))" : ""),
             ])
         }
         let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
@@ -150,7 +190,7 @@ extension AnalyticsReport {
         "tier", "accepted_cases", "accepted_cents", "scheduled_cases", "scheduled_cents", "unscheduled_cases", "unscheduled_cents",
         "unscheduled_dollars", "unscheduled_pct", "closed_cases", "closed_cents", "same_day_cases", "same_day_pct", "offered_cases",
         "first_offer_p50_seconds", "first_offer_p90_seconds", "booked_cases", "booking_p50_seconds", "booking_p90_seconds",
-        "initial_offers", "initial_offers_sla_met", "first_offer_sla_pct",
+        "initial_offers", "initial_offers_sla_met", "first_offer_sla_pct", "presented_plans", "presented_accepted", "acceptance_pct",
     ]
 
     /// One header line and a line per row; the all-tiers row has tier "all". Empty cells are unknown values.
@@ -164,7 +204,8 @@ extension AnalyticsReport {
                 Self.number(r.sameDayPercent), String(r.offeredCases), Self.number(r.firstOfferP50Seconds),
                 Self.number(r.firstOfferP90Seconds), String(r.bookedCases), Self.number(r.bookingP50Seconds),
                 Self.number(r.bookingP90Seconds), String(r.initialOffers), String(r.initialOffersSLAMet),
-                Self.number(r.firstOfferSLAPercent),
+                Self.number(r.firstOfferSLAPercent), String(r.presentedPlans), String(r.presentedAccepted),
+                Self.number(r.acceptancePercent),
             ]
             out += cells.joined(separator: ",") + "\n"
         }
@@ -191,6 +232,8 @@ extension AnalyticsReport {
                 "booking_p50_seconds": num(r.bookingP50Seconds), "booking_p90_seconds": num(r.bookingP90Seconds),
                 "initial_offers": .int(Int64(r.initialOffers)), "initial_offers_sla_met": .int(Int64(r.initialOffersSLAMet)),
                 "first_offer_sla_pct": num(r.firstOfferSLAPercent),
+                "presented_plans": .int(Int64(r.presentedPlans)), "presented_accepted": .int(Int64(r.presentedAccepted)),
+                "acceptance_pct": num(r.acceptancePercent),
             ])
         }
         return .object([

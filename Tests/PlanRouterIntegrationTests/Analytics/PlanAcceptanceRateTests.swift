@@ -1,6 +1,7 @@
 import Foundation
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import Testing
 
 @testable import PlanRouterWorkers
@@ -87,6 +88,16 @@ import Testing
         #expect(try await rate(h, level: "all", asOf: before) == Rate(presented: 4, accepted: 1, pct: "25.00"))
         // Before any presentation nothing is counted (the grand total row is there, with no rate).
         #expect(try await rate(h, level: "all", asOf: "2026-11-10T14:00:00Z") == Rate(presented: 0, accepted: 0, pct: nil))
+        // The report carries the rate beside the benchmarks, per tier and overall.
+        let report = try await h.pool.withConnection { conn in
+            try await AnalyticsReport.load(
+                on: conn, organization: "org-1", from: PostgresDate(year: 2026, month: 11, day: 1),
+                to: PostgresDate(year: 2026, month: 11, day: 30), asOf: RFC3339.parse(after)!)
+        }
+        #expect(report.total.presentedPlans == 4 && report.total.presentedAccepted == 2 && report.total.acceptancePercent == 50)
+        #expect(report.tiers.first { $0.tier == "aesthetic" }?.presentedPlans == 1)  // presented only: a row of its own
+        #expect(report.table().contains("50.00% (2/4)"))
+        #expect(report.csv().split(separator: "\n")[1].hasSuffix(",4,2,50"))
         await h.close()
     }
 }
