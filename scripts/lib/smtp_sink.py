@@ -5,7 +5,8 @@ whether the session used STARTTLS and AUTH).
 
     /usr/bin/python3 scripts/lib/smtp_sink.py --dir DIR [--port N] [--starttls] [--auth USER:PASSWORD]
 
-Prints "port N" once it accepts connections; serves until stdin closes or SIGTERM.
+Prints "port N" once it accepts connections (and writes N to DIR/port, for callers that
+must not block on a pipe); serves until stdin closes or SIGTERM.
 --starttls offers STARTTLS with a throwaway self-signed certificate (openssl) and requires it;
 --auth requires AUTH (PLAIN or LOGIN) with these credentials, over TLS when --starttls is set.
 """
@@ -83,6 +84,9 @@ def main():
     port = a.port or free_port()
     controller = Controller(Save(a.dir), hostname="127.0.0.1", port=port, **params)
     controller.start()
+    with open(os.path.join(a.dir, "port.tmp"), "w") as f:
+        f.write(str(port))
+    os.rename(os.path.join(a.dir, "port.tmp"), os.path.join(a.dir, "port"))
     print(f"port {port}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -9,6 +9,18 @@ import Testing
 
 @testable import PlanRouterWorkers
 
+/// Runs `body` while `services` run, and stops them whatever `body` does (a failed wait must not
+/// leave a consumer polling a broker the fixture already closed).
+func whileRunning(_ services: [Running], _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        for s in services { await s.stop() }
+        throw error
+    }
+    for s in services { await s.stop() }
+}
+
 func withNotifyFixture(
     smtp: SMTPSink? = nil, clock: ManualClock? = nil, _ body: (NotifyFixture) async throws -> Void
 ) async throws {
@@ -32,9 +44,11 @@ func withNotifyFixture(
             try await f.harness.publish(events: [NotifyFixture.event(m)], topic: f.harness.topics[.patientMessages])
             let consumer = try f.consumer()
             let sender = f.sender()
-            let running = [Running { try await consumer.run() }, Running { try await sender.run() }]
-            try await eventually("delivered (status callback applied)") { try await f.delivery("msg-1").status == "delivered" }
-            for r in running { await r.stop() }
+            try await whileRunning([Running { try await consumer.run() }, Running { try await sender.run() }]) {
+                try await eventually("delivered (status callback applied)", timeout: .seconds(120)) {
+                    try await f.delivery("msg-1").status == "delivered"
+                }
+            }
             let inbox = await f.emulator.state.inbox(NotifyFixture.patientPhone)
             #expect(inbox.count == 1)
             // The first text to the number carries the opt-out line.
@@ -60,11 +74,11 @@ func withNotifyFixture(
                 ],
                 topic: f.harness.topics[.patientMessages])
             let consumer = try f.consumer()
-            let running = Running { try await consumer.run() }
-            try await eventually("sentinel recorded") {
-                try await f.harness.count("SELECT count(*) FROM message_deliveries WHERE message_id = 'msg-2'") == 1
+            try await whileRunning([Running { try await consumer.run() }]) {
+                try await eventually("sentinel recorded", timeout: .seconds(120)) {
+                    try await f.harness.count("SELECT count(*) FROM message_deliveries WHERE message_id = 'msg-2'") == 1
+                }
             }
-            await running.stop()
             let sender = f.sender()
             while try await sender.sendDue() > 0 {}
             #expect(try await f.harness.count("SELECT count(*) FROM message_deliveries") == 2)
@@ -128,9 +142,11 @@ func withNotifyFixture(
             try await sender.sendDue()
             let first = try await f.delivery("msg-1")
             #expect(first.status == "queued" && first.error == "twilio_20500")
-            let running = Running { try await sender.run() }
-            try await eventually("sent after the outage") { ["sent", "delivered"].contains(try await f.delivery("msg-1").status) }
-            await running.stop()
+            try await whileRunning([Running { try await sender.run() }]) {
+                try await eventually("sent after the outage", timeout: .seconds(120)) {
+                    ["sent", "delivered"].contains(try await f.delivery("msg-1").status)
+                }
+            }
             #expect(try await f.delivery("msg-1").attempts == 3)
             #expect(await f.emulator.state.createCalls == 3)
             #expect(await f.emulator.state.inbox(NotifyFixture.patientPhone).count == 1)
@@ -234,7 +250,7 @@ func withNotifyFixture(
     }
 
     @Test func emailGoesThroughARealSMTPServerWithSTARTTLSAndAuth() async throws {
-        let smtp = try SMTPSink(startTLS: true, credentials: ("notify", "s3cret"))
+        let smtp = try await SMTPSink.start(startTLS: true, credentials: ("notify", "s3cret"))
         try await withNotifyFixture(smtp: smtp) { f in
             try await f.plan("plan-1")
             let body = "Hello Maria,\n.this line starts with a dot\nBook: https://book.example.com/book/msg-e"
@@ -255,7 +271,7 @@ func withNotifyFixture(
     }
 
     @Test func anOptedOutNumberFallsBackToEmail() async throws {
-        let smtp = try SMTPSink()
+        let smtp = try await SMTPSink.start()
         try await withNotifyFixture(smtp: smtp) { f in
             try await f.plan("plan-1", email: "maria@example.com")
             _ = try await f.emulator.receive(from: NotifyFixture.patientPhone, to: NotifyFixture.sender, body: "STOP")

@@ -227,10 +227,20 @@ final class SMTPSink: Sendable {
     /// Our end of the sink's stdin (a duplicate, so it outlives the Pipe object): closing it stops the sink.
     private let stdinFD: Int32
 
-    init(startTLS: Bool = false, credentials: (user: String, password: String)? = nil) throws {
+    private init(port: Int, directory: URL, startTLS: Bool, credentials: (user: String, password: String)?, pid: Int32, stdinFD: Int32) {
+        self.port = port
+        self.directory = directory
+        self.startTLS = startTLS
+        self.credentials = credentials
+        self.pid = pid
+        self.stdinFD = stdinFD
+    }
+
+    /// Starts the sink and waits (without blocking a thread of the cooperative pool) until it listens.
+    static func start(startTLS: Bool = false, credentials: (user: String, password: String)? = nil) async throws -> SMTPSink {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -238,22 +248,26 @@ final class SMTPSink: Sendable {
         if startTLS { args.append("--starttls") }
         if let c = credentials { args += ["--auth", "\(c.user):\(c.password)"] }
         p.arguments = args
-        let out = Pipe()
         let input = Pipe()
-        p.standardOutput = out
         p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
         try p.run()
-        // "port N" once it listens (the process exits when our end of its stdin closes).
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            p.terminate()
-            throw SMTPSinkError(output: line)
+        // Our end of its stdin, duplicated so it outlives the Pipe object: the sink exits when it closes.
+        let stdinFD = dup(input.fileHandleForWriting.fileDescriptor)
+        let portFile = directory.appendingPathComponent("port")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
+                return SMTPSink(
+                    port: port, directory: directory, startTLS: startTLS, credentials: credentials, pid: p.processIdentifier,
+                    stdinFD: stdinFD)
+            }
+            guard p.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        self.port = port
-        self.pid = p.processIdentifier
-        self.stdinFD = dup(input.fileHandleForWriting.fileDescriptor)
-        self.startTLS = startTLS
-        self.credentials = credentials
+        closeDescriptor(stdinFD)
+        p.terminate()
+        throw SMTPSinkError(output: "no port file in \(directory.path)")
     }
 
     func stop() {
@@ -264,6 +278,7 @@ final class SMTPSink: Sendable {
     /// The messages received so far: raw text and the sink's envelope notes.
     func messages() throws -> [(raw: String, envelope: JSONValue)] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".eml") }.sorted()
+            .filter { !$0.hasPrefix("port") }
         return try names.map { name in
             let raw = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             let json = try String(
