@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Provider adapters of the notify worker: Twilio over HTTPS, SMTP with STARTTLS (already in the graph through Hummingbird's testing).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // C libraries: only PlanRouterKafka imports CRdKafka, only PlanRouterPostgres imports CLibPQ.
@@ -67,10 +71,35 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The notify worker's channel adapters: Twilio's Messages API (HTTP) and SMTP (NIO, STARTTLS).
+        .target(
+            name: "PlanRouterMessaging",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        // Local stand-ins for providers that cannot be reached from here (`planrouter dev-comms`):
+        // linked into the CLI's dev command and the tests only, never into a worker's code path.
+        .target(
+            name: "PlanRouterDevComms",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "PlanRouterWorkers",
             dependencies: [
-                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry", "PlanRouterMessaging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,7 +130,7 @@ let package = Package(
             name: "planrouter",
             dependencies: [
                 "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
-                "PlanRouterSimulation", "PlanRouterTelemetry",
+                "PlanRouterSimulation", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlanRouterWorkersTests",
-            dependencies: ["PlanRouterWorkers", "PlanRouterKafka"],
+            dependencies: ["PlanRouterWorkers", "PlanRouterKafka", "PlanRouterMessaging"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -147,9 +176,12 @@ let package = Package(
             name: "PlanRouterIntegrationTests",
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
-                "PlanRouterTelemetry",
+                "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -36,7 +36,8 @@ public enum BookingRoutes {
 
 /// The HTTP face of `BookingService`.
 public enum BookingRouter {
-    public static func make(_ service: BookingService) -> Router<BasicRequestContext> {
+    /// `webhooks`: the providers' webhooks (Sources/PlanRouterBooking/Webhooks), when configured.
+    public static func make(_ service: BookingService, webhooks: TwilioWebhooks? = nil) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // HTTP request counts and durations through swift-metrics (recorded only where the
         // process bootstrapped a metrics backend: `planrouter serve` does).
@@ -44,6 +45,7 @@ public enum BookingRouter {
         for route in BookingRoutes.all {
             router.on(RouterPath(BookingRoutes.routerPath(route.path)), method: route.method, use: handler(route.endpoint, service))
         }
+        webhooks?.register(on: router)
         return router
     }
 
@@ -201,10 +203,10 @@ public enum BookingRouter {
 /// The booking HTTP server; a `Service` to run in a `ServiceGroup`.
 public enum BookingServer {
     public static func application(
-        _ service: BookingService, host: String, port: Int, logger: Logger
+        _ service: BookingService, host: String, port: Int, webhooks: TwilioWebhooks? = nil, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         Application(
-            router: BookingRouter.make(service),
+            router: BookingRouter.make(service, webhooks: webhooks),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             logger: logger)
     }

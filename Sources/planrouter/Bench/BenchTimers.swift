@@ -29,22 +29,11 @@ struct BenchTimers: AsyncParsableCommand {
         try await reportingErrors {
             var logger = Logger(label: "planrouter.bench.timers")
             logger.logLevel = .warning
-            guard let server = databaseURL ?? Environment.value("PLANROUTER_DATABASE_URL") else {
-                throw CLIError("no database given: set --database-url or PLANROUTER_DATABASE_URL")
-            }
-            let db = "planrouter_bench_timers_\(ProcessInfo.processInfo.processIdentifier)"
-            let admin = try await PostgresConnection.connect(server, logger: logger)
-            defer { admin.close() }
-            try await admin.simpleQuery("DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
-            try await admin.simpleQuery("CREATE DATABASE \(db)")
-            let url = BenchPipeline.conninfo(server, database: db)
-            do {
+            try await BenchDatabase.withFresh(
+                "planrouter_bench_timers_\(ProcessInfo.processInfo.processIdentifier)", server: databaseURL, logger: logger
+            ) { url in
                 try await measure(url, logger: logger)
-            } catch {
-                try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
-                throw error
             }
-            try await admin.simpleQuery("DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
         }
     }
 

@@ -28,6 +28,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
     var shutdownTimeout: Int?
     @OptionGroup var booking: BookingOptions
+    @OptionGroup var messaging: MessagingOptions
+    @Option(
+        help: ArgumentHelp(
+            "Scheme and host providers call, e.g. https://book.example.com (webhook signatures cover it). Env: PLANROUTER_PUBLIC_BASE_URL. Default: the booking base URL.",
+            discussion: "The Twilio webhooks (/webhooks/twilio/status, /webhooks/twilio/inbound) are served when --messaging-config is set."
+        ))
+    var publicBaseURL: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup(title: "Topics (only --topic is used: bookings name the pms.appointment-requests topic)") var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
@@ -63,7 +70,13 @@ struct ServeCommand: AsyncParsableCommand {
                 pool: pool, clock: clock,
                 configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
                 metrics: metrics, logger: logger)
-            let app = BookingServer.application(service, host: host, port: port, logger: logger)
+            let webhooks = try messaging.resolved().map { configuration in
+                TwilioWebhooks(
+                    pool: pool, clock: clock, configuration: configuration,
+                    publicBaseURL: publicBaseURL ?? Environment.value("PLANROUTER_PUBLIC_BASE_URL") ?? settings.bookingBaseURL,
+                    logger: logger)
+            }
+            let app = BookingServer.application(service, host: host, port: port, webhooks: webhooks, logger: logger)
             var config = ServiceGroupConfiguration(
                 services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)

@@ -14,7 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run one worker kind. Each kind is its own consumer group; run more processes to scale out.",
         discussion: "SIGTERM or SIGINT: the current batch finishes and commits, offsets are committed, clients close, exit 0.",
-        subcommands: [Classifier.self, Offer.self, Escalation.self, Relay.self])
+        subcommands: [Classifier.self, Offer.self, Escalation.self, Notify.self, Relay.self])
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -105,6 +105,59 @@ struct WorkerCommand: AsyncParsableCommand {
                     telemetry: env.telemetry,
                     logger: env.logger)
                 try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
+            }
+        }
+    }
+
+    struct Notify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Consume patient.messages and deliver each message once: SMS through Twilio, email through SMTP.",
+            discussion: """
+                Deliveries are recorded in message_deliveries (one per message id) in the consuming transaction, then
+                claimed with FOR UPDATE SKIP LOCKED and a lease and sent; any number of notify workers can run.
+                Needs --messaging-config (docs/messaging.md).
+                """)
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var messaging: MessagingOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+        @Option(
+            help:
+                "Seconds a claimed delivery stays reserved before another sender may take it over. Env: PLANROUTER_NOTIFY_LEASE. Default: 60."
+        )
+        var sendLease: Int?
+        @Option(help: "Attempts before a delivery fails for good. Env: PLANROUTER_NOTIFY_MAX_ATTEMPTS. Default: 8.")
+        var maxAttempts: Int?
+        @Option(
+            help: "Seconds before the first retry of a transient failure (doubling up to 600). Env: PLANROUTER_NOTIFY_RETRY. Default: 5.")
+        var retrySeconds: Int?
+        @Option(help: "Provider calls in flight at once. Env: PLANROUTER_NOTIFY_CONCURRENCY. Default: 16.")
+        var concurrency: Int?
+
+        func run() async throws {
+            try await reportingErrors {
+                guard let configuration = try messaging.resolved() else {
+                    throw CLIError("worker notify needs --messaging-config (or PLANROUTER_MESSAGING_CONFIG): see docs/messaging.md")
+                }
+                let env = try await WorkerEnvironment.make(kind: "notify", options, database, kafka, log)
+                let lease = sendLease ?? Environment.value("PLANROUTER_NOTIFY_LEASE").flatMap(Int.init) ?? 60
+                let attempts = maxAttempts ?? Environment.value("PLANROUTER_NOTIFY_MAX_ATTEMPTS").flatMap(Int.init) ?? 8
+                let retry = retrySeconds ?? Environment.value("PLANROUTER_NOTIFY_RETRY").flatMap(Int.init) ?? 5
+                let inFlight = concurrency ?? Environment.value("PLANROUTER_NOTIFY_CONCURRENCY").flatMap(Int.init) ?? 16
+                guard lease > 0, attempts > 0, retry > 0, (1...256).contains(inFlight) else {
+                    throw CLIError("--send-lease, --max-attempts and --retry-seconds must be positive, --concurrency 1...256")
+                }
+                let consumer = ConsumerWorker(
+                    consumer: try env.consumer(topics: [env.topics[.patientMessages]]), pool: env.pool,
+                    handler: NotifyHandler(consumerName: env.groupID, topics: env.topics), clock: env.clock,
+                    settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
+                let sender = NotifySender(
+                    pool: env.pool, adapters: ChannelAdapters(configuration: configuration), clock: env.clock,
+                    settings: NotifySettings(
+                        lease: .seconds(lease), retryInitial: .seconds(retry), maxAttempts: attempts, concurrency: inFlight),
+                    topics: env.topics, telemetry: env.telemetry, logger: env.logger)
+                try await env.run([consumer, sender], probes: [consumer.probe])
             }
         }
     }

@@ -9,7 +9,7 @@ import Yams
 @Suite struct DeploymentTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let workerKinds = ["classifier", "offer", "escalation", "relay"]
+    static let workerKinds = ["classifier", "offer", "escalation", "notify", "relay"]
 
     static func files(_ include: (URL) -> Bool) -> [URL] {
         let base = root.appendingPathComponent("deploy")
