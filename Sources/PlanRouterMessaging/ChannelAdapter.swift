@@ -9,9 +9,13 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var to: String
     public var subject: String?
     public var body: String
+    /// The organization of the delivery row: the status callback names it too, so the callback's
+    /// transaction is scoped to it (row-level security; the signature covers the URL).
+    public var organizationID: String
 
-    public init(deliveryID: Int64, messageID: String, to: String, subject: String? = nil, body: String) {
+    public init(deliveryID: Int64, organizationID: String, messageID: String, to: String, subject: String? = nil, body: String) {
         self.deliveryID = deliveryID
+        self.organizationID = organizationID
         self.messageID = messageID
         self.to = to
         self.subject = subject

@@ -57,7 +57,9 @@ public struct TwilioSMSAdapter: ChannelAdapter {
     /// The status callback URL names our delivery row, so a callback that overtakes the
     /// create response still finds its row.
     func statusCallback(for m: OutgoingMessage) -> String? {
-        settings.statusCallbackURL.map { url in url + (url.contains("?") ? "&" : "?") + "delivery=\(m.deliveryID)" }
+        settings.statusCallbackURL.map { url in
+            url + (url.contains("?") ? "&" : "?") + "delivery=\(m.deliveryID)&organization=\(FormURLEncoding.escape(m.organizationID))"
+        }
     }
 
     public func send(_ m: OutgoingMessage) async -> SendOutcome {

@@ -25,6 +25,8 @@ struct DSO {
     var schedules: [CloudEvent] = []
     var appointments: [CloudEvent] = []
     var acceptances: [Acceptance] = []
+    /// Every plan presented (accepted or not), 15 minutes before its acceptance time.
+    var presentations: [(at: Date, event: CloudEvent)] = []
 
     static let zones = [
         "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu",
@@ -179,6 +181,18 @@ struct DSO {
                 PlanProcedure(system: system, code: code, description: desc, feeCents: fee, minutes: system == nil ? nil : 30)
             }
             let planID = "sim-plan-\(i + 1)"
+            let presentedAt = at.addingTimeInterval(-15 * 60)
+            let presented = PlanPresented(
+                organizationID: m.organizationID, locationID: loc.id, planID: planID, presentedAt: presentedAt,
+                patientID: "sim-patient-\(i + 1)", providerID: provider, procedures: procedures, totalFeeCents: procs.map(\.2).reduce(0, +))
+            presentations.append(
+                (
+                    presentedAt,
+                    CloudEvent(
+                        id: "sim-present-\(i + 1)", source: "simulator/\(loc.id)", time: presentedAt, subject: planID, data: presented)
+                ))
+            // The patient says yes to `accept_presented` of the plans; the rest are only presented.
+            guard Double(rng.next() % 1_000_000) / 1_000_000 < m.acceptPresented else { continue }
             let data = PlanAccepted(
                 organizationID: m.organizationID, locationID: loc.id, planID: planID, acceptedAt: at, acceptedVia: .chair, patient: patient,
                 providerID: provider, procedures: procedures, totalFeeCents: procs.map(\.2).reduce(0, +))
@@ -189,6 +203,7 @@ struct DSO {
                     tier: tier, planID: planID, locationID: loc.id, patientID: "sim-patient-\(i + 1)", providerID: provider))
         }
         acceptances.sort { $0.at < $1.at }
+        presentations.sort { $0.at < $1.at }
     }
 
     /// The calendar's date of `d` in its zone.

@@ -13,7 +13,12 @@ public struct SimulationModel: Sendable {
     /// Share of scheduled provider time already booked in the PMS.
     public var existingBookedShare = 0.55
     // The month.
+    /// Plans presented over the month (the worked example's 612); `accept_presented` of them are accepted.
     public var plans = 612
+    /// Share of presented plans the patient accepts in the chair. An input of the model, not a result:
+    /// PlanRouter acts after the acceptance, so the acceptance rate the demo prints is this parameter
+    /// sampled (docs/simulation.md). 0.65 is an assumption (case acceptance of 50–70% is commonly cited).
+    public var acceptPresented = 0.65
     public var days = 30
     /// Tier mix (weights) of accepted plans: surgical, restorative, aesthetic, add-on.
     public var tierMix: [String: Double] = ["surgical": 0.20, "restorative": 0.40, "aesthetic": 0.20, "add_on": 0.20]
@@ -49,6 +54,7 @@ public struct SimulationModel: Sendable {
             "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare,
             "front_desk_share": \.frontDeskShare,
             "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
+            "accept_presented": \.acceptPresented,
         ]
     }
 

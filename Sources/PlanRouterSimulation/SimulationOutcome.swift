@@ -16,6 +16,9 @@ public struct SimulationOutcome: Sendable {
     public var slaMetShare: Double?
     public var sameDayShare: Double?
     public var counters: [String: Int] = [:]
+    /// Plans presented in the month and how many of them were accepted (`presented_plans`).
+    public var presented = 0
+    public var presentedAccepted = 0
 
     static func load(
         organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool
@@ -56,6 +59,14 @@ public struct SimulationOutcome: Sendable {
             o.slaMetShare = try r.decode(10, as: Double?.self)
             o.sameDayShare = try r.decode(11, as: Double?.self)
             o.counters = counters
+            let rate = try await conn.query(
+                """
+                SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                           SELECT 1 FROM plans p WHERE p.organization_id = s.organization_id AND p.plan_id = s.plan_id))
+                FROM presented_plans s WHERE s.organization_id = $1 AND s.first_presented_at >= $2 AND s.first_presented_at < $3
+                """, organization, from, to)[0]
+            o.presented = try rate.decode(0, as: Int.self)
+            o.presentedAccepted = try rate.decode(1, as: Int.self)
             return o
         }
     }
@@ -91,6 +102,9 @@ public struct SimulationOutcome: Sendable {
         out +=
             "  acceptance to first offer (median)      \(MetricPad.pad("", 20))\(firstOfferSecondsP50.map { String(format: "%.0f s", $0) } ?? "n/a") of simulated time (the clock waits while the cluster works)\n"
         out += "  first-offer SLA met                     \(MetricPad.pad("", 20))\(pct(slaMetShare))\n"
+        let acceptance = presented > 0 ? Double(presentedAccepted) / Double(presented) : nil
+        out +=
+            "  plan acceptance rate                    \(MetricPad.pad("", 20))\(pct(acceptance)) (\(presentedAccepted) of \(presented) presented; a model input, accept_presented = \(model.acceptPresented))\n"
         out +=
             "\n  baseline: \(SimulationModel.baselineDaysToBooking) to booking and \(Int(SimulationModel.baselineUnscheduledShare * 100))% unscheduled (about $\(SimulationModel.baselineMonthlyUnscheduledDollars / 1000),000 a month in the benchmarks' worked example)\n"
         out +=

@@ -47,7 +47,7 @@ public actor Simulator {
     let logger: Logger
     var rng: SplitMix64
     var agenda: [(at: Date, action: Action)] = []
-    var published = (acceptances: 0, offerInputs: 0, lifecycleInputs: 0)
+    var published = (acceptances: 0, presentations: 0, offerInputs: 0, lifecycleInputs: 0)
     var counters: [String: Int] = [:]
     var acceptances: [String: DSO.Acceptance] = [:]
 
@@ -80,7 +80,7 @@ public actor Simulator {
         let end = settings.start.addingTimeInterval(Double(model.days) * 86_400)
         try await setClock(settings.start.addingTimeInterval(-3600))
         progress(
-            "DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.acceptances.count) acceptances over \(model.days) days"
+            "DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.presentations.count) presented plans, \(dso.acceptances.count) acceptances over \(model.days) days"
         )
         try await publish(dso.schedules, type: .scheduleChanged)
         try await publish(dso.appointments, type: .appointmentChanged)
@@ -101,19 +101,21 @@ public actor Simulator {
             }
         }
         var next = 0
+        var nextPresented = 0
         var now = settings.start
         // A connector re-syncs schedules regularly; without that the offer worker would find the
         // calendars stale after --calendar-stale-hours (24 h) and send every case to a coordinator.
         var nextScheduleRefresh = settings.start.addingTimeInterval(Self.scheduleRefreshInterval)
         var lastReport = ContinuousClock.now
         let started = ContinuousClock.now
-        while now < end || next < dso.acceptances.count {
+        while now < end || next < dso.acceptances.count || nextPresented < dso.presentations.count {
             // The next moment that matters: an acceptance, an action, or a due timer; 6 h at most.
             let timer = try await pool.withConnection {
                 try await $0.query("SELECT min(due_at) FROM timers WHERE status = 'pending'")[0].decode(0, as: Date?.self)
             }
             var t = min(now.addingTimeInterval(6 * 3600), end)
             if next < dso.acceptances.count { t = min(t, dso.acceptances[next].at) }
+            if nextPresented < dso.presentations.count { t = min(t, dso.presentations[nextPresented].at) }
             if let a = agenda.map(\.at).min() { t = min(t, a) }
             if let timer { t = min(t, timer) }
             t = min(t, nextScheduleRefresh)
@@ -125,8 +127,17 @@ public actor Simulator {
                 batch.append(dso.acceptances[next].event)
                 next += 1
             }
-            now = batch.last.map { max($0.time, t) } ?? t
+            var shown: [CloudEvent] = []
+            while nextPresented < dso.presentations.count, dso.presentations[nextPresented].at <= stepEnd {
+                shown.append(dso.presentations[nextPresented].event)
+                nextPresented += 1
+            }
+            now = [batch.last?.time, shown.last?.time].compactMap { $0 }.max().map { max($0, t) } ?? t
             try await setClock(now)
+            if !shown.isEmpty {
+                try await publish(shown, type: .planPresented)
+                published.presentations += shown.count
+            }
             if !batch.isEmpty {
                 try await publish(batch, type: .planAccepted)
                 published.acceptances += batch.count
@@ -147,7 +158,7 @@ public actor Simulator {
                     "day \(min(day, model.days))/\(model.days): \(published.acceptances) accepted, \(counters["booked_link", default: 0]) booked by link, \(counters["tasks", default: 0]) coordinator tasks"
                 )
             }
-            if now >= end && next >= dso.acceptances.count { break }
+            if now >= end && next >= dso.acceptances.count && nextPresented >= dso.presentations.count { break }
         }
         progress("simulated \(model.days) days in \(ContinuousClock.now - started)")
         await consumer.close()
@@ -216,7 +227,7 @@ public actor Simulator {
             let lifecycleSeen = try row.decode(3, as: Int.self)
             let pending = try row.decode(4, as: Int.self)
             let overdue = try row.decode(5, as: Int.self)
-            if classifierSeen >= published.acceptances, offerSeen >= published.offerInputs + classified,
+            if classifierSeen >= published.acceptances + published.presentations, offerSeen >= published.offerInputs + classified,
                 lifecycleSeen >= published.lifecycleInputs, pending == 0, overdue == 0
             {
                 return

@@ -61,12 +61,14 @@ public struct TwilioWebhooks: Sendable {
         guard let params = try await verified(request) else { return refused() }
         let p = Dictionary(params, uniquingKeysWith: { first, _ in first })
         let query = Dictionary(FormURLEncoding.decode(request.uri.query ?? ""), uniquingKeysWith: { first, _ in first })
-        guard let id = query["delivery"].flatMap(Int64.init), let sid = p["MessageSid"],
+        guard let id = query["delivery"].flatMap(Int64.init), let organizationID = query["organization"], let sid = p["MessageSid"],
             let status = p["MessageStatus"].flatMap(DeliveryStatus.init(twilioStatus:))
         else { return Response(status: .noContent) }
         let error = p["ErrorCode"].flatMap { $0.isEmpty ? nil : "twilio_\($0)" }
         let now = try await clock.now()
-        try await pool.withConnection { conn in
+        // The organization comes from the signed URL; the transaction sees only its rows.
+        try await pool.withTransaction { conn in
+            try await TenancyRepository.scope(.organization(organizationID), on: conn)
             _ = try await MessageDeliveriesRepository.applyProviderStatus(
                 id: id, providerID: sid, status: status, error: error, now: now, on: conn)
         }
@@ -84,7 +86,8 @@ public struct TwilioWebhooks: Sendable {
         let now = try await clock.now()
         switch ConsentKeyword(message: p["Body"] ?? "") {
         case .optOut:
-            try await pool.withConnection { conn in
+            try await pool.withTransaction { conn in
+                try await TenancyRepository.scope(.organization(organizationID), on: conn)
                 let keyword = (p["Body"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
                 try await SuppressionsRepository.optOut(
                     organizationID: organizationID, phone: from, keyword: String(keyword.prefix(20)), now: now, on: conn)
@@ -92,7 +95,8 @@ public struct TwilioWebhooks: Sendable {
             // Twilio's default opt-out handling confirms to the patient itself.
             return Self.twiml([])
         case .optIn:
-            try await pool.withConnection { conn in
+            try await pool.withTransaction { conn in
+                try await TenancyRepository.scope(.organization(organizationID), on: conn)
                 try await SuppressionsRepository.optIn(organizationID: organizationID, phone: from, on: conn)
             }
             return Self.twiml([])

@@ -120,7 +120,8 @@ public final class NotifySender: Service {
     func deliver(_ c: ClaimedDelivery) async throws {
         guard let adapter = adapters.adapter(c.key.organizationID, c.channel) else { return }
         let body = c.channel == .sms && c.firstToRecipient ? SMSWording.firstText(c.body) : c.body
-        let message = OutgoingMessage(deliveryID: c.id, messageID: c.messageID, to: c.recipient, subject: c.subject, body: body)
+        let message = OutgoingMessage(
+            deliveryID: c.id, organizationID: c.key.organizationID, messageID: c.messageID, to: c.recipient, subject: c.subject, body: body)
         var outcome: SendOutcome?
         if c.attemptsBefore > 0 {
             // An earlier attempt may have reached the provider: never send blindly again.

@@ -118,7 +118,8 @@ func withNotifyFixture(
             settings.statusCallbackURL = nil
             let adapter = TwilioSMSAdapter(settings: settings)
             let outcome = await adapter.send(
-                OutgoingMessage(deliveryID: claimed, messageID: "msg-1", to: m.to, body: SMSWording.firstText(m.body)))
+                OutgoingMessage(
+                    deliveryID: claimed, organizationID: "org-1", messageID: "msg-1", to: m.to, body: SMSWording.firstText(m.body)))
             guard case .accepted(let sid) = outcome else {
                 Issue.record("emulator refused: \(outcome)")
                 return
@@ -210,7 +211,7 @@ func withNotifyFixture(
             #expect(try await f.harness.count("SELECT count(*) FROM sms_suppressions") == 1)
             // A status callback with a forged signature changes nothing either.
             try await f.record([NotifyFixture.message("msg-1", plan: "plan-1", to: "+15555550999")])
-            let statusURL = f.webhookBase + "/webhooks/twilio/status?delivery=1"
+            let statusURL = f.webhookBase + "/webhooks/twilio/status?delivery=1&organization=org-1"
             let status = [("AccountSid", NotifyFixture.account), ("MessageSid", "SMforged"), ("MessageStatus", "delivered")]
             #expect(try await Self.post(statusURL, status, signature: good) == 403)
             #expect(try await f.delivery("msg-1").status == "queued")
