@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -87,10 +89,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What both HTTP surfaces share: connection limits, body limits, media types, responses.
+        .target(
+            name: "PlanRouterHTTP",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The staff surface: credentials, roles, the task API, the audit record (its own port).
+        .target(
+            name: "PlanRouterStaff",
+            dependencies: [
+                "PlanRouterBooking", "PlanRouterHTTP", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "PlanRouterBooking",
             dependencies: [
-                "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                "PlanRouterHTTP", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,8 +125,8 @@ let package = Package(
         .executableTarget(
             name: "planrouter",
             dependencies: [
-                "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
-                "PlanRouterSimulation", "PlanRouterTelemetry",
+                "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres",
+                "PlanRouterStore", "PlanRouterCore", "PlanRouterSimulation", "PlanRouterTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlanRouterBookingTests",
-            dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PlanRouterBooking", "PlanRouterStaff", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.
@@ -147,7 +172,7 @@ let package = Package(
             name: "PlanRouterIntegrationTests",
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
-                "PlanRouterTelemetry",
+                "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
