@@ -159,7 +159,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PlanRouterBookingTests",
-            dependencies: ["PlanRouterBooking", "PlanRouterStaff", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.

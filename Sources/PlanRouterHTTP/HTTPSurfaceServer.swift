@@ -21,7 +21,7 @@ public enum HTTPSurfaceServer {
             server: .http1(configuration: channel),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: port), serverName: nil, backlog: limits.backlog,
-                availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
+                availableConnectionsDelegate: ConnectionCap(maximum: limits.maximumConnections)),
             logger: logger)
     }
 }
