@@ -7,7 +7,7 @@ log() { printf '[planrouter] %s\n' "$*" >&2; }
 die() { printf '[planrouter] error: %s\n' "$*" >&2; exit 1; }
 
 # System packages the project builds, tests and runs with (Debian/Ubuntu names).
-SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl)
+SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl python3)
 
 # Installs whatever of SYSTEM_PACKAGES is missing (apt-get update first). No-op when all are present.
 ensure_system_packages() {
