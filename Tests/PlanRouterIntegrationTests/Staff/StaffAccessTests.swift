@@ -199,6 +199,31 @@ import Testing
         await f.pool.close()
     }
 
+    @Test func signingOutNeedsTheTokenAndEndsTheSession() async throws {
+        let f = try await StaffFixture()
+        try await f.user("bo", password: "a long enough password")
+        try await f.test { client async throws in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let signIn = try await client.execute(
+                uri: "/signin", method: .post, headers: form, body: ByteBuffer(string: "login=bo&password=a+long+enough+password"))
+            let cookieValue = String(try #require(signIn.headers[.setCookie]).split(separator: ";")[0])
+            var headers = form
+            headers[.cookie] = cookieValue
+            let csrf = try #require(
+                try await client.execute(uri: "/session", method: .get, headers: [.cookie: cookieValue]).json["csrf_token"]?.stringValue)
+            #expect(
+                try await client.execute(uri: "/signout", method: .post, headers: headers, body: ByteBuffer(string: "")).status
+                    == .forbidden)
+            let out = try await client.execute(
+                uri: "/signout", method: .post, headers: headers, body: ByteBuffer(string: "csrf_token=\(csrf)"))
+            #expect(out.status == .seeOther)
+            #expect(out.headers[.setCookie]?.contains("Max-Age=0") == true)
+            #expect(try await client.execute(uri: "/tasks", method: .get, headers: [.cookie: cookieValue]).status == .unauthorized)
+        }
+        #expect(try await f.booking.count("SELECT count(*) FROM staff_sessions") == 0)
+        await f.pool.close()
+    }
+
     @Test func everyResolutionIsAuditedAndTheAuditCannotBeChanged() async throws {
         let f = try await StaffFixture()
         let key = try await f.key()
