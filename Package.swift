@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Provider adapters of the notify worker: Twilio over HTTPS, SMTP with STARTTLS (already in the graph through Hummingbird's testing).
@@ -116,10 +117,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What both HTTP surfaces share: connection limits, body limits, media types, responses.
+        .target(
+            name: "PlanRouterHTTP",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The staff surface: credentials, roles, the task API, the audit record (its own port).
+        .target(
+            name: "PlanRouterStaff",
+            dependencies: [
+                "PlanRouterBooking", "PlanRouterHTTP", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "PlanRouterBooking",
             dependencies: [
-                "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                "PlanRouterHTTP", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,8 +153,9 @@ let package = Package(
         .executableTarget(
             name: "planrouter",
             dependencies: [
-                "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
-                "PlanRouterSimulation", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
+                "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres",
+                "PlanRouterStore", "PlanRouterCore", "PlanRouterSimulation", "PlanRouterTelemetry", "PlanRouterMessaging",
+                "PlanRouterDevComms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,7 +188,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PlanRouterBookingTests",
-            dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.
@@ -176,7 +204,7 @@ let package = Package(
             name: "PlanRouterIntegrationTests",
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
-                "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
+                "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -46,7 +46,8 @@ public final class BookingMetrics: Sendable {
             return $0.tokenFailures
         }
     }
-    func resolved(_ outcome: TaskOutcome) {
+    /// A coordinator task resolved on the staff surface (same process, same registry).
+    public func resolved(_ outcome: TaskOutcome) {
         counts.withLock { $0.resolutions[outcome.rawValue, default: 0] += 1 }
         resolutionMetrics[outcome.rawValue]?.increment()
     }

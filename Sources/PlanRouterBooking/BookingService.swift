@@ -14,8 +14,6 @@ public struct BookingConfiguration: Sendable {
     public var topics: TopicNames
     /// Largest request body accepted (form or JSON). Default: 16 KiB.
     public var maximumBodyBytes: Int = 16 * 1024
-    /// Most tasks `GET /tasks` returns. Default: 500.
-    public var maximumTasks: Int = 500
 
     public init(bookingKey: BookingKey, topics: TopicNames = .init()) {
         self.bookingKey = bookingKey
@@ -78,18 +76,12 @@ public enum TaskOutcome: String, Sendable, CaseIterable {
     case other
 }
 
-public enum ResolveResult: Sendable {
-    case resolved(JSONValue)
-    case notFound
-    case notOpen
-}
-
 struct BookingInternalError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// The booking service's work on the database: booking pages, self-booking, and the
-/// coordinator task API. HTTP is in `BookingRouter`; this type knows nothing of it.
+/// The booking service's work on the database: booking pages and self-booking (the public
+/// surface). HTTP is in `BookingRouter`; this type knows nothing of it.
 ///
 /// Lock order, to rule out deadlocks between concurrent bookings and task resolutions:
 /// offer row, then plan row, then the plan's tasks, reservations and timers.
@@ -282,78 +274,6 @@ public struct BookingService: Sendable {
         var booked = offer
         booked.openings = [opening]
         return .booked(BookingConfirmation(offer: booked, opening: opening, requestID: requestID))
-    }
-
-    // MARK: Coordinator tasks
-
-    public struct TaskFilter: Sendable {
-        public var locationID: String?
-        public var ownerID: String?
-        public var status: String
-        public init(locationID: String? = nil, ownerID: String? = nil, status: String = "open") {
-            self.locationID = locationID
-            self.ownerID = ownerID
-            self.status = status
-        }
-        public static let statuses: Set<String> = Set(TaskStatus.allCases.map(\.rawValue))
-    }
-
-    /// Tasks matching the filter, oldest first.
-    public func tasks(_ filter: TaskFilter) async throws -> [JSONValue] {
-        // The staff task API has no organization of its own yet (it lists every location's queue): a
-        // system path until the staff surface authenticates its users per organization.
-        try await pool.withTransaction { conn in
-            try await TenancyRepository.scope(.allOrganizations, on: conn)
-            return try await TasksRepository.list(
-                status: filter.status, locationID: filter.locationID, ownerID: filter.ownerID, limit: configuration.maximumTasks, on: conn)
-        }
-    }
-
-    /// Resolves an open task; declined and booked-by-phone close the case.
-    public func resolveTask(id: Int64, outcome: TaskOutcome, note: String?) async throws -> ResolveResult {
-        let now = try await clock.now()
-        let result = try await pool.withTransaction { tx -> ResolveResult in
-            // A task is found by its id across organizations (see `tasks`); everything after names its case.
-            try await TenancyRepository.scope(.allOrganizations, on: tx)
-            guard let (key, loc) = try await TasksRepository.find(id, on: tx) else { return .notFound }
-            let org = key.organizationID
-            let planID = key.planID
-            // Plan first, then the task: the same order as a booking.
-            let accepted = try await PlansRepository.lock(key, on: tx)
-            guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
-            let updated = try await TasksRepository.resolve(id, outcome: outcome.rawValue, note: note, now: now, on: tx)
-
-            var kind = "task_resolved"
-            var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
-            let closesCase: CaseStatus? =
-                switch outcome {
-                case .declined: .declined
-                case .bookedByPhone: .booked
-                case .unreachable, .other: nil
-                }
-            if let newStatus = closesCase {
-                kind = newStatus.rawValue
-                if outcome == .bookedByPhone {
-                    detail["via"] = "phone"
-                    if let accepted {
-                        detail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(accepted).rounded()))
-                    }
-                }
-                // An open task belongs to an open case (closing a case cancels its tasks).
-                _ = try await PlansRepository.transitionExpected(key, to: newStatus, now: now, on: tx)
-                try await CaseWithdrawal.withdraw(
-                    [key], holdReason: outcome.rawValue, taskOutcome: newStatus.rawValue, exceptTask: id, now: now, on: tx)
-            }
-            try await PlanEventsRepository.append(
-                [
-                    PlanEventRow(
-                        organizationID: org, planID: planID, locationID: loc, kind: kind, source: "planrouter/coordinator",
-                        eventID: "task-\(id)-resolved", occurredAt: now, detail: .object(detail))
-                ], recordedAt: now, on: tx)
-            return .resolved(updated)
-        }
-        if case .resolved = result { metrics.resolved(outcome) }
-        return result
     }
 
     // MARK: Health

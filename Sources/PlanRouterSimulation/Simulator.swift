@@ -19,6 +19,9 @@ public actor Simulator {
         public var start: Date
         public var seed: UInt64
         public var bookingURL: String
+        /// The staff surface and an API key of the simulated organization, for coordinators' task resolutions.
+        public var staffURL: String = "http://localhost:8081"
+        public var staffKey: String = ""
         public var topics = TopicNames()
         /// Consumer-group ids (= inbox consumer names) of the workers, to know when they caught up.
         public var classifierGroup = "planrouter-classifier"
@@ -36,7 +39,7 @@ public actor Simulator {
         case book(token: String, planID: String)
         case pmsBooking(planID: String, locationID: String, patientID: String, providerID: String)
         case decline(planID: String, locationID: String)
-        case resolveTask(id: String, outcome: String)
+        case resolveTask(planID: String, kind: String, outcome: String)
     }
 
     let model: SimulationModel
@@ -282,7 +285,6 @@ public actor Simulator {
 
     func react(to task: CoordinatorTask, now: Date) {
         let plan = task.planID
-        let id = task.taskID
         guard let a = acceptances[plan] else { return }
         counters["tasks", default: 0] += 1
         if task.kind == .sameVisit { return }  // the front desk works from the patient's message path
@@ -290,9 +292,9 @@ public actor Simulator {
         if chance(model.coordinatorBooks) {
             agenda.append((at, .pmsBooking(planID: plan, locationID: a.locationID, patientID: a.patientID, providerID: a.providerID)))
         } else if chance(model.coordinatorDeclined / (1 - model.coordinatorBooks)) {
-            agenda.append((at, .resolveTask(id: id, outcome: "declined")))
+            agenda.append((at, .resolveTask(planID: plan, kind: task.kind.rawValue, outcome: "declined")))
         } else {
-            agenda.append((at, .resolveTask(id: id, outcome: "unreachable")))
+            agenda.append((at, .resolveTask(planID: plan, kind: task.kind.rawValue, outcome: "unreachable")))
         }
     }
 
@@ -331,9 +333,9 @@ public actor Simulator {
                         data: PlanChanged(
                             organizationID: model.organizationID, locationID: loc, planID: plan, changedAt: now, change: .declined,
                             reason: "patient declined at follow-up")))
-            case .resolveTask(let id, let outcome):
+            case .resolveTask(let plan, let kind, let outcome):
                 counters["task_\(outcome)", default: 0] += 1
-                try await resolveTask(id, outcome: outcome)
+                try await resolveTask(plan: plan, kind: kind, outcome: outcome)
             }
         }
         if !pms.isEmpty {
@@ -368,10 +370,20 @@ public actor Simulator {
         }
     }
 
-    func resolveTask(_ id: String, outcome: String) async throws {
-        var post = URLRequest(url: URL(string: "\(settings.bookingURL)/tasks/\(id)/resolve")!)
+    /// The coordinator resolves the case's open task of that kind through the staff API, as the
+    /// workspace does: the task's URL id is its public id, found by listing the plan's open tasks.
+    func resolveTask(plan: String, kind: String, outcome: String) async throws {
+        let query = plan.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? plan
+        var list = URLRequest(url: URL(string: "\(settings.staffURL)/tasks?status=open&plan=\(query)")!)
+        list.setValue("Bearer \(settings.staffKey)", forHTTPHeaderField: "Authorization")
+        let (body, _) = try await URLSession.shared.data(for: list)
+        guard let tasks = (try? JSONParser.parse(Array(body)))?["tasks"]?.arrayValue,
+            let id = tasks.first(where: { $0["kind"]?.stringValue == kind })?["id"]?.stringValue
+        else { return }
+        var post = URLRequest(url: URL(string: "\(settings.staffURL)/tasks/\(id)/resolve")!)
         post.httpMethod = "POST"
         post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.setValue("Bearer \(settings.staffKey)", forHTTPHeaderField: "Authorization")
         post.httpBody = Data("{\"outcome\": \"\(outcome)\"}".utf8)
         _ = try await URLSession.shared.data(for: post)
     }

@@ -7,8 +7,9 @@ log() { printf '[planrouter] %s\n' "$*" >&2; }
 die() { printf '[planrouter] error: %s\n' "$*" >&2; exit 1; }
 
 # System packages the project builds, tests and runs with (Debian/Ubuntu names).
-# python3-aiosmtpd and openssl: the real SMTP server the notify tests deliver to (scripts/lib/smtp_sink.py).
-SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl python3-aiosmtpd openssl)
+# python3-aiosmtpd and openssl: the real SMTP server the notify tests deliver to (scripts/lib/smtp_sink.py);
+# python3: also the slow-client bench driver (scripts/bench-slow-clients).
+SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl python3 python3-aiosmtpd openssl)
 
 # Installs whatever of SYSTEM_PACKAGES is missing (apt-get update first). No-op when all are present.
 ensure_system_packages() {

@@ -228,9 +228,15 @@ public enum PlansRepository {
 
     /// Locks the plan's row; returns its acceptance time, nil when there is no such plan.
     public static func lock(_ key: PlanKey, on tx: PostgresConnection) async throws -> Date? {
+        try await lockedState(key, on: tx)?.acceptedAt
+    }
+
+    /// Locks the plan's row; returns its acceptance time and status (what a staff action's audit records as "before").
+    public static func lockedState(_ key: PlanKey, on tx: PostgresConnection) async throws -> (acceptedAt: Date, status: String)? {
         let plan = try await tx.query(
-            "SELECT accepted_at FROM plans WHERE organization_id = $1 AND plan_id = $2 FOR UPDATE", key.organizationID, key.planID)
-        return try plan.first?.decode(0, as: Date.self)
+            "SELECT accepted_at, status FROM plans WHERE organization_id = $1 AND plan_id = $2 FOR UPDATE", key.organizationID, key.planID)
+        guard let p = plan.first else { return nil }
+        return (try p.decode(0, as: Date.self), try p.decode(1, as: String.self))
     }
 
     /// The open case an appointment books: by plan id, else the patient's most recent open

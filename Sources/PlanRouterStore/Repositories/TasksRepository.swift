@@ -166,29 +166,59 @@ public enum TasksRepository {
     }
 
     static let taskColumns = """
-        id, organization_id, plan_id, location_id, owner_id, kind, urgent, reason, status, outcome, note, created_at, resolved_at, context
+        public_id, organization_id, plan_id, location_id, owner_id, kind, urgent, reason, status, outcome, note, created_at, resolved_at, context
         """
 
-    /// Tasks with the status (and location, owner when given), oldest first, as JSON.
-    public static func list(
-        status: String, locationID: String?, ownerID: String?, limit: Int, on conn: PostgresConnection
-    ) async throws -> [JSONValue] {
+    /// What a staff listing may see and asks for: one organization, its locations (nil: all), and filters.
+    public struct StaffQuery: Sendable {
+        public var organizationID: String
+        public var visibleLocations: [String]?
+        public var status: String
+        public var locationID: String?
+        public var ownerID: String?
+        public var planID: String?
+        public var limit: Int
+
+        public init(
+            organizationID: String, visibleLocations: [String]?, status: String, locationID: String?, ownerID: String?, planID: String?,
+            limit: Int
+        ) {
+            self.organizationID = organizationID
+            self.visibleLocations = visibleLocations
+            self.status = status
+            self.locationID = locationID
+            self.ownerID = ownerID
+            self.planID = planID
+            self.limit = limit
+        }
+    }
+
+    /// The organization's tasks matching the query, oldest first, as JSON (`id` is the task's public id).
+    public static func list(_ q: StaffQuery, on conn: PostgresConnection) async throws -> [JSONValue] {
         try await conn.query(
             """
             SELECT \(Self.taskColumns) FROM coordinator_tasks
-            WHERE status = $1 AND ($2::text IS NULL OR location_id = $2) AND ($3::text IS NULL OR owner_id = $3)
-            ORDER BY created_at, id LIMIT $4
+            WHERE organization_id = $1 AND ($2::text[] IS NULL OR location_id = ANY($2::text[])) AND status = $3
+              AND ($4::text IS NULL OR location_id = $4) AND ($5::text IS NULL OR owner_id = $5) AND ($6::text IS NULL OR plan_id = $6)
+            ORDER BY created_at, id LIMIT $7
             """,
-            binds: [status, locationID, ownerID, Int64(limit)]
+            binds: [q.organizationID, q.visibleLocations, q.status, q.locationID, q.ownerID, q.planID, Int64(q.limit)]
         ).map(Self.taskJSON)
     }
 
-    /// The task's plan and location, nil when there is no such task.
-    public static func find(_ id: Int64, on tx: PostgresConnection) async throws -> (key: PlanKey, locationID: String)? {
-        let found = try await tx.query("SELECT organization_id, plan_id, location_id FROM coordinator_tasks WHERE id = $1", id)
+    /// A task of the organization by its public id: its row id, plan and location; nil when the
+    /// organization has no such task (another organization's task is not found either).
+    public static func find(
+        publicID: UUID, organizationID: String, on tx: PostgresConnection
+    ) async throws -> (
+        id: Int64, key: PlanKey, locationID: String
+    )? {
+        let found = try await tx.query(
+            "SELECT id, plan_id, location_id FROM coordinator_tasks WHERE public_id = $1 AND organization_id = $2",
+            binds: [publicID, organizationID])
         guard let f = found.first else { return nil }
         return (
-            PlanKey(organizationID: try f.decode(0, as: String.self), planID: try f.decode(1, as: String.self)),
+            try f.decode(0, as: Int64.self), PlanKey(organizationID: organizationID, planID: try f.decode(1, as: String.self)),
             try f.decode(2, as: String.self)
         )
     }
@@ -212,7 +242,8 @@ public enum TasksRepository {
 
     static func taskJSON(_ r: PostgresRow) throws -> JSONValue {
         var o: JSONObject = [
-            "id": .int(try r.decode(0, as: Int64.self)), "organization_id": .string(try r.decode(1, as: String.self)),
+            "id": .string(try r.decode(0, as: UUID.self).uuidString.lowercased()),
+            "organization_id": .string(try r.decode(1, as: String.self)),
             "plan_id": .string(try r.decode(2, as: String.self)), "location_id": .string(try r.decode(3, as: String.self)),
             "owner_id": .string(try r.decode(4, as: String.self)), "kind": .string(try r.decode(5, as: String.self)),
             "urgent": .bool(try r.decode(6, as: Bool.self)), "reason": .string(try r.decode(7, as: String.self)),

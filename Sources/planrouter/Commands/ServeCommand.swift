@@ -4,7 +4,9 @@ import Logging
 import Metrics
 import PlanRouterBooking
 import PlanRouterCore
+import PlanRouterHTTP
 import PlanRouterPostgres
+import PlanRouterStaff
 import PlanRouterStore
 import Prometheus
 import ServiceLifecycle
@@ -12,17 +14,39 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve booking links (GET/POST /book/<token>), the coordinator task API, /healthz and /metrics over HTTP.",
+        abstract: "Serve the public surface (booking links) and the staff surface (task API, /metrics) on two ports.",
         discussion: """
+            Public surface (--host/--port): GET/POST /book/<token>, /healthz. Expose only this one outside.
+            Staff surface (--staff-host/--staff-port): /signin, /session, /tasks, /tasks/<id>/resolve, /audit, /healthz,
+            /metrics; every staff endpoint needs an API key (`planrouter staff add-key`) or a signed-in session.
             Bookings write pms.appointment-requests to the outbox; run `planrouter worker relay` to publish them.
-            The coordinator API (/tasks) has no authentication of its own: expose it only behind your internal proxy.
             SIGTERM or SIGINT: stop accepting connections, finish requests in flight, exit 0.
             """)
 
-    @Option(help: "Address to listen on. Env: PLANROUTER_HTTP_HOST. Default: 127.0.0.1.")
+    @Option(help: "Public surface: address to listen on. Env: PLANROUTER_HTTP_HOST. Default: 127.0.0.1.")
     var host: String?
-    @Option(help: "Port to listen on. Env: PLANROUTER_HTTP_PORT. Default: 8080.")
+    @Option(help: "Public surface: port to listen on. Env: PLANROUTER_HTTP_PORT. Default: 8080.")
     var port: Int?
+    @Option(help: "Staff surface: address to listen on. Env: PLANROUTER_STAFF_HOST. Default: 127.0.0.1.")
+    var staffHost: String?
+    @Option(help: "Staff surface: port to listen on. Env: PLANROUTER_STAFF_PORT. Default: 8081.")
+    var staffPort: Int?
+    @Option(
+        help: """
+            Staff surface: origins browsers may call it from, comma-separated (e.g. https://staff.example.org); a request \
+            with any other Origin header is refused. Env: PLANROUTER_STAFF_ORIGINS. Default: none.
+            """)
+    var staffOrigins: String?
+    @Flag(
+        help: """
+            Staff surface: session cookies without Secure, for plain-HTTP development on loopback only. \
+            Env: PLANROUTER_STAFF_INSECURE_COOKIES=1.
+            """)
+    var staffInsecureCookies = false
+    @Option(help: "Both surfaces: seconds an idle or stalled connection is kept. Env: PLANROUTER_HTTP_IDLE_TIMEOUT. Default: 15.")
+    var httpIdleTimeout: Int?
+    @Option(help: "Both surfaces: most connections served at once, each. Env: PLANROUTER_HTTP_MAX_CONNECTIONS. Default: 512.")
+    var httpMaxConnections: Int?
     @Option(help: "wall (production) or simulated (read from the sim_clock table). Env: PLANROUTER_CLOCK. Default: wall.")
     var clock: String?
     @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
@@ -44,10 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
             let settings = try booking.settings()
             let logger = try log.makeLogger("planrouter.serve")
             let host = self.host ?? Environment.value("PLANROUTER_HTTP_HOST") ?? "127.0.0.1"
-            let portText = self.port.map(String.init) ?? Environment.value("PLANROUTER_HTTP_PORT") ?? "8080"
-            guard let port = Int(portText), (1...65_535).contains(port) else {
-                throw CLIError("--port must be between 1 and 65535, not \(portText)")
-            }
+            let port = try Self.port(self.port, env: "PLANROUTER_HTTP_PORT", default: 8080, flag: "--port")
+            let staffHost = self.staffHost ?? Environment.value("PLANROUTER_STAFF_HOST") ?? "127.0.0.1"
+            let staffPort = try Self.port(self.staffPort, env: "PLANROUTER_STAFF_PORT", default: 8081, flag: "--staff-port")
+            guard staffPort != port else { throw CLIError("--staff-port must differ from --port: the two surfaces never share a port") }
+            let limits = try httpLimits()
             MallocArenas.limit()
             let url = try database.resolved()
             let pool = PostgresPool(conninfo: url, size: 8, logger: logger)
@@ -76,15 +101,49 @@ struct ServeCommand: AsyncParsableCommand {
                     publicBaseURL: publicBaseURL ?? Environment.value("PLANROUTER_PUBLIC_BASE_URL") ?? settings.bookingBaseURL,
                     logger: logger)
             }
-            let app = BookingServer.application(service, host: host, port: port, webhooks: webhooks, logger: logger)
+            let app = BookingServer.application(service, host: host, port: port, limits: limits, webhooks: webhooks, logger: logger)
+            var staffConfiguration = StaffConfiguration()
+            staffConfiguration.allowedOrigins = Set(
+                (staffOrigins ?? Environment.value("PLANROUTER_STAFF_ORIGINS") ?? "").split(separator: ",")
+                    .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+            staffConfiguration.secureCookies = !(staffInsecureCookies || Environment.value("PLANROUTER_STAFF_INSECURE_COOKIES") == "1")
+            staffConfiguration.maximumBodyBytes = limits.maximumBodyBytes
+            let staff = StaffService(pool: pool, clock: clock, configuration: staffConfiguration, metrics: metrics, logger: logger)
+            let staffApp = StaffServer.application(
+                staff, host: staffHost, port: staffPort, limits: limits, metricsText: { metrics.prometheusText() }, logger: logger)
             var config = ServiceGroupConfiguration(
-                services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [
+                    .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: staffApp, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
             config.maximumGracefulShutdownDuration = .seconds(
                 shutdownTimeout ?? Environment.value("PLANROUTER_SHUTDOWN_TIMEOUT").flatMap(Int.init) ?? 20)
-            logger.info("booking service listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "clock": "\(clockName)"])
+            logger.info(
+                "booking service listening",
+                metadata: [
+                    "http.host": "\(host)", "http.port": "\(port)", "staff.host": "\(staffHost)", "staff.port": "\(staffPort)",
+                    "clock": "\(clockName)",
+                ])
             try await ServiceGroup(configuration: config).run()
             await pool.close()
         }
+    }
+
+    static func port(_ option: Int?, env: String, default value: Int, flag name: String) throws -> Int {
+        let text = option.map(String.init) ?? Environment.value(env) ?? String(value)
+        guard let port = Int(text), (1...65_535).contains(port) else { throw CLIError("\(name) must be between 1 and 65535, not \(text)") }
+        return port
+    }
+
+    func httpLimits() throws -> HTTPLimits {
+        var limits = HTTPLimits()
+        let idle = httpIdleTimeout ?? Environment.value("PLANROUTER_HTTP_IDLE_TIMEOUT").flatMap(Int.init) ?? 15
+        let connections = httpMaxConnections ?? Environment.value("PLANROUTER_HTTP_MAX_CONNECTIONS").flatMap(Int.init) ?? 512
+        guard idle >= 1 else { throw CLIError("--http-idle-timeout must be at least 1 second") }
+        guard connections >= 1 else { throw CLIError("--http-max-connections must be at least 1") }
+        limits.idleTimeout = .seconds(idle)
+        limits.maximumConnections = connections
+        return limits
     }
 }

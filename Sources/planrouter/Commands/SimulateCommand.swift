@@ -27,6 +27,9 @@ struct SimulateCommand: AsyncParsableCommand {
         help: "Set a model parameter, name=value, repeatable (docs/simulation.md lists them), e.g. book_from_nudge=0.2.")
     var params: [String] = []
     @Option(help: "Booking service base URL. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.") var bookingURL: String?
+    @Option(help: "Staff surface base URL. Env: PLANROUTER_STAFF_BASE_URL. Default: http://localhost:8081.") var staffURL: String?
+    @Option(help: "API key of the simulated organization (`planrouter staff add-key --org org-sim`). Env: PLANROUTER_STAFF_API_KEY.")
+    var staffKey: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
@@ -48,6 +51,12 @@ struct SimulateCommand: AsyncParsableCommand {
             let url = bookingURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
             var settings = Simulator.Settings(start: startDate, seed: seed, bookingURL: url)
             settings.topics = try kafka.resolvedTopics()
+            settings.staffURL = staffURL ?? Environment.value("PLANROUTER_STAFF_BASE_URL") ?? "http://localhost:8081"
+            guard let key = staffKey ?? Environment.value("PLANROUTER_STAFF_API_KEY"), !key.isEmpty else {
+                throw CLIError(
+                    "give --staff-key: coordinators resolve tasks through the staff API (planrouter staff add-key --org org-sim)")
+            }
+            settings.staffKey = key
             let simulator = try Simulator(
                 model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(),
                 kafkaProperties: try kafka.resolvedProperties(),

@@ -1,14 +1,28 @@
 import Foundation
 import PlanRouterBooking
+import PlanRouterStaff
 import Testing
 import Yams
 
 @Suite struct OpenAPIDocumentTests {
-    /// openapi/booking.yaml documents exactly the routes the router serves.
+    /// openapi/booking.yaml documents exactly the routes the public router serves.
     @Test func openAPIDocumentMatchesTheRoutes() throws {
+        let served = BookingRoutes.all.map { "\($0.method.rawValue) \($0.path)" }
+        #expect(try Self.documentedRoutes("openapi/booking.yaml") == Set(served))
+        #expect(Set(served).count == served.count)
+    }
+
+    /// openapi/staff.yaml documents exactly the routes the staff router serves.
+    @Test func staffOpenAPIDocumentMatchesTheRoutes() throws {
+        let served = StaffRoutes.all.map { "\($0.method.rawValue) \($0.path)" }
+        #expect(try Self.documentedRoutes("openapi/staff.yaml") == Set(served))
+        #expect(Set(served).count == served.count)
+    }
+
+    static func documentedRoutes(_ file: String) throws -> Set<String> {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("openapi/booking.yaml"), encoding: .utf8)
+        let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
         let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
         #expect((doc["openapi"] as? String)?.hasPrefix("3.1") == true)
         let paths = try #require(doc["paths"] as? [String: Any])
@@ -17,8 +31,6 @@ import Yams
         for (path, item) in paths {
             for key in (item as? [String: Any] ?? [:]).keys where methods.contains(key) { documented.insert("\(key.uppercased()) \(path)") }
         }
-        let served = Set(BookingRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
-        #expect(documented == served)
-        #expect(served.count == BookingRoutes.all.count)
+        return documented
     }
 }

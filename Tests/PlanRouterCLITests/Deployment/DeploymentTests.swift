@@ -55,6 +55,52 @@ import Yams
         _ = try RoutingRules(yaml: yaml)
     }
 
+    /// Only the public surface leaves the cluster or host: the Ingress routes to the public Service's
+    /// `http` port only, the staff Service is ClusterIP, compose publishes the staff port on loopback.
+    @Test func onlyThePublicSurfaceIsExposed() throws {
+        var services: [String: [String: Any]] = [:]
+        var backends: [String] = []
+        func collectBackends(_ node: Any) {
+            if let map = node as? [String: Any] {
+                if let service = map["service"] as? [String: Any], let name = service["name"] as? String {
+                    let port = (service["port"] as? [String: Any])?["name"] as? String ?? "?"
+                    backends.append("\(name):\(port)")
+                }
+                for v in map.values { collectBackends(v) }
+            } else if let list = node as? [Any] {
+                for v in list { collectBackends(v) }
+            }
+        }
+        for url in Self.files({ $0.path.contains("/kubernetes/") && $0.pathExtension == "yaml" }) {
+            for case let doc as [String: Any] in try Self.documents(url) {
+                let name = (doc["metadata"] as? [String: Any])?["name"] as? String ?? "?"
+                switch doc["kind"] as? String {
+                case "Service": services[name] = doc["spec"] as? [String: Any]
+                case "Ingress": collectBackends(doc["spec"] ?? [:])
+                default: break
+                }
+            }
+        }
+        #expect(backends == ["planrouter-serve:http"])
+        for (name, spec) in services {
+            #expect((spec["type"] as? String ?? "ClusterIP") == "ClusterIP", "\(name) is reachable from outside the cluster")
+        }
+        let targets = (services["planrouter-staff"]?["ports"] as? [[String: Any]] ?? []).compactMap { $0["targetPort"] as? String }
+        #expect(targets == ["staff"])
+        let publicTargets = (services["planrouter-serve"]?["ports"] as? [[String: Any]] ?? []).compactMap { $0["targetPort"] as? String }
+        #expect(publicTargets == ["http"])
+
+        let compose = try #require(
+            try Self.documents(Self.root.appendingPathComponent("deploy/docker-compose.yml")).first as? [String: Any])
+        let serve = try #require((compose["services"] as? [String: Any])?["serve"] as? [String: Any])
+        let ports = serve["ports"] as? [String] ?? []
+        #expect(ports.contains("8080:8080"))
+        #expect(ports.filter { $0.hasSuffix(":8081") } == ["127.0.0.1:8081:8081"])
+
+        let env = try String(contentsOf: Self.root.appendingPathComponent("deploy/systemd/planrouter.env.example"), encoding: .utf8)
+        #expect(env.contains("\nPLANROUTER_STAFF_HOST=127.0.0.1\n"))
+    }
+
     /// Every Deployment has the probes, resources and secret references the operations guide promises.
     @Test func deploymentsHaveProbesAndLimits() throws {
         var kinds: Set<String> = []

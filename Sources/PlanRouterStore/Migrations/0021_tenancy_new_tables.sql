@@ -7,3 +7,16 @@ CREATE POLICY tenant_isolation ON message_deliveries USING (planrouter_tenant_vi
 ALTER TABLE sms_suppressions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sms_suppressions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON sms_suppressions USING (planrouter_tenant_visible(organization_id));
+
+-- The staff surface's tables (0012) too: credentials are looked up across organizations only
+-- to authenticate (the '*' scope, one statement); everything after is scoped to the
+-- principal's organization.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['staff_api_keys', 'staff_users', 'staff_sessions', 'staff_audit'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (planrouter_tenant_visible(organization_id))', t);
+    END LOOP;
+END $$;

@@ -1,0 +1,230 @@
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import PlanRouterBooking
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterTelemetry
+
+/// How a request proved who it is.
+public enum StaffCredential: Sendable {
+    case apiKey
+    /// A browser session: unsafe requests must also present its CSRF token.
+    case session(csrfToken: String)
+}
+
+/// An authenticated caller.
+public struct StaffAuthentication: Sendable {
+    public var principal: StaffPrincipal
+    public var credential: StaffCredential
+}
+
+/// A session just opened by a sign-in: the cookie's value and its CSRF token.
+public struct OpenedSession: Sendable {
+    public var secret: StaffSecret
+    public var csrfToken: String
+    public var expiresAt: Date
+}
+
+public enum StaffResolveResult: Sendable {
+    case resolved(JSONValue)
+    /// No such task, or one the caller may not see: answered alike.
+    case notFound
+    case notOpen
+}
+
+/// The staff surface's work on the database: credentials, the task queue and the audit
+/// record. HTTP is in `StaffRouter`; this type knows nothing of it.
+public final class StaffService: Sendable {
+    let pool: PostgresPool
+    let clock: any PlanRouterClock
+    public let configuration: StaffConfiguration
+    let metrics: BookingMetrics
+    let logger: Logger
+    /// A bcrypt hash of nothing anyone types (at the configured cost), verified against when the
+    /// sign-in name is unknown.
+    let decoyHash: String
+
+    public init(
+        pool: PostgresPool, clock: any PlanRouterClock, configuration: StaffConfiguration, metrics: BookingMetrics, logger: Logger
+    ) {
+        self.pool = pool
+        self.clock = clock
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        decoyHash = Bcrypt.hash("planrouter-decoy-\(UUID().uuidString)", cost: configuration.bcryptCost)
+    }
+
+    // MARK: Authentication
+
+    /// The principal behind an API key (`Authorization: Bearer prk_…`).
+    public func authenticate(apiKey text: String) async throws -> StaffAuthentication? {
+        let secret = StaffSecret(text: text)
+        guard secret.looks(like: .apiKey) else { return nil }
+        // Authentication is the one cross-organization step of the staff surface: the key names its organization.
+        guard
+            let p = try await pool.withTransaction({ tx in
+                try await TenancyRepository.scope(.allOrganizations, on: tx)
+                return try await StaffAccessRepository.principal(keySHA256: secret.sha256, on: tx)
+            })
+        else { return nil }
+        return StaffAuthentication(principal: p, credential: .apiKey)
+    }
+
+    /// The principal behind a session cookie, while the session lasts.
+    public func authenticate(sessionCookie text: String) async throws -> StaffAuthentication? {
+        let secret = StaffSecret(text: text)
+        guard secret.looks(like: .session) else { return nil }
+        let now = try await clock.now()
+        guard
+            let s = try await pool.withTransaction({ tx in
+                try await TenancyRepository.scope(.allOrganizations, on: tx)
+                return try await StaffAccessRepository.session(secretSHA256: secret.sha256, now: now, on: tx)
+            })
+        else { return nil }
+        return StaffAuthentication(principal: s.principal, credential: .session(csrfToken: s.csrfToken))
+    }
+
+    /// Checks a sign-in; opens a session on success. Unknown names and wrong passwords cost the
+    /// same bcrypt work, so timing does not tell which names exist.
+    public func signIn(login: String, password: String, requestID: String) async throws -> OpenedSession? {
+        let now = try await clock.now()
+        let user = try await pool.withTransaction { tx in
+            try await TenancyRepository.scope(.allOrganizations, on: tx)
+            return try await StaffAccessRepository.user(login: login, on: tx)
+        }
+        let verified = Bcrypt.verify(password, hash: user?.passwordBcrypt ?? decoyHash)
+        guard let user, verified else {
+            logger.info("staff sign-in refused", metadata: ["http.request_id": "\(requestID)"])
+            return nil
+        }
+        let secret = StaffSecret.generate(.session)
+        let csrf = StaffSecret.csrfToken()
+        let expires = now.addingTimeInterval(Double(configuration.sessionLifetime.components.seconds))
+        let principal = StaffPrincipal(
+            kind: .user, id: user.id.uuidString.lowercased(), organizationID: user.organizationID, role: user.role,
+            locations: user.locations.map(Set.init))
+        try await pool.withTransaction { tx in
+            try await TenancyRepository.scope(.organization(user.organizationID), on: tx)
+            try await StaffAccessRepository.insertSession(
+                secretSHA256: secret.sha256, user: user, csrfToken: csrf, now: now, expiresAt: expires, on: tx)
+            try await StaffAuditRepository.append(
+                StaffAuditEntry(
+                    principal: principal, action: "sign_in", planID: nil, taskPublicID: nil, stateBefore: nil, stateAfter: nil,
+                    requestID: requestID), now: now, in: tx)
+        }
+        return OpenedSession(secret: secret, csrfToken: csrf, expiresAt: expires)
+    }
+
+    public func signOut(sessionCookie text: String) async throws {
+        let now = try await clock.now()
+        try await pool.withTransaction { tx in
+            try await TenancyRepository.scope(.allOrganizations, on: tx)
+            try await StaffAccessRepository.endSession(secretSHA256: StaffSecret(text: text).sha256, now: now, on: tx)
+        }
+    }
+
+    // MARK: Tasks
+
+    public struct TaskFilter: Sendable {
+        public var status: String
+        public var locationID: String?
+        public var ownerID: String?
+        public var planID: String?
+
+        public init(status: String = "open", locationID: String? = nil, ownerID: String? = nil, planID: String? = nil) {
+            self.status = status
+            self.locationID = locationID
+            self.ownerID = ownerID
+            self.planID = planID
+        }
+        public static let statuses: Set<String> = Set(TaskStatus.allCases.map(\.rawValue))
+    }
+
+    /// The tasks the principal may see that match the filter, oldest first.
+    public func tasks(for principal: StaffPrincipal, _ filter: TaskFilter) async throws -> [JSONValue] {
+        let query = TasksRepository.StaffQuery(
+            organizationID: principal.organizationID, visibleLocations: principal.locations.map { $0.sorted() }, status: filter.status,
+            locationID: filter.locationID, ownerID: filter.ownerID, planID: filter.planID, limit: configuration.maximumTasks)
+        // Every staff transaction sees only the principal's organization (row-level security).
+        return try await pool.withTransaction { tx in
+            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+            return try await TasksRepository.list(query, on: tx)
+        }
+    }
+
+    /// Resolves an open task the principal may see; declined and booked-by-phone close the case.
+    /// The audit entry is written in the same transaction.
+    public func resolveTask(
+        _ publicID: UUID, outcome: TaskOutcome, note: String?, by principal: StaffPrincipal, requestID: String
+    ) async throws -> StaffResolveResult {
+        let now = try await clock.now()
+        let result = try await pool.withTransaction { tx -> StaffResolveResult in
+            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+            guard let (id, key, loc) = try await TasksRepository.find(publicID: publicID, organizationID: principal.organizationID, on: tx),
+                principal.sees(organization: key.organizationID, location: loc)
+            else { return .notFound }
+            // Plan first, then the task: the same order as a booking.
+            let before = try await PlansRepository.lockedState(key, on: tx)
+            guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
+            let updated = try await TasksRepository.resolve(id, outcome: outcome.rawValue, note: note, now: now, on: tx)
+
+            var kind = "task_resolved"
+            var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
+            let closesCase: CaseStatus? =
+                switch outcome {
+                case .declined: .declined
+                case .bookedByPhone: .booked
+                case .unreachable, .other: nil
+                }
+            if let newStatus = closesCase {
+                kind = newStatus.rawValue
+                if outcome == .bookedByPhone {
+                    detail["via"] = "phone"
+                    if let accepted = before?.acceptedAt {
+                        detail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(accepted).rounded()))
+                    }
+                }
+                // An open task belongs to an open case (closing a case cancels its tasks).
+                _ = try await PlansRepository.transitionExpected(key, to: newStatus, now: now, on: tx)
+                try await CaseWithdrawal.withdraw(
+                    [key], holdReason: outcome.rawValue, taskOutcome: newStatus.rawValue, exceptTask: id, now: now, on: tx)
+            }
+            try await PlanEventsRepository.append(
+                [
+                    PlanEventRow(
+                        organizationID: key.organizationID, planID: key.planID, locationID: loc, kind: kind,
+                        source: "planrouter/coordinator",
+                        eventID: "task-\(id)-resolved", occurredAt: now, detail: .object(detail))
+                ], recordedAt: now, on: tx)
+            try await StaffAuditRepository.append(
+                StaffAuditEntry(
+                    principal: principal, action: "resolve_task", planID: key.planID, taskPublicID: publicID,
+                    stateBefore: before?.status, stateAfter: closesCase?.rawValue ?? before?.status, requestID: requestID,
+                    detail: .object(["outcome": .string(outcome.rawValue), "task_status_before": "open", "task_status_after": "resolved"])),
+                now: now, in: tx)
+            return .resolved(updated)
+        }
+        if case .resolved = result { metrics.resolved(outcome) }
+        return result
+    }
+
+    // MARK: Audit
+
+    /// The organization's most recent staff actions.
+    public func audit(for principal: StaffPrincipal) async throws -> [JSONValue] {
+        try await pool.withTransaction { tx in
+            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+            return try await StaffAuditRepository.recent(
+                organizationID: principal.organizationID, limit: configuration.maximumAuditEntries, on: tx)
+        }
+    }
+
+    // MARK: Health
+
+    public func databaseAnswers() async -> Bool {
+        await withDeadline(.seconds(2)) { [pool] in try await pool.withConnection { try await SchemaRepository.ping(on: $0) } } ?? false
+    }
+}
