@@ -97,11 +97,34 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // PMS connectors (worker kind `connector`): Open Dental polling and write-back.
+        .target(
+            name: "PlanRouterConnectors",
+            dependencies: [
+                "PlanRouterWorkers", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // Local stand-ins of outside services (`planrouter dev-pms`): linked into the CLI's dev commands and tests only.
+        .target(
+            name: "PlanRouterEmulators",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "planrouter",
             dependencies: [
                 "PlanRouterBooking", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore",
-                "PlanRouterSimulation", "PlanRouterTelemetry",
+                "PlanRouterSimulation", "PlanRouterTelemetry", "PlanRouterConnectors", "PlanRouterEmulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,6 +156,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PlanRouterConnectorsTests",
+            dependencies: ["PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PlanRouterBookingTests",
             dependencies: ["PlanRouterBooking", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
@@ -147,7 +175,7 @@ let package = Package(
             name: "PlanRouterIntegrationTests",
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
-                "PlanRouterTelemetry",
+                "PlanRouterTelemetry", "PlanRouterConnectors", "PlanRouterEmulators",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
