@@ -28,9 +28,27 @@ public final class OpenDentalConnector: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 for p in self.pollers { group.addTask { await self.loop(p) } }
+                group.addTask { await self.pruneProducedIds() }
             }
         }
         logger.info("connector stopped")
+    }
+
+    /// Produced ids are needed only as long as a poll can read their records again: an hour
+    /// behind the watermark, or the initial look-back after a watermark reset. Hourly, ids older
+    /// than the longest look-back plus a week are deleted.
+    func pruneProducedIds() async {
+        let keepDays = (pollers.map(\.office.initialLookbackDays).max() ?? 30) + 7
+        while !Task.isCancelled {
+            do {
+                let cutoff = try await clock.now().addingTimeInterval(-Double(keepDays) * 86_400)
+                let n = try await pool.withConnection { try await ConnectorStateRepository.pruneProduced(before: cutoff, on: $0) }
+                if n > 0 { logger.debug("pruned produced ids", metadata: ["count": "\(n)"]) }
+            } catch {
+                logger.warning("could not prune produced ids", metadata: ["error": "\(error)"])
+            }
+            do { try await Task.sleep(for: .seconds(3600)) } catch { return }
+        }
     }
 
     /// Polls one office forever: changes every `pollInterval`, reference data every `referenceInterval`.
