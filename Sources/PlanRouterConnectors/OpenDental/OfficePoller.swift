@@ -207,7 +207,12 @@ public struct OfficePoller: Sendable {
                 ofAppointments: records.map { office.appointmentID($0.num) }, organizationID: office.organizationID, officeID: office.id,
                 on: $0)
         }
-        let accepted = states.filter { $0.state == .accepted }
+        // The plans published for these patients, whenever they were accepted (not only this poll's).
+        let known = Set(states.map(\.pmsPlan))
+        let older = try await pool.withConnection {
+            try await ConnectorStateRepository.plans(key, patients: Array(Set(records.map { String($0.patNum) })), on: $0)
+        }
+        let accepted = (states + older.filter { !known.contains($0.pmsPlan) }).filter { $0.state == .accepted }
         for a in records {
             guard let s = status[a.status], let location = office.location(clinic: a.clinicNum) else { continue }
             guard !a.pattern.isEmpty else {
