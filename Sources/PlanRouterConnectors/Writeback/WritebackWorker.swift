@@ -19,7 +19,9 @@ import Synchronization
 /// refused, releases the booking and hands the case to a coordinator with the reason.
 public final class WritebackWorker: Service {
     public struct Settings: Sendable {
-        public var lease: Duration = .seconds(60)
+        /// Longer than one attempt can take (three requests at the client's timeout, 30 s by default),
+        /// so a slow attempt is never taken over while it may still write.
+        public var lease: Duration = .seconds(300)
         public var idle: Duration = .milliseconds(500)
         public var batchSize = 20
         public init() {}
