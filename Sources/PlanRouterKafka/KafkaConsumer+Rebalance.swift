@@ -15,7 +15,8 @@ extension KafkaConsumer {
         offsets: SharedOffsetTracker,
         logger: Logger
     ) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        // librdkafka answers NULL when the consumer is not (or no longer) in a group, e.g. during close.
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) == "COOPERATIVE" } ?? false
         let changed = RDKafkaTopicPartitionList.partitions(partitions)
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
