@@ -150,12 +150,35 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // PMS connectors (worker kind `connector`): Open Dental polling and write-back.
+        .target(
+            name: "PlanRouterConnectors",
+            dependencies: [
+                "PlanRouterWorkers", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // Local stand-ins of outside services (`planrouter dev-pms`): linked into the CLI's dev commands and tests only.
+        .target(
+            name: "PlanRouterEmulators",
+            dependencies: [
+                "PlanRouterCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "planrouter",
             dependencies: [
                 "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterWorkers", "PlanRouterKafka", "PlanRouterPostgres",
                 "PlanRouterStore", "PlanRouterCore", "PlanRouterSimulation", "PlanRouterTelemetry", "PlanRouterMessaging",
-                "PlanRouterDevComms",
+                "PlanRouterDevComms", "PlanRouterConnectors", "PlanRouterEmulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -187,6 +210,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PlanRouterConnectorsTests",
+            dependencies: ["PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PlanRouterBookingTests",
             dependencies: [
                 "PlanRouterBooking", "PlanRouterStaff", "PlanRouterHTTP", .product(name: "Yams", package: "Yams"),
@@ -205,6 +233,7 @@ let package = Package(
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
                 "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
+                "PlanRouterConnectors", "PlanRouterEmulators",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

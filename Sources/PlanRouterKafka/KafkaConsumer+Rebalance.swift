@@ -15,9 +15,8 @@ extension KafkaConsumer {
         offsets: SharedOffsetTracker,
         logger: Logger
     ) {
-        // NULL when the group's op queue no longer answers (a revoke while the consumer closes,
-        // seen under load in the full suite): treat it as eager rather than crash on it.
-        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
+        // librdkafka answers NULL when the consumer is not (or no longer) in a group, e.g. during close.
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) == "COOPERATIVE" } ?? false
         let changed = RDKafkaTopicPartitionList.partitions(partitions)
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

@@ -9,14 +9,15 @@ import PlanRouterPostgres
 /// offer planner (a re-offer with nothing that fits, a stale calendar) and the booking
 /// service (a link with no valid opening left), so a case is never left alone.
 public enum CaseHandOver {
-    /// Returns the tasks created (cases no longer `offered` are left as they are).
+    /// Returns the tasks created (cases no longer in one of `from`, `offered` by default, are left as they are).
+    /// The PMS write-back hands over `booked` cases whose booking the PMS refused.
     @discardableResult
     public static func toCoordinator(
         _ keys: [PlanKey], kind: TaskKind, reason: String, urgent: Bool? = nil, source: String, topics: TopicNames,
-        outbox: inout OutboxBatch, now: Date, on tx: PostgresConnection
+        from: Set<CaseStatus> = [.offered], outbox: inout OutboxBatch, now: Date, on tx: PostgresConnection
     ) async throws -> [CreatedTask] {
         guard !keys.isEmpty else { return [] }
-        let moved = try await PlansRepository.transition(keys.map { ($0, .escalated) }, from: [.offered], now: now, on: tx)
+        let moved = try await PlansRepository.transition(keys.map { ($0, .escalated) }, from: from, now: now, on: tx)
         let tasks = try await TasksRepository.createEscalationTasks(
             for: moved.map(\.key), kind: kind, urgent: urgent, reason: String(reason.prefix(500)), now: now, on: tx)
         var history: [PlanEventRow] = []

@@ -1,4 +1,4 @@
--- Message deliveries and SMS suppressions (0013) are tenant rows like the rest (0011):
+-- Tables added after 0011 (messaging 0013, staff 0012, connectors 0018) are tenant rows like the rest:
 -- row-level security with FORCE. The notify worker runs with the '*' scope; the Twilio
 -- webhooks scope each transaction to the organization the signed request names.
 ALTER TABLE message_deliveries ENABLE ROW LEVEL SECURITY;
@@ -18,5 +18,18 @@ BEGIN
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (planrouter_tenant_visible(organization_id))', t);
+    END LOOP;
+END $$;
+
+-- The connector's state (0018): the connector is a system process ('*'); its rows are tenant rows.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['connector_watermarks', 'connector_produced', 'connector_plans', 'connector_offices', 'pms_writebacks'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE tablename = t AND policyname = 'tenant_isolation') THEN
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+            EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+            EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (planrouter_tenant_visible(organization_id))', t);
+        END IF;
     END LOOP;
 END $$;

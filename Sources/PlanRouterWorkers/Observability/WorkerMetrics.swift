@@ -51,6 +51,7 @@ public struct WorkerMetrics: Sendable {
             case .timers: await refreshTimers()
             case .offers: await refreshOffers()
             case .calendars(let staleAfter): _ = await refreshCalendars(staleAfter: staleAfter)
+            case .detail: break
             }
         }
         gauges.lag(lag)
@@ -117,6 +118,7 @@ public struct WorkerMetrics: Sendable {
     public func readinessDetail() async -> [String] {
         var lines: [String] = []
         for probe in probes {
+            if case .detail(let detail) = probe { lines += detail() }
             guard case .calendars(let staleAfter) = probe, let stale = await refreshCalendars(staleAfter: staleAfter), !stale.isEmpty
             else { continue }
             let hours = staleAfter.components.seconds / 3600

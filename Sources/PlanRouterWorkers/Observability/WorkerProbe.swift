@@ -18,13 +18,15 @@ public enum WorkerProbe: Sendable {
     case offers
     /// Not a loop: `/metrics` and `/readyz` read the locations whose schedule mirror is older than `staleAfter`.
     case calendars(staleAfter: Duration)
+    /// Not a loop: lines `/readyz` adds to its answer (e.g. a connector's unhealthy offices).
+    case detail(@Sendable () -> [String])
 
     var isRunning: Bool {
         switch self {
         case .consumer(let s, _): s.isRunning
         case .relay(let s): s.isRunning
         case .timers(let s): s.isRunning
-        case .offers, .calendars: true
+        case .offers, .calendars, .detail: true
         }
     }
 }

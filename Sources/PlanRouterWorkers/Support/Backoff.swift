@@ -1,15 +1,15 @@
 /// Exponential backoff with full jitter for transient failures (PostgreSQL or broker down).
-struct Backoff: Sendable {
+public struct Backoff: Sendable {
     var initial: Duration = .milliseconds(100)
     var maximum: Duration = .seconds(10)
     private(set) var attempt = 0
 
-    init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(10)) {
+    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(10)) {
         self.initial = initial
         self.maximum = maximum
     }
 
-    mutating func next() -> Duration {
+    public mutating func next() -> Duration {
         attempt += 1
         let factor = 1 << min(attempt - 1, 16)
         let ceiling = min(initial * factor, maximum)
@@ -17,5 +17,5 @@ struct Backoff: Sendable {
         return .milliseconds(Int64.random(in: (ms / 2)...max(ms / 2, ms)))
     }
 
-    mutating func reset() { attempt = 0 }
+    public mutating func reset() { attempt = 0 }
 }

@@ -128,7 +128,7 @@ import Yams
                 }
             }
         }
-        #expect(kinds == Set((Self.workerKinds + ["serve"]).map { "planrouter-\($0)" }))
+        #expect(kinds == Set((Self.workerKinds + ["serve", "connector-opendental"]).map { "planrouter-\($0)" }))
     }
 
     // MARK: Command lines

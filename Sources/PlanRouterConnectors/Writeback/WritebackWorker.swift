@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterStore
+import PlanRouterWorkers
+import ServiceLifecycle
+import Synchronization
+
+/// The effect half of the PMS write-back: claims pending `pms_writebacks` rows (a lease, so
+/// one worker at a time) and makes each appointment in Open Dental, exactly once:
+/// 1. look for the appointment it may already have made (a retry after a lost response or a
+///    crash): same patient, day, operatory and time, with the request's marker in the Note;
+/// 2. otherwise `POST /appointments` with the plan's treatment-planned procedures attached;
+/// 3. in one transaction: close the row as written, publish appointment.changed with the
+///    AptNum (the id the poller gives the same state, so it is not published twice) and
+///    record "in PMS" on the case.
+/// A refusal (4xx: the slot was taken meanwhile, the patient archived) closes the row as
+/// refused, releases the booking and hands the case to a coordinator with the reason.
+public final class WritebackWorker: Service {
+    public struct Settings: Sendable {
+        /// Longer than one attempt can take (three requests at the client's timeout, 30 s by default),
+        /// so a slow attempt is never taken over while it may still write.
+        public var lease: Duration = .seconds(300)
+        public var idle: Duration = .milliseconds(500)
+        public var batchSize = 20
+        public init() {}
+    }
+
+    let offices: [String: OpenDentalOffice]
+    let clients: [String: OpenDentalClient]
+    let pool: PostgresPool
+    let clock: any PlanRouterClock
+    let topics: TopicNames
+    let health: ConnectorHealth
+    let settings: Settings
+    let logger: Logger
+    /// Offices not to try before a time (after a 401/403 or a transient failure).
+    let pausedUntil: Mutex<[String: ContinuousClock.Instant]>
+
+    public init(
+        offices: [OpenDentalOffice], clients: [String: OpenDentalClient], pool: PostgresPool, clock: any PlanRouterClock,
+        topics: TopicNames = .init(), health: ConnectorHealth, settings: Settings = .init(), logger: Logger
+    ) {
+        self.offices = Dictionary(offices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.clients = clients
+        self.pool = pool
+        self.clock = clock
+        self.topics = topics
+        self.health = health
+        self.settings = settings
+        self.logger = logger
+        pausedUntil = Mutex([:])
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var backoff = Backoff()
+            while !Task.isCancelled {
+                do {
+                    let done = try await self.runOnce()
+                    backoff.reset()
+                    if done == 0 { try await Task.sleep(for: self.settings.idle) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.warning("write-back round failed", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+
+    /// Claims and works one round of pending write-backs; returns how many it claimed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let now = try await clock.now()
+        let ready = pausedUntil.withLock { p in offices.keys.filter { (p[$0] ?? .now) <= .now } }.sorted()
+        guard !ready.isEmpty else { return 0 }
+        let claimed = try await pool.withTransaction { tx in
+            try await WritebacksRepository.claim(
+                connector: "opendental", offices: ready, limit: settings.batchSize, lease: settings.lease, now: now, on: tx)
+        }
+        for c in claimed { try await perform(c) }
+        return claimed.count
+    }
+
+    func perform(_ c: ClaimedWriteback) async throws {
+        guard let office = offices[c.officeID], let client = clients[c.officeID] else { return }
+        do {
+            let appointment = try await write(c.request, office: office, client: client)
+            try await written(c, appointment, office: office)
+        } catch let e as OpenDentalError {
+            switch e.kind {
+            case .refused:
+                try await refused(c, reason: Self.reason(e), office: office)
+            case .unauthorized:
+                health.recordFailure(office.id, kind: "unauthorized")
+                health.set(office.id, healthy: false, reason: "HTTP \(e.status ?? 0) on write-back: customer key refused")
+                try await giveBack(c, e, pause: .seconds(60))
+            case .rateLimited(let after):
+                health.recordFailure(office.id, kind: "rate_limited")
+                try await giveBack(c, e, pause: after ?? .seconds(5))
+            case .transient, .malformed:
+                // Possibly written (a response lost after the commit): the retry looks for it first.
+                health.recordFailure(office.id, kind: "transient")
+                try await giveBack(c, e, pause: .seconds(min(60, 1 << min(c.attempts, 6))))
+            }
+        }
+    }
+
+    func giveBack(_ c: ClaimedWriteback, _ e: OpenDentalError, pause: Duration) async throws {
+        logger.warning("write-back failed; will retry", metadata: ["connector.office": "\(c.officeID)", "error": "\(e)"])
+        pausedUntil.withLock { $0[c.officeID] = .now + pause }
+        let now = try await clock.now()
+        try await pool.withConnection {
+            try await WritebacksRepository.release(c.id, error: String(e.description.prefix(300)), now: now, on: $0)
+        }
+    }
+
+    /// The office's explanation without anything of ours in it (Open Dental's error bodies name fields, not patients).
+    static func reason(_ e: OpenDentalError) -> String {
+        "Open Dental refused the appointment (HTTP \(e.status ?? 0)): \(e.message.split(separator: ":").dropFirst().joined(separator: ":").trimmingCharacters(in: .whitespaces).prefix(200))"
+    }
+
+    /// The marker the write-back leaves in the appointment's Note: how a retry recognises its own appointment.
+    public static func marker(_ r: AppointmentRequest) -> String { "PlanRouter booking \(r.requestID)" }
+
+    /// Finds the appointment an earlier attempt made, or makes it.
+    func write(
+        _ r: AppointmentRequest, office: OpenDentalOffice, client: OpenDentalClient
+    ) async throws(OpenDentalError) -> ODAppointmentRecord {
+        func refuse(_ m: String) -> OpenDentalError { OpenDentalError(kind: .refused, status: nil, message: "request: \(m)") }
+        guard let pat = office.number(in: r.patientID, kind: "pat") else { throw refuse("patient is not one of this office's") }
+        guard let prov = office.number(in: r.providerID, kind: "prov") else { throw refuse("provider is not one of this office's") }
+        guard let opID = r.operatoryID, let op = office.number(in: opID, kind: "op") else { throw refuse("no operatory of this office") }
+        let start = LocalTimestamp(r.start.date, in: office.timeZone)
+        let marker = Self.marker(r)
+        let existing = try await client.list("/appointments", [("PatNum", String(pat)), ("date", start.dateText)])
+        if let mine = existing.compactMap({ try? ODAppointmentRecord($0) }).first(where: {
+            $0.op == op && $0.start == start && $0.note.contains(marker) && $0.status == "Scheduled"
+        }) {
+            return mine
+        }
+        // The plan's treatment-planned procedures, one per requested code, not yet on an appointment.
+        var procNums: [Int64] = []
+        if let codes = r.procedureCodes, !codes.isEmpty {
+            var open = try await client.list("/procedurelogs", [("PatNum", String(pat)), ("ProcStatus", "TP")]).compactMap {
+                try? ODPlanLine(procedure: $0)
+            }.filter { $0.status == "TP" && $0.isLive }
+            for code in codes {
+                if let i = open.firstIndex(where: { $0.code.uppercased() == code.uppercased() }) {
+                    procNums.append(open.remove(at: i).procNum)
+                }
+            }
+        }
+        let minutes = max(5, Int(r.end.date.timeIntervalSince(r.start.date) / 60))
+        var body = JSONObjectBuilder()
+        body.set("PatNum", pat)
+        body.set("Op", op)
+        body.set("AptDateTime", start.description)
+        body.set("Pattern", String(repeating: "X", count: minutes / 5))
+        body.set("ProvNum", prov)
+        body.set("Note", marker)
+        if let clinic = office.clinics.first(where: { $0.value == r.locationID })?.key, clinic > 0 { body.set("ClinicNum", clinic) }
+        if !procNums.isEmpty { body.set("procNums", .array(procNums.map { .int($0) })) }
+        let created = try await client.post("/appointments", body.value)
+        do { return try ODAppointmentRecord(created) } catch {
+            throw OpenDentalError(kind: .malformed, status: 201, message: "POST /appointments: \(error.description)")
+        }
+    }
+
+    func written(_ c: ClaimedWriteback, _ a: ODAppointmentRecord, office: OpenDentalOffice) async throws {
+        let r = c.request
+        let now = try await clock.now()
+        let event = AppointmentChanged(
+            organizationID: r.organizationID, locationID: r.locationID, appointmentID: office.appointmentID(a.num),
+            changedAt: a.stamp.instant(in: office.timeZone), status: .scheduled, patientID: r.patientID, providerID: r.providerID,
+            operatoryID: r.operatoryID, start: r.start.date,
+            lengthMinutes: a.pattern.isEmpty ? max(5, Int(r.end.date.timeIntervalSince(r.start.date) / 60)) : nil,
+            pattern: a.pattern.isEmpty ? nil : a.pattern, planID: r.planID,
+            procedureCodes: r.procedureCodes)
+        let id = OfficePoller.appointmentEventID(office, a.num, a.stamp)
+        let key = ConnectorOffice(organizationID: office.organizationID, connector: "opendental", officeID: office.id)
+        try await pool.withTransaction { tx in
+            guard try await WritebacksRepository.close(c.id, written: office.appointmentID(a.num), refused: nil, now: now, on: tx) else {
+                return
+            }
+            var outbox = OutboxBatch()
+            if !(try await ConnectorStateRepository.recordProduced(key, [id], now: now, on: tx)).isEmpty {
+                outbox.append(
+                    CloudEvent(id: id, source: office.source, time: now, subject: r.planID, data: event), topic: topics[.appointmentChanged]
+                )
+            }
+            try await PlanEventsRepository.append(
+                [
+                    PlanEventRow(
+                        organizationID: r.organizationID, planID: r.planID, locationID: r.locationID, kind: "in_pms", source: office.source,
+                        eventID: r.requestID, occurredAt: now,
+                        detail: .object(["pms_appointment_id": .string(office.appointmentID(a.num)), "attempts": .int(Int64(c.attempts))]))
+                ], recordedAt: now, on: tx)
+            try await outbox.insert(on: tx, now: now)
+        }
+        logger.info("appointment written to the PMS", metadata: ["connector.office": "\(office.id)", "pms.appointment": "\(a.num)"])
+    }
+
+    func refused(_ c: ClaimedWriteback, reason: String, office: OpenDentalOffice) async throws {
+        let r = c.request
+        let now = try await clock.now()
+        let key = PlanKey(organizationID: r.organizationID, planID: r.planID)
+        try await pool.withTransaction { tx in
+            guard try await WritebacksRepository.close(c.id, written: nil, refused: reason, now: now, on: tx) else { return }
+            _ = try await CaseLockRepository.lock(organizations: [key.organizationID], plans: [key.planID], on: tx)
+            if try await ReservationsRepository.releaseBooking(key, reason: "pms_refused", now: now, on: tx) {
+                try await LocationsRepository.bumpCalendars(
+                    [LocationKey(organizationID: r.organizationID, locationID: r.locationID)], on: tx)
+            }
+            var outbox = OutboxBatch()
+            try await PlanEventsRepository.append(
+                [
+                    PlanEventRow(
+                        organizationID: r.organizationID, planID: r.planID, locationID: r.locationID, kind: "pms_refused",
+                        source: office.source,
+                        eventID: r.requestID, occurredAt: now, detail: .object(["reason": .string(reason)]))
+                ], recordedAt: now, on: tx)
+            try await CaseHandOver.toCoordinator(
+                [key], kind: .escalation,
+                reason: "the booked time could not be confirmed in the PMS (\(reason)); call the patient to find a new time", urgent: true,
+                source: office.source, topics: topics, from: [.booked], outbox: &outbox, now: now, on: tx)
+            try await outbox.insert(on: tx, now: now)
+        }
+        logger.notice("write-back refused by the PMS", metadata: ["connector.office": "\(office.id)", "reason": "\(reason)"])
+    }
+}
