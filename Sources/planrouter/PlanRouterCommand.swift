@@ -14,7 +14,7 @@ struct PlanRouterCommand: AsyncParsableCommand {
             MigrateCommand.self, WorkerCommand.self, ServeCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self,
             OutboxCommand.self, DLQCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, DevBrokerCtlCommand.self,
             DevCommsCommand.self,
-            BenchCommand.self, StaffCommand.self, ConnectorCommand.self, DevPMSCommand.self,
+            BenchCommand.self, StaffCommand.self, RetentionCommand.self, ConnectorCommand.self, DevPMSCommand.self,
         ]
     )
 }
