@@ -146,6 +146,7 @@ public final class KafkaConsumer: Sendable {
         // Flag first so a poll in progress returns at its next slice; the queue then
         // runs the close once, and a concurrent second call waits for it behind it.
         state.withLock { if $0 == .open { $0 = .closing } }
+        offsets.markClosing()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 if self.state.withLock({ $0 != .closed }) {
