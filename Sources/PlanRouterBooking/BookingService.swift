@@ -111,15 +111,13 @@ public struct BookingService: Sendable {
         let now = try await clock.now()
         guard let t = verified(token, now: now) else { return nil }
         // Every transaction of a link sees only the organization the signed token names (row-level security).
-        var view = try await pool.withTransaction { tx -> OfferView? in
-            try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
+        var view = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> OfferView? in
             return try await loadOffer(t, lock: false, now: now, on: tx)
         }
         if view == nil { refused("unknown_or_used") }
         if let v = view, v.openings.isEmpty {
             // Nothing left to book: the page says the practice will be in touch, and makes sure it will.
-            view = try await pool.withTransaction { tx -> OfferView? in
-                try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
+            view = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> OfferView? in
                 guard let o = try await loadOffer(t, lock: true, now: now, on: tx) else { return nil }
                 if o.openings.isEmpty { try await handOver(o, now: now, in: tx) }
                 return o
@@ -136,8 +134,7 @@ public struct BookingService: Sendable {
         while true {
             attempt += 1
             do {
-                let result = try await pool.withTransaction { tx in
-                    try await TenancyRepository.scope(.organization(t.organizationID), on: tx)
+                let result = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx in
                     return try await book(t, reservationID: reservationID, now: now, in: tx)
                 }
                 switch result {

@@ -65,10 +65,8 @@ public final class StaffService: Sendable {
         guard secret.looks(like: .apiKey) else { return nil }
         // Authentication is the one cross-organization step of the staff surface: the key names its organization.
         guard
-            let p = try await pool.withTransaction({ tx in
-                try await TenancyRepository.scope(.allOrganizations, on: tx)
-                return try await StaffAccessRepository.principal(keySHA256: secret.sha256, on: tx)
-            })
+            let p = try await pool.withTransaction(
+                scopedTo: .allOrganizations, { try await StaffAccessRepository.principal(keySHA256: secret.sha256, on: $0) })
         else { return nil }
         return StaffAuthentication(principal: p, credential: .apiKey)
     }
@@ -79,10 +77,8 @@ public final class StaffService: Sendable {
         guard secret.looks(like: .session) else { return nil }
         let now = try await clock.now()
         guard
-            let s = try await pool.withTransaction({ tx in
-                try await TenancyRepository.scope(.allOrganizations, on: tx)
-                return try await StaffAccessRepository.session(secretSHA256: secret.sha256, now: now, on: tx)
-            })
+            let s = try await pool.withTransaction(
+                scopedTo: .allOrganizations, { try await StaffAccessRepository.session(secretSHA256: secret.sha256, now: now, on: $0) })
         else { return nil }
         return StaffAuthentication(principal: s.principal, credential: .session(csrfToken: s.csrfToken))
     }
@@ -91,8 +87,7 @@ public final class StaffService: Sendable {
     /// same bcrypt work, so timing does not tell which names exist.
     public func signIn(login: String, password: String, requestID: String) async throws -> OpenedSession? {
         let now = try await clock.now()
-        let user = try await pool.withTransaction { tx in
-            try await TenancyRepository.scope(.allOrganizations, on: tx)
+        let user = try await pool.withTransaction(scopedTo: .allOrganizations) { tx in
             return try await StaffAccessRepository.user(login: login, on: tx)
         }
         let verified = Bcrypt.verify(password, hash: user?.passwordBcrypt ?? decoyHash)
@@ -106,8 +101,7 @@ public final class StaffService: Sendable {
         let principal = StaffPrincipal(
             kind: .user, id: user.id.uuidString.lowercased(), organizationID: user.organizationID, role: user.role,
             locations: user.locations.map(Set.init))
-        try await pool.withTransaction { tx in
-            try await TenancyRepository.scope(.organization(user.organizationID), on: tx)
+        try await pool.withTransaction(scopedTo: .organization(user.organizationID)) { tx in
             try await StaffAccessRepository.insertSession(
                 secretSHA256: secret.sha256, user: user, csrfToken: csrf, now: now, expiresAt: expires, on: tx)
             try await StaffAuditRepository.append(
@@ -120,8 +114,7 @@ public final class StaffService: Sendable {
 
     public func signOut(sessionCookie text: String) async throws {
         let now = try await clock.now()
-        try await pool.withTransaction { tx in
-            try await TenancyRepository.scope(.allOrganizations, on: tx)
+        try await pool.withTransaction(scopedTo: .allOrganizations) { tx in
             try await StaffAccessRepository.endSession(secretSHA256: StaffSecret(text: text).sha256, now: now, on: tx)
         }
     }
@@ -149,8 +142,7 @@ public final class StaffService: Sendable {
             organizationID: principal.organizationID, visibleLocations: principal.locations.map { $0.sorted() }, status: filter.status,
             locationID: filter.locationID, ownerID: filter.ownerID, planID: filter.planID, limit: configuration.maximumTasks)
         // Every staff transaction sees only the principal's organization (row-level security).
-        return try await pool.withTransaction { tx in
-            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+        return try await pool.withTransaction(scopedTo: .organization(principal.organizationID)) { tx in
             return try await TasksRepository.list(query, on: tx)
         }
     }
@@ -161,8 +153,7 @@ public final class StaffService: Sendable {
         _ publicID: UUID, outcome: TaskOutcome, note: String?, by principal: StaffPrincipal, requestID: String
     ) async throws -> StaffResolveResult {
         let now = try await clock.now()
-        let result = try await pool.withTransaction { tx -> StaffResolveResult in
-            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+        let result = try await pool.withTransaction(scopedTo: .organization(principal.organizationID)) { tx -> StaffResolveResult in
             guard let (id, key, loc) = try await TasksRepository.find(publicID: publicID, organizationID: principal.organizationID, on: tx),
                 principal.sees(organization: key.organizationID, location: loc)
             else { return .notFound }
@@ -215,8 +206,7 @@ public final class StaffService: Sendable {
 
     /// The organization's most recent staff actions.
     public func audit(for principal: StaffPrincipal) async throws -> [JSONValue] {
-        try await pool.withTransaction { tx in
-            try await TenancyRepository.scope(.organization(principal.organizationID), on: tx)
+        try await pool.withTransaction(scopedTo: .organization(principal.organizationID)) { tx in
             return try await StaffAuditRepository.recent(
                 organizationID: principal.organizationID, limit: configuration.maximumAuditEntries, on: tx)
         }

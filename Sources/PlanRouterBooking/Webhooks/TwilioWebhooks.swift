@@ -67,8 +67,7 @@ public struct TwilioWebhooks: Sendable {
         let error = p["ErrorCode"].flatMap { $0.isEmpty ? nil : "twilio_\($0)" }
         let now = try await clock.now()
         // The organization comes from the signed URL; the transaction sees only its rows.
-        try await pool.withTransaction { conn in
-            try await TenancyRepository.scope(.organization(organizationID), on: conn)
+        try await pool.withTransaction(scopedTo: .organization(organizationID)) { conn in
             _ = try await MessageDeliveriesRepository.applyProviderStatus(
                 id: id, providerID: sid, status: status, error: error, now: now, on: conn)
         }
@@ -86,8 +85,7 @@ public struct TwilioWebhooks: Sendable {
         let now = try await clock.now()
         switch ConsentKeyword(message: p["Body"] ?? "") {
         case .optOut:
-            try await pool.withTransaction { conn in
-                try await TenancyRepository.scope(.organization(organizationID), on: conn)
+            try await pool.withTransaction(scopedTo: .organization(organizationID)) { conn in
                 let keyword = (p["Body"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
                 try await SuppressionsRepository.optOut(
                     organizationID: organizationID, phone: from, keyword: String(keyword.prefix(20)), now: now, on: conn)
@@ -95,8 +93,7 @@ public struct TwilioWebhooks: Sendable {
             // Twilio's default opt-out handling confirms to the patient itself.
             return Self.twiml([])
         case .optIn:
-            try await pool.withTransaction { conn in
-                try await TenancyRepository.scope(.organization(organizationID), on: conn)
+            try await pool.withTransaction(scopedTo: .organization(organizationID)) { conn in
                 try await SuppressionsRepository.optIn(organizationID: organizationID, phone: from, on: conn)
             }
             return Self.twiml([])

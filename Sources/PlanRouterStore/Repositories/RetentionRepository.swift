@@ -6,7 +6,7 @@ import PlanRouterPostgres
 /// facts (ids, codes, amounts, times, events) stay, so analytics for past periods do not change.
 public enum RetentionRepository {
     /// Statuses that close a case (`CaseStatus`): nothing will message the patient again.
-    static let closed = [CaseStatus.booked, .declined, .cancelled, .revoked].map(\.rawValue)
+    static let closed = CaseStatus.closing.map(\.rawValue).sorted()
 
     /// Anonymises up to `limit` closed cases last changed before `cutoff`: the plan's patient
     /// object keeps only its id and the time of anonymisation, and the case's message deliveries
