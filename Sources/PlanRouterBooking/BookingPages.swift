@@ -45,7 +45,14 @@ enum BookingPages {
         if o.depositCents > 0, !o.openings.isEmpty {
             b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(o.depositCents))) is due to confirm.</p>\n"
         }
+        b += callUs(o)
         return page(title: "Book your appointment", body: b)
+    }
+
+    /// "Questions? Call …" when locations.yaml gives the location a phone.
+    static func callUs(_ o: OfferView) -> String {
+        guard let phone = o.locationPhone else { return "" }
+        return "<p class=\"note\">Questions? Call \(escape(place(o))) at <a href=\"tel:\(escape(phone))\">\(escape(phone))</a>.</p>\n"
     }
 
     static func openingForms(_ o: OfferView) -> String {
@@ -72,6 +79,7 @@ enum BookingPages {
             b +=
                 "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
         }
+        b += callUs(c.offer)
         return page(title: "Appointment booked", body: b)
     }
 

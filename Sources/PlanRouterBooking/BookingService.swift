@@ -37,6 +37,8 @@ public struct OfferView: Sendable {
     public var planID: String
     public var locationID: String
     public var locationName: String
+    /// The number patients can call (locations.yaml), when set.
+    public var locationPhone: String? = nil
     public var timeZone: TimeZone
     /// The only patient detail shown: the first name.
     public var firstName: String
@@ -174,6 +176,7 @@ public struct BookingService: Sendable {
             locationID: r.locationID, locationName: r.locationName,
             timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!,
             firstName: r.firstName, depositCents: r.depositCents, openings: [])
+        view.locationPhone = r.locationPhone
         view.openings = try await heldOpenings(view, now: now, on: conn)
         view.gone = max(0, r.offeredCount - view.openings.count)
         return view

@@ -15,6 +15,7 @@ struct PlanRouterCommand: AsyncParsableCommand {
             OutboxCommand.self, DLQCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, DevBrokerCtlCommand.self,
             DevCommsCommand.self,
             BenchCommand.self, StaffCommand.self, RetentionCommand.self, ConnectorCommand.self, DevPMSCommand.self,
+            LocationsCommand.self,
         ]
     )
 }

@@ -11,10 +11,14 @@ public struct LocationInfo: Sendable {
     public var incrementMinutes: Int
     public var defaultCoordinatorID: String?
     public var calendarVersion: Int64
+    /// From locations.yaml: tier → owner of that tier's tasks here.
+    public var coordinatorsByTier: [String: String]
+    /// From locations.yaml; nil: the rules file's quiet hours apply.
+    public var quietHours: RoutingRules.QuietHours?
 
     public init(
         organizationID: String, id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?,
-        calendarVersion: Int64
+        calendarVersion: Int64, coordinatorsByTier: [String: String] = [:], quietHours: RoutingRules.QuietHours? = nil
     ) {
         self.organizationID = organizationID
         self.id = id
@@ -23,6 +27,14 @@ public struct LocationInfo: Sendable {
         self.incrementMinutes = incrementMinutes
         self.defaultCoordinatorID = defaultCoordinatorID
         self.calendarVersion = calendarVersion
+        self.coordinatorsByTier = coordinatorsByTier
+        self.quietHours = quietHours
+    }
+
+    /// The owner of a task for a case of `tier` here (CaseOwner.resolve).
+    public func owner(tier: String?, planCoordinator: String?) -> String {
+        CaseOwner.resolve(
+            tier: tier, planCoordinator: planCoordinator, byTier: coordinatorsByTier, locationDefault: defaultCoordinatorID, locationID: id)
     }
 
     public var key: LocationKey { LocationKey(organizationID: organizationID, locationID: id) }
@@ -120,11 +132,19 @@ public enum LocationsRepository {
         return out
     }
 
+    /// A jsonb object of strings (coordinators_by_tier) as a dictionary.
+    static func stringMap(_ json: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for (key, value) in (try? JSONParser.parse(json))?.objectValue ?? [:] { out[key] = value.stringValue }
+        return out
+    }
+
     public static func infos(_ locations: [LocationKey], on tx: PostgresConnection) async throws -> [LocationKey: LocationInfo] {
         let keys = Array(Set(locations)).sorted()
         let rows = try await tx.query(
             """
-            SELECT organization_id, id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version
+            SELECT organization_id, id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version,
+                   coordinators_by_tier::text, quiet_start_minute, quiet_end_minute
             FROM locations WHERE \(amongKeys)
             """, keys.map(\.organizationID), keys.map(\.locationID))
         var out: [LocationKey: LocationInfo] = [:]
@@ -134,7 +154,11 @@ public enum LocationsRepository {
                 name: try r.decode(2, as: String.self),
                 timeZone: TimeZone(identifier: try r.decode(3, as: String.self)) ?? TimeZone(identifier: "UTC")!,
                 incrementMinutes: try r.decode(4, as: Int.self), defaultCoordinatorID: try r.decode(5, as: String?.self),
-                calendarVersion: try r.decode(6, as: Int64.self))
+                calendarVersion: try r.decode(6, as: Int64.self),
+                coordinatorsByTier: Self.stringMap(try r.decode(7, as: String.self)),
+                quietHours: try r.decode(8, as: Int?.self).flatMap { start in
+                    try r.decode(9, as: Int?.self).map { RoutingRules.QuietHours(startMinute: start, endMinute: $0) }
+                })
             out[info.key] = info
         }
         return out

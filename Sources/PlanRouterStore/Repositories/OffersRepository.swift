@@ -79,6 +79,8 @@ public struct LinkedOffer: Sendable {
     public var firstName: String
     public var timeZone: String
     public var locationName: String
+    /// From locations.yaml (E.164), when set.
+    public var locationPhone: String?
     /// How many openings the offer named.
     public var offeredCount: Int
 }
@@ -193,7 +195,7 @@ public enum OffersRepository {
         let rows = try await conn.query(
             """
             SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
-                   l.time_zone, l.name, jsonb_array_length(o.openings)
+                   l.time_zone, l.name, jsonb_array_length(o.openings), l.phone
             FROM offers o
             JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
             JOIN locations l ON l.organization_id = o.organization_id AND l.id = o.location_id
@@ -206,7 +208,7 @@ public enum OffersRepository {
             depositCents: try r.decode(2, as: Int64.self),
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
             timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
-            offeredCount: try r.decode(8, as: Int.self))
+            locationPhone: try r.decode(9, as: String?.self), offeredCount: try r.decode(8, as: Int.self))
     }
 
     public static func markUsed(_ offerID: Int64, now: Date, on tx: PostgresConnection) async throws {

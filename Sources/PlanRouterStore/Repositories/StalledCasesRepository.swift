@@ -54,7 +54,10 @@ public enum StalledCasesRepository {
             """
             WITH stalled AS (
                 SELECT p.organization_id, p.plan_id, p.location_id, p.accepted_at, p.received_at,
-                       coalesce(p.coordinator_id, l.default_coordinator_id, 'location:' || p.location_id) AS owner_id,
+                       planrouter_case_owner(l.coordinators_by_tier,
+                                             (SELECT c.tier FROM classifications c WHERE c.organization_id = p.organization_id
+                                              AND c.plan_id = p.plan_id ORDER BY c.id DESC LIMIT 1),
+                                             p.coordinator_id, l.default_coordinator_id, p.location_id) AS owner_id,
                        EXISTS (SELECT 1 FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id) AS classified
                 FROM plans p JOIN locations l ON l.organization_id = p.organization_id AND l.id = p.location_id
                 WHERE p.status = 'accepted' AND p.received_at <= $1::timestamptz

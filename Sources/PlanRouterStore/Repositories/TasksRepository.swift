@@ -87,7 +87,7 @@ public enum TasksRepository {
             """
             WITH due AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS u(o, p)),
             cases AS (
-                SELECT p.*, c.tier, c.deposit_cents, c.chair_minutes, c.reasons, l.default_coordinator_id,
+                SELECT p.*, c.tier, c.deposit_cents, c.chair_minutes, c.reasons, l.default_coordinator_id, l.coordinators_by_tier,
                        (SELECT count(*) FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id AND o.kind = 'nudge') AS nudges
                 FROM plans p JOIN due ON p.organization_id = due.o AND p.plan_id = due.p
                 JOIN locations l ON l.organization_id = p.organization_id AND l.id = p.location_id
@@ -95,7 +95,8 @@ public enum TasksRepository {
                 LEFT JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
                                    ORDER BY c.id DESC LIMIT 1) c ON true)
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
-            SELECT organization_id, plan_id, location_id, coalesce(coordinator_id, default_coordinator_id, 'location:' || location_id),
+            SELECT organization_id, plan_id, location_id,
+                   planrouter_case_owner(coordinators_by_tier, tier, coordinator_id, default_coordinator_id, location_id),
                    $4, coalesce($6::bool, tier = 'surgical', false),
                    coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
                                              floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)),
@@ -131,7 +132,7 @@ public enum TasksRepository {
     }
 
     /// An urgent escalation task for a case whose booked appointment was cancelled in the
-    /// PMS; the owner is the plan's coordinator, else the location's default.
+    /// PMS; the owner as `planrouter_case_owner` decides (tier owner, plan's coordinator, default).
     public static func insertReopened(
         _ key: PlanKey, locationID: String, coordinatorID: String?, reason: String, appointmentID: String, now: Date,
         on tx: PostgresConnection
@@ -139,8 +140,12 @@ public enum TasksRepository {
         let task = try await tx.query(
             """
             INSERT INTO coordinator_tasks (organization_id, plan_id, location_id, owner_id, kind, urgent, reason, context, created_at)
-            VALUES ($1, $2, $3, coalesce($4::text, (SELECT default_coordinator_id FROM locations WHERE organization_id = $1 AND id = $3), 'location:' || $3::text),
-                    'escalation', true, $5, jsonb_build_object('plan_id', $2::text, 'appointment_id', $6::text, 'why', $5::text), $7)
+            SELECT $1, $2, $3, planrouter_case_owner(l.coordinators_by_tier, c.tier, $4::text, l.default_coordinator_id, $3::text),
+                   'escalation', true, $5, jsonb_build_object('plan_id', $2::text, 'appointment_id', $6::text, 'why', $5::text), $7
+            FROM locations l
+            LEFT JOIN LATERAL (SELECT tier FROM classifications c WHERE c.organization_id = $1 AND c.plan_id = $2
+                               ORDER BY c.id DESC LIMIT 1) c ON true
+            WHERE l.organization_id = $1 AND l.id = $3
             RETURNING id, owner_id
             """, binds: [key.organizationID, key.planID, locationID, coordinatorID, reason, appointmentID, now])
         let id = try task[0].decode(0, as: Int64.self)

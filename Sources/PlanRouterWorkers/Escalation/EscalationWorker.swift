@@ -219,7 +219,9 @@ public final class EscalationWorker: Service {
             var postponed: [(id: Int64, until: Date)] = []
             var ready: [DueTimer] = []
             for t in timers {
-                let quiet = self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
+                // locations.yaml's quiet hours for the location, else the rules file's.
+                let quiet =
+                    zones[t.location]?.quietHours ?? self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
                 if t.ladderAction == .nudge, let zone = zones[t.location]?.timeZone, let until = quiet.end(after: now, in: zone) {
                     postponed.append((t.id, until))
                 } else {

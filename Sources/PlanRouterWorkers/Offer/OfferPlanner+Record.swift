@@ -297,7 +297,7 @@ extension OfferPlanner {
 
     /// The end of the location's quiet hours when a message written now falls in them (nil: send now).
     func sendAfter(_ p: Plan, _ infos: [LocationKey: LocationInfo], now: Date) -> Date? {
-        infos[p.c.location].flatMap { p.rules.quietHours.end(after: now, in: $0.timeZone) }
+        infos[p.c.location].flatMap { ($0.quietHours ?? p.rules.quietHours).end(after: now, in: $0.timeZone) }
     }
 
     func insertTasks(
@@ -307,7 +307,9 @@ extension OfferPlanner {
     ) async throws {
         guard !tasks.isEmpty else { return }
         let owners = tasks.map { t in
-            t.plan.c.coordinatorID ?? infos[t.plan.c.location]?.defaultCoordinatorID ?? "location:\(t.plan.c.locationID)"
+            infos[t.plan.c.location]?.owner(tier: t.plan.tier.name, planCoordinator: t.plan.c.coordinatorID)
+                ?? CaseOwner.resolve(
+                    tier: nil, planCoordinator: t.plan.c.coordinatorID, byTier: [:], locationDefault: nil, locationID: t.plan.c.locationID)
         }
         let contexts: [JSONValue] = tasks.map { t in
             let p = t.plan

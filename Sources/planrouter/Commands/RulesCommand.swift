@@ -58,7 +58,4 @@ struct RulesCommand: AsyncParsableCommand {
     }
 }
 
-func readRulesFile(_ path: String) throws -> String {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read rules file \(path)") }
-    return text
-}
+func readRulesFile(_ path: String) throws -> String { try readTextFile(path, what: "rules file") }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import Testing
 
 @Suite struct BookingServiceTests {
@@ -37,6 +38,28 @@ import Testing
             #expect(openings.first?["local_time"] == "Wed Dec 2, 8:00 AM")
             #expect(openings.first?["provider_id"] == "prov-p1")
             #expect(!json.text.contains("Secretlast") && !json.text.contains("pat-1"))
+        }
+        await f.pool.close()
+    }
+
+    @Test func theLocationsPhoneFromTheLocationsFileIsOnThePage() async throws {
+        let f = try await BookingFixture()
+        let token = f.token()
+        try await f.test { client in
+            let before = try await client.get("/book/\(token)").text
+            #expect(!before.contains("Questions? Call"))
+        }
+        let yaml = """
+            format: 1
+            organization: { id: org-1, name: Smile Group }
+            locations:
+              loc-12: { name: Smile Riverside, phone: "+15555550100" }
+            """
+        _ = try await f.pool.withConnection { try await LocationDirectoryRepository.load(yaml: yaml, now: Date(), on: $0) }
+        try await f.test { client in
+            let page = try await client.get("/book/\(token)").text
+            #expect(page.contains("At Smile Riverside."))
+            #expect(page.contains("Questions? Call Smile Riverside at <a href=\"tel:+15555550100\">+15555550100</a>."))
         }
         await f.pool.close()
     }
