@@ -65,11 +65,18 @@ import Testing
         #expect(stale.isEmpty, "docs/configuration.md documents names no source file or script uses: \(stale.joined(separator: ", "))")
     }
 
-    /// Every ```yaml block of docs/configuration.md is a complete, valid rules file.
+    /// Every ```yaml block of docs/configuration.md is a complete, valid rules file, or (those that
+    /// start `format: 1`) a valid locations file.
     @Test func yamlExamplesAreValidRules() throws {
         let blocks = try Docs.codeBlocks(in: try Docs.text("docs/configuration.md"), language: "yaml")
-        #expect(!blocks.isEmpty)
+        #expect(blocks.count >= 2)
         for b in blocks {
+            if b.text.hasPrefix("format: 1\n") {
+                #expect(throws: Never.self, "docs/configuration.md: the locations example at line \(b.line)") {
+                    try LocationDirectory(yaml: b.text)
+                }
+                continue
+            }
             do {
                 let rules = try RoutingRules(yaml: b.text)
                 #expect(!rules.locationOverrides.isEmpty, "the example at line \(b.line) should show a per-location override")
