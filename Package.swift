@@ -50,7 +50,10 @@ let package = Package(
         ),
         .target(
             name: "PlanRouterCore",
-            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             resources: [.copy("Schemas"), .copy("DefaultRules")],
             swiftSettings: strict
         ),
@@ -191,7 +194,10 @@ let package = Package(
         // integration target needs PostgreSQL and a broker (`scripts/test`).
         .testTarget(
             name: "PlanRouterCoreTests",
-            dependencies: ["PlanRouterCore"],
+            dependencies: [
+                "PlanRouterCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -235,6 +241,7 @@ let package = Package(
                 "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
                 "PlanRouterConnectors", "PlanRouterEmulators",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

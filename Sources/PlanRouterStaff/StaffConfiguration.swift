@@ -1,4 +1,5 @@
 import Foundation
+import PlanRouterCore
 import PlanRouterHTTP
 
 /// Settings of the staff surface.
@@ -20,6 +21,9 @@ public struct StaffConfiguration: Sendable {
     public var maximumBodyBytes: Int = 16 * 1024
     /// bcrypt cost of passwords set through the service (`staff add-user`). Default: 12.
     public var bcryptCost: UInt8 = 12
+    /// Bearer tokens (JWT) from the organization's identity provider, when configured
+    /// (`serve --staff-oidc`). Default: none (API keys and sessions only).
+    public var tokenVerifier: StaffTokenVerifier?
 
     public init() {}
 

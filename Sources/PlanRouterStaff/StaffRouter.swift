@@ -116,7 +116,7 @@ public enum StaffRouter {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            return try await service.authenticate(apiKey: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            return try await service.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
         }
         guard let cookie = request.cookies[StaffConfiguration.sessionCookie]?.value else { return nil }
         return try await service.authenticate(sessionCookie: cookie)

@@ -10,6 +10,9 @@ import PlanRouterTelemetry
 /// How a request proved who it is.
 public enum StaffCredential: Sendable {
     case apiKey
+    /// A bearer token of the identity provider (JWT): like a key, it is not sent by a browser on
+    /// its own, so it needs no CSRF token.
+    case identityToken
     /// A browser session: unsafe requests must also present its CSRF token.
     case session(csrfToken: String)
 }
@@ -58,6 +61,20 @@ public final class StaffService: Sendable {
     }
 
     // MARK: Authentication
+
+    /// The principal behind a bearer: an API key (`prk_…`), else a token of the configured
+    /// identity provider. A token refused is logged by reason class only (never the token).
+    public func authenticate(bearer text: String) async throws -> StaffAuthentication? {
+        if StaffSecret(text: text).looks(like: .apiKey) { return try await authenticate(apiKey: text) }
+        guard let verifier = configuration.tokenVerifier else { return nil }
+        do {
+            let principal = try verifier.verify(text, now: try await clock.now())
+            return StaffAuthentication(principal: principal, credential: .identityToken)
+        } catch {
+            logger.info("staff bearer token refused", metadata: ["staff.token_refusal": "\(error)"])
+            return nil
+        }
+    }
 
     /// The principal behind an API key (`Authorization: Bearer prk_…`).
     public func authenticate(apiKey text: String) async throws -> StaffAuthentication? {

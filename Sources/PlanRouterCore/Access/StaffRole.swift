@@ -30,6 +30,8 @@ public struct StaffPrincipal: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
         case apiKey = "key"
         case user
+        /// A bearer token from the organization's identity provider (OIDC); the id is its `sub`.
+        case identityProvider = "oidc"
     }
 
     public var kind: Kind

@@ -43,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
             Env: PLANROUTER_STAFF_INSECURE_COOKIES=1.
             """)
     var staffInsecureCookies = false
+    @Option(
+        help: """
+            Staff surface: also accept bearer tokens (JWT) of your identity provider, as this file describes \
+            (issuer, audience, keys; docs/staff-access.md). Env: PLANROUTER_STAFF_OIDC. Default: none.
+            """)
+    var staffOidc: String?
     @Option(help: "Both surfaces: seconds an idle or stalled connection is kept. Env: PLANROUTER_HTTP_IDLE_TIMEOUT. Default: 15.")
     var httpIdleTimeout: Int?
     @Option(help: "Both surfaces: most connections served at once, each. Env: PLANROUTER_HTTP_MAX_CONNECTIONS. Default: 512.")
@@ -108,6 +114,9 @@ struct ServeCommand: AsyncParsableCommand {
                     .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
             staffConfiguration.secureCookies = !(staffInsecureCookies || Environment.value("PLANROUTER_STAFF_INSECURE_COOKIES") == "1")
             staffConfiguration.maximumBodyBytes = limits.maximumBodyBytes
+            if let file = staffOidc ?? Environment.value("PLANROUTER_STAFF_OIDC") {
+                staffConfiguration.tokenVerifier = try Self.tokenVerifier(file)
+            }
             let staff = StaffService(pool: pool, clock: clock, configuration: staffConfiguration, metrics: metrics, logger: logger)
             let staffApp = StaffServer.application(
                 staff, host: staffHost, port: staffPort, limits: limits, metricsText: { metrics.prometheusText() }, logger: logger)
@@ -145,5 +154,17 @@ struct ServeCommand: AsyncParsableCommand {
         limits.idleTimeout = .seconds(idle)
         limits.maximumConnections = connections
         return limits
+    }
+
+    /// The identity-provider file; key files it names are relative to it.
+    static func tokenVerifier(_ file: String) throws -> StaffTokenVerifier {
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        do {
+            return try StaffTokenVerifier(yaml: try readTextFile(file, what: "identity provider file")) { path in
+                try readTextFile(path.hasPrefix("/") ? path : base.appendingPathComponent(path).path, what: "key file")
+            }
+        } catch let e as RulesValidationError {
+            throw CLIError("\(file):\n\(e)")
+        }
     }
 }

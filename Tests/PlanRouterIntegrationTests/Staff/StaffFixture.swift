@@ -18,9 +18,10 @@ struct StaffFixture {
     var pool: PostgresPool { booking.pool }
     var clock: ManualClock { booking.clock }
 
-    init() async throws {
+    init(tokenVerifier: StaffTokenVerifier? = nil) async throws {
         booking = try await BookingFixture()
         var configuration = StaffConfiguration()
+        configuration.tokenVerifier = tokenVerifier
         configuration.allowedOrigins = [Self.origin]
         // The cheapest cost bcrypt allows: the tests check the flow, not the work factor.
         configuration.bcryptCost = 4
