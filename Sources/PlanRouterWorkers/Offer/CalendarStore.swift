@@ -5,9 +5,22 @@ import PlanRouterStore
 import Synchronization
 
 /// Loads locations' calendars from PostgreSQL into the in-memory form the slot
-/// search runs on, and keeps them while their calendar_version is unchanged.
+/// search runs on, and keeps them while their calendar_version is unchanged, within a memory
+/// budget (least recently used locations are dropped first and loaded again when needed).
 final class CalendarStore: Sendable {
-    private let cache = Mutex<[LocationKey: (version: Int64, window: TimeRange, calendar: LocationCalendar)]>([:])
+    typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
+    private let cache: Mutex<CalendarCache<LocationKey, Cached>>
+
+    /// Default budget: 16 MiB keeps the offer worker under 64 MB resident at any number of
+    /// locations (docs/benchmarks.md, "Scale in locations").
+    static let defaultBudgetBytes = 16 << 20
+
+    init(budgetBytes: Int = CalendarStore.defaultBudgetBytes) {
+        cache = Mutex(CalendarCache(budgetBytes: budgetBytes))
+    }
+
+    /// Calendars kept, their estimated bytes and evictions so far (for metrics and the bench).
+    var usage: (locations: Int, bytes: Int, evictions: Int) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped
@@ -26,7 +39,7 @@ final class CalendarStore: Sendable {
         var missing: [(info: LocationInfo, window: TimeRange)] = []
         cache.withLock { cache in
             for w in wanted {
-                if let c = cache[w.info.key], c.version == w.info.calendarVersion, c.window.start <= w.window.start,
+                if let c = cache.get(w.info.key), c.version == w.info.calendarVersion, c.window.start <= w.window.start,
                     c.window.end >= w.window.end
                 {
                     out[w.info.key] = (c.calendar, c.window)
@@ -42,7 +55,7 @@ final class CalendarStore: Sendable {
         cache.withLock { cache in
             for m in missing {
                 let cal = calendars[m.info.key]!
-                cache[m.info.key] = (m.info.calendarVersion, loaded, cal)
+                cache.set(m.info.key, (m.info.calendarVersion, loaded, cal), bytes: cal.estimatedBytes)
                 out[m.info.key] = (cal, loaded)
             }
         }
@@ -51,10 +64,10 @@ final class CalendarStore: Sendable {
 
     /// Stores a calendar with holds added by this worker, under the version it bumped to.
     func update(_ calendar: LocationCalendar, of location: LocationKey, version: Int64, window: TimeRange) {
-        cache.withLock { $0[location] = (version, window, calendar) }
+        cache.withLock { $0.set(location, (version, window, calendar), bytes: calendar.estimatedBytes) }
     }
 
-    func invalidate(_ location: LocationKey) { _ = cache.withLock { $0.removeValue(forKey: location) } }
+    func invalidate(_ location: LocationKey) { cache.withLock { $0.remove(location) } }
     func invalidateAll() { cache.withLock { $0.removeAll() } }
 
     /// Loads the calendars of `infos` over one window from PostgreSQL.

@@ -17,7 +17,7 @@ public struct OfferPlanner: Sendable {
     public let topics: TopicNames
     let settings: OfferSettings
     let rules = RulesCache()
-    let calendars = CalendarStore()
+    let calendars: CalendarStore
 
     /// Rounds of hold attempts. A hold loses only to a transaction that then commits, so
     /// each lost round means one competitor finished; 8 covers that many concurrent offers.
@@ -26,6 +26,7 @@ public struct OfferPlanner: Sendable {
     public init(topics: TopicNames = .init(), settings: OfferSettings) {
         self.topics = topics
         self.settings = settings
+        self.calendars = CalendarStore(budgetBytes: settings.calendarCacheBytes)
     }
 
     /// Drops every cached calendar (after a rolled-back transaction that held openings).

@@ -12,6 +12,9 @@ public struct OfferSettings: Sendable {
     /// longer than this does not self-book: its cases go to a coordinator ("calendar stale").
     /// Measured on the worker's clock. Default: 24 h.
     public var calendarStaleAfter: Duration = .seconds(24 * 3600)
+    /// Memory the in-memory calendars may use (estimated); least recently used locations are
+    /// dropped beyond it. Default: 16 MiB.
+    public var calendarCacheBytes: Int = CalendarStore.defaultBudgetBytes
 
     public init(bookingBaseURL: String, bookingSecret: String) {
         self.bookingBaseURL = bookingBaseURL.hasSuffix("/") ? String(bookingBaseURL.dropLast()) : bookingBaseURL

@@ -235,6 +235,12 @@ struct BookingOptions: ParsableArguments {
                 + "its cases go to a coordinator (calendar stale)."))
     var calendarStaleHours: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Memory for cached location calendars, in MiB. Env: PLANROUTER_CALENDAR_CACHE_MB. Default: 16.",
+            discussion: "Least recently used locations are dropped beyond it and loaded again from PostgreSQL when needed."))
+    var calendarCacheMb: Int?
+
     func settings() throws -> OfferSettings {
         guard let secret = bookingSecret ?? Environment.value("PLANROUTER_BOOKING_SECRET") else {
             throw CLIError(
@@ -250,6 +256,11 @@ struct BookingOptions: ParsableArguments {
             throw CLIError("--calendar-stale-hours must be a whole number of hours, at least 1, not \(staleText)")
         }
         settings.calendarStaleAfter = .seconds(staleHours * 3600)
+        let cacheText = calendarCacheMb.map(String.init) ?? Environment.value("PLANROUTER_CALENDAR_CACHE_MB") ?? "16"
+        guard let cacheMB = Int(cacheText), (1...4096).contains(cacheMB) else {
+            throw CLIError("--calendar-cache-mb must be a whole number of MiB between 1 and 4096, not \(cacheText)")
+        }
+        settings.calendarCacheBytes = cacheMB << 20
         return settings
     }
 }

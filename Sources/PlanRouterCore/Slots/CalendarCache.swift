@@ -1,0 +1,84 @@
+/// Least-recently-used entries under a byte budget: the offer worker's calendars. At 10,000
+/// locations every calendar kept would outgrow the worker's memory; kept within a budget, a
+/// location not seen for a while is loaded again from PostgreSQL (one batched query round for
+/// all the batch's misses), which costs far less than the RSS.
+///
+/// Not thread-safe: the owner holds it in a Mutex.
+public struct CalendarCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    struct Entry: Sendable {
+        var value: Value
+        var bytes: Int
+        var lastUsed: UInt64
+    }
+
+    /// Evictions go down to this share of the budget, so a full cache does not sort its
+    /// entries on every insert (amortised O(log n) per insert).
+    static var lowWater: Double { 0.9 }
+
+    public let budgetBytes: Int
+    private var entries: [Key: Entry] = [:]
+    private var tick: UInt64 = 0
+    public private(set) var bytes = 0
+    public private(set) var evictions = 0
+
+    public init(budgetBytes: Int) { self.budgetBytes = budgetBytes }
+
+    public var count: Int { entries.count }
+
+    /// The value, marked as just used.
+    public mutating func get(_ key: Key) -> Value? {
+        guard entries[key] != nil else { return nil }
+        tick &+= 1
+        entries[key]!.lastUsed = tick
+        return entries[key]!.value
+    }
+
+    /// Stores the value, evicting least recently used entries while over budget. A value larger
+    /// than the whole budget is not kept (the caller still has it for this batch).
+    public mutating func set(_ key: Key, _ value: Value, bytes: Int) {
+        remove(key)
+        guard bytes <= budgetBytes else { return }
+        tick &+= 1
+        entries[key] = Entry(value: value, bytes: bytes, lastUsed: tick)
+        self.bytes += bytes
+        if self.bytes > budgetBytes { evict(downTo: Int(Double(budgetBytes) * Self.lowWater), keeping: key) }
+    }
+
+    public mutating func remove(_ key: Key) {
+        if let old = entries.removeValue(forKey: key) { bytes -= old.bytes }
+    }
+
+    public mutating func removeAll() {
+        entries.removeAll()
+        bytes = 0
+    }
+
+    private mutating func evict(downTo target: Int, keeping newest: Key) {
+        for (key, entry) in entries.sorted(by: { $0.value.lastUsed < $1.value.lastUsed }) where key != newest {
+            guard bytes > target else { break }
+            entries.removeValue(forKey: key)
+            bytes -= entry.bytes
+            evictions += 1
+        }
+    }
+}
+
+extension LocationCalendar {
+    /// An estimate of the heap this calendar holds (its arrays, strings and the search index,
+    /// which copies the busy lists), for the cache's budget. Calibrated against the offer worker's
+    /// RSS at 10,000 locations (docs/benchmarks.md); it errs high rather than low.
+    public var estimatedBytes: Int {
+        let range = 16
+        let string = 32
+        var total = 256 + locationID.utf8.count
+        for p in providers {
+            total += 192 + p.roles.count * string + p.operatoryIDs.count * string
+            total += p.blocks.reduce(0) { $0 + range + 8 + $1.operatoryIDs.count * string }
+            total += p.busy.count * range
+        }
+        for (_, busy) in operatoryBusy { total += 64 + busy.count * range }
+        total += blockouts.count * (range + 3 * string)
+        // The index keeps per-provider and per-operatory copies of the ranges above.
+        return total * 2
+    }
+}

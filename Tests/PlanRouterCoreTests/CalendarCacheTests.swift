@@ -1,0 +1,41 @@
+import Foundation
+import PlanRouterCore
+import Testing
+
+/// The offer worker's calendar cache: a byte budget, least recently used out first.
+@Suite struct CalendarCacheTests {
+    @Test func itStaysWithinItsBudgetDroppingTheLeastRecentlyUsed() {
+        var c = CalendarCache<Int, String>(budgetBytes: 1_000)
+        for k in 0..<10 { c.set(k, "v\(k)", bytes: 100) }
+        #expect(c.count == 10 && c.bytes == 1_000 && c.evictions == 0)
+        _ = c.get(0)  // 0 is now the most recently used; 1 the least
+        c.set(10, "v10", bytes: 100)
+        // Over budget: down to 90%, oldest first (1, 2), never the entry just stored.
+        #expect(c.bytes <= 900 && c.evictions == 2)
+        #expect(c.get(1) == nil && c.get(2) == nil)
+        #expect(c.get(0) == "v0" && c.get(10) == "v10" && c.get(3) == "v3")
+    }
+
+    @Test func replacingAnEntryCountsItsNewSizeOnlyAndAnOversizedValueIsNotKept() {
+        var c = CalendarCache<String, Int>(budgetBytes: 500)
+        c.set("a", 1, bytes: 200)
+        c.set("a", 2, bytes: 300)
+        #expect(c.bytes == 300 && c.count == 1 && c.get("a") == 2)
+        c.set("big", 3, bytes: 501)
+        #expect(c.get("big") == nil && c.bytes == 300)
+        c.remove("a")
+        #expect(c.bytes == 0 && c.count == 0)
+    }
+
+    @Test func aCalendarsEstimateGrowsWithItsRanges() {
+        let day: Int64 = 86_400
+        func calendar(days: Int) -> LocationCalendar {
+            let blocks = (0..<days).map { ScheduleBlock(range: TimeRange(start: Int64($0) * day, end: Int64($0) * day + 32_400)) }
+            let p = ProviderCalendar(providerID: "p", roles: ["dentist"], operatoryIDs: ["op"], blocks: blocks, busy: [])
+            return LocationCalendar(
+                locationID: "l", timeZone: TimeZone(identifier: "UTC")!, incrementMinutes: 10, providers: [p], operatoryBusy: [:],
+                blockouts: [])
+        }
+        #expect(calendar(days: 90).estimatedBytes > calendar(days: 10).estimatedBytes + 80 * 16)
+    }
+}
