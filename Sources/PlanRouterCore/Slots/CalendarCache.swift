@@ -65,8 +65,9 @@ public struct CalendarCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
 extension LocationCalendar {
     /// An estimate of the heap this calendar holds (its arrays, strings and the search index,
-    /// which copies the busy lists), for the cache's budget. Calibrated against the offer worker's
-    /// RSS at 10,000 locations (docs/benchmarks.md); it errs high rather than low.
+    /// which copies the blocks and busy lists), for the cache's budget. Calibrated by building
+    /// 2,000 calendars of two dentists × 64 working days and reading the RSS they add: 18.6 KB
+    /// each, estimated 21 KB (docs/benchmarks.md, "Scale in locations"); it errs high.
     public var estimatedBytes: Int {
         let range = 16
         let string = 32
@@ -78,7 +79,8 @@ extension LocationCalendar {
         }
         for (_, busy) in operatoryBusy { total += 64 + busy.count * range }
         total += blockouts.count * (range + 3 * string)
-        // The index keeps per-provider and per-operatory copies of the ranges above.
-        return total * 2
+        // The index keeps per-provider and per-operatory copies of the ranges above, each block
+        // with its own operatory array; measured, the whole is ~2.2× the sum above.
+        return total * 5 / 2
     }
 }

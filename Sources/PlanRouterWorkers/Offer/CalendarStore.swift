@@ -11,8 +11,9 @@ final class CalendarStore: Sendable {
     typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
     private let cache: Mutex<CalendarCache<LocationKey, Cached>>
 
-    /// Default budget: 16 MiB keeps the offer worker under 64 MB resident at any number of
-    /// locations (docs/benchmarks.md, "Scale in locations").
+    /// Default budget: 16 MiB, room for ~300 locations of five providers' 90-day calendars. At
+    /// 10,000 locations the worker still peaked at 150 MB (docs/benchmarks.md, "Scale in
+    /// locations"): the rest is per-batch loading, not this cache.
     static let defaultBudgetBytes = 16 << 20
 
     init(budgetBytes: Int = CalendarStore.defaultBudgetBytes) {
