@@ -72,3 +72,13 @@ SELECT p.organization_id, p.plan_id, p.location_id, 'anna', 'escalation', c.tier
        jsonb_build_object('tier', c.tier, 'why', 'the patient did not book from the link or the nudge'), now() - (now() - p.accepted_at) / 2
 FROM plans p JOIN classifications c ON c.organization_id = p.organization_id AND c.plan_id = p.plan_id
 WHERE p.organization_id = 'org-b' AND p.status = 'escalated';
+
+-- The texts Ann was sent (the case page lists them): the offer and the nudge, both delivered.
+INSERT INTO message_deliveries (organization_id, message_id, event_source, event_id, plan_id, location_id, patient_id, kind, channel,
+                                recipient, body, status, attempts, send_after, next_attempt_at, created_at, updated_at, sent_at, delivered_at)
+SELECT 'org-b', 'msg-' || m.kind, 'planrouter/offer', 'evt-' || m.kind, p.plan_id, p.location_id, p.patient_id, m.kind, 'sms',
+       p.patient->>'phone', 'Hi Ann, pick your appointment: …', 'delivered', 1, p.accepted_at + m.after, p.accepted_at + m.after,
+       p.accepted_at + m.after, p.accepted_at + m.after + interval '5 seconds', p.accepted_at + m.after + interval '2 seconds',
+       p.accepted_at + m.after + interval '5 seconds'
+FROM plans p CROSS JOIN (VALUES ('offer', interval '4 minutes'), ('nudge', interval '1 day')) AS m(kind, after)
+WHERE p.organization_id = 'org-b' AND p.plan_id = 'case-ann';

@@ -13,7 +13,9 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 STAFF = os.environ["BROWSER_TEST_STAFF_URL"]
@@ -22,12 +24,15 @@ PASSWORD = os.environ["BROWSER_TEST_PASSWORD"]
 SECRET = os.environ["PLANROUTER_BOOKING_SECRET"]
 
 
-def browser(width, height):
+def browser(width, height, phone=False):
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
         options.add_argument(flag)
+    if phone:
+        # A desktop window cannot be narrower than 500 px; the phone's viewport is emulated instead.
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2}})
     options.binary_location = "/usr/bin/chromium"
-    service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
+    service = Service(executable_path="/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(30)
     return driver
@@ -35,6 +40,14 @@ def browser(width, height):
 
 def text(driver):
     return driver.find_element(By.TAG_NAME, "body").text
+
+
+def submit(driver, button):
+    """Clicks a form's button and waits until the next page has loaded."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def expect(condition, what, driver=None):
@@ -57,9 +70,16 @@ def shot(driver, directory, name, full_height=True):
     if not directory:
         return
     if full_height:
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(driver.get_window_size()["width"], min(max(height + 40, 600), 4000))
-    driver.save_screenshot(os.path.join(directory, name))
+        # The window's height includes what is not the page; grow it until the page fits.
+        for _ in range(3):
+            inner = driver.execute_script("return window.innerHeight")
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            if height <= inner:
+                break
+            size = driver.get_window_size()
+            driver.set_window_size(size["width"], min(size["height"] + height - inner + 8, 5000))
+    if not driver.save_screenshot(os.path.join(directory, name)):
+        sys.exit(f"could not write the screenshot {name}")
 
 
 def workspace(screens):
@@ -69,11 +89,12 @@ def workspace(screens):
         expect("/signin" in d.current_url and "Sign in" in text(d), "an unauthenticated visit lands on the sign-in page", d)
         d.find_element(By.NAME, "login").send_keys("anna")
         d.find_element(By.NAME, "password").send_keys("wrong password!")
-        d.find_element(By.CSS_SELECTOR, "#signin button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#signin button"))
         expect("Wrong sign-in name or password" in text(d), "a wrong password shows the error", d)
+        d.get(STAFF + "/signin")
         d.find_element(By.NAME, "login").send_keys("anna")
         d.find_element(By.NAME, "password").send_keys(PASSWORD)
-        d.find_element(By.CSS_SELECTOR, "#signin button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#signin button"))
         expect(d.current_url.endswith("/workspace") and "My queue" in text(d), "signing in opens the queue", d)
         tasks = d.find_elements(By.CSS_SELECTOR, "#tasks li")
         expect(len(tasks) == 3, f"the queue lists the three open tasks (saw {len(tasks)})", d)
@@ -81,15 +102,15 @@ def workspace(screens):
         # Both surgical and urgent: the older one (Cat, red) first, then Ann; Ben (major) last.
         expect(names == ["Cat O'Neil <b>", "Ann Example", "Ben Sample"], f"most urgent first, names escaped ({names})", d)
         expect("old" in tasks[0].get_attribute("class") and "fresh" in tasks[2].get_attribute("class"), "aging colours", d)
-        expect("3\nopen" in d.find_element(By.ID, "counts").text, "the counts at the top", d)
+        expect(d.find_element(By.ID, "counts").text.startswith("3 open\n2 urgent"), "the counts at the top", d)
         Select(d.find_element(By.NAME, "tier")).select_by_value("major")
-        d.find_element(By.CSS_SELECTOR, ".filters button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, ".filters button"))
         expect([t.text for t in d.find_elements(By.CSS_SELECTOR, "#tasks .patient")] == ["Ben Sample"], "the tier filter", d)
         d.get(STAFF + "/workspace")
         shot(d, screens, "queue.png")
         d.set_window_size(1280, 900)
 
-        d.find_element(By.LINK_TEXT, "Ann Example").click()
+        submit(d, d.find_element(By.PARTIAL_LINK_TEXT, "Ann Example"))
         body = text(d)
         expect("Ann Example" in body and "+15550100001" in body and "ann@example.org" in body, "the case page shows the contact details", d)
         expect(d.find_element(By.CSS_SELECTOR, "#contact a[href^='tel:']").get_attribute("href") == "tel:+15550100001", "a tel: link", d)
@@ -98,25 +119,27 @@ def workspace(screens):
         expect("120 min" in body and "$500.00" in body, "chair time and deposit", d)
         expect("the patient did not book" in body, "why it escalated", d)
         expect(len(d.find_elements(By.CSS_SELECTOR, "#history tr")) >= 4, "the ladder's history", d)
+        expect(len(d.find_elements(By.CSS_SELECTOR, "#messages tr")) == 3 and "delivered" in body, "the messages sent", d)
+        expect("link valid until" in d.find_element(By.ID, "offers").text, "the offers sent and their outcome", d)
         openings = d.find_elements(By.CSS_SELECTOR, "#book form")
         expect(len(openings) == 3, f"the three held openings are offered for booking (saw {len(openings)})", d)
         shot(d, screens, "case.png")
         d.set_window_size(1280, 900)
         d.find_element(By.CSS_SELECTOR, "#attempt input[name=note]").send_keys("left a voicemail")
         Select(d.find_element(By.CSS_SELECTOR, "#attempt select[name=outcome]")).select_by_value("voicemail")
-        d.find_element(By.CSS_SELECTOR, "#attempt button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#attempt button"))
         expect("Attempt recorded." in text(d) and "left a voicemail" in text(d), "a call attempt is recorded", d)
-        d.find_element(By.CSS_SELECTOR, "#book form button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#book form button"))
         expect("Booked: the appointment request is on its way" in text(d), "booking an opening for the patient", d)
         expect("Ann Example" not in text(d), "the booked case leaves the queue", d)
 
-        d.find_element(By.LINK_TEXT, "Ben Sample").click()
+        submit(d, d.find_element(By.PARTIAL_LINK_TEXT, "Ben Sample"))
         Select(d.find_element(By.CSS_SELECTOR, "#resolve select[name=outcome]")).select_by_value("declined")
-        d.find_element(By.CSS_SELECTOR, "#resolve button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#resolve button"))
         expect("Say why the patient declined." in text(d), "declining needs a reason", d)
         Select(d.find_element(By.CSS_SELECTOR, "#resolve select[name=outcome]")).select_by_value("declined")
         d.find_element(By.CSS_SELECTOR, "#resolve input[name=note]").send_keys("cost; will call back in spring")
-        d.find_element(By.CSS_SELECTOR, "#resolve button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "#resolve button"))
         expect("Task resolved." in text(d) and "Ben Sample" not in text(d), "resolving a task", d)
 
         d.get(STAFF + "/workspace/dashboard")
@@ -127,7 +150,7 @@ def workspace(screens):
         shot(d, screens, "dashboard.png")
         d.set_window_size(1280, 900)
         d.get(STAFF + "/workspace")
-        d.find_element(By.CSS_SELECTOR, ".bar form button").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, ".bar form button"))
         expect("/signin" in d.current_url, "signing out", d)
         d.get(STAFF + "/workspace")
         expect("/signin" in d.current_url, "after signing out the queue needs a sign-in again", d)
@@ -136,7 +159,7 @@ def workspace(screens):
 
 
 def booking_page(screens, offer_id):
-    d = browser(390, 844)
+    d = browser(390, 844, phone=True)
     try:
         d.get(f"{PUBLIC}/book/{token(offer_id, 'org-b', 'case-dan')}")
         body = text(d)
@@ -146,7 +169,7 @@ def booking_page(screens, offer_id):
         buttons = d.find_elements(By.CSS_SELECTOR, "form button, form input[type=submit]")
         expect(len(buttons) >= 1, "the booking page offers openings", d)
         shot(d, screens, "booking-phone.png", full_height=False)
-        buttons[0].click()
+        submit(d, buttons[0])
         expect("booked" in text(d).lower(), "the patient books from the phone", d)
     finally:
         d.quit()
@@ -157,6 +180,8 @@ if __name__ == "__main__":
     parser.add_argument("--screenshots", help="write the documentation's PNGs here")
     parser.add_argument("--dan-offer", type=int, required=True)
     args = parser.parse_args()
+    if args.screenshots:
+        os.makedirs(args.screenshots, exist_ok=True)
     started = time.time()
     workspace(args.screenshots)
     booking_page(args.screenshots, args.dan_offer)

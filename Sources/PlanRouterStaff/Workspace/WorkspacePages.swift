@@ -216,6 +216,8 @@ enum WorkspacePages {
             return (WorkspaceFormat.date(a["at"]) ?? .distantPast, ["at": time(a["at"]), "by": a["by"]?.stringValue ?? "", "what": what])
         }
         c["work"] = (attempts + actions).sorted { $0.0 < $1.0 }.map(\.1)
+        c["hasMessages"] = !(r["messages"]?.arrayValue ?? []).isEmpty
+        c["hasWork"] = !(attempts.isEmpty && actions.isEmpty)
         return html(status, WorkspaceTemplates.render("case", c))
     }
 
@@ -304,16 +306,21 @@ enum WorkspacePages {
 /// The aging buckets as bar geometry for the dashboard's SVG (the template draws it).
 struct AgingChart {
     static let width = 600
-    static let height = 220
+    static let height = 180
     static let colours = ["#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#c62828"]
     var bars: [[String: Any]] = []
 
-    init(_ buckets: [(bucket: String, cases: Int, cents: Int64)]) {
-        guard let most = buckets.map(\.cases).max(), most > 0 else { return }
+    /// `analytics_age_bucket`'s buckets, in order: every one gets its slot, empty ones too.
+    static let buckets = ["0-2 days", "3-7 days", "8-14 days", "15-30 days", "over 30 days"]
+
+    init(_ found: [(bucket: String, cases: Int, cents: Int64)]) {
+        guard let most = found.map(\.cases).max(), most > 0 else { return }
+        let named = Self.buckets.map { name in (bucket: name, cases: found.first { $0.bucket == name }?.cases ?? 0) }
+        let buckets = named + found.filter { !Self.buckets.contains($0.bucket) }.map { (bucket: $0.bucket, cases: $0.cases) }
         let slot = Self.width / max(buckets.count, 1)
         let plot = Double(Self.height - 50)
         for (i, b) in buckets.enumerated() {
-            let h = max(2, Int((Double(b.cases) / Double(most) * plot).rounded()))
+            let h = b.cases == 0 ? 0 : max(2, Int((Double(b.cases) / Double(most) * plot).rounded()))
             let x = i * slot + slot / 6
             let y = Self.height - 24 - h
             bars.append([

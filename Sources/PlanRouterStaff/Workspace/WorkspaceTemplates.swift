@@ -132,12 +132,12 @@ enum WorkspaceTemplates {
         <h2>Offers sent</h2><div class="scroll"><table id="offers"><tr><th>Sent</th><th>Kind</th><th>Channel</th><th>Openings</th><th>First-offer SLA</th><th>Outcome</th></tr>
         {{#offers}}<tr><td>{{sentAt}}</td><td>{{kind}}</td><td>{{channel}}</td><td>{{openings}}</td><td>{{sla}}</td><td>{{outcome}}</td></tr>{{/offers}}</table></div>
         {{^offers}}<p class="muted">No offer sent.</p>{{/offers}}
-        <h2>Messages</h2><div class="scroll"><table id="messages"><tr><th>Queued</th><th>Kind</th><th>Channel</th><th>Status</th><th>Sent</th><th>Delivered</th></tr>
-        {{#messages}}<tr><td>{{createdAt}}</td><td>{{kind}}</td><td>{{channel}}</td><td>{{status}}</td><td>{{sentAt}}</td><td>{{deliveredAt}}</td></tr>{{/messages}}</table></div>
+        <h2>Messages</h2>{{^hasMessages}}<p class="muted">No message recorded.</p>{{/hasMessages}}{{#hasMessages}}<div class="scroll"><table id="messages"><tr><th>Queued</th><th>Kind</th><th>Channel</th><th>Status</th><th>Sent</th><th>Delivered</th></tr>
+        {{#messages}}<tr><td>{{createdAt}}</td><td>{{kind}}</td><td>{{channel}}</td><td>{{status}}</td><td>{{sentAt}}</td><td>{{deliveredAt}}</td></tr>{{/messages}}</table></div>{{/hasMessages}}
         <h2>History</h2><div class="scroll"><table id="history"><tr><th>When</th><th>What</th><th>From</th></tr>
         {{#history}}<tr><td>{{at}}</td><td>{{kind}}</td><td>{{source}}</td></tr>{{/history}}</table></div>
-        <h2>Coordinator work</h2><div class="scroll"><table id="work"><tr><th>When</th><th>Who</th><th>What</th></tr>
-        {{#work}}<tr><td>{{at}}</td><td>{{by}}</td><td>{{what}}</td></tr>{{/work}}</table></div>
+        <h2>Coordinator work</h2>{{^hasWork}}<p class="muted">Nothing recorded yet.</p>{{/hasWork}}{{#hasWork}}<div class="scroll"><table id="work"><tr><th>When</th><th>Who</th><th>What</th></tr>
+        {{#work}}<tr><td>{{at}}</td><td>{{by}}</td><td>{{what}}</td></tr>{{/work}}</table></div>{{/hasWork}}
         {{> foot}}
         """
 
