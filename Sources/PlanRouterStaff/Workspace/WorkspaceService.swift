@@ -116,9 +116,30 @@ extension StaffService {
 
     /// Performs a case page's action on the task, if its version is still `version`; writes the
     /// audit entry (who, when, what, the case's state before and after) in the same transaction.
+    /// A serialization failure or deadlock (a patient booking the same case at that instant) is
+    /// retried, as the link's booking is.
     public func perform(
         _ action: WorkspaceAction, on publicID: UUID, version: Int, form: WorkspaceForm, by principal: StaffPrincipal, requestID: String
     ) async throws -> WorkspaceOutcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let (outcome, booked, resolved) = try await performOnce(
+                    action, on: publicID, version: version, form: form, by: principal, requestID: requestID)
+                // Counted once committed.
+                if booked { booking?.metrics.booked() }
+                if let resolved { metrics.resolved(resolved) }
+                return outcome
+            } catch let e as PostgresError where e.isRetriable && attempt < 3 {
+                logger.debug("workspace transaction retried", metadata: ["workspace.attempt": "\(attempt)", "error.code": "\(e.code)"])
+            }
+        }
+    }
+
+    private func performOnce(
+        _ action: WorkspaceAction, on publicID: UUID, version: Int, form: WorkspaceForm, by principal: StaffPrincipal, requestID: String
+    ) async throws -> (WorkspaceOutcome, booked: Bool, resolved: TaskOutcome?) {
         let now = try await clock.now()
         var booked = false
         var resolvedAs: TaskOutcome?
@@ -211,9 +232,7 @@ extension StaffService {
                 now: now, in: tx)
             return .done
         }
-        if booked { booking?.metrics.booked() }
-        if let resolvedAs { metrics.resolved(resolvedAs) }
-        return outcome
+        return (outcome, booked, resolvedAs)
     }
 
     /// Why an action was refused on a changed task: the last staff action on it, or the task's state.

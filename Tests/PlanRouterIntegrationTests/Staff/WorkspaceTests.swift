@@ -89,6 +89,37 @@ import Testing
         await f.pool.close()
     }
 
+    /// A snoozed task sinks below the others until its time; a form the server cannot use says what to fix.
+    @Test func snoozedTasksSinkAndUnusableFormsSayWhy() async throws {
+        let f = try await StaffFixture()
+        try await f.user("anna", password: "correct-horse-battery")
+        _ = try await f.booking.addCase(plan: "p2")
+        let (first, second) = (try await f.taskID("p1"), try await f.taskID("p2"))
+        try await f.test { client async throws in
+            let anna = try await Self.signIn(client, "anna")
+            func order() async throws -> [Bool] {
+                let queue = try await client.execute(uri: "/workspace", method: .get, headers: anna.cookie).text
+                let (a, b) = (try #require(queue.range(of: first)), try #require(queue.range(of: second)))
+                return [a.lowerBound < b.lowerBound, queue.contains("<b>1</b> snoozed")]
+            }
+            #expect(try await order() == [true, false])
+            // The fixture's clock is 09:30 in New York (loc-12): tomorrow 9:00 local is in 23.5 hours.
+            let past = try await Self.post(client, anna, first, "snooze", "until=2026-12-01T08:00", version: 1)
+            #expect(past.status == .unprocessableContent && past.text.contains("Snooze until a time within the next 30 days."))
+            let snoozed = try await Self.post(client, anna, first, "snooze", "until=2026-12-02T09:00", version: 1)
+            #expect(snoozed.status == .seeOther)
+            #expect(try await order() == [false, true])
+            let declined = try await Self.post(client, anna, second, "resolve", "outcome=declined", version: 1)
+            #expect(declined.status == .unprocessableContent && declined.text.contains("Say why the patient declined."))
+        }
+        #expect(
+            try await f.booking.count(
+                "SELECT count(*) FROM coordinator_tasks WHERE snoozed_until = '2026-12-02T14:00:00Z' AND public_id = '\(first)'") == 1)
+        #expect(
+            try await f.booking.count("SELECT count(*) FROM coordinator_tasks WHERE status = 'open' AND organization_id = 'org-1'") == 2)
+        await f.pool.close()
+    }
+
     /// Two coordinators open the same case; the first acts, the second's form is refused and says why.
     @Test func aStaleFormIsRefusedAndSaysWhoChangedTheTask() async throws {
         let f = try await StaffFixture()
