@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        // The coordinator's workspace pages: server-rendered Mustache templates (escaped by default).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C libraries: only PlanRouterKafka imports CRdKafka, only PlanRouterPostgres imports CLibPQ.
@@ -139,6 +141,7 @@ let package = Package(
                 "PlanRouterBooking", "PlanRouterHTTP", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -14,7 +14,8 @@ public final class BookingMetrics: Sendable {
 
     public init(telemetry: WorkerTelemetry = WorkerTelemetry(worker: "booking")) {
         self.telemetry = telemetry
-        bookingsMetric = telemetry.counter("planrouter_bookings_total", help: "Appointments booked through a booking link.")
+        bookingsMetric = telemetry.counter(
+            "planrouter_bookings_total", help: "Appointments booked through a booking link or by a coordinator for the patient.")
         conflictsMetric = telemetry.counter(
             "planrouter_booking_conflicts_total", help: "Booking attempts answered 409: the chosen opening was taken or expired.")
         tokenFailuresMetric = telemetry.counter(
@@ -30,7 +31,8 @@ public final class BookingMetrics: Sendable {
             })
     }
 
-    func booked() {
+    /// One appointment booked, through a link or by a coordinator on the patient's behalf.
+    public func booked() {
         counts.withLock { $0.bookings += 1 }
         bookingsMetric.increment()
     }

@@ -21,6 +21,24 @@ public struct BookingConfiguration: Sendable {
     }
 }
 
+/// The offer a booking acts on: what a verified link names, or the offer a coordinator picked on
+/// the case page (both book through `BookingService.book(_:reservationID:via:now:in:)`).
+public struct OfferReference: Sendable, Hashable {
+    public var organizationID: String
+    public var planID: String
+    public var offerID: Int64
+
+    public init(organizationID: String, planID: String, offerID: Int64) {
+        self.organizationID = organizationID
+        self.planID = planID
+        self.offerID = offerID
+    }
+}
+
+extension BookingToken {
+    var offer: OfferReference { OfferReference(organizationID: organizationID, planID: planID, offerID: offerID) }
+}
+
 /// An opening held for the patient, as shown on the booking page.
 public struct HeldOpening: Sendable, Hashable {
     public var reservationID: Int64
@@ -114,13 +132,13 @@ public struct BookingService: Sendable {
         guard let t = verified(token, now: now) else { return nil }
         // Every transaction of a link sees only the organization the signed token names (row-level security).
         var view = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> OfferView? in
-            return try await loadOffer(t, lock: false, now: now, on: tx)
+            return try await loadOffer(t.offer, lock: false, now: now, on: tx)
         }
         if view == nil { refused("unknown_or_used") }
         if let v = view, v.openings.isEmpty {
             // Nothing left to book: the page says the practice will be in touch, and makes sure it will.
             view = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> OfferView? in
-                guard let o = try await loadOffer(t, lock: true, now: now, on: tx) else { return nil }
+                guard let o = try await loadOffer(t.offer, lock: true, now: now, on: tx) else { return nil }
                 if o.openings.isEmpty { try await handOver(o, now: now, in: tx) }
                 return o
             }
@@ -137,7 +155,7 @@ public struct BookingService: Sendable {
             attempt += 1
             do {
                 let result = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx in
-                    return try await book(t, reservationID: reservationID, now: now, in: tx)
+                    return try await bookInTransaction(t.offer, reservationID: reservationID, via: .link, now: now, in: tx)
                 }
                 switch result {
                 case .booked: metrics.booked()
@@ -167,7 +185,7 @@ public struct BookingService: Sendable {
     }
 
     /// The offer named by a verified token, when it is still usable, with its openings still valid.
-    private func loadOffer(_ t: BookingToken, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
+    private func loadOffer(_ t: OfferReference, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
         guard let r = try await OffersRepository.linked(offerID: t.offerID, key, lock: lock, on: conn) else { return nil }
         guard !r.used, r.planStatus == CaseStatus.offered.rawValue || r.planStatus == CaseStatus.escalated.rawValue else { return nil }
@@ -215,7 +233,27 @@ public struct BookingService: Sendable {
         }
     }
 
-    private func book(_ t: BookingToken, reservationID: Int64, now: Date, in tx: PostgresConnection) async throws -> BookingResult {
+    // MARK: Booking on the patient's behalf
+
+    /// What the offer's link would show now (its openings still valid), or nil when the link
+    /// could not be used (offer used, case no longer open): the case page lists these.
+    public func openings(_ offer: OfferReference, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
+        try await loadOffer(offer, lock: false, now: now, on: conn)
+    }
+
+    /// Books `reservationID` of `offer` for the patient in the caller's transaction: the same
+    /// checks and records as the patient's link (`via` tells them apart), so a coordinator's
+    /// booking and a patient's are one code path. The caller counts the booking (`metrics.booked()`)
+    /// once its transaction committed.
+    public func book(
+        _ offer: OfferReference, reservationID: Int64, via: BookedVia, now: Date, in tx: PostgresConnection
+    ) async throws -> BookingResult {
+        try await bookInTransaction(offer, reservationID: reservationID, via: via, now: now, in: tx)
+    }
+
+    private func bookInTransaction(
+        _ t: OfferReference, reservationID: Int64, via: BookedVia, now: Date, in tx: PostgresConnection
+    ) async throws -> BookingResult {
         // Serializes concurrent uses of one link: the second waits here and then sees used_at.
         guard let offer = try await loadOffer(t, lock: true, now: now, on: tx) else { return .notFound }
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
@@ -250,7 +288,7 @@ public struct BookingService: Sendable {
                     source: "planrouter/booking",
                     eventID: requestID, occurredAt: now,
                     detail: .object([
-                        "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": "link",
+                        "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": .string(via.rawValue),
                         "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
                     ]))
             ], recordedAt: now, on: tx)
@@ -260,7 +298,7 @@ public struct BookingService: Sendable {
             providerID: opening.providerID, operatoryID: opening.operatoryID,
             start: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.start)), in: offer.timeZone),
             end: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.end)), in: offer.timeZone),
-            procedureCodes: try await PlansRepository.procedureCodes(key, on: tx), bookedVia: .link, bookedAt: now)
+            procedureCodes: try await PlansRepository.procedureCodes(key, on: tx), bookedVia: via, bookedAt: now)
         let problems = EventValidator.shared.validate(request)
         guard problems.isEmpty else {
             // The problems name fields, not values; the transaction rolls back and nothing is booked.

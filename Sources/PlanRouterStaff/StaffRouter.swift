@@ -5,11 +5,12 @@ import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterHTTP
 
-/// Every route of the staff surface. Workspace pages will join this table; the public surface
+/// Every route of the staff surface, the workspace's HTML pages included; the public surface
 /// (`BookingRoutes`) never serves any of them.
 public enum StaffRoutes {
     public enum Endpoint: Sendable, CaseIterable {
         case signIn, signOut, session, listTasks, resolveTask, audit, health, metrics
+        case signInPage, home, workspaceQueue, workspaceCase, workspaceAction, workspaceDashboard
     }
 
     public typealias Route = SurfaceRoute<Endpoint>
@@ -23,6 +24,12 @@ public enum StaffRoutes {
         Route(method: .get, path: "/audit", endpoint: .audit),
         Route(method: .get, path: "/healthz", endpoint: .health),
         Route(method: .get, path: "/metrics", endpoint: .metrics),
+        Route(method: .get, path: "/signin", endpoint: .signInPage),
+        Route(method: .get, path: "/", endpoint: .home),
+        Route(method: .get, path: "/workspace", endpoint: .workspaceQueue),
+        Route(method: .get, path: "/workspace/dashboard", endpoint: .workspaceDashboard),
+        Route(method: .get, path: "/workspace/tasks/{id}", endpoint: .workspaceCase),
+        Route(method: .post, path: "/workspace/tasks/{id}/{action}", endpoint: .workspaceAction),
     ]
 }
 
@@ -60,6 +67,14 @@ public enum StaffRouter {
                     ? HTTPResponses.text(.ok, "ok\n") : HTTPResponses.text(.serviceUnavailable, "database unavailable\n")
             }
         case .metrics: { _, _ in HTTPResponses.text(.ok, metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
+        case .signInPage: { _, _ in WorkspacePages.signInPage() }
+        case .home: { _, _ in WorkspacePages.redirect("/workspace") }
+        case .workspaceQueue: { request, _ in await guarded(service) { try await WorkspacePages.queue(request, service) } }
+        case .workspaceCase:
+            { request, context in await guarded(service) { try await WorkspacePages.casePage(request, context, service) } }
+        case .workspaceAction:
+            { request, context in await guarded(service) { try await WorkspacePages.action(request, context, service) } }
+        case .workspaceDashboard: { request, _ in await guarded(service) { try await WorkspacePages.dashboard(request, service) } }
         }
     }
 
@@ -150,13 +165,16 @@ public enum StaffRouter {
             throw StaffRefusal.badRequest("the request body is unreadable or too large")
         }
         let fields = FormFields.parse(String(buffer: buffer))
+        // The workspace's sign-in form asks to land on the queue, and to see a failure as a page.
+        let fromPage = fields["redirect"] == "/workspace"
         guard let login = fields["login"], let password = fields["password"], !login.isEmpty, login.count <= 200, password.count <= 200,
             let opened = try await service.signIn(login: login, password: password, requestID: requestID())
         else {
+            if fromPage { return WorkspacePages.signInPage(problem: "Wrong sign-in name or password.", status: .unauthorized) }
             return HTTPResponses.error(.unauthorized, "unauthenticated", "wrong sign-in name or password")
         }
         var response = Response(status: .seeOther, headers: HTTPResponses.headers("text/plain; charset=utf-8", private: true))
-        response.headers[.location] = "/session"
+        response.headers[.location] = fromPage ? "/workspace" : "/session"
         response.setCookie(
             Cookie(
                 name: StaffConfiguration.sessionCookie, value: opened.secret.text,
@@ -172,7 +190,7 @@ public enum StaffRouter {
         }
         try await service.signOut(sessionCookie: cookie)
         var response = Response(status: .seeOther, headers: HTTPResponses.headers("text/plain; charset=utf-8", private: true))
-        response.headers[.location] = "/session"
+        response.headers[.location] = authorized.body["redirect"] == "/signin" ? "/signin" : "/session"
         response.setCookie(
             Cookie(
                 name: StaffConfiguration.sessionCookie, value: "", maxAge: 0, path: "/", secure: service.configuration.secureCookies,

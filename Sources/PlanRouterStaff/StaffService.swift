@@ -45,13 +45,18 @@ public final class StaffService: Sendable {
     public let configuration: StaffConfiguration
     let metrics: BookingMetrics
     let logger: Logger
+    /// The patient's booking path, for the workspace's "book for the patient" (nil: that action is
+    /// unavailable, e.g. a staff surface built without a booking key).
+    let booking: BookingService?
     /// A bcrypt hash of nothing anyone types (at the configured cost), verified against when the
     /// sign-in name is unknown.
     let decoyHash: String
 
     public init(
-        pool: PostgresPool, clock: any PlanRouterClock, configuration: StaffConfiguration, metrics: BookingMetrics, logger: Logger
+        pool: PostgresPool, clock: any PlanRouterClock, configuration: StaffConfiguration, metrics: BookingMetrics, logger: Logger,
+        booking: BookingService? = nil
     ) {
+        self.booking = booking
         self.pool = pool
         self.clock = clock
         self.configuration = configuration
@@ -171,52 +176,61 @@ public final class StaffService: Sendable {
     ) async throws -> StaffResolveResult {
         let now = try await clock.now()
         let result = try await pool.withTransaction(scopedTo: .organization(principal.organizationID)) { tx -> StaffResolveResult in
-            guard let (id, key, loc) = try await TasksRepository.find(publicID: publicID, organizationID: principal.organizationID, on: tx),
-                principal.sees(organization: key.organizationID, location: loc)
-            else { return .notFound }
-            // Plan first, then the task: the same order as a booking.
-            let before = try await PlansRepository.lockedState(key, on: tx)
-            guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
-            let updated = try await TasksRepository.resolve(id, outcome: outcome.rawValue, note: note, now: now, on: tx)
-
-            var kind = "task_resolved"
-            var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
-            let closesCase: CaseStatus? =
-                switch outcome {
-                case .declined: .declined
-                case .bookedByPhone: .booked
-                case .unreachable, .other: nil
-                }
-            if let newStatus = closesCase {
-                kind = newStatus.rawValue
-                if outcome == .bookedByPhone {
-                    detail["via"] = "phone"
-                    if let accepted = before?.acceptedAt {
-                        detail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(accepted).rounded()))
-                    }
-                }
-                // An open task belongs to an open case (closing a case cancels its tasks).
-                _ = try await PlansRepository.transitionExpected(key, to: newStatus, now: now, on: tx)
-                try await CaseWithdrawal.withdraw(
-                    [key], holdReason: outcome.rawValue, taskOutcome: newStatus.rawValue, exceptTask: id, now: now, on: tx)
-            }
-            try await PlanEventsRepository.append(
-                [
-                    PlanEventRow(
-                        organizationID: key.organizationID, planID: key.planID, locationID: loc, kind: kind,
-                        source: "planrouter/coordinator",
-                        eventID: "task-\(id)-resolved", occurredAt: now, detail: .object(detail))
-                ], recordedAt: now, on: tx)
-            try await StaffAuditRepository.append(
-                StaffAuditEntry(
-                    principal: principal, action: "resolve_task", planID: key.planID, taskPublicID: publicID,
-                    stateBefore: before?.status, stateAfter: closesCase?.rawValue ?? before?.status, requestID: requestID,
-                    detail: .object(["outcome": .string(outcome.rawValue), "task_status_before": "open", "task_status_after": "resolved"])),
-                now: now, in: tx)
-            return .resolved(updated)
+            return try await resolveTask(publicID, outcome: outcome, note: note, by: principal, requestID: requestID, now: now, in: tx)
         }
         if case .resolved = result { metrics.resolved(outcome) }
         return result
+    }
+
+    /// The resolution in the caller's transaction (the task API and the workspace's resolve form);
+    /// the caller counts it once committed.
+    func resolveTask(
+        _ publicID: UUID, outcome: TaskOutcome, note: String?, by principal: StaffPrincipal, requestID: String, now: Date,
+        in tx: PostgresConnection
+    ) async throws -> StaffResolveResult {
+        guard let (id, key, loc) = try await TasksRepository.find(publicID: publicID, organizationID: principal.organizationID, on: tx),
+            principal.sees(organization: key.organizationID, location: loc)
+        else { return .notFound }
+        // Plan first, then the task: the same order as a booking.
+        let before = try await PlansRepository.lockedState(key, on: tx)
+        guard try await TasksRepository.lockStatus(id, on: tx) == .open else { return .notOpen }
+        let updated = try await TasksRepository.resolve(id, outcome: outcome.rawValue, note: note, now: now, on: tx)
+
+        var kind = "task_resolved"
+        var detail: JSONObject = ["task_id": .int(id), "outcome": .string(outcome.rawValue)]
+        let closesCase: CaseStatus? =
+            switch outcome {
+            case .declined: .declined
+            case .bookedByPhone: .booked
+            case .unreachable, .other: nil
+            }
+        if let newStatus = closesCase {
+            kind = newStatus.rawValue
+            if outcome == .bookedByPhone {
+                detail["via"] = "phone"
+                if let accepted = before?.acceptedAt {
+                    detail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(accepted).rounded()))
+                }
+            }
+            // An open task belongs to an open case (closing a case cancels its tasks).
+            _ = try await PlansRepository.transitionExpected(key, to: newStatus, now: now, on: tx)
+            try await CaseWithdrawal.withdraw(
+                [key], holdReason: outcome.rawValue, taskOutcome: newStatus.rawValue, exceptTask: id, now: now, on: tx)
+        }
+        try await PlanEventsRepository.append(
+            [
+                PlanEventRow(
+                    organizationID: key.organizationID, planID: key.planID, locationID: loc, kind: kind,
+                    source: "planrouter/coordinator",
+                    eventID: "task-\(id)-resolved", occurredAt: now, detail: .object(detail))
+            ], recordedAt: now, on: tx)
+        try await StaffAuditRepository.append(
+            StaffAuditEntry(
+                principal: principal, action: "resolve_task", planID: key.planID, taskPublicID: publicID,
+                stateBefore: before?.status, stateAfter: closesCase?.rawValue ?? before?.status, requestID: requestID,
+                detail: .object(["outcome": .string(outcome.rawValue), "task_status_before": "open", "task_status_after": "resolved"])),
+            now: now, in: tx)
+        return .resolved(updated)
     }
 
     // MARK: Audit

@@ -9,7 +9,10 @@ die() { printf '[planrouter] error: %s\n' "$*" >&2; exit 1; }
 # System packages the project builds, tests and runs with (Debian/Ubuntu names).
 # python3-aiosmtpd and openssl: the real SMTP server the notify tests deliver to (scripts/lib/smtp_sink.py);
 # python3: also the slow-client bench driver (scripts/bench-slow-clients).
-SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl python3 python3-aiosmtpd openssl)
+# chromium, chromium-driver and python3-selenium: the real-browser tests of the workspace and the
+# booking page (scripts/browser-test, run by scripts/test; scripts/screenshots).
+SYSTEM_PACKAGES=(librdkafka-dev libpq-dev postgresql postgresql-contrib kcat jq pkg-config curl python3 python3-aiosmtpd openssl
+    chromium chromium-driver python3-selenium)
 
 # Installs whatever of SYSTEM_PACKAGES is missing (apt-get update first). No-op when all are present.
 ensure_system_packages() {

@@ -84,4 +84,15 @@ public enum LocationDirectoryRepository {
             return LoadResult(version: version, created: true, unlisted: unlisted)
         }
     }
+
+    /// The same-day target (percent) locations.yaml sets for the location, else for its
+    /// organization; nil when neither sets one.
+    public static func sameDayTarget(organizationID: String, locationID: String?, on conn: PostgresConnection) async throws -> Double? {
+        let rows = try await conn.query(
+            """
+            SELECT coalesce((SELECT same_day_target_pct FROM locations WHERE organization_id = $1 AND id = $2),
+                            (SELECT same_day_target_pct FROM organizations WHERE id = $1))::float8
+            """, organizationID, locationID)
+        return try rows.first?.decode(0, as: Double?.self)
+    }
 }

@@ -18,7 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Public surface (--host/--port): GET/POST /book/<token>, /healthz. Expose only this one outside.
             Staff surface (--staff-host/--staff-port): /signin, /session, /tasks, /tasks/<id>/resolve, /audit, /healthz,
-            /metrics; every staff endpoint needs an API key (`planrouter staff add-key`) or a signed-in session.
+            /metrics, and the coordinators' workspace pages (/workspace); every staff endpoint needs an API key
+            (`planrouter staff add-key`) or a signed-in session.
             Bookings write pms.appointment-requests to the outbox; run `planrouter worker relay` to publish them.
             SIGTERM or SIGINT: stop accepting connections, finish requests in flight, exit 0.
             """)
@@ -117,7 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
             if let file = staffOidc ?? Environment.value("PLANROUTER_STAFF_OIDC") {
                 staffConfiguration.tokenVerifier = try Self.tokenVerifier(file)
             }
-            let staff = StaffService(pool: pool, clock: clock, configuration: staffConfiguration, metrics: metrics, logger: logger)
+            let staff = StaffService(
+                pool: pool, clock: clock, configuration: staffConfiguration, metrics: metrics, logger: logger, booking: service)
             let staffApp = StaffServer.application(
                 staff, host: staffHost, port: staffPort, limits: limits, metricsText: { metrics.prometheusText() }, logger: logger)
             var config = ServiceGroupConfiguration(

@@ -26,7 +26,8 @@ struct StaffFixture {
         // The cheapest cost bcrypt allows: the tests check the flow, not the work factor.
         configuration.bcryptCost = 4
         staff = StaffService(
-            pool: booking.pool, clock: booking.clock, configuration: configuration, metrics: booking.service.metrics, logger: testLogger)
+            pool: booking.pool, clock: booking.clock, configuration: configuration, metrics: booking.service.metrics, logger: testLogger,
+            booking: booking.service)
         try await booking.pool.withConnection { conn in
             _ = try await conn.execute("INSERT INTO organizations (id) VALUES ('org-2')")
             _ = try await conn.execute(
