@@ -236,6 +236,8 @@ public final class EscalationWorker: Service {
                 try await CaseLockRepository.lockLocations(nudges.map(\.location), on: tx)
                 try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
+            let expiries = applied.filter { $0.action == TimersRepository.depositExpiryAction }
+            try await DepositExpiry.expire(expiries, offers: offers, in: tx, outbox: &outbox, now: now, logger: logger)
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
             if !escalations.isEmpty {
                 try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now)

@@ -81,7 +81,10 @@ public final class NotifySender: Service {
             var events: [PlanEventRow] = []
             var toSend: [ClaimedDelivery] = []
             for c in claimed {
-                if let status = c.caseStatus, CaseStatus.closing.contains(status) {
+                // A deposit message of a booked case (deposit_after_booking) is still wanted.
+                if let status = c.caseStatus, CaseStatus.closing.contains(status),
+                    !(status == .booked && c.kind == MessageKind.deposit.rawValue)
+                {
                     // Booked, declined, cancelled or revoked since the message was queued: nothing to say any more.
                     if try await self.end(c, .cancelled, error: "case_\(status.rawValue)", now: now, on: tx) {
                         events.append(self.fact("message_cancelled", c, now: now, ["reason": .string("case_\(status.rawValue)")]))
