@@ -3,6 +3,7 @@ import HummingbirdTesting
 import PlanRouterBooking
 import PlanRouterCore
 import PlanRouterPostgres
+import PlanRouterStore
 import Testing
 
 @testable import PlanRouterWorkers
@@ -56,7 +57,8 @@ import Testing
         // A second round creates nothing more.
         #expect(try await f.sessions.createDue() == 0)
 
-        // The patient pays: the signed webhook confirms the booking, and only now is the write-back in the outbox.
+        // A minute later the patient pays: the signed webhook confirms the booking, and only now is the write-back in the outbox.
+        f.clock.advance(by: 60)
         #expect(try await f.emulator.pay(sessionID))
         #expect(f.emulator.deliveries.map(\.status) == [200])
         #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'booked'") == 1)
@@ -71,6 +73,21 @@ import Testing
         #expect(try await f.emulator.resend(eventID) == 200)
         #expect(try await f.count(Self.appointmentRequests) == 1)
         #expect(try await f.count("SELECT count(*) FROM stripe_webhook_events") == 1)
+
+        // Deposit conversion by tier, in the report.
+        let report = try await f.pool.withConnection {
+            try await AnalyticsReport.load(
+                on: $0, organization: "org-1", from: nil, to: nil, asOf: BookingFixture.now.addingTimeInterval(120))
+        }
+        #expect(report.tiers.first { $0.tier == "surgical" }?.depositsPaid == 1)
+        #expect(report.total.depositsRequested == 1 && report.total.depositConversionPercent == 100)
+        #expect(report.table().contains("100.00% (1/1)"))
+        // As of before the payment, the same deposit was requested and not paid.
+        let before = try await f.pool.withConnection {
+            try await AnalyticsReport.load(
+                on: $0, organization: "org-1", from: nil, to: nil, asOf: BookingFixture.now.addingTimeInterval(30))
+        }
+        #expect(before.total.depositsRequested == 1 && before.total.depositsPaid == 0 && before.total.depositConversionPercent == 0)
         await f.close()
     }
 
@@ -96,6 +113,12 @@ import Testing
         // The ladder's paused steps (due a day after the booking) are pending again.
         #expect(try await f.count("SELECT count(*) FROM timers WHERE kind = 'ladder' AND status = 'pending'") == 2)
         #expect(try await f.count("SELECT count(*) FROM plan_events WHERE kind = 'deposit_expired'") == 1)
+        #expect(
+            try await f.count(
+                """
+                SELECT expired FROM analytics_deposit_conversion(NULL, NULL, '2026-12-01T17:00:00Z', 'org-1')
+                WHERE level = 'tier' AND tier = 'aesthetic' AND requested = 1 AND paid = 0 AND conversion_pct = 0
+                """) == 1)
         #expect(try await f.count(Self.appointmentRequests) == 0)
 
         // Stripe's own expiry event afterwards changes nothing more.
