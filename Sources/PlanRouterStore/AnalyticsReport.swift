@@ -108,59 +108,44 @@ public struct AnalyticsReport: Sendable, Hashable {
         return report
     }
 
-    /// The deposit conversion columns, per tier and overall; a tier with deposits but no accepted case in
-    /// the period gets a row of its own.
+    /// The deposit conversion columns, per tier and overall.
     mutating func addDepositConversion(on conn: PostgresConnection) async throws {
-        let rows = try await conn.query(
+        try await merge(
             """
             SELECT level, tier, requested, paid, conversion_pct::float8
             FROM analytics_deposit_conversion($1, $2, $3, $4)
             WHERE level IN ('all', 'tier')
-            """, from, to, asOf, organization)
-        for r in rows {
-            let values = (try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self))
-            if try r.decode(0, as: String.self) == "all" {
-                (total.depositsRequested, total.depositsPaid, total.depositConversionPercent) = values
-                continue
-            }
-            let tier = try r.decode(1, as: String?.self)
-            if let i = tiers.firstIndex(where: { $0.tier == tier }) {
-                (tiers[i].depositsRequested, tiers[i].depositsPaid, tiers[i].depositConversionPercent) = values
-            } else {
-                var row = Row.empty
-                row.tier = tier
-                (row.depositsRequested, row.depositsPaid, row.depositConversionPercent) = values
-                tiers.append(row)
-                tiers.sort { ($0.tier ?? "") < ($1.tier ?? "") }
-            }
-        }
+            """, on: conn
+        ) { row, v in (row.depositsRequested, row.depositsPaid, row.depositConversionPercent) = v }
     }
 
-    /// The acceptance rate columns, per tier and overall; a tier with presented plans but no
-    /// accepted case gets a row of its own.
+    /// The acceptance rate columns, per tier and overall.
     mutating func addAcceptanceRates(on conn: PostgresConnection) async throws {
-        let rows = try await conn.query(
+        try await merge(
             """
             SELECT level, tier, presented_plans, accepted_plans, acceptance_pct::float8
             FROM analytics_plan_acceptance($1, $2, $3, $4)
             WHERE level IN ('all', 'tier')
-            """, from, to, asOf, organization)
-        for r in rows {
-            let level = try r.decode(0, as: String.self)
-            let (presented, accepted, pct) = (
-                try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self)
-            )
-            if level == "all" {
-                (total.presentedPlans, total.presentedAccepted, total.acceptancePercent) = (presented, accepted, pct)
+            """, on: conn
+        ) { row, v in (row.presentedPlans, row.presentedAccepted, row.acceptancePercent) = v }
+    }
+
+    /// Sets columns from a query of (level, tier, count, count, percent) rows over this report's period:
+    /// `level = 'all'` on the all-tiers row, else on the tier's row; a tier with no accepted case gets a row of its own.
+    mutating func merge(_ sql: String, on conn: PostgresConnection, _ set: (inout Row, (Int, Int, Double?)) -> Void) async throws {
+        for r in try await conn.query(sql, from, to, asOf, organization) {
+            let values = (try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self))
+            if try r.decode(0, as: String.self) == "all" {
+                set(&total, values)
                 continue
             }
             let tier = try r.decode(1, as: String?.self)
             if let i = tiers.firstIndex(where: { $0.tier == tier }) {
-                (tiers[i].presentedPlans, tiers[i].presentedAccepted, tiers[i].acceptancePercent) = (presented, accepted, pct)
+                set(&tiers[i], values)
             } else {
                 var row = Row.empty
                 row.tier = tier
-                (row.presentedPlans, row.presentedAccepted, row.acceptancePercent) = (presented, accepted, pct)
+                set(&row, values)
                 tiers.append(row)
                 tiers.sort { ($0.tier ?? "") < ($1.tier ?? "") }
             }

@@ -49,23 +49,9 @@ public final class NotifySender: Service {
 
     public func run() async throws {
         logger.info("notify sender started", metadata: ["worker.id": "\(workerID)"])
-        var backoff = Backoff()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let handled = try await sendDue()
-                backoff.reset()
-                if handled < settings.batchSize { try await Task.sleep(for: settings.pollInterval) }
-            } catch let e as PostgresError where e.isRetriable {
-                stats.record(channel: "any", outcome: "database_transient")
-                logger.warning("notify sender hit a transient database error; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            } catch is CancellationError {
-                break
-            } catch let e as ClockError {
-                logger.warning("clock not readable yet; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
+        try await PollingLoop.run(
+            name: "notify sender", batchSize: settings.batchSize, pollInterval: settings.pollInterval, logger: logger,
+            onTransient: { _ in stats.record(channel: "any", outcome: "database_transient") }, round: sendDue)
         logger.info("notify sender stopped")
     }
 

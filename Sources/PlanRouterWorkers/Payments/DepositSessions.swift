@@ -48,22 +48,8 @@ public final class DepositSessions: Service {
 
     public func run() async throws {
         logger.info("deposit sessions started")
-        var backoff = Backoff()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let handled = try await createDue()
-                backoff.reset()
-                if handled < settings.batchSize { try await Task.sleep(for: settings.pollInterval) }
-            } catch let e as PostgresError where e.isRetriable {
-                logger.warning("deposit sessions hit a transient database error; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            } catch is CancellationError {
-                break
-            } catch let e as ClockError {
-                logger.warning("clock not readable yet; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
+        try await PollingLoop.run(
+            name: "deposit sessions", batchSize: settings.batchSize, pollInterval: settings.pollInterval, logger: logger, round: createDue)
         logger.info("deposit sessions stopped")
     }
 

@@ -22,18 +22,12 @@ public struct PaymentsHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        let requests = IncomingEvent.decodeAll(events, as: DepositRequest.self, letters: &letters)
-        guard !requests.isEmpty else { return letters }
-        let known = try await PlansRepository.existing(
-            requests.map { PlanKey(organizationID: $0.data.organizationID, planID: $0.data.planID) }, on: tx)
+        let decoded = IncomingEvent.decodeAll(events, as: DepositRequest.self, letters: &letters)
+        let requests = try await Decoded.withKnownPlans(
+            decoded,
+            plan: { PlanKey(organizationID: $0.organizationID, planID: $0.planID) },
+            reason: { "no plan \($0.planID) in organization \($0.organizationID) for deposit \($0.requestID)" }, in: tx, letters: &letters)
         for r in requests {
-            guard known.contains(PlanKey(organizationID: r.data.organizationID, planID: r.data.planID)) else {
-                letters.append(
-                    DeadLetter(
-                        message: r.message, kind: "unknown_plan",
-                        reason: "no plan \(r.data.planID) in organization \(r.data.organizationID) for deposit \(r.data.requestID)"))
-                continue
-            }
             // No deadline given: Stripe's longest session (24 h).
             let dueBy = r.data.dueBy ?? now.addingTimeInterval(24 * 3600)
             if !(try await DepositsRepository.record(NewDeposit(request: r.data, dueBy: dueBy), now: now, on: tx)) {
