@@ -97,6 +97,21 @@ public enum TimersRepository {
 
     /// `payload->>'action'` of a deposit-expiry timer.
     public static let depositExpiryAction = "deposit_expiry"
+    /// `payload->>'action'` of a deposit reminder (deposit_after_booking).
+    public static let depositReminderAction = "deposit_reminder"
+
+    /// A reminder of an unpaid deposit at `dueAt` (`kind = 'deposit'`); the escalation worker sends it if still unpaid.
+    public static func scheduleDepositReminder(
+        _ key: PlanKey, locationID: String, depositID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws {
+        let payload = JSONValue.object(["action": .string(depositReminderAction), "deposit_id": .string(depositID)])
+        _ = try await tx.execute(
+            """
+            INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
+            VALUES ($1, $2, $3, 'deposit', 0, $4, $5, $6)
+            """, key.organizationID, key.planID, locationID, dueAt, PostgresJSON(payload.serialized()), now)
+        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+    }
 
     public static func claim(limit: Int, lease: Duration, worker: String, now: Date, on conn: PostgresConnection) async throws -> [DueTimer]
     {

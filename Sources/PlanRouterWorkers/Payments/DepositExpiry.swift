@@ -42,20 +42,44 @@ enum DepositExpiry {
         try await offers.nudge(toNudge, in: tx, outbox: &outbox, now: now, logger: logger)
     }
 
-    /// "We released the time": on the patient's channel; nil without one.
+    /// Reminders of unpaid deposits of booked cases (deposit_after_booking): the checkout link again.
+    static func remind(
+        _ timers: [DueTimer], topics: TopicNames, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+    ) async throws {
+        for t in timers {
+            guard let d = try await DepositsRepository.latest(t.key, on: tx), d.status == .requested, d.dueBy > now, let url = d.checkoutURL
+            else { continue }
+            let amount = MessageTemplates.dollars(d.amountCents)
+            if let m = try await message(
+                d, id: "deposit-reminder-\(d.depositID)", subject: "Your deposit",
+                body: { "Hi \($0), a reminder: the \(amount) deposit for your visit is still open. Pay here: \(url)" }, link: url, now: now,
+                on: tx)
+            {
+                outbox.append(m, topic: topics[.patientMessages])
+            }
+        }
+    }
+
     static func releasedMessage(_ d: DepositRow, now: Date, on tx: PostgresConnection) async throws -> CloudEvent? {
+        try await message(
+            d, id: "deposit-expired-\(d.depositID)", subject: "The time we held for you",
+            body: {
+                "Hi \($0), we did not receive the deposit, so we released the time we were holding for you. We will send you new openings."
+            }, link: nil, now: now, on: tx)
+    }
+
+    /// A deposit message on the patient's channel; nil without one.
+    static func message(
+        _ d: DepositRow, id: String, subject: String, body: (String) -> String, link: String?, now: Date, on tx: PostgresConnection
+    ) async throws -> CloudEvent? {
         guard let plan = try await PlansRepository.stored([d.key], on: tx).first,
             let patient = try? JSONParser.parse(plan.patientJSON), let channel = PatientContact.channel(patient),
             let kind = MessageChannel(rawValue: channel.name)
         else { return nil }
         let firstName = patient["first_name"]?.stringValue ?? "there"
         let m = PatientMessage(
-            messageID: "deposit-expired-\(d.depositID)", organizationID: d.key.organizationID, locationID: d.locationID,
-            planID: d.key.planID,
-            patientID: d.patientID, channel: kind, to: channel.to, kind: .deposit,
-            subject: kind == .email ? "The time we held for you" : nil,
-            body: "Hi \(firstName), we did not receive the deposit, so we released the time we were holding for you. "
-                + "We will send you new openings.")
+            messageID: id, organizationID: d.key.organizationID, locationID: d.locationID, planID: d.key.planID, patientID: d.patientID,
+            channel: kind, to: channel.to, kind: .deposit, subject: kind == .email ? subject : nil, body: body(firstName), link: link)
         return CloudEvent(id: m.messageID, source: "planrouter/payments", time: now, subject: d.key.planID, data: m)
     }
 }

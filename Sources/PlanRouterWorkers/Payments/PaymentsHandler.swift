@@ -13,6 +13,9 @@ public struct PaymentsHandler: EventHandler {
     public let topics: TopicNames
     public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
 
+    /// How long before a booked case's deposit link runs out its reminder goes.
+    static let reminderBeforeDue: TimeInterval = 4 * 3600
+
     public init(consumerName: String = "planrouter-payments", topics: TopicNames = .init()) {
         self.consumerName = consumerName
         self.topics = topics
@@ -30,8 +33,16 @@ public struct PaymentsHandler: EventHandler {
         for r in requests {
             // No deadline given: Stripe's longest session (24 h).
             let dueBy = r.data.dueBy ?? now.addingTimeInterval(24 * 3600)
-            if !(try await DepositsRepository.record(NewDeposit(request: r.data, dueBy: dueBy), now: now, on: tx)) {
+            guard try await DepositsRepository.record(NewDeposit(request: r.data, dueBy: dueBy), now: now, on: tx) else {
                 logger.debug("deposit already recorded under another event id", metadata: ["deposit.id": "\(r.data.requestID)"])
+                continue
+            }
+            // Booked already (deposit_after_booking): a reminder while the checkout link still works.
+            let remindAt = dueBy.addingTimeInterval(-Self.reminderBeforeDue)
+            if (r.data.policy ?? .depositAfterBooking) == .depositAfterBooking, remindAt > now.addingTimeInterval(3600) {
+                try await TimersRepository.scheduleDepositReminder(
+                    PlanKey(organizationID: r.data.organizationID, planID: r.data.planID), locationID: r.data.locationID,
+                    depositID: r.data.requestID, dueAt: remindAt, now: now, on: tx)
             }
         }
         return letters

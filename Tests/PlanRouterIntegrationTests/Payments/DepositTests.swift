@@ -145,6 +145,21 @@ import Testing
                 SELECT count(*) FROM outbox WHERE topic = 'patient.messages'
                   AND convert_from(payload, 'UTF8')::jsonb->'data'->>'body' LIKE '%your visit is booked%'
                 """) == 1)
+        // Its own reminder, four hours before the link runs out (24 h after the request), with the same link.
+        #expect(
+            try await f.count(
+                "SELECT count(*) FROM timers WHERE kind = 'deposit' AND payload->>'action' = 'deposit_reminder' AND due_at = '2026-12-02T10:30:00Z'"
+            )
+                == 1)
+        f.clock.advance(by: 20 * 3600)
+        #expect(try await f.harness.timers(clock: f.clock).fireOnce() >= 1)
+        let url = try #require(try await f.value("SELECT checkout_url FROM deposits"))
+        #expect(
+            try await f.count(
+                """
+                SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND event_id LIKE 'deposit-reminder-%'
+                  AND convert_from(payload, 'UTF8')::jsonb->'data'->>'link' = '\(url)'
+                """) == 1)
         let sessionID = try #require(try await f.value("SELECT checkout_session_id FROM deposits"))
         #expect(try await f.emulator.pay(sessionID))
         #expect(try await f.count("SELECT count(*) FROM deposits WHERE status = 'paid'") == 1)
