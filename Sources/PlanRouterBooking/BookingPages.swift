@@ -85,7 +85,7 @@ enum BookingPages {
 
     /// A used link whose booking waits for its deposit: the checkout link, once the payments worker made it.
     static func pendingDeposit(_ d: PendingDeposit) -> String {
-        var b = "<h1>Your deposit confirms your visit</h1>\n"
+        var b = d.policy == .depositToConfirm ? "<h1>Your deposit confirms your visit</h1>\n" : "<h1>Your visit is booked</h1>\n"
         b += "<p>Pay the \(escape(MessageTemplates.dollars(d.amountCents))) deposit by "
         b += "\(escape(LocalTime.formatWithZone(Int64(d.dueBy.timeIntervalSince1970), in: d.timeZone))).</p>\n"
         if let url = d.checkoutURL {
@@ -98,7 +98,8 @@ enum BookingPages {
 
     static func pendingDepositJSON(_ d: PendingDeposit) -> JSONValue {
         var o: JSONObject = [
-            "status": "deposit_due", "deposit_cents": .int(d.amountCents), "due_by": .string(RFC3339.format(d.dueBy, in: d.timeZone)),
+            "status": "deposit_due", "policy": .string(d.policy.rawValue), "deposit_cents": .int(d.amountCents),
+            "due_by": .string(RFC3339.format(d.dueBy, in: d.timeZone)),
         ]
         if let url = d.checkoutURL { o["checkout_url"] = .string(url) }
         return .object(o)

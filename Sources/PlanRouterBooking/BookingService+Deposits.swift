@@ -16,7 +16,8 @@ public enum DepositPaidOutcome: Sendable, Hashable {
 }
 
 extension BookingService {
-    /// The page of a used link whose booking is provisional: the deposit to pay and where.
+    /// The page of a used link whose deposit is unpaid (a provisional booking, or a booked case's
+    /// deposit_after_booking): the deposit to pay and where.
     public func pendingDeposit(token: String) async throws -> PendingDeposit? {
         let now = try await clock.now()
         guard
@@ -29,7 +30,7 @@ extension BookingService {
             else { return nil }
             return PendingDeposit(
                 firstName: r.firstName, amountCents: d.amountCents, dueBy: d.dueBy,
-                timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!, checkoutURL: d.checkoutURL)
+                timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!, checkoutURL: d.checkoutURL, policy: d.policy)
         }
     }
 

@@ -75,6 +75,8 @@ public struct PendingDeposit: Sendable {
     public var timeZone: TimeZone
     /// Stripe Checkout's page; nil until the payments worker created the session.
     public var checkoutURL: String?
+    /// deposit_to_confirm: the visit is held until paid; deposit_after_booking: booked already.
+    public var policy: DepositPolicy
 }
 
 public enum BookingResult: Sendable {

@@ -166,13 +166,15 @@ public enum DepositsRepository {
             """, organizationID, eventID, String(type.prefix(100)), now) > 0
     }
 
-    /// The provisional booking's deposit that a used link leads to (deposit_to_confirm, still requested).
+    /// The unpaid deposit a used link leads to: its provisional booking's (deposit_to_confirm, the hold one of
+    /// the offer's openings), or the booked case's (deposit_after_booking).
     public static func pending(offerID: Int64, _ key: PlanKey, on conn: PostgresConnection) async throws -> DepositRow? {
         try await conn.query(
             select + """
-                 WHERE organization_id = $1 AND plan_id = $2 AND status = 'requested' AND policy = 'deposit_to_confirm'
-                   AND reservation_id IN (SELECT (e->>'reservation_id')::int8 FROM offers o, jsonb_array_elements(o.openings) AS e
-                                          WHERE o.id = $3 AND o.organization_id = $1)
+                 WHERE organization_id = $1 AND plan_id = $2 AND status = 'requested'
+                   AND (policy = 'deposit_after_booking'
+                        OR reservation_id IN (SELECT (e->>'reservation_id')::int8 FROM offers o, jsonb_array_elements(o.openings) AS e
+                                              WHERE o.id = $3 AND o.organization_id = $1))
                  ORDER BY requested_at DESC LIMIT 1
                 """, key.organizationID, key.planID, offerID
         ).first.map(row)

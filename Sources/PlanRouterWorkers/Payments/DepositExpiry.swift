@@ -10,7 +10,8 @@ import PlanRouterStore
 /// booking paused resume, and fresh openings go out at once (a nudge). A paid deposit ends nothing.
 enum DepositExpiry {
     static func expire(
-        _ timers: [DueTimer], offers: OfferPlanner, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+        _ timers: [DueTimer], offers: OfferPlanner, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date,
+        sendAfter: (DueTimer) -> Date?, logger: Logger
     ) async throws {
         guard !timers.isEmpty else { return }
         // Lock order: cases (the caller), then locations, then their reservations.
@@ -34,7 +35,9 @@ enum DepositExpiry {
                         source: "planrouter/payments", occurredAt: now,
                         detail: .object(["deposit_id": .string(d.depositID), "hold_released": .bool(!released.isEmpty)]))
                 ], recordedAt: now, on: tx)
-            if let m = try await releasedMessage(d, now: now, on: tx) { outbox.append(m, topic: offers.topics[.patientMessages]) }
+            if let m = try await releasedMessage(d, sendAfter: sendAfter(t), now: now, on: tx) {
+                outbox.append(m, topic: offers.topics[.patientMessages])
+            }
             toNudge.append(t.key)
         }
         guard !toNudge.isEmpty else { return }
@@ -44,7 +47,8 @@ enum DepositExpiry {
 
     /// Reminders of unpaid deposits of booked cases (deposit_after_booking): the checkout link again.
     static func remind(
-        _ timers: [DueTimer], topics: TopicNames, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+        _ timers: [DueTimer], topics: TopicNames, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date,
+        sendAfter: (DueTimer) -> Date?
     ) async throws {
         for t in timers {
             guard let d = try await DepositsRepository.latest(t.key, on: tx), d.status == .requested, d.dueBy > now, let url = d.checkoutURL
@@ -52,7 +56,8 @@ enum DepositExpiry {
             let amount = MessageTemplates.dollars(d.amountCents)
             if let m = try await message(
                 d, id: "deposit-reminder-\(d.depositID)", subject: "Your deposit",
-                body: { "Hi \($0), a reminder: the \(amount) deposit for your visit is still open. Pay here: \(url)" }, link: url, now: now,
+                body: { "Hi \($0), a reminder: the \(amount) deposit for your visit is still open. Pay here: \(url)" }, link: url,
+                sendAfter: sendAfter(t), now: now,
                 on: tx)
             {
                 outbox.append(m, topic: topics[.patientMessages])
@@ -60,17 +65,18 @@ enum DepositExpiry {
         }
     }
 
-    static func releasedMessage(_ d: DepositRow, now: Date, on tx: PostgresConnection) async throws -> CloudEvent? {
+    static func releasedMessage(_ d: DepositRow, sendAfter: Date?, now: Date, on tx: PostgresConnection) async throws -> CloudEvent? {
         try await message(
             d, id: "deposit-expired-\(d.depositID)", subject: "The time we held for you",
             body: {
                 "Hi \($0), we did not receive the deposit, so we released the time we were holding for you. We will send you new openings."
-            }, link: nil, now: now, on: tx)
+            }, link: nil, sendAfter: sendAfter, now: now, on: tx)
     }
 
     /// A deposit message on the patient's channel; nil without one.
     static func message(
-        _ d: DepositRow, id: String, subject: String, body: (String) -> String, link: String?, now: Date, on tx: PostgresConnection
+        _ d: DepositRow, id: String, subject: String, body: (String) -> String, link: String?, sendAfter: Date?, now: Date,
+        on tx: PostgresConnection
     ) async throws -> CloudEvent? {
         guard let plan = try await PlansRepository.stored([d.key], on: tx).first,
             let patient = try? JSONParser.parse(plan.patientJSON), let channel = PatientContact.channel(patient),
@@ -79,7 +85,8 @@ enum DepositExpiry {
         let firstName = patient["first_name"]?.stringValue ?? "there"
         let m = PatientMessage(
             messageID: id, organizationID: d.key.organizationID, locationID: d.locationID, planID: d.key.planID, patientID: d.patientID,
-            channel: kind, to: channel.to, kind: .deposit, subject: kind == .email ? subject : nil, body: body(firstName), link: link)
+            channel: kind, to: channel.to, kind: .deposit, subject: kind == .email ? subject : nil, body: body(firstName), link: link,
+            sendAfter: sendAfter)
         return CloudEvent(id: m.messageID, source: "planrouter/payments", time: now, subject: d.key.planID, data: m)
     }
 }

@@ -159,7 +159,15 @@ import Testing
                 """
                 SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND event_id LIKE 'deposit-reminder-%'
                   AND convert_from(payload, 'UTF8')::jsonb->'data'->>'link' = '\(url)'
+                  -- 05:30 in New York: it waits for the end of the location's quiet hours (08:00).
+                  AND (convert_from(payload, 'UTF8')::jsonb->'data'->>'send_after')::timestamptz = '2026-12-02T13:00:00Z'
                 """) == 1)
+        // The used link's page shows the deposit due and its link.
+        let token = f.booking.token()
+        try await f.booking.test { client in
+            let page = try await client.get("/book/\(token)")
+            #expect(page.status == .ok && page.text.contains("Your visit is booked") && page.text.contains(url))
+        }
         let sessionID = try #require(try await f.value("SELECT checkout_session_id FROM deposits"))
         #expect(try await f.emulator.pay(sessionID))
         #expect(try await f.count("SELECT count(*) FROM deposits WHERE status = 'paid'") == 1)
