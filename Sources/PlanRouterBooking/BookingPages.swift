@@ -73,6 +73,14 @@ enum BookingPages {
     }
 
     static func booked(_ c: BookingConfirmation) -> String {
+        if let until = c.provisionalUntil {
+            var b = "<h1>We're holding this time for you, \(escape(c.offer.firstName.isEmpty ? "thank you" : c.offer.firstName))</h1>\n"
+            b += "<p>\(escape(LocalTime.formatWithZone(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
+            b += "<p>Pay the \(escape(MessageTemplates.dollars(c.offer.depositCents))) deposit by "
+            b += "\(escape(LocalTime.formatWithZone(Int64(until.timeIntervalSince1970), in: c.offer.timeZone))) to confirm it. "
+            b += "We are sending you a secure payment link; this page shows it too once it is ready.</p>\n"
+            return page(title: "Time held: deposit due", body: b)
+        }
         var b = "<h1>You're booked, \(escape(c.offer.firstName.isEmpty ? "thank you" : c.offer.firstName))!</h1>\n"
         b += "<p>\(escape(LocalTime.formatWithZone(c.opening.start, in: c.offer.timeZone))) at \(escape(place(c.offer))).</p>\n"
         if c.offer.depositCents > 0 {
@@ -81,6 +89,28 @@ enum BookingPages {
         }
         b += callUs(c.offer)
         return page(title: "Appointment booked", body: b)
+    }
+
+    /// A used link whose booking waits for its deposit: the checkout link, once the payments worker made it.
+    static func pendingDeposit(_ d: PendingDeposit) -> String {
+        var b = d.policy == .depositToConfirm ? "<h1>Your deposit confirms your visit</h1>\n" : "<h1>Your visit is booked</h1>\n"
+        b += "<p>Pay the \(escape(MessageTemplates.dollars(d.amountCents))) deposit by "
+        b += "\(escape(LocalTime.formatWithZone(Int64(d.dueBy.timeIntervalSince1970), in: d.timeZone))).</p>\n"
+        if let url = d.checkoutURL {
+            b += "<p><a href=\"\(escape(url))\">Pay the deposit</a></p>\n"
+        } else {
+            b += "<p class=\"note\">Your payment link is on its way; reload this page in a minute.</p>\n"
+        }
+        return page(title: "Deposit due", body: b)
+    }
+
+    static func pendingDepositJSON(_ d: PendingDeposit) -> JSONValue {
+        var o: JSONObject = [
+            "status": "deposit_due", "policy": .string(d.policy.rawValue), "deposit_cents": .int(d.amountCents),
+            "due_by": .string(RFC3339.format(d.dueBy, in: d.timeZone)),
+        ]
+        if let url = d.checkoutURL { o["checkout_url"] = .string(url) }
+        return .object(o)
     }
 
     static let notFound = page(
@@ -121,10 +151,13 @@ enum BookingPages {
     }
 
     static func bookedJSON(_ c: BookingConfirmation) -> JSONValue {
-        .object([
-            "status": "booked", "plan_id": .string(c.offer.planID), "request_id": .string(c.requestID),
-            "appointment": openingJSON(c.opening, c.offer.timeZone), "deposit_cents": .int(c.offer.depositCents),
-        ])
+        var o: JSONObject = [
+            "status": c.provisionalUntil == nil ? "booked" : "provisional", "plan_id": .string(c.offer.planID),
+            "request_id": .string(c.requestID), "appointment": openingJSON(c.opening, c.offer.timeZone),
+            "deposit_cents": .int(c.offer.depositCents),
+        ]
+        if let until = c.provisionalUntil { o["deposit_due_by"] = .string(RFC3339.format(until, in: c.offer.timeZone)) }
+        return .object(o)
     }
 
     static let notFoundJSON = JSONValue.object(["error": "not_found", "message": "This link is no longer valid."])

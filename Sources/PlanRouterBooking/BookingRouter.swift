@@ -24,7 +24,11 @@ public enum BookingRoutes {
 /// The HTTP face of `BookingService`: the public surface.
 public enum BookingRouter {
     /// `webhooks`: the providers' webhooks (Sources/PlanRouterBooking/Webhooks), when configured.
-    public static func make(_ service: BookingService, webhooks: TwilioWebhooks? = nil) -> Router<BasicRequestContext> {
+    public static func make(
+        _ service: BookingService, webhooks: TwilioWebhooks? = nil, stripe: StripeWebhooks? = nil
+    )
+        -> Router<BasicRequestContext>
+    {
         // HEAD is answered wherever GET is (same status and headers, no body).
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // HTTP request counts and durations through swift-metrics (recorded only where the
@@ -35,6 +39,7 @@ public enum BookingRouter {
             router.on(route.routerPath, method: route.method, use: handler(route.endpoint, service))
         }
         webhooks?.register(on: router)
+        stripe?.register(on: router)
         return router
     }
 
@@ -69,7 +74,12 @@ public enum BookingRouter {
 
     static func bookingPage(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
         let asJSON = wantsJSON(request)
-        guard let token = context.parameters.get("token"), let offer = try await service.offer(token: token) else {
+        guard let token = context.parameters.get("token") else { return notFound(asJSON) }
+        guard let offer = try await service.offer(token: token) else {
+            // A link used for a provisional booking leads to its deposit until it is paid or runs out.
+            if let d = try await service.pendingDeposit(token: token) {
+                return asJSON ? json(.ok, BookingPages.pendingDepositJSON(d), private: true) : html(.ok, BookingPages.pendingDeposit(d))
+            }
             return notFound(asJSON)
         }
         return asJSON ? json(.ok, BookingPages.offerJSON(offer), private: true) : html(.ok, BookingPages.offer(offer))
@@ -133,10 +143,12 @@ public enum BookingRouter {
 /// The public surface's HTTP server; a `Service` to run in a `ServiceGroup`.
 public enum BookingServer {
     public static func application(
-        _ service: BookingService, host: String, port: Int, limits: HTTPLimits, webhooks: TwilioWebhooks? = nil, logger: Logger
+        _ service: BookingService, host: String, port: Int, limits: HTTPLimits, webhooks: TwilioWebhooks? = nil,
+        stripe: StripeWebhooks? = nil, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         HTTPSurfaceServer.application(
-            responder: BookingRouter.make(service, webhooks: webhooks).buildResponder(), host: host, port: port, limits: limits,
+            responder: BookingRouter.make(service, webhooks: webhooks, stripe: stripe).buildResponder(), host: host, port: port,
+            limits: limits,
             logger: logger)
     }
 }

@@ -10,6 +10,8 @@ import Synchronization
 public struct BookingConfiguration: Sendable {
     /// HMAC key of booking links; the offer worker must sign with the same secret.
     public var bookingKey: BookingKey
+    /// ISO 4217 currency of deposits (as the offer worker's `--currency`).
+    public var currency: String = "USD"
     /// Where the pms.appointment-requests events go.
     public var topics: TopicNames
     /// Largest request body accepted (form or JSON). Default: 16 KiB.
@@ -19,6 +21,15 @@ public struct BookingConfiguration: Sendable {
         self.bookingKey = bookingKey
         self.topics = topics
     }
+}
+
+/// An opening held for the patient, as shown on the booking page.
+public struct HeldOpening: Sendable, Hashable {
+    public var reservationID: Int64
+    public var providerID: String
+    public var operatoryID: String?
+    public var start: Int64
+    public var end: Int64
 }
 
 /// The offer a booking acts on: what a verified link names, or the offer a coordinator picked on
@@ -39,15 +50,6 @@ extension BookingToken {
     var offer: OfferReference { OfferReference(organizationID: organizationID, planID: planID, offerID: offerID) }
 }
 
-/// An opening held for the patient, as shown on the booking page.
-public struct HeldOpening: Sendable, Hashable {
-    public var reservationID: Int64
-    public var providerID: String
-    public var operatoryID: String?
-    public var start: Int64
-    public var end: Int64
-}
-
 /// What a valid booking link shows: the case's held openings of this offer.
 public struct OfferView: Sendable {
     public var offerID: Int64
@@ -60,6 +62,7 @@ public struct OfferView: Sendable {
     public var timeZone: TimeZone
     /// The only patient detail shown: the first name.
     public var firstName: String
+    public var patientID: String = ""
     public var depositCents: Int64
     public var openings: [HeldOpening]
     /// How many openings the offer named that are no longer available (taken, expired, too
@@ -73,11 +76,27 @@ extension HeldOpening {
     }
 }
 
-/// A booking made through a link.
+/// A booking made through a link (or a reply to the offer text).
 public struct BookingConfirmation: Sendable {
     public var offer: OfferView
     public var opening: HeldOpening
+    /// The appointment request's id; for a provisional booking, the deposit's id.
     public var requestID: String
+    /// Set for a provisional booking (deposit_to_confirm): the hold is kept until then, and the
+    /// deposit's payment confirms it.
+    public var provisionalUntil: Date? = nil
+}
+
+/// A provisional booking waiting for its deposit, as the used link's page shows it.
+public struct PendingDeposit: Sendable {
+    public var firstName: String
+    public var amountCents: Int64
+    public var dueBy: Date
+    public var timeZone: TimeZone
+    /// Stripe Checkout's page; nil until the payments worker created the session.
+    public var checkoutURL: String?
+    /// deposit_to_confirm: the visit is held until paid; deposit_after_booking: booked already.
+    public var policy: DepositPolicy
 }
 
 public enum BookingResult: Sendable {
@@ -185,7 +204,7 @@ public struct BookingService: Sendable {
     }
 
     /// The offer named by a verified token, when it is still usable, with its openings still valid.
-    private func loadOffer(_ t: OfferReference, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
+    func loadOffer(_ t: OfferReference, lock: Bool, now: Date, on conn: PostgresConnection) async throws -> OfferView? {
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
         guard let r = try await OffersRepository.linked(offerID: t.offerID, key, lock: lock, on: conn) else { return nil }
         guard !r.used, r.planStatus == CaseStatus.offered.rawValue || r.planStatus == CaseStatus.escalated.rawValue else { return nil }
@@ -193,7 +212,7 @@ public struct BookingService: Sendable {
             offerID: r.offerID, organizationID: t.organizationID, planID: t.planID,
             locationID: r.locationID, locationName: r.locationName,
             timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!,
-            firstName: r.firstName, depositCents: r.depositCents, openings: [])
+            firstName: r.firstName, patientID: r.patientID, depositCents: r.depositCents, openings: [])
         view.locationPhone = r.locationPhone
         view.openings = try await heldOpenings(view, now: now, on: conn)
         view.gone = max(0, r.offeredCount - view.openings.count)
@@ -251,7 +270,8 @@ public struct BookingService: Sendable {
         try await bookInTransaction(offer, reservationID: reservationID, via: via, now: now, in: tx)
     }
 
-    private func bookInTransaction(
+    /// The one booking transaction of a link, a texted reply and a coordinator's booking.
+    func bookInTransaction(
         _ t: OfferReference, reservationID: Int64, via: BookedVia, now: Date, in tx: PostgresConnection
     ) async throws -> BookingResult {
         // Serializes concurrent uses of one link: the second waits here and then sees used_at.
@@ -270,48 +290,129 @@ public struct BookingService: Sendable {
             return .conflict(rest)
         }
         let opening = HeldOpening(h)
-
-        // The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
-        try await ReservationsRepository.book(opening.reservationID, of: key, now: now, on: tx)
-        try await CaseWithdrawal.withdraw([key], holdReason: "booked_other", taskOutcome: "booked", now: now, on: tx)
+        let deposit = try await depositTerms(key, offer, on: tx)
+        var outbox = OutboxBatch()
+        var booked = offer
+        booked.openings = [opening]
         try await OffersRepository.markUsed(offer.offerID, now: now, on: tx)
-        // loadOffer locked the plan and saw it offered or escalated: booking it is legal.
-        let plan = try await PlansRepository.transitionExpected(key, to: .booked, now: now, on: tx)
-        let patientID = plan.patientID
-        let acceptedAt = plan.acceptedAt
+        if let deposit, deposit.policy == .depositToConfirm {
+            let until = try await provisional(key, offer, opening, deposit, via: via, now: now, outbox: &outbox, in: tx)
+            try await outbox.insert(on: tx, now: now)
+            return .booked(BookingConfirmation(offer: booked, opening: opening, requestID: until.depositID, provisionalUntil: until.dueBy))
+        }
+        let requestID = try await confirm(
+            key, locationID: offer.locationID, timeZone: offer.timeZone, opening: opening,
+            detail: ["offer_id": .int(offer.offerID), "via": .string(via.rawValue)], via: via,
+            outbox: &outbox, now: now, in: tx)
+        if let deposit {
+            // deposit_after_booking: booked now, the deposit asked for after (its own message and link).
+            outbox.append(
+                depositRequest(key, offer, deposit, reservationID: nil, dueBy: now.addingTimeInterval(24 * 3600), now: now),
+                topic: configuration.topics[.depositRequests])
+        }
+        try await outbox.insert(on: tx, now: now)
+        return .booked(BookingConfirmation(offer: booked, opening: opening, requestID: requestID))
+    }
 
-        let requestID = UUID().uuidString.lowercased()
+    /// The case's deposit and its policy (its tier's in the location's rules); nil when it takes none.
+    struct DepositTerms {
+        var cents: Int64
+        var tier: String?
+        var policy: DepositPolicy
+        var holdSeconds: Int
+    }
+
+    private func depositTerms(_ key: PlanKey, _ offer: OfferView, on conn: PostgresConnection) async throws -> DepositTerms? {
+        // The deposit and its tier come from the classification; a case without one has no deposit policy.
+        guard offer.depositCents > 0, let tier = try await ClassificationsRepository.latestTier(key, on: conn) else { return nil }
+        let rules = try await rules.rules(for: key.organizationID, on: conn).resolved(for: offer.locationID)
+        guard let d = rules.tiers.first(where: { $0.name == tier })?.deposit else { return nil }
+        return DepositTerms(cents: offer.depositCents, tier: tier, policy: d.policy, holdSeconds: d.holdSeconds)
+    }
+
+    /// deposit_to_confirm: the chosen hold is kept (until the deposit's deadline), the plan's other
+    /// holds and its ladder stop, a deposit-expiry timer is set, and the deposit is requested. The case
+    /// stays `offered`/`escalated` until the payment confirms it; nothing goes to the PMS yet.
+    private func provisional(
+        _ key: PlanKey, _ offer: OfferView, _ opening: HeldOpening, _ deposit: DepositTerms, via: BookedVia, now: Date,
+        outbox: inout OutboxBatch, in tx: PostgresConnection
+    ) async throws -> (depositID: String, dueBy: Date) {
+        let dueBy = now.addingTimeInterval(Double(deposit.holdSeconds))
+        try await CaseLockRepository.lockHoldLocations(organizations: [key.organizationID], plans: [key.planID], on: tx)
+        let others = try await ReservationsRepository.heldForCases([key], now: now, on: tx).map(\.reservationID)
+            .filter { $0 != opening.reservationID }
+        let released = try await ReservationsRepository.releaseHolds(ids: others, reason: "provisional_other", now: now, on: tx)
+        try await LocationsRepository.bumpCalendars(
+            Array(Set(released.map { LocationKey(organizationID: $0.key.organizationID, locationID: $0.locationID) })), on: tx)
+        try await ReservationsRepository.extendHolds([opening.reservationID], until: [dueBy], on: tx)
+        let request = depositRequest(key, offer, deposit, reservationID: opening.reservationID, dueBy: dueBy, now: now)
+        let depositID = request.id
+        try await TimersRepository.pauseForDeposit(key, locationID: offer.locationID, depositID: depositID, dueAt: dueBy, now: now, on: tx)
+        outbox.append(request, topic: configuration.topics[.depositRequests])
         try await PlanEventsRepository.append(
             [
                 PlanEventRow(
-                    organizationID: t.organizationID, planID: t.planID, locationID: offer.locationID, kind: "booked",
-                    source: "planrouter/booking",
-                    eventID: requestID, occurredAt: now,
+                    organizationID: key.organizationID, planID: key.planID, locationID: offer.locationID, kind: "provisionally_booked",
+                    source: "planrouter/booking", eventID: depositID, occurredAt: now,
                     detail: .object([
-                        "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "via": .string(via.rawValue),
-                        "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
+                        "offer_id": .int(offer.offerID), "reservation_id": .int(opening.reservationID), "deposit_id": .string(depositID),
+                        "via": .string(via.rawValue),
+                        "due_by": .string(RFC3339.format(dueBy)),
                     ]))
+            ], recordedAt: now, on: tx)
+        return (depositID, dueBy)
+    }
+
+    private func depositRequest(
+        _ key: PlanKey, _ offer: OfferView, _ deposit: DepositTerms, reservationID: Int64?, dueBy: Date, now: Date
+    ) -> CloudEvent {
+        let d = DepositRequest(
+            requestID: UUID().uuidString.lowercased(), organizationID: key.organizationID, locationID: offer.locationID, planID: key.planID,
+            patientID: offer.patientID, amountCents: deposit.cents, currency: configuration.currency, tier: deposit.tier.map { Tier($0) },
+            reason: "deposit for \(deposit.tier ?? "the") treatment", dueBy: dueBy, policy: deposit.policy, reservationID: reservationID)
+        return CloudEvent(id: d.requestID, source: "planrouter/booking", time: now, subject: key.planID, data: d)
+    }
+
+    /// The held `opening` becomes the case's booking: the hold turns into the booking in place, the
+    /// case's other holds, timers and tasks end, the case is `booked` (it must be offered or escalated,
+    /// and locked by the caller), and the schema-checked appointment request goes to the outbox.
+    /// Returns the request's id. Shared by links, replies and paid deposits.
+    func confirm(
+        _ key: PlanKey, locationID: String, timeZone: TimeZone, opening: HeldOpening, detail: JSONObject, via: BookedVia = .link,
+        outbox: inout OutboxBatch, now: Date, in tx: PostgresConnection
+    ) async throws -> String {
+        // The hold becomes the booking: same ranges, so the exclusion constraint cannot object.
+        try await ReservationsRepository.book(opening.reservationID, of: key, now: now, on: tx)
+        try await CaseWithdrawal.withdraw([key], holdReason: "booked_other", taskOutcome: "booked", now: now, on: tx)
+        let plan = try await PlansRepository.transitionExpected(key, to: .booked, now: now, on: tx)
+
+        let requestID = UUID().uuidString.lowercased()
+        var eventDetail = detail
+        eventDetail["reservation_id"] = .int(opening.reservationID)
+        eventDetail["seconds_from_acceptance"] = .int(Int64(now.timeIntervalSince(plan.acceptedAt).rounded()))
+        try await PlanEventsRepository.append(
+            [
+                PlanEventRow(
+                    organizationID: key.organizationID, planID: key.planID, locationID: locationID, kind: "booked",
+                    source: "planrouter/booking",
+                    eventID: requestID, occurredAt: now, detail: .object(eventDetail))
             ], recordedAt: now, on: tx)
 
         let request = AppointmentRequest(
-            requestID: requestID, organizationID: t.organizationID, locationID: offer.locationID, planID: t.planID, patientID: patientID,
+            requestID: requestID, organizationID: key.organizationID, locationID: locationID, planID: key.planID, patientID: plan.patientID,
             providerID: opening.providerID, operatoryID: opening.operatoryID,
-            start: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.start)), in: offer.timeZone),
-            end: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.end)), in: offer.timeZone),
+            start: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.start)), in: timeZone),
+            end: OffsetDateTime(Date(timeIntervalSince1970: Double(opening.end)), in: timeZone),
             procedureCodes: try await PlansRepository.procedureCodes(key, on: tx), bookedVia: via, bookedAt: now)
         let problems = EventValidator.shared.validate(request)
         guard problems.isEmpty else {
             // The problems name fields, not values; the transaction rolls back and nothing is booked.
             throw BookingInternalError(description: "appointment request fails its schema (\(problems.count) problems)")
         }
-        var outbox = OutboxBatch()
         outbox.append(
-            CloudEvent(id: requestID, source: "planrouter/booking", time: now, subject: t.planID, data: request),
+            CloudEvent(id: requestID, source: "planrouter/booking", time: now, subject: key.planID, data: request),
             topic: configuration.topics[.appointmentRequests])
-        try await outbox.insert(on: tx, now: now)
-        var booked = offer
-        booked.openings = [opening]
-        return .booked(BookingConfirmation(offer: booked, opening: opening, requestID: requestID))
+        return requestID
     }
 
     // MARK: Health

@@ -280,6 +280,9 @@ public actor Simulator {
                         .book(token: token, planID: plan)
                     ))
             }
+        case .deposit:
+            // Its link is Stripe's checkout page, not a booking link: the simulated patients do not pay (yet).
+            break
         }
     }
 

@@ -42,6 +42,10 @@ public struct AnalyticsReport: Sendable, Hashable {
         public var presentedPlans: Int = 0
         public var presentedAccepted: Int = 0
         public var acceptancePercent: Double?
+        /// Deposits requested in the period and how many were paid by `asOf` (`analytics_deposit_conversion`).
+        public var depositsRequested: Int = 0
+        public var depositsPaid: Int = 0
+        public var depositConversionPercent: Double?
     }
 
     public struct UnknownOrganization: Error, CustomStringConvertible, Sendable {
@@ -100,34 +104,48 @@ public struct AnalyticsReport: Sendable, Hashable {
             organization: organization, from: from, to: to, asOf: asOf,
             total: total ?? Row.empty, tiers: tiers)
         try await report.addAcceptanceRates(on: conn)
+        try await report.addDepositConversion(on: conn)
         return report
     }
 
-    /// The acceptance rate columns, per tier and overall; a tier with presented plans but no
-    /// accepted case gets a row of its own.
+    /// The deposit conversion columns, per tier and overall.
+    mutating func addDepositConversion(on conn: PostgresConnection) async throws {
+        try await merge(
+            """
+            SELECT level, tier, requested, paid, conversion_pct::float8
+            FROM analytics_deposit_conversion($1, $2, $3, $4)
+            WHERE level IN ('all', 'tier')
+            """, on: conn
+        ) { row, v in (row.depositsRequested, row.depositsPaid, row.depositConversionPercent) = v }
+    }
+
+    /// The acceptance rate columns, per tier and overall.
     mutating func addAcceptanceRates(on conn: PostgresConnection) async throws {
-        let rows = try await conn.query(
+        try await merge(
             """
             SELECT level, tier, presented_plans, accepted_plans, acceptance_pct::float8
             FROM analytics_plan_acceptance($1, $2, $3, $4)
             WHERE level IN ('all', 'tier')
-            """, from, to, asOf, organization)
-        for r in rows {
-            let level = try r.decode(0, as: String.self)
-            let (presented, accepted, pct) = (
-                try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self)
-            )
-            if level == "all" {
-                (total.presentedPlans, total.presentedAccepted, total.acceptancePercent) = (presented, accepted, pct)
+            """, on: conn
+        ) { row, v in (row.presentedPlans, row.presentedAccepted, row.acceptancePercent) = v }
+    }
+
+    /// Sets columns from a query of (level, tier, count, count, percent) rows over this report's period:
+    /// `level = 'all'` on the all-tiers row, else on the tier's row; a tier with no accepted case gets a row of its own.
+    mutating func merge(_ sql: String, on conn: PostgresConnection, _ set: (inout Row, (Int, Int, Double?)) -> Void) async throws {
+        for r in try await conn.query(sql, from, to, asOf, organization) {
+            let values = (try r.decode(2, as: Int.self), try r.decode(3, as: Int.self), try r.decode(4, as: Double?.self))
+            if try r.decode(0, as: String.self) == "all" {
+                set(&total, values)
                 continue
             }
             let tier = try r.decode(1, as: String?.self)
             if let i = tiers.firstIndex(where: { $0.tier == tier }) {
-                (tiers[i].presentedPlans, tiers[i].presentedAccepted, tiers[i].acceptancePercent) = (presented, accepted, pct)
+                set(&tiers[i], values)
             } else {
                 var row = Row.empty
                 row.tier = tier
-                (row.presentedPlans, row.presentedAccepted, row.acceptancePercent) = (presented, accepted, pct)
+                set(&row, values)
                 tiers.append(row)
                 tiers.sort { ($0.tier ?? "") < ($1.tier ?? "") }
             }
@@ -162,7 +180,7 @@ extension AnalyticsReport {
     public func table() -> String {
         let header = [
             "tier", "cases", "same-day", "unscheduled", "unscheduled $", "booking p50", "booking p90",
-            "1st offer p50", "1st offer p90", "1st-offer SLA", "plan acceptance",
+            "1st offer p50", "1st offer p90", "1st-offer SLA", "plan acceptance", "deposits paid",
         ]
         var lines: [[String]] = [header]
         for r in allRows {
@@ -172,6 +190,7 @@ extension AnalyticsReport {
                 Self.minutes(r.firstOfferP50Seconds), Self.minutes(r.firstOfferP90Seconds),
                 Self.percent(r.firstOfferSLAPercent) + (r.initialOffers > 0 ? " (\(r.initialOffersSLAMet)/\(r.initialOffers))" : ""),
                 Self.percent(r.acceptancePercent) + (r.presentedPlans > 0 ? " (\(r.presentedAccepted)/\(r.presentedPlans))" : ""),
+                Self.percent(r.depositConversionPercent) + (r.depositsRequested > 0 ? " (\(r.depositsPaid)/\(r.depositsRequested))" : ""),
             ])
         }
         let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
@@ -191,6 +210,7 @@ extension AnalyticsReport {
         "unscheduled_dollars", "unscheduled_pct", "closed_cases", "closed_cents", "same_day_cases", "same_day_pct", "offered_cases",
         "first_offer_p50_seconds", "first_offer_p90_seconds", "booked_cases", "booking_p50_seconds", "booking_p90_seconds",
         "initial_offers", "initial_offers_sla_met", "first_offer_sla_pct", "presented_plans", "presented_accepted", "acceptance_pct",
+        "deposits_requested", "deposits_paid", "deposit_conversion_pct",
     ]
 
     /// One header line and a line per row; the all-tiers row has tier "all". Empty cells are unknown values.
@@ -205,7 +225,8 @@ extension AnalyticsReport {
                 Self.number(r.firstOfferP90Seconds), String(r.bookedCases), Self.number(r.bookingP50Seconds),
                 Self.number(r.bookingP90Seconds), String(r.initialOffers), String(r.initialOffersSLAMet),
                 Self.number(r.firstOfferSLAPercent), String(r.presentedPlans), String(r.presentedAccepted),
-                Self.number(r.acceptancePercent),
+                Self.number(r.acceptancePercent), String(r.depositsRequested), String(r.depositsPaid),
+                Self.number(r.depositConversionPercent),
             ]
             out += cells.joined(separator: ",") + "\n"
         }
@@ -234,6 +255,8 @@ extension AnalyticsReport {
                 "first_offer_sla_pct": num(r.firstOfferSLAPercent),
                 "presented_plans": .int(Int64(r.presentedPlans)), "presented_accepted": .int(Int64(r.presentedAccepted)),
                 "acceptance_pct": num(r.acceptancePercent),
+                "deposits_requested": .int(Int64(r.depositsRequested)), "deposits_paid": .int(Int64(r.depositsPaid)),
+                "deposit_conversion_pct": num(r.depositConversionPercent),
             ])
         }
         return .object([

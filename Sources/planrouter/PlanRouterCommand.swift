@@ -13,7 +13,7 @@ struct PlanRouterCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, ServeCommand.self, ProduceCommand.self, RulesCommand.self, AvailabilityCommand.self,
             OutboxCommand.self, DLQCommand.self, SimulateCommand.self, ReportCommand.self, DevBrokerCommand.self, DevBrokerCtlCommand.self,
-            DevCommsCommand.self,
+            DevCommsCommand.self, DevPaymentsCommand.self,
             BenchCommand.self, StaffCommand.self, RetentionCommand.self, ConnectorCommand.self, DevPMSCommand.self,
             LocationsCommand.self,
         ]

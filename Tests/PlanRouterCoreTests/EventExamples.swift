@@ -150,7 +150,7 @@ enum EventExamples {
           "request_id": "dep-tp-88412-1", "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412",
           "patient_id": "pat-20931", "amount_cents": 50000, "currency": "USD", "tier": "surgical",
           "reason": "deposit for surgical treatment", "link": "https://book.planrouter.dev/b/eyJvIjoib2ZyLTkxMjIifQ.k3Jd9xQ",
-          "due_by": "2026-12-02T15:14:55Z"
+          "due_by": "2026-12-02T15:14:55Z", "policy": "deposit_to_confirm", "reservation_id": 88213
         }
         """,
         .coordinatorTasks: """

@@ -19,11 +19,17 @@ public struct TwilioWebhooks: Sendable {
     /// The scheme and host Twilio calls (what it signs), e.g. `https://book.example.com`;
     /// behind a proxy the request's own Host is not it.
     let publicBaseURL: String
+    /// Books replies `1`/`2`/`3` through the link's path; nil: replies only become tasks.
+    let booking: BookingService?
+    let topics: TopicNames
     let logger: Logger
 
     public init(
-        pool: PostgresPool, clock: any PlanRouterClock, configuration: MessagingConfiguration, publicBaseURL: String, logger: Logger
+        pool: PostgresPool, clock: any PlanRouterClock, configuration: MessagingConfiguration, publicBaseURL: String,
+        booking: BookingService? = nil, topics: TopicNames = .init(), logger: Logger
     ) {
+        self.booking = booking
+        self.topics = topics
         self.pool = pool
         self.clock = clock
         self.configuration = configuration
@@ -76,7 +82,9 @@ public struct TwilioWebhooks: Sendable {
 
     /// A text from a patient: STOP and its synonyms opt the number out of the organization's
     /// texts at once, START/UNSTOP opt it back in, HELP is answered with the practice's name
-    /// and phone. Other replies get an empty answer (docs/messaging.md).
+    /// and phone. `1`, `2` or `3` books that opening of the newest open offer texted to the number
+    /// (answered with the confirmation or what went wrong); anything else becomes a coordinator task
+    /// with the text in its context (docs/messaging.md). The text itself is never logged.
     func inbound(_ request: Request) async throws -> Response {
         guard let params = try await verified(request) else { return refused() }
         let p = Dictionary(params, uniquingKeysWith: { first, _ in first })
@@ -100,8 +108,54 @@ public struct TwilioWebhooks: Sendable {
         case .help:
             return Self.twiml([SMSWording.help(practiceName: organization.practiceName, practicePhone: organization.practicePhone)])
         case nil:
+            let text = (p["Body"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters))
+            if let booking, let number = Int(text), (1...9).contains(number), text.count == 1 {
+                let result = try await booking.bookReply(organizationID: organizationID, phone: from, number: number)
+                return Self.twiml([Self.replyAnswer(result, organization: organization)])
+            }
+            try await replyTask(organizationID: organizationID, phone: from, text: p["Body"] ?? "", now: now)
             return Self.twiml([])
         }
+    }
+
+    /// The answer to a reply that named an opening.
+    static func replyAnswer(_ result: BookingResult?, organization: MessagingConfiguration.Organization) -> String {
+        let call = organization.practicePhone.map { " Please call us at \($0)." } ?? " Please call the office."
+        switch result {
+        case nil:
+            return "We could not find an open offer for this number." + call
+        case .notFound:
+            return "That offer is no longer open." + call
+        case .conflict(let view):
+            return "Sorry, that time is no longer available."
+                + (view.openings.isEmpty ? call : " Your booking link shows the times still open.")
+        case .booked(let c):
+            let when = LocalTime.formatWithZone(c.opening.start, in: c.offer.timeZone)
+            let place = c.offer.locationName.isEmpty ? "the office" : c.offer.locationName
+            if let until = c.provisionalUntil {
+                return "We are holding \(when) at \(place) for you until "
+                    + "\(LocalTime.formatWithZone(Int64(until.timeIntervalSince1970), in: c.offer.timeZone)). "
+                    + "We will text you a link to pay the \(MessageTemplates.dollars(c.offer.depositCents)) deposit that confirms it."
+            }
+            return "You're booked: \(when) at \(place). See you then!"
+        }
+    }
+
+    /// Any other reply: a coordinator task on the patient's newest case, the text in its context
+    /// (where the coordinator reads it). A number with no case is left alone.
+    func replyTask(organizationID: String, phone: String, text: String, now: Date) async throws {
+        let topics = self.topics
+        let created = try await pool.withTransaction(scopedTo: .organization(organizationID)) { tx -> Bool in
+            guard let key = try await PlansRepository.latestCase(organizationID: organizationID, phone: phone, on: tx) else { return false }
+            var outbox = OutboxBatch()
+            let task = try await CaseTasks.create(
+                key, kind: .patientReply, reason: "the patient replied to a text; read the reply and answer them", urgent: false,
+                extraContext: .object(["reply": .string(String(text.prefix(1600)))]), source: "planrouter/messaging", topics: topics,
+                outbox: &outbox, now: now, on: tx)
+            try await outbox.insert(on: tx, now: now)
+            return task != nil
+        }
+        logger.debug("patient reply handed to a coordinator", metadata: ["reply.task_created": "\(created)"])
     }
 
     func refused() -> Response {

@@ -10,6 +10,12 @@ public enum TaskKind: String, Sendable, Hashable, CaseIterable {
     case noAvailability = "no_availability"
     /// The stalled-case watchdog: accepted, yet no offer and no task after the bound.
     case routingStalled = "routing_stalled"
+    /// A booking whose deposit was paid was cancelled: refunds are manual (docs/payments.md).
+    case depositRefund = "deposit_refund"
+    /// A deposit was paid but its provisional booking could not be confirmed (the time was gone).
+    case depositUnconfirmed = "deposit_unconfirmed"
+    /// The patient texted something other than a keyword or an opening's number.
+    case patientReply = "patient_reply"
 }
 
 /// Status of a coordinator task (`coordinator_tasks.status`).

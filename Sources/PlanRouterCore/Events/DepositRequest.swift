@@ -19,10 +19,15 @@ public struct DepositRequest: EventData {
     /// Where the patient pays.
     public var link: String?
     public var dueBy: Date?
+    /// When the booking is confirmed relative to the payment; absent = after booking.
+    public var policy: DepositPolicy?
+    /// The provisional booking's held reservation (deposit_to_confirm).
+    public var reservationID: Int64?
 
     public init(
         requestID: String, organizationID: String, locationID: String, planID: String, patientID: String, amountCents: Int64,
-        currency: String, tier: Tier? = nil, reason: String? = nil, link: String? = nil, dueBy: Date? = nil
+        currency: String, tier: Tier? = nil, reason: String? = nil, link: String? = nil, dueBy: Date? = nil, policy: DepositPolicy? = nil,
+        reservationID: Int64? = nil
     ) {
         self.requestID = requestID
         self.organizationID = organizationID
@@ -35,6 +40,8 @@ public struct DepositRequest: EventData {
         self.reason = reason
         self.link = link
         self.dueBy = dueBy
+        self.policy = policy
+        self.reservationID = reservationID
     }
 
     public init(data: JSONValue) throws(EventRejection) {
@@ -50,6 +57,8 @@ public struct DepositRequest: EventData {
         reason = try r.optionalString("reason")
         link = try r.optionalString("link")
         dueBy = try r.optionalDate("due_by")
+        policy = try r.optionalString("policy", as: DepositPolicy.self)
+        reservationID = try r.optionalInt64("reservation_id")
     }
 
     public var data: JSONValue {
@@ -65,6 +74,8 @@ public struct DepositRequest: EventData {
         b.set("reason", reason)
         b.set("link", link)
         b.set("due_by", dueBy)
+        b.set("policy", policy?.rawValue)
+        b.set("reservation_id", reservationID)
         return b.value
     }
 }

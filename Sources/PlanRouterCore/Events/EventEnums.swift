@@ -74,6 +74,8 @@ public enum MessageKind: String, Sendable, Hashable, CaseIterable {
     /// A re-offer: the time offered earlier is no longer available (the PMS schedule or an
     /// appointment changed); the message carries new openings.
     case openingWithdrawn = "opening_withdrawn"
+    /// About a deposit: the payment link, or a provisional booking released for want of it.
+    case deposit
 }
 
 /// Who booked an appointment through PlanRouter (`pms.appointment-requests` `booked_via`).

@@ -67,17 +67,39 @@ public struct MessagingConfiguration: Sendable {
         }
     }
 
+    /// Deposits through Stripe Checkout (docs/payments.md).
+    public struct Payments: Sendable, Hashable {
+        /// `sk_live_…` / `sk_test_…` (or a restricted key that may create Checkout Sessions).
+        public var secretKey: String
+        /// The webhook endpoint's signing secret (`whsec_…`).
+        public var webhookSecret: String
+        public var apiBaseURL: String
+        /// Where Stripe sends the patient after paying, and when they leave the checkout page.
+        public var successURL: String
+        public var cancelURL: String
+
+        public init(secretKey: String, webhookSecret: String, apiBaseURL: String, successURL: String, cancelURL: String) {
+            self.secretKey = secretKey
+            self.webhookSecret = webhookSecret
+            self.apiBaseURL = apiBaseURL
+            self.successURL = successURL
+            self.cancelURL = cancelURL
+        }
+    }
+
     public struct Organization: Sendable {
         public var practiceName: String
         public var practicePhone: String?
         public var sms: SMS?
         public var email: Email?
+        public var payments: Payments?
 
-        public init(practiceName: String, practicePhone: String? = nil, sms: SMS? = nil, email: Email? = nil) {
+        public init(practiceName: String, practicePhone: String? = nil, sms: SMS? = nil, email: Email? = nil, payments: Payments? = nil) {
             self.practiceName = practiceName
             self.practicePhone = practicePhone
             self.sms = sms
             self.email = email
+            self.payments = payments
         }
     }
 
@@ -124,6 +146,14 @@ extension MessagingConfiguration {
                     apiBaseURL: string(s["api_base_url"]) ?? "https://api.twilio.com",
                     statusCallbackURL: string(s["status_callback_url"]),
                     ratePerSecond: try rate(s, at, default: 1))
+            }
+            if let s = o["payments"] as? [String: Any] {
+                let at = "organizations.\(id).payments"
+                org.payments = Payments(
+                    secretKey: try secret(s, "secret_key", at, environment),
+                    webhookSecret: try secret(s, "webhook_secret", at, environment),
+                    apiBaseURL: string(s["api_base_url"]) ?? "https://api.stripe.com", successURL: try required(s, "success_url", at),
+                    cancelURL: try required(s, "cancel_url", at))
             }
             if let e = o["email"] as? [String: Any] {
                 let at = "organizations.\(id).email"

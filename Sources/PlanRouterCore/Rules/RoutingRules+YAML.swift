@@ -336,7 +336,9 @@ struct RulesReader {
     mutating func readDeposit(_ node: Node, _ path: String) -> RoutingRules.Deposit? {
         var d = RoutingRules.Deposit()
         var sawKind = false
-        for (key, v) in mapping(node, path, allowed: ["fixed_cents", "percent", "min_cents", "max_cents", "max_share"]) ?? [] {
+        for (key, v) in mapping(node, path, allowed: ["fixed_cents", "percent", "min_cents", "max_cents", "max_share", "policy", "hold"])
+            ?? []
+        {
             let p = child(path, key)
             switch key {
             case "fixed_cents":
@@ -356,6 +358,18 @@ struct RulesReader {
                     continue
                 }
                 d.maximumSharePercent = x
+            case "policy":
+                guard let s = string(v, p) else { continue }
+                if let policy = DepositPolicy(rawValue: s) {
+                    d.policy = policy
+                } else {
+                    fail(p, v, "expected \(DepositPolicy.allCases.map(\.rawValue).joined(separator: " or "))")
+                }
+            case "hold":
+                // Stripe Checkout sessions last 30 minutes to 24 hours; the hold is the session's life.
+                if let seconds = duration(v, p) {
+                    if seconds < 1800 || seconds > 86400 { fail(p, v, "must be between 30m and 24h") } else { d.holdSeconds = seconds }
+                }
             default: d.maximumCents = int(v, p, 0...100_000_000)
             }
         }

@@ -28,6 +28,10 @@ public struct RoutingRules: Sendable, Hashable {
         /// The most a deposit may take of the amount it is computed on (`max_share`, percent). A tier
         /// minimum must not turn into the whole fee of a small case; 100 allows it deliberately.
         public var maximumSharePercent: Double = 50
+        /// When the deposit is asked for (`policy`); a tier that sets none books first.
+        public var policy: DepositPolicy = .depositAfterBooking
+        /// How long a provisional booking keeps its hold waiting for the deposit (`hold`, deposit_to_confirm only).
+        public var holdSeconds: Int = 2 * 3600
         public static let zero = Deposit(fixedCents: 0)
     }
 

@@ -4,6 +4,14 @@ import PlanRouterPostgres
 
 /// `classifications`: one row per classification of a plan (the latest is the current one).
 public enum ClassificationsRepository {
+    /// The tier of the plan's current (latest) classification.
+    public static func latestTier(_ key: PlanKey, on conn: PostgresConnection) async throws -> String? {
+        try await conn.query(
+            "SELECT tier FROM classifications WHERE organization_id = $1 AND plan_id = $2 ORDER BY id DESC LIMIT 1",
+            key.organizationID, key.planID
+        ).first?.decode(0, as: String.self)
+    }
+
     public static func insert(
         _ cs: [(key: PlanKey, locationID: String, acceptedAt: Date, classification: Classification)], now: Date, on tx: PostgresConnection
     ) async throws {

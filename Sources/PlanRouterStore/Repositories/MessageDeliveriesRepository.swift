@@ -178,6 +178,25 @@ public enum SuppressionsRepository {
         _ = try await conn.execute("DELETE FROM sms_suppressions WHERE organization_id = $1 AND phone = $2", organizationID, phone)
     }
 
+    /// The keyword of suppressions that come from the PMS's consent flag, not from a text.
+    public static let pmsKeyword = "PMS_CONSENT"
+
+    /// The PMS's SMS consent for a number: no consent suppresses it; consent lifts only a suppression
+    /// the PMS made (a STOP texted by the patient stands until they text START).
+    public static func applyPMSConsent(
+        organizationID: String, phone: String, smsConsent: Bool, now: Date, on conn: PostgresConnection
+    )
+        async throws
+    {
+        if smsConsent {
+            _ = try await conn.execute(
+                "DELETE FROM sms_suppressions WHERE organization_id = $1 AND phone = $2 AND keyword = $3", organizationID, phone, pmsKeyword
+            )
+        } else {
+            try await optOut(organizationID: organizationID, phone: phone, keyword: pmsKeyword, now: now, on: conn)
+        }
+    }
+
     public static func isSuppressed(organizationID: String, phone: String, on conn: PostgresConnection) async throws -> Bool {
         try await !conn.query("SELECT 1 FROM sms_suppressions WHERE organization_id = $1 AND phone = $2", organizationID, phone).isEmpty
     }

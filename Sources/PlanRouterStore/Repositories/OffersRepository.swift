@@ -83,6 +83,7 @@ public struct LinkedOffer: Sendable {
     public var locationPhone: String?
     /// How many openings the offer named.
     public var offeredCount: Int
+    public var patientID: String
 }
 
 /// `offers`: every offer (initial and nudges) sent for a case.
@@ -195,7 +196,7 @@ public enum OffersRepository {
         let rows = try await conn.query(
             """
             SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
-                   l.time_zone, l.name, jsonb_array_length(o.openings), l.phone
+                   l.time_zone, l.name, jsonb_array_length(o.openings), p.patient_id, l.phone
             FROM offers o
             JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
             JOIN locations l ON l.organization_id = o.organization_id AND l.id = o.location_id
@@ -208,7 +209,33 @@ public enum OffersRepository {
             depositCents: try r.decode(2, as: Int64.self),
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
             timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
-            locationPhone: try r.decode(9, as: String?.self), offeredCount: try r.decode(8, as: Int.self))
+            locationPhone: try r.decode(10, as: String?.self), offeredCount: try r.decode(8, as: Int.self),
+            patientID: try r.decode(9, as: String.self))
+    }
+
+    /// The newest unused offer of an open case (offered or escalated) texted to `phone` in the
+    /// organization, with its openings' reservation ids in the order the text listed them.
+    public static func latestOpenOffer(
+        organizationID: String, phone: String, on conn: PostgresConnection
+    ) async throws
+        -> (key: PlanKey, offerID: Int64, reservationIDs: [Int64])?
+    {
+        guard
+            let r = try await conn.query(
+                """
+                SELECT o.plan_id, o.id, ARRAY(SELECT (e->>'reservation_id')::int8 FROM jsonb_array_elements(o.openings) WITH ORDINALITY AS x(e, n)
+                                            ORDER BY n)
+                FROM offers o
+                JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
+                WHERE o.organization_id = $1 AND p.patient->>'phone' = $2 AND o.used_at IS NULL AND p.status IN ('offered', 'escalated')
+                ORDER BY o.id DESC LIMIT 1
+                """, organizationID, phone
+            ).first
+        else { return nil }
+        return (
+            PlanKey(organizationID: organizationID, planID: try r.decode(0, as: String.self)), try r.decode(1, as: Int64.self),
+            try r.decode(2, as: [Int64].self)
+        )
     }
 
     public static func markUsed(_ offerID: Int64, now: Date, on tx: PostgresConnection) async throws {

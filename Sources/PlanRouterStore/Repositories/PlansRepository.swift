@@ -193,6 +193,16 @@ public enum PlansRepository {
         }
     }
 
+    /// The newest case of the patient with `phone` in the organization (for a reply that is not a number).
+    public static func latestCase(organizationID: String, phone: String, on conn: PostgresConnection) async throws -> PlanKey? {
+        try await conn.query(
+            """
+            SELECT plan_id FROM plans WHERE organization_id = $1 AND patient->>'phone' = $2
+            ORDER BY (status IN ('offered', 'escalated', 'accepted', 'booked')) DESC, accepted_at DESC LIMIT 1
+            """, organizationID, phone
+        ).first.map { PlanKey(organizationID: organizationID, planID: try $0.decode(0, as: String.self)) }
+    }
+
     /// Which of `keys` are stored plans.
     public static func existing(_ keys: [PlanKey], on tx: PostgresConnection) async throws -> Set<PlanKey> {
         let rows = try await tx.query(
@@ -265,9 +275,12 @@ public enum PlansRepository {
         let rows = try await tx.query(
             """
             SELECT p.plan_id FROM plans p
-            WHERE p.organization_id = $1 AND p.status = 'booked' AND EXISTS (
-                SELECT 1 FROM plan_events ev WHERE ev.organization_id = p.organization_id AND ev.plan_id = p.plan_id AND ev.kind = 'booked'
-                  AND ev.detail->>'appointment_id' = $2)
+            WHERE p.organization_id = $1 AND p.status = 'booked' AND (
+                EXISTS (SELECT 1 FROM plan_events ev WHERE ev.organization_id = p.organization_id AND ev.plan_id = p.plan_id
+                          AND ev.kind = 'booked' AND ev.detail->>'appointment_id' = $2)
+                -- Or booked through PlanRouter (a link, a reply, a paid deposit) and written back as this appointment.
+                OR EXISTS (SELECT 1 FROM pms_writebacks w WHERE w.organization_id = p.organization_id AND w.plan_id = p.plan_id
+                             AND w.status = 'written' AND w.pms_appointment_id = $2))
             """, organizationID, appointmentID)
         return try rows.first.map { PlanKey(organizationID: organizationID, planID: try $0.decode(0, as: String.self)) }
     }

@@ -79,8 +79,10 @@ public enum TasksRepository {
     /// message sent, deposit, channel and consent, and why).
     /// `kind` and `reason` replace the ladder's (`escalation`, "no booking N h after acceptance; …") for cases
     /// handed over for another reason (no valid opening left, a stale calendar); the context is the same.
+    /// `extraContext` (an object) is merged into the context, e.g. the patient's reply for a `patient_reply` task.
     public static func createEscalationTasks(
-        for keys: [PlanKey], kind: TaskKind = .escalation, urgent: Bool? = nil, reason: String? = nil, now: Date, on tx: PostgresConnection
+        for keys: [PlanKey], kind: TaskKind = .escalation, urgent: Bool? = nil, reason: String? = nil, extraContext: JSONValue? = nil,
+        now: Date, on tx: PostgresConnection
     ) async throws -> [CreatedTask] {
         guard !keys.isEmpty else { return [] }
         let rows = try await tx.query(
@@ -103,7 +105,11 @@ public enum TasksRepository {
                    jsonb_build_object(
                        'plan_id', plan_id, 'patient_id', patient_id, 'provider_id', provider_id, 'tier', tier,
                        'value_cents', total_fee_cents, 'chair_minutes', chair_minutes, 'accepted_at', accepted_at,
-                       'deposit', jsonb_build_object('cents', deposit_cents, 'status', CASE WHEN deposit_cents > 0 THEN 'requested' ELSE 'none' END),
+                       -- The latest deposit's status (requested, paid, expired, refunded) once one was asked for.
+                       'deposit', jsonb_build_object('cents', deposit_cents, 'status', coalesce(
+                           (SELECT d.status FROM deposits d WHERE d.organization_id = cases.organization_id AND d.plan_id = cases.plan_id
+                            ORDER BY d.requested_at DESC LIMIT 1),
+                           CASE WHEN deposit_cents > 0 THEN 'not_requested' ELSE 'none' END)),
                        'preferred_channel', patient->'preferred_channel', 'sms_consent', coalesce(patient->'sms_consent', 'false'::jsonb),
                        'has_phone', patient ? 'phone', 'has_email', patient ? 'email',
                        'procedures', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', pp.code, 'description', pp.description, 'fee_cents', pp.fee_cents) ORDER BY pp.line), '[]')
@@ -113,11 +119,16 @@ public enum TasksRepository {
                                   FROM offers o WHERE o.organization_id = cases.organization_id AND o.plan_id = cases.plan_id),
                        'classification', to_jsonb(reasons),
                        'why', coalesce($5::text, format('no booking %s h after acceptance; %s nudge(s) sent',
-                                                        floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges))),
+                                                        floor(extract(epoch FROM $3 - accepted_at) / 3600), nudges)))
+                       || coalesce($7::jsonb, '{}'::jsonb),
                    $3
             FROM cases
             RETURNING id, organization_id, plan_id, location_id, owner_id, urgent, reason, context
-            """, binds: [keys.map(\.organizationID), keys.map(\.planID), now, kind.rawValue, reason, urgent])
+            """,
+            binds: [
+                keys.map(\.organizationID), keys.map(\.planID), now, kind.rawValue, reason, urgent,
+                extraContext.map { PostgresJSON($0.serialized()) },
+            ])
         return try rows.map { r in
             let id = try r.decode(0, as: Int64.self)
             // The context as PostgreSQL wrote it (jsonb's member order).

@@ -60,6 +60,59 @@ public enum TimersRepository {
         _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
     }
 
+    /// Pauses a provisional booking's ladder: cancels the plan's pending timers and schedules the end
+    /// of its hold (`kind = 'deposit'`) carrying the paused ladder steps. If the deposit is unpaid by
+    /// then, the escalation worker releases the hold and resumes the steps (docs/payments.md).
+    public static func pauseForDeposit(
+        _ key: PlanKey, locationID: String, depositID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws {
+        let paused = try await tx.query(
+            """
+            UPDATE timers SET status = 'cancelled'
+            WHERE organization_id = $1 AND plan_id = $2 AND status = 'pending' RETURNING id
+            """, key.organizationID, key.planID
+        ).map { try $0.decode(0, as: Int64.self) }
+        let payload = JSONValue.object([
+            "action": .string(depositExpiryAction), "deposit_id": .string(depositID), "paused": .array(paused.map { .int($0) }),
+        ])
+        _ = try await tx.execute(
+            """
+            INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
+            VALUES ($1, $2, $3, 'deposit', 0, $4, $5, $6)
+            """, key.organizationID, key.planID, locationID, dueAt, PostgresJSON(payload.serialized()), now)
+        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+    }
+
+    /// Resumes the ladder steps a provisional booking paused (those still ahead of `now`); returns how many.
+    @discardableResult
+    public static func resumePaused(ofDepositTimer id: Int64, now: Date, on tx: PostgresConnection) async throws -> Int {
+        try await tx.execute(
+            """
+            UPDATE timers t SET status = 'pending', leased_until = NULL, leased_by = NULL
+            FROM timers d, jsonb_array_elements_text(d.payload->'paused') AS p(id)
+            WHERE d.id = $1 AND t.id = p.id::int8 AND t.organization_id = d.organization_id AND t.plan_id = d.plan_id
+              AND t.status = 'cancelled' AND t.due_at > $2
+            """, id, now)
+    }
+
+    /// `payload->>'action'` of a deposit-expiry timer.
+    public static let depositExpiryAction = "deposit_expiry"
+    /// `payload->>'action'` of a deposit reminder (deposit_after_booking).
+    public static let depositReminderAction = "deposit_reminder"
+
+    /// A reminder of an unpaid deposit at `dueAt` (`kind = 'deposit'`); the escalation worker sends it if still unpaid.
+    public static func scheduleDepositReminder(
+        _ key: PlanKey, locationID: String, depositID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws {
+        let payload = JSONValue.object(["action": .string(depositReminderAction), "deposit_id": .string(depositID)])
+        _ = try await tx.execute(
+            """
+            INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
+            VALUES ($1, $2, $3, 'deposit', 0, $4, $5, $6)
+            """, key.organizationID, key.planID, locationID, dueAt, PostgresJSON(payload.serialized()), now)
+        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+    }
+
     public static func claim(limit: Int, lease: Duration, worker: String, now: Date, on conn: PostgresConnection) async throws -> [DueTimer]
     {
         let rows = try await conn.query(

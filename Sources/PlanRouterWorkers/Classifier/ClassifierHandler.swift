@@ -72,6 +72,12 @@ public struct ClassifierHandler: EventHandler {
         let winners = candidates.filter { won.contains($0.key) }
         try await withdrawEarlierOffers(winners.filter { replaced.contains($0.key) }, tx, now: now)
         let winnerIDs = Set(winners.map(\.eventKey))
+        // The PMS's SMS consent, as of the newest acceptance, applies to the organization's texts (docs/messaging.md).
+        for w in winners {
+            guard let phone = w.plan.patient.phone else { continue }
+            try await SuppressionsRepository.applyPMSConsent(
+                organizationID: w.plan.organizationID, phone: phone, smsConsent: w.plan.patient.smsConsent, now: now, on: tx)
+        }
 
         try await replaceProcedures(winners, replacing: replaced, tx)
         var classifications: [(Accepted, Classification)] = []

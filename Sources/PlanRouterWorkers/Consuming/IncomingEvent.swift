@@ -81,3 +81,23 @@ public struct DeadLetter: Sendable {
             eventID: "dlq:\(message.topic):\(message.partition):\(message.offset)", payload: message.value, headers: headers)
     }
 }
+
+extension Decoded {
+    /// The events whose plan is stored; the others become `unknown_plan` dead letters with
+    /// `reason` (ids only: never a contact or a text).
+    static func withKnownPlans(
+        _ events: [Decoded<D>], plan: (D) -> PlanKey, reason: (D) -> String, in tx: PostgresConnection, letters: inout [DeadLetter]
+    ) async throws -> [Decoded<D>] {
+        guard !events.isEmpty else { return [] }
+        let known = try await PlansRepository.existing(events.map { plan($0.data) }, on: tx)
+        var out: [Decoded<D>] = []
+        for e in events {
+            if known.contains(plan(e.data)) {
+                out.append(e)
+            } else {
+                letters.append(DeadLetter(message: e.message, kind: "unknown_plan", reason: reason(e.data)))
+            }
+        }
+        return out
+    }
+}

@@ -238,6 +238,16 @@ public final class EscalationWorker: Service {
                 try await CaseLockRepository.lockLocations(nudges.map(\.location), on: tx)
                 try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
+            // Deposit messages fired in quiet hours wait for the morning too (the deadline itself does not).
+            let quietEnd: (DueTimer) -> Date? = { t in
+                zones[t.location].flatMap {
+                    self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours.end(after: now, in: $0.timeZone)
+                }
+            }
+            let expiries = applied.filter { $0.action == TimersRepository.depositExpiryAction }
+            try await DepositExpiry.expire(expiries, offers: offers, in: tx, outbox: &outbox, now: now, sendAfter: quietEnd, logger: logger)
+            let reminders = applied.filter { $0.action == TimersRepository.depositReminderAction }
+            try await DepositExpiry.remind(reminders, topics: offers.topics, in: tx, outbox: &outbox, now: now, sendAfter: quietEnd)
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
             if !escalations.isEmpty {
                 try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now)

@@ -183,6 +183,15 @@ public struct LifecycleHandler: EventHandler {
                 id: "task-\(created.id)", source: "planrouter/escalation", time: now, subject: reopened.key.planID, data: created.task),
             topic: topics[.coordinatorTasks])
         try await history(c, kind: "reopened", detail: ["reason": .string(reason)], in: tx, now: now, plan: reopened.key.planID)
+        // A paid deposit is not refunded automatically: a coordinator decides (docs/payments.md).
+        if let d = try await DepositsRepository.latest(reopened.key, on: tx), d.status == .paid {
+            try await CaseTasks.create(
+                reopened.key, kind: .depositRefund,
+                reason: "the booked appointment was \(a.status.rawValue) in the PMS and the patient paid a deposit of "
+                    + "\(MessageTemplates.dollars(d.amountCents)); refund it in Stripe or keep it for the rebooking",
+                urgent: true, extraContext: .object(["deposit_id": .string(d.depositID), "amount_cents": .int(d.amountCents)]),
+                source: "planrouter/escalation", topics: topics, outbox: &outbox, now: now, on: tx)
+        }
     }
 
     /// Closes an open case: status, ladder cancelled, holds released, open tasks cancelled. False if it was not open.

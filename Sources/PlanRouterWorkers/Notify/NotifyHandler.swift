@@ -24,22 +24,12 @@ public struct NotifyHandler: EventHandler {
         _ events: [IncomingEvent], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        let messages = IncomingEvent.decodeAll(events, as: PatientMessage.self, letters: &letters)
-        guard !messages.isEmpty else { return letters }
-        let known = try await PlansRepository.existing(
-            messages.map { PlanKey(organizationID: $0.data.organizationID, planID: $0.data.planID) }, on: tx)
-        var rows: [NewDelivery] = []
-        for m in messages {
-            guard known.contains(PlanKey(organizationID: m.data.organizationID, planID: m.data.planID)) else {
-                // Ids only: the message's contact and text stay out of the reason.
-                letters.append(
-                    DeadLetter(
-                        message: m.message, kind: "unknown_plan",
-                        reason: "no plan \(m.data.planID) in organization \(m.data.organizationID) for message \(m.data.messageID)"))
-                continue
-            }
-            rows.append(NewDelivery(message: m.data, eventSource: m.event.source, eventID: m.event.id))
-        }
+        let decoded = IncomingEvent.decodeAll(events, as: PatientMessage.self, letters: &letters)
+        let messages = try await Decoded.withKnownPlans(
+            decoded,
+            plan: { PlanKey(organizationID: $0.organizationID, planID: $0.planID) },
+            reason: { "no plan \($0.planID) in organization \($0.organizationID) for message \($0.messageID)" }, in: tx, letters: &letters)
+        let rows = messages.map { NewDelivery(message: $0.data, eventSource: $0.event.source, eventID: $0.event.id) }
         let recorded = try await MessageDeliveriesRepository.record(rows, now: now, on: tx)
         if recorded < rows.count {
             logger.debug("messages already recorded under another event id", metadata: ["messages.duplicate": "\(rows.count - recorded)"])

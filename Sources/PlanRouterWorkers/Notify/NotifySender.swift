@@ -49,23 +49,9 @@ public final class NotifySender: Service {
 
     public func run() async throws {
         logger.info("notify sender started", metadata: ["worker.id": "\(workerID)"])
-        var backoff = Backoff()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let handled = try await sendDue()
-                backoff.reset()
-                if handled < settings.batchSize { try await Task.sleep(for: settings.pollInterval) }
-            } catch let e as PostgresError where e.isRetriable {
-                stats.record(channel: "any", outcome: "database_transient")
-                logger.warning("notify sender hit a transient database error; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            } catch is CancellationError {
-                break
-            } catch let e as ClockError {
-                logger.warning("clock not readable yet; retrying", metadata: ["error": "\(e)"])
-                try? await Task.sleep(for: backoff.next())
-            }
-        }
+        try await PollingLoop.run(
+            name: "notify sender", batchSize: settings.batchSize, pollInterval: settings.pollInterval, logger: logger,
+            onTransient: { _ in stats.record(channel: "any", outcome: "database_transient") }, round: sendDue)
         logger.info("notify sender stopped")
     }
 
@@ -81,7 +67,10 @@ public final class NotifySender: Service {
             var events: [PlanEventRow] = []
             var toSend: [ClaimedDelivery] = []
             for c in claimed {
-                if let status = c.caseStatus, CaseStatus.closing.contains(status) {
+                // A deposit message of a booked case (deposit_after_booking) is still wanted.
+                if let status = c.caseStatus, CaseStatus.closing.contains(status),
+                    !(status == .booked && c.kind == MessageKind.deposit.rawValue)
+                {
                     // Booked, declined, cancelled or revoked since the message was queued: nothing to say any more.
                     if try await self.end(c, .cancelled, error: "case_\(status.rawValue)", now: now, on: tx) {
                         events.append(self.fact("message_cancelled", c, now: now, ["reason": .string("case_\(status.rawValue)")]))

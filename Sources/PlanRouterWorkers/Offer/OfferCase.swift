@@ -30,17 +30,7 @@ struct OfferCase {
     var firstName: String { patient["first_name"]?.stringValue ?? "there" }
 
     /// The channel a self-book link goes out on, honouring consent.
-    var channel: (name: String, to: String)? {
-        let phone = patient["phone"]?.stringValue
-        let email = patient["email"]?.stringValue
-        let sms = phone != nil && patient["sms_consent"]?.boolValue == true
-        let mail = email != nil && patient["email_consent"]?.boolValue != false
-        let preferred = patient["preferred_channel"]?.stringValue
-        if preferred == "email", mail { return ("email", email!) }
-        if sms { return ("sms", phone!) }
-        if mail { return ("email", email!) }
-        return nil
-    }
+    var channel: (name: String, to: String)? { PatientContact.channel(patient) }
 
     var timesOfDay: Set<TimeOfDay> {
         Set(patient["preferences"]?["times_of_day"]?.arrayValue?.compactMap { $0.stringValue.flatMap(TimeOfDay.init(rawValue:)) } ?? [])

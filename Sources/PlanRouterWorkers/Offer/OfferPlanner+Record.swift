@@ -52,18 +52,12 @@ extension OfferPlanner {
                     let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now)
                     outbox.append(m, topic: topics[.patientMessages])
                 }
-                if p.c.depositCents > 0 {
-                    outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests])
-                }
             case .selfBook:
                 let ch = p.c.channel!
                 let released = releasedAt[p.c.key]!
                 let sendAfter = released > now ? released : nil
                 let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now)
                 outbox.append(m, topic: topics[.patientMessages])
-                if p.c.depositCents > 0 {
-                    outbox.append(deposit(p, link: link, expires: expires, now: now), topic: topics[.depositRequests])
-                }
             }
         }
         try await insertTasks(tasks, infos: infos, offerIDs: offerIDs, in: tx, outbox: &outbox, now: now)
@@ -286,14 +280,6 @@ extension OfferPlanner {
     static let withdrawnEmail =
         "Hi {first_name},\n\nThe time {location_name} offered you earlier is no longer available. "
         + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
-
-    func deposit(_ p: Plan, link: String, expires: Int64, now: Date) -> CloudEvent {
-        let d = DepositRequest(
-            requestID: UUID().uuidString.lowercased(), organizationID: p.c.organizationID, locationID: p.c.locationID, planID: p.c.planID,
-            patientID: p.c.patientID, amountCents: p.c.depositCents, currency: settings.currency, tier: Tier(p.tier.name),
-            reason: "deposit for \(p.tier.name) treatment", link: link, dueBy: Date(timeIntervalSince1970: Double(expires)))
-        return CloudEvent(id: d.requestID, source: "planrouter/offer", time: now, subject: p.c.planID, data: d)
-    }
 
     /// The end of the location's quiet hours when a message written now falls in them (nil: send now).
     func sendAfter(_ p: Plan, _ infos: [LocationKey: LocationInfo], now: Date) -> Date? {

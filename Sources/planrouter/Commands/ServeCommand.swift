@@ -63,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Scheme and host providers call, e.g. https://book.example.com (webhook signatures cover it). Env: PLANROUTER_PUBLIC_BASE_URL. Default: the booking base URL.",
-            discussion: "The Twilio webhooks (/webhooks/twilio/status, /webhooks/twilio/inbound) are served when --messaging-config is set."
+            discussion:
+                "The Twilio webhooks (/webhooks/twilio/status, /webhooks/twilio/inbound) are served when --messaging-config is set; POST /webhooks/stripe when it has a payments section."
         ))
     var publicBaseURL: String?
     @OptionGroup var database: DatabaseOptions
@@ -102,13 +103,20 @@ struct ServeCommand: AsyncParsableCommand {
                 pool: pool, clock: clock,
                 configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
                 metrics: metrics, logger: logger)
-            let webhooks = try messaging.resolved().map { configuration in
+            let messagingConfiguration = try messaging.resolved()
+            let topics = try kafka.resolvedTopics()
+            let webhooks = messagingConfiguration.map { configuration in
                 TwilioWebhooks(
                     pool: pool, clock: clock, configuration: configuration,
                     publicBaseURL: publicBaseURL ?? Environment.value("PLANROUTER_PUBLIC_BASE_URL") ?? settings.bookingBaseURL,
-                    logger: logger)
+                    booking: service, topics: topics, logger: logger)
             }
-            let app = BookingServer.application(service, host: host, port: port, limits: limits, webhooks: webhooks, logger: logger)
+            // Served when any organization has a payments section (docs/payments.md).
+            let stripe = messagingConfiguration.flatMap { c in
+                c.organizations.values.contains { $0.payments != nil } ? StripeWebhooks(service: service, configuration: c) : nil
+            }
+            let app = BookingServer.application(
+                service, host: host, port: port, limits: limits, webhooks: webhooks, stripe: stripe, logger: logger)
             var staffConfiguration = StaffConfiguration()
             staffConfiguration.allowedOrigins = Set(
                 (staffOrigins ?? Environment.value("PLANROUTER_STAFF_ORIGINS") ?? "").split(separator: ",")

@@ -14,7 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run one worker kind. Each kind is its own consumer group; run more processes to scale out.",
         discussion: "SIGTERM or SIGINT: the current batch finishes and commits, offsets are committed, clients close, exit 0.",
-        subcommands: [Classifier.self, Offer.self, Escalation.self, Notify.self, Relay.self])
+        subcommands: [Classifier.self, Offer.self, Escalation.self, Notify.self, Payments.self, Relay.self])
 
     struct Classifier: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -44,7 +44,7 @@ struct WorkerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Consume plan.classified, schedule.changed and appointment.changed; hold openings and make offers.",
             discussion:
-                "Emits patient.messages, payments.deposit-requests and coordinator.tasks (via the outbox) and starts escalation ladders.")
+                "Emits patient.messages and coordinator.tasks (via the outbox) and starts escalation ladders.")
         @OptionGroup var options: WorkerOptions
         @OptionGroup var booking: BookingOptions
         @OptionGroup var database: DatabaseOptions
@@ -158,6 +158,39 @@ struct WorkerCommand: AsyncParsableCommand {
                         lease: .seconds(lease), retryInitial: .seconds(retry), maxAttempts: attempts, concurrency: inFlight),
                     topics: env.topics, telemetry: env.telemetry, logger: env.logger)
                 try await env.run([consumer, sender], probes: [consumer.probe])
+            }
+        }
+    }
+
+    struct Payments: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Consume payments.deposit-requests and create a Stripe Checkout Session for each deposit.",
+            discussion: """
+                Deposits are recorded in the deposits table (one per deposit id) in the consuming transaction; a loop in
+                the same process creates each one's Checkout Session (Idempotency-Key = deposit id) and writes the
+                patient's message with the checkout URL through the outbox. Needs --messaging-config with a payments
+                section per organization (docs/payments.md). Paid and expired sessions arrive on `serve`'s
+                POST /webhooks/stripe.
+                """)
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var messaging: MessagingOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                guard let configuration = try messaging.resolved() else {
+                    throw CLIError("worker payments needs --messaging-config (or PLANROUTER_MESSAGING_CONFIG): see docs/payments.md")
+                }
+                let env = try await WorkerEnvironment.make(kind: "payments", options, database, kafka, log)
+                let consumer = ConsumerWorker(
+                    consumer: try env.consumer(topics: [env.topics[.depositRequests]]), pool: env.pool,
+                    handler: PaymentsHandler(consumerName: env.groupID, topics: env.topics), clock: env.clock,
+                    settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
+                let sessions = DepositSessions(
+                    pool: env.pool, configuration: configuration, clock: env.clock, topics: env.topics, logger: env.logger)
+                try await env.run([consumer, sessions], probes: [consumer.probe])
             }
         }
     }

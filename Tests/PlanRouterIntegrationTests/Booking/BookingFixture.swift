@@ -21,8 +21,13 @@ struct BookingFixture {
     var offerID: Int64 = 0
     var holds: [Int64] = []
 
-    init(poolSize: Int = 8) async throws {
-        pool = PostgresPool(conninfo: try await MigratedDatabase.fresh(prefix: "book"), size: poolSize, logger: testLogger)
+    /// `pool`: an existing migrated database (a `PipelineHarness`'s); nil: a fresh one.
+    init(poolSize: Int = 8, pool existing: PostgresPool? = nil) async throws {
+        if let existing {
+            pool = existing
+        } else {
+            pool = PostgresPool(conninfo: try await MigratedDatabase.fresh(prefix: "book"), size: poolSize, logger: testLogger)
+        }
         clock = ManualClock(Self.now)
         service = BookingService(pool: pool, clock: clock, configuration: BookingConfiguration(bookingKey: Self.key), logger: testLogger)
         try await pool.withConnection { conn in
