@@ -116,8 +116,10 @@ def workspace(screens):
         submit(d, d.find_element(By.CSS_SELECTOR, "#attempt button"))
         expect("Attempt recorded." in text(d) and "left a voicemail" in text(d), "a call attempt is recorded", d)
         submit(d, d.find_element(By.CSS_SELECTOR, "#book form button"))
-        expect("Booked: the appointment request is on its way" in text(d), "booking an opening for the patient", d)
-        expect("Ann Example" not in text(d), "the booked case leaves the queue", d)
+        # Ann's case is surgical: its deposit_to_confirm policy holds the time until the deposit is paid.
+        expect("Held for the patient until the deposit is paid" in text(d), "booking an opening for the patient", d)
+        d.get(STAFF + "/workspace")
+        expect("Ann Example" in text(d), "a case held for its deposit stays in the queue", d)
 
         submit(d, d.find_element(By.PARTIAL_LINK_TEXT, "Ben Sample"))
         Select(d.find_element(By.CSS_SELECTOR, "#resolve select[name=outcome]")).select_by_value("declined")
@@ -157,7 +159,9 @@ def booking_page(screens, link):
         expect(len(buttons) >= 1, f"the booking page offers the held openings ({len(buttons)})", d)
         shot(d, screens, "booking-phone.png", full_height=False)
         submit(d, buttons[0])
-        expect("You're booked" in text(d), "the patient books from the phone", d)
+        # A case whose tier takes a deposit_to_confirm deposit is held for it; any other is booked at once.
+        t = text(d)
+        expect("You're booked" in t or ("We're holding this time for you" in t and "deposit" in t), "the patient books from the phone", d)
         d.get(link)
         expect("no longer valid" in text(d), "the used link is refused", d)
     finally:

@@ -51,6 +51,7 @@ enum WorkspacePages {
 
     static let notices: [String: String] = [
         "book": "Booked: the appointment request is on its way to the PMS.", "resolve": "Task resolved.",
+        "held": "Held for the patient until the deposit is paid: paying confirms the booking and sends it to the PMS.",
         "attempt": "Attempt recorded.", "snooze": "Task snoozed.", "reassign": "Task reassigned.",
     ]
 
@@ -237,6 +238,7 @@ enum WorkspacePages {
             return redirect(
                 action == .book || action == .resolve
                     ? "/workspace?done=\(action.rawValue)" : "/workspace/tasks/\(id.uuidString.lowercased())?done=\(action.rawValue)")
+        case .heldForDeposit: return redirect("/workspace/tasks/\(id.uuidString.lowercased())?done=held")
         case .notFound: throw StaffRefusal.notFound
         case .conflict(let message):
             return try await renderCase(id, a.authentication, service, status: .conflict, notice: nil, problem: message)

@@ -23,6 +23,9 @@ public enum WorkspaceAction: String, Sendable, CaseIterable {
 /// What became of a workspace action.
 public enum WorkspaceOutcome: Sendable, Equatable {
     case done
+    /// A booking of a `deposit_to_confirm` case: the time is held until the deposit is paid (the
+    /// payment confirms it and sends it to the PMS); the task stays open.
+    case heldForDeposit
     /// No such task, or one the caller may not see.
     case notFound
     /// The task changed since the form was rendered (or is no longer open): who did what.
@@ -144,6 +147,7 @@ extension StaffService {
     ) async throws -> (WorkspaceOutcome, booked: Bool, resolved: TaskOutcome?) {
         let now = try await clock.now()
         var booked = false
+        var heldForDeposit = false
         var resolvedAs: TaskOutcome?
         let outcome = try await pool.withTransaction(scopedTo: .organization(principal.organizationID)) { tx -> WorkspaceOutcome in
             guard let (id, key, loc) = try await TasksRepository.find(publicID: publicID, organizationID: principal.organizationID, on: tx),
@@ -174,11 +178,17 @@ extension StaffService {
                 let reference = OfferReference(organizationID: key.organizationID, planID: key.planID, offerID: offerID!)
                 switch try await booking.book(reference, reservationID: reservation, via: .coordinator, now: now, in: tx) {
                 case .booked(let confirmation):
-                    booked = true
-                    stateAfter = CaseStatus.booked.rawValue
                     detail["offer_id"] = .int(reference.offerID)
                     detail["reservation_id"] = .int(reservation)
                     detail["request_id"] = .string(confirmation.requestID)
+                    if let until = confirmation.provisionalUntil {
+                        // The tier's deposit_to_confirm policy holds for a coordinator's booking too.
+                        detail["provisional_until"] = .string(RFC3339.format(until))
+                        heldForDeposit = true
+                    } else {
+                        booked = true
+                        stateAfter = CaseStatus.booked.rawValue
+                    }
                 case .conflict:
                     return .refused("That opening is no longer available; pick another one.")
                 case .notFound:
@@ -232,7 +242,7 @@ extension StaffService {
                     principal: principal, action: action.auditName, planID: key.planID, taskPublicID: publicID,
                     stateBefore: before?.status, stateAfter: stateAfter, requestID: requestID, detail: .object(detail)),
                 now: now, in: tx)
-            return .done
+            return heldForDeposit ? .heldForDeposit : .done
         }
         return (outcome, booked, resolvedAs)
     }
