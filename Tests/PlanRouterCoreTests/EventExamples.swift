@@ -142,7 +142,7 @@ enum EventExamples {
               "operatory_id": "op-3", "local_time": "Thu Mar 12, 9:00 AM" },
             { "start": "2026-03-06T14:30:00-05:00", "end": "2026-03-06T15:30:00-05:00", "provider_id": "prov-lindqvist" }
           ],
-          "send_after": "2026-03-01T13:00:00Z"
+          "send_after": "2026-03-01T13:00:00Z", "offer_id": 88530
         }
         """,
         .depositRequests: """

@@ -62,11 +62,14 @@ public struct PatientMessage: EventData {
     public var openings: [Opening]?
     /// Do not send before this instant (quiet hours).
     public var sendAfter: Date?
+    /// The first offer this message carries (offers.id): the notify worker records when the
+    /// provider accepted it, which is when analytics count the case offered.
+    public var offerID: Int64?
 
     public init(
         messageID: String, organizationID: String, locationID: String, planID: String, patientID: String, channel: MessageChannel,
         to: String, kind: MessageKind, subject: String? = nil, body: String, link: String? = nil, openings: [Opening]? = nil,
-        sendAfter: Date? = nil
+        sendAfter: Date? = nil, offerID: Int64? = nil
     ) {
         self.messageID = messageID
         self.organizationID = organizationID
@@ -81,6 +84,7 @@ public struct PatientMessage: EventData {
         self.link = link
         self.openings = openings
         self.sendAfter = sendAfter
+        self.offerID = offerID
     }
 
     public init(data: JSONValue) throws(EventRejection) {
@@ -98,6 +102,7 @@ public struct PatientMessage: EventData {
         link = try r.optionalString("link")
         openings = try r.optionalArray("openings") { o throws(EventRejection) in try Opening(o) }
         sendAfter = try r.optionalDate("send_after")
+        offerID = try r.optionalInt64("offer_id")
     }
 
     public var data: JSONValue {
@@ -115,6 +120,7 @@ public struct PatientMessage: EventData {
         b.set("link", link)
         b.set("openings", openings)
         b.set("send_after", sendAfter)
+        b.set("offer_id", offerID)
         return b.value
     }
 }

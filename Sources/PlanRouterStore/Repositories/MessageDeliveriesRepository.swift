@@ -52,15 +52,16 @@ public enum MessageDeliveriesRepository {
         return try await tx.execute(
             """
             INSERT INTO message_deliveries (organization_id, message_id, event_source, event_id, plan_id, location_id, patient_id, kind,
-                                            channel, recipient, subject, body, send_after, next_attempt_at, created_at, updated_at)
-            SELECT o, m, es, ei, p, l, pa, k, c, r, s, b, coalesce(sa, $14), coalesce(sa, $14), $14, $14
+                                            channel, recipient, subject, body, send_after, next_attempt_at, created_at, updated_at, offer_id)
+            SELECT o, m, es, ei, p, l, pa, k, c, r, s, b, coalesce(sa, $14), coalesce(sa, $14), $14, $14, oi
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                        $10::text[], $11::text[], $12::text[], $13::timestamptz[]) AS u(o, m, es, ei, p, l, pa, k, c, r, s, b, sa)
+                        $10::text[], $11::text[], $12::text[], $13::timestamptz[], $15::int8[])
+                     AS u(o, m, es, ei, p, l, pa, k, c, r, s, b, sa, oi)
             ON CONFLICT (organization_id, message_id) DO NOTHING
             """,
             ms.map(\.organizationID), ms.map(\.messageID), rows.map(\.eventSource), rows.map(\.eventID), ms.map(\.planID),
             ms.map(\.locationID), ms.map(\.patientID), ms.map(\.kind.rawValue), ms.map(\.channel.rawValue), ms.map(\.to),
-            ms.map(\.subject), ms.map(\.body), ms.map(\.sendAfter), now)
+            ms.map(\.subject), ms.map(\.body), ms.map(\.sendAfter), now, ms.map(\.offerID))
     }
 
     /// Claims up to `limit` due deliveries for `worker` until `leaseUntil` (`FOR UPDATE SKIP

@@ -49,14 +49,14 @@ extension OfferPlanner {
             case .sameVisit:
                 tasks.append((p, .sameVisit, true, "patient still in the office: book one of today's openings before they leave"))
                 if let ch = p.c.channel {
-                    let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, now: now)
+                    let m = message(p, info, channel: ch, kind: .sameVisit, link: link, sendAfter: nil, offerID: offerID, now: now)
                     outbox.append(m, topic: topics[.patientMessages])
                 }
             case .selfBook:
                 let ch = p.c.channel!
                 let released = releasedAt[p.c.key]!
                 let sendAfter = released > now ? released : nil
-                let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, now: now)
+                let m = message(p, info, channel: ch, kind: .offer, link: link, sendAfter: sendAfter, offerID: offerID, now: now)
                 outbox.append(m, topic: topics[.patientMessages])
             }
         }
@@ -240,7 +240,8 @@ extension OfferPlanner {
 
     /// The patient message: opening times with the location's zone (MST/MDT, CET/CEST, or the offset).
     func message(
-        _ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: MessageKind, link: String, sendAfter: Date?, now: Date
+        _ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: MessageKind, link: String, sendAfter: Date?,
+        offerID: Int64? = nil, now: Date
     ) -> CloudEvent {
         let zone = info?.timeZone ?? TimeZone(identifier: "UTC")!
         let t = p.rules.messages
@@ -269,7 +270,7 @@ extension OfferPlanner {
                     providerID: h.opening.providerID, operatoryID: h.opening.operatoryID,
                     localTime: LocalTime.format(h.opening.range.start, in: zone))
             },
-            sendAfter: sendAfter)
+            sendAfter: sendAfter, offerID: offerID)
         return CloudEvent(id: m.messageID, source: "planrouter/offer", time: now, subject: p.c.planID, data: m)
     }
 
