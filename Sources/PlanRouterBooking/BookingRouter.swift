@@ -24,7 +24,9 @@ public enum BookingRoutes {
 /// The HTTP face of `BookingService`: the public surface.
 public enum BookingRouter {
     /// `webhooks`: the providers' webhooks (Sources/PlanRouterBooking/Webhooks), when configured.
-    public static func make(_ service: BookingService, webhooks: TwilioWebhooks? = nil) -> Router<BasicRequestContext> {
+    public static func make(
+        _ service: BookingService, webhooks: TwilioWebhooks? = nil, nexhealth: NexHealthWebhook? = nil
+    ) -> Router<BasicRequestContext> {
         // HEAD is answered wherever GET is (same status and headers, no body).
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // HTTP request counts and durations through swift-metrics (recorded only where the
@@ -35,6 +37,7 @@ public enum BookingRouter {
             router.on(route.routerPath, method: route.method, use: handler(route.endpoint, service))
         }
         webhooks?.register(on: router)
+        nexhealth?.register(on: router)
         return router
     }
 
@@ -133,10 +136,12 @@ public enum BookingRouter {
 /// The public surface's HTTP server; a `Service` to run in a `ServiceGroup`.
 public enum BookingServer {
     public static func application(
-        _ service: BookingService, host: String, port: Int, limits: HTTPLimits, webhooks: TwilioWebhooks? = nil, logger: Logger
+        _ service: BookingService, host: String, port: Int, limits: HTTPLimits, webhooks: TwilioWebhooks? = nil,
+        nexhealth: NexHealthWebhook? = nil, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         HTTPSurfaceServer.application(
-            responder: BookingRouter.make(service, webhooks: webhooks).buildResponder(), host: host, port: port, limits: limits,
+            responder: BookingRouter.make(service, webhooks: webhooks, nexhealth: nexhealth).buildResponder(), host: host, port: port,
+            limits: limits,
             logger: logger)
     }
 }

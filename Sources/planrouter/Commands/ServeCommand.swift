@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import PlanRouterBooking
+import PlanRouterConnectors
 import PlanRouterCore
 import PlanRouterHTTP
 import PlanRouterPostgres
@@ -65,6 +66,12 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "The Twilio webhooks (/webhooks/twilio/status, /webhooks/twilio/inbound) are served when --messaging-config is set."
         ))
     var publicBaseURL: String?
+    @Option(
+        help: """
+            Public surface: also receive NexHealth's webhooks at /connectors/nexhealth/webhook, for the account and \
+            institutions this file describes (docs/connectors.md). Env: PLANROUTER_NEXHEALTH. Default: none.
+            """)
+    var nexhealth: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup(title: "Topics (only --topic is used: bookings name the pms.appointment-requests topic)") var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
@@ -107,7 +114,16 @@ struct ServeCommand: AsyncParsableCommand {
                     publicBaseURL: publicBaseURL ?? Environment.value("PLANROUTER_PUBLIC_BASE_URL") ?? settings.bookingBaseURL,
                     logger: logger)
             }
-            let app = BookingServer.application(service, host: host, port: port, limits: limits, webhooks: webhooks, logger: logger)
+            let nexhealthWebhook = try (nexhealth ?? Environment.value("PLANROUTER_NEXHEALTH")).map { file in
+                let account = try NexHealthFile.load(file)
+                return NexHealthWebhook(
+                    pool: pool, clock: clock, secret: account.webhookSecret, tolerance: account.signatureTolerance,
+                    organizations: Dictionary(
+                        account.institutions.map { ($0.subdomain, $0.organizationID) }, uniquingKeysWith: { a, _ in a }),
+                    logger: logger)
+            }
+            let app = BookingServer.application(
+                service, host: host, port: port, limits: limits, webhooks: webhooks, nexhealth: nexhealthWebhook, logger: logger)
             var staffConfiguration = StaffConfiguration()
             staffConfiguration.allowedOrigins = Set(
                 (staffOrigins ?? Environment.value("PLANROUTER_STAFF_ORIGINS") ?? "").split(separator: ",")
