@@ -42,7 +42,8 @@ enum WritebackOutcome {
     }
 
     /// Closes the row as refused: the booking's reservation is released (its time is free again),
-    /// and the case goes to a coordinator, urgent, with the PMS's reason.
+    /// the case goes to a coordinator, urgent, with the PMS's reason, and a `pms_refused` timer
+    /// has the escalation worker text the patient fresh openings.
     static func refused(
         _ c: ClaimedWriteback, reason: String, source: String, topics: TopicNames, now: Date, on tx: PostgresConnection
     ) async throws {
@@ -64,6 +65,10 @@ enum WritebackOutcome {
             [key], kind: .escalation,
             reason: "the booked time could not be confirmed in the PMS (\(reason)); call the patient to find a new time", urgent: true,
             source: source, topics: topics, from: [.booked], outbox: &outbox, now: now, on: tx)
+        // The patient is told the time could not be confirmed, with fresh openings: the offer
+        // planner's work, so the escalation worker does it when this timer fires (at once).
+        try await TimersRepository.schedule(
+            kind: TimersRepository.pmsRefusedKind, key: key, locationID: r.locationID, dueAt: now, now: now, on: tx)
         try await outbox.insert(on: tx, now: now)
     }
 }

@@ -32,3 +32,6 @@ CREATE POLICY tenant_isolation ON nexhealth_deliveries USING (planrouter_tenant_
 ALTER TABLE pms_writebacks DROP CONSTRAINT pms_writebacks_status_check;
 ALTER TABLE pms_writebacks ADD CONSTRAINT pms_writebacks_status_check CHECK (status IN ('pending', 'submitted', 'written', 'refused'));
 
+-- A booking the PMS refused stays busy for offers for an hour (AvailabilityRepository.busy):
+-- the few such rows of a location are found without reading its released history.
+CREATE INDEX reservations_pms_refused ON reservations (location_id, released_at) WHERE release_reason = 'pms_refused';

@@ -60,6 +60,22 @@ public enum TimersRepository {
         _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
     }
 
+    /// The timer kind that re-offers a case whose booked time the PMS refused (the write-back
+    /// schedules it in the refusal's transaction; the escalation worker fires it through the offer planner).
+    public static let pmsRefusedKind = "pms_refused"
+
+    /// Schedules one timer of `kind` for a case and wakes the escalation workers (at commit).
+    public static func schedule(
+        kind: String, key: PlanKey, locationID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws {
+        _ = try await tx.execute(
+            """
+            INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, created_at)
+            VALUES ($1, $2, $3, $4, 0, $5, $6)
+            """, key.organizationID, key.planID, locationID, kind, dueAt, now)
+        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+    }
+
     public static func claim(limit: Int, lease: Duration, worker: String, now: Date, on conn: PostgresConnection) async throws -> [DueTimer]
     {
         let rows = try await conn.query(
