@@ -68,6 +68,10 @@ public struct OpenDentalClient: Sendable {
         try await send("POST", path, [], body: body)
     }
 
+    public func delete(_ path: String) async throws(OpenDentalError) {
+        _ = try await send("DELETE", path, [], body: nil)
+    }
+
     func send(_ method: String, _ path: String, _ query: [(String, String)], body: JSONValue?) async throws(OpenDentalError) -> JSONValue {
         guard var components = URLComponents(string: baseURL + path) else {
             throw OpenDentalError(kind: .refused, status: nil, message: "bad URL \(baseURL + path)")

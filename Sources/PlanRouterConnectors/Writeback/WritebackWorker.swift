@@ -71,7 +71,8 @@ public final class WritebackWorker: Service {
         }
     }
 
-    /// Claims and works one round of pending write-backs; returns how many it claimed.
+    /// Claims and works one round of pending write-backs, then reconciles the offices' hold
+    /// blockouts; returns how many write-backs it claimed and blockouts it created or removed.
     @discardableResult
     public func runOnce() async throws -> Int {
         let now = try await clock.now()
@@ -82,7 +83,12 @@ public final class WritebackWorker: Service {
                 connector: "opendental", offices: ready, limit: settings.batchSize, lease: settings.lease, now: now, on: tx)
         }
         for c in claimed { try await perform(c) }
-        return claimed.count
+        var shown = 0
+        for id in ready {
+            guard let office = offices[id], office.holdBlockoutType != nil, let client = clients[id] else { continue }
+            shown += try await syncHoldBlockouts(office, client: client)
+        }
+        return claimed.count + shown
     }
 
     func perform(_ c: ClaimedWriteback) async throws {

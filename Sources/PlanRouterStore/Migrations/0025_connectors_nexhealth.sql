@@ -35,3 +35,25 @@ ALTER TABLE pms_writebacks ADD CONSTRAINT pms_writebacks_status_check CHECK (sta
 -- A booking the PMS refused stays busy for offers for an hour (AvailabilityRepository.busy):
 -- the few such rows of a location are found without reading its released history.
 CREATE INDEX reservations_pms_refused ON reservations (location_id, released_at) WHERE release_reason = 'pms_refused';
+
+-- Holds visible to the front desk (docs/connectors.md, "Holds visible to the front desk"):
+-- one row per hold PlanRouter shows as an Open Dental blockout, from 'creating' (recorded
+-- before the POST, so a retry looks for its blockout instead of making a second) through
+-- 'created' (with the ScheduleNum) to 'removed' once the hold ended and the blockout was deleted.
+CREATE TABLE pms_hold_blockouts (
+    organization_id text NOT NULL,
+    reservation_id  bigint NOT NULL,
+    connector       text NOT NULL,
+    office_id       text NOT NULL,
+    location_id     text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('creating', 'created', 'removed')),
+    schedule_num    bigint,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    PRIMARY KEY (organization_id, reservation_id)
+);
+CREATE INDEX pms_hold_blockouts_open ON pms_hold_blockouts (organization_id, office_id) WHERE status <> 'removed';
+
+ALTER TABLE pms_hold_blockouts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pms_hold_blockouts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON pms_hold_blockouts USING (planrouter_tenant_visible(organization_id));
