@@ -61,11 +61,13 @@ public enum NexHealthDeliveriesRepository {
     }
 
     /// Closes a delivery as processed, or dead with `reason`. False when it was no longer pending.
+    /// A processed delivery's body (patient data) is dropped: only its key is needed, to absorb
+    /// retries; a dead one keeps it, to be worked again after the fix.
     public static func close(_ id: Int64, dead reason: String?, now: Date, on tx: PostgresConnection) async throws -> Bool {
         try await tx.execute(
             """
             UPDATE nexhealth_deliveries SET status = CASE WHEN $2::text IS NULL THEN 'processed' ELSE 'dead' END, reason = $2,
-                lease_until = NULL, updated_at = $3
+                body = CASE WHEN $2::text IS NULL THEN '' ELSE body END, lease_until = NULL, updated_at = $3
             WHERE id = $1 AND status = 'pending'
             """, id, reason, now) == 1
     }

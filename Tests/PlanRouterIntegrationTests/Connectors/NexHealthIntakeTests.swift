@@ -107,7 +107,7 @@ import Testing
         #expect(data["total_fee_cents"]?.int64Value == 156_050)
         #expect(data["procedures"]?.arrayValue?.count == 2)
         #expect(data["patient"]?["phone"]?.stringValue == "+15035550101")
-        #expect(try await f.count("SELECT count(*)::int8 FROM nexhealth_deliveries WHERE status = 'processed'") == 2)
+        #expect(try await f.count("SELECT count(*)::int8 FROM nexhealth_deliveries WHERE status = 'processed' AND body = ''") == 2)
         await f.close()
     }
 
