@@ -25,10 +25,9 @@ public enum BookingRoutes {
 public enum BookingRouter {
     /// `webhooks`: the providers' webhooks (Sources/PlanRouterBooking/Webhooks), when configured.
     public static func make(
-        _ service: BookingService, webhooks: TwilioWebhooks? = nil, stripe: StripeWebhooks? = nil
-    )
-        -> Router<BasicRequestContext>
-    {
+        _ service: BookingService, webhooks: TwilioWebhooks? = nil, stripe: StripeWebhooks? = nil,
+        nexhealth: NexHealthWebhook? = nil
+    ) -> Router<BasicRequestContext> {
         // HEAD is answered wherever GET is (same status and headers, no body).
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // HTTP request counts and durations through swift-metrics (recorded only where the
@@ -40,6 +39,7 @@ public enum BookingRouter {
         }
         webhooks?.register(on: router)
         stripe?.register(on: router)
+        nexhealth?.register(on: router)
         return router
     }
 
@@ -144,10 +144,11 @@ public enum BookingRouter {
 public enum BookingServer {
     public static func application(
         _ service: BookingService, host: String, port: Int, limits: HTTPLimits, webhooks: TwilioWebhooks? = nil,
-        stripe: StripeWebhooks? = nil, logger: Logger
+        stripe: StripeWebhooks? = nil, nexhealth: NexHealthWebhook? = nil, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         HTTPSurfaceServer.application(
-            responder: BookingRouter.make(service, webhooks: webhooks, stripe: stripe).buildResponder(), host: host, port: port,
+            responder: BookingRouter.make(service, webhooks: webhooks, stripe: stripe, nexhealth: nexhealth).buildResponder(), host: host,
+            port: port,
             limits: limits,
             logger: logger)
     }

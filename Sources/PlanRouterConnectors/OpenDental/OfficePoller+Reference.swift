@@ -51,6 +51,9 @@ extension OfficePoller {
                             providerID: office.providerID(prov), start: start.instant(in: zone), end: stop.instant(in: zone),
                             operatoryIDs: opIDs.isEmpty ? nil : opIDs))
                     byLocation[loc]?.providers.insert(prov)
+                case "Blockout" where (row.odString("Note") ?? "").contains(HoldBlockouts.markerPrefix):
+                    // PlanRouter's own hold blockouts: the holds are in PlanRouter already (they would block themselves).
+                    continue
                 case "Blockout":
                     byLocation[loc]?.blockouts.append(
                         ScheduleChanged.Blockout(

@@ -24,8 +24,10 @@ public struct OpenDentalError: Error, Sendable, CustomStringConvertible {
     public var status: Int?
     /// The office's explanation (Open Dental's error bodies) or the transport error; no patient data is sent, so none comes back.
     public var message: String
+    /// Which PMS answered (NexHealth's client reports its failures the same way).
+    public var pms = "opendental"
 
-    public var description: String { "opendental \(status.map(String.init) ?? "transport"): \(message)" }
+    public var description: String { "\(pms) \(status.map(String.init) ?? "transport"): \(message)" }
 }
 
 /// The Open Dental REST API for one office: `Authorization: ODFHIR {DeveloperKey}/{CustomerKey}`
@@ -64,6 +66,10 @@ public struct OpenDentalClient: Sendable {
 
     public func post(_ path: String, _ body: JSONValue) async throws(OpenDentalError) -> JSONValue {
         try await send("POST", path, [], body: body)
+    }
+
+    public func delete(_ path: String) async throws(OpenDentalError) {
+        _ = try await send("DELETE", path, [], body: nil)
     }
 
     func send(_ method: String, _ path: String, _ query: [(String, String)], body: JSONValue?) async throws(OpenDentalError) -> JSONValue {

@@ -33,6 +33,8 @@ public struct OpenDentalConfiguration: Sendable, Decodable {
         public var scheduleDays: Int?
         /// How far back the first poll reaches (default 30 days).
         public var initialLookbackDays: Int?
+        /// The DefNum of the office's "PlanRouter hold" blockout definition: holds are shown as blockouts of it.
+        public var holdBlockoutType: Int64?
 
         enum CodingKeys: String, CodingKey {
             case id, clinics
@@ -45,6 +47,7 @@ public struct OpenDentalConfiguration: Sendable, Decodable {
             case referenceSeconds = "reference_seconds"
             case scheduleDays = "schedule_days"
             case initialLookbackDays = "initial_lookback_days"
+            case holdBlockoutType = "hold_blockout_type"
         }
     }
 
@@ -88,7 +91,7 @@ public struct OpenDentalConfiguration: Sendable, Decodable {
             return OpenDentalOffice(
                 id: o.id, organizationID: o.organizationID ?? organizationID, customerKey: key, timeZone: zone, clinics: clinics,
                 defaultLocation: o.defaultLocation, pollInterval: .seconds(poll), referenceInterval: .seconds(reference),
-                scheduleDays: o.scheduleDays ?? 28, initialLookbackDays: o.initialLookbackDays ?? 30)
+                scheduleDays: o.scheduleDays ?? 28, initialLookbackDays: o.initialLookbackDays ?? 30, holdBlockoutType: o.holdBlockoutType)
         }
     }
 }
@@ -106,13 +109,16 @@ public struct OpenDentalOffice: Sendable, Hashable {
     public var referenceInterval: Duration
     public var scheduleDays: Int
     public var initialLookbackDays: Int
+    /// The "PlanRouter hold" blockout definition (DefNum); nil: holds are not shown in Open Dental.
+    public var holdBlockoutType: Int64?
 
     public init(
         id: String, organizationID: String, customerKey: String, timeZone: TimeZone, clinics: [Int64: String],
         defaultLocation: String? = nil,
         pollInterval: Duration = .seconds(60), referenceInterval: Duration = .seconds(900), scheduleDays: Int = 28,
-        initialLookbackDays: Int = 30
+        initialLookbackDays: Int = 30, holdBlockoutType: Int64? = nil
     ) {
+        self.holdBlockoutType = holdBlockoutType
         self.id = id
         self.organizationID = organizationID
         self.customerKey = customerKey

@@ -14,9 +14,13 @@ public struct WritebackHandler: EventHandler {
     public let eventTypes: Set<EventType> = [.appointmentRequests]
     public var topicTypes: [String: Set<EventType>] { topics.carrying(eventTypes) }
     let topics: TopicNames
-    let connector: String
-    /// The office serving each (organization, location).
-    let offices: [LocationKey: OpenDentalOffice]
+    /// The connector and office (Open Dental office id, NexHealth subdomain) serving each (organization, location).
+    let offices: [LocationKey: Target]
+
+    struct Target: Hashable {
+        var connector: String
+        var officeID: String
+    }
 
     struct LocationKey: Hashable {
         var organizationID: String
@@ -26,9 +30,25 @@ public struct WritebackHandler: EventHandler {
     public init(consumerName: String, offices: [OpenDentalOffice], topics: TopicNames = .init(), connector: String = "opendental") {
         self.consumerName = consumerName
         self.topics = topics
-        self.connector = connector
-        var map: [LocationKey: OpenDentalOffice] = [:]
-        for o in offices { for l in o.locations { map[LocationKey(organizationID: o.organizationID, locationID: l)] = o } }
+        var map: [LocationKey: Target] = [:]
+        for o in offices {
+            for l in o.locations {
+                map[LocationKey(organizationID: o.organizationID, locationID: l)] = Target(connector: connector, officeID: o.id)
+            }
+        }
+        self.offices = map
+    }
+
+    /// The write-back of locations connected through NexHealth (`planrouter connector nexhealth`).
+    public init(consumerName: String, nexhealth: NexHealthAccount, topics: TopicNames = .init()) {
+        self.consumerName = consumerName
+        self.topics = topics
+        var map: [LocationKey: Target] = [:]
+        for i in nexhealth.institutions {
+            for l in i.locations.values {
+                map[LocationKey(organizationID: i.organizationID, locationID: l)] = Target(connector: "nexhealth", officeID: i.subdomain)
+            }
+        }
         self.offices = map
     }
 
@@ -45,10 +65,10 @@ public struct WritebackHandler: EventHandler {
                     letters.append(
                         DeadLetter(
                             message: e.message, kind: "no_office",
-                            reason: "no Open Dental office of this connector serves location \(r.locationID)"))
+                            reason: "no office of this connector serves location \(r.locationID)"))
                     continue
                 }
-                items.append(NewWriteback(request: r, eventID: e.event.id, connector: connector, officeID: office.id))
+                items.append(NewWriteback(request: r, eventID: e.event.id, connector: office.connector, officeID: office.officeID))
             } catch { letters.append(DeadLetter(message: e.message, rejection: error)) }
         }
         try await WritebacksRepository.record(items, now: now, on: tx)

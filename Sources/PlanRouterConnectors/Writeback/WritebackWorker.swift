@@ -71,7 +71,8 @@ public final class WritebackWorker: Service {
         }
     }
 
-    /// Claims and works one round of pending write-backs; returns how many it claimed.
+    /// Claims and works one round of pending write-backs, then reconciles the offices' hold
+    /// blockouts; returns how many write-backs it claimed and blockouts it created or removed.
     @discardableResult
     public func runOnce() async throws -> Int {
         let now = try await clock.now()
@@ -82,7 +83,12 @@ public final class WritebackWorker: Service {
                 connector: "opendental", offices: ready, limit: settings.batchSize, lease: settings.lease, now: now, on: tx)
         }
         for c in claimed { try await perform(c) }
-        return claimed.count
+        var shown = 0
+        for id in ready {
+            guard let office = offices[id], office.holdBlockoutType != nil, let client = clients[id] else { continue }
+            shown += try await syncHoldBlockouts(office, client: client)
+        }
+        return claimed.count + shown
     }
 
     func perform(_ c: ClaimedWriteback) async throws {
@@ -124,7 +130,8 @@ public final class WritebackWorker: Service {
     }
 
     /// The marker the write-back leaves in the appointment's Note: how a retry recognises its own appointment.
-    public static func marker(_ r: AppointmentRequest) -> String { "PlanRouter booking \(r.requestID)" }
+    public static func marker(_ r: AppointmentRequest) -> String { markerPrefix + r.requestID }
+    public static let markerPrefix = "PlanRouter booking "
 
     /// Finds the appointment an earlier attempt made, or makes it.
     func write(
@@ -180,54 +187,19 @@ public final class WritebackWorker: Service {
             lengthMinutes: a.pattern.isEmpty ? max(5, Int(r.end.date.timeIntervalSince(r.start.date) / 60)) : nil,
             pattern: a.pattern.isEmpty ? nil : a.pattern, planID: r.planID,
             procedureCodes: r.procedureCodes)
-        let id = OfficePoller.appointmentEventID(office, a.num, a.stamp)
-        let key = ConnectorOffice(organizationID: office.organizationID, connector: "opendental", officeID: office.id)
+        let written = WritebackOutcome.Written(
+            eventID: OfficePoller.appointmentEventID(office, a.num, a.stamp), event: event, source: office.source,
+            producer: ConnectorOffice(organizationID: office.organizationID, connector: "opendental", officeID: office.id))
         try await pool.withTransaction { tx in
-            guard try await WritebacksRepository.close(c.id, written: office.appointmentID(a.num), refused: nil, now: now, on: tx) else {
-                return
-            }
-            var outbox = OutboxBatch()
-            if !(try await ConnectorStateRepository.recordProduced(key, [id], now: now, on: tx)).isEmpty {
-                outbox.append(
-                    CloudEvent(id: id, source: office.source, time: now, subject: r.planID, data: event), topic: topics[.appointmentChanged]
-                )
-            }
-            try await PlanEventsRepository.append(
-                [
-                    PlanEventRow(
-                        organizationID: r.organizationID, planID: r.planID, locationID: r.locationID, kind: "in_pms", source: office.source,
-                        eventID: r.requestID, occurredAt: now,
-                        detail: .object(["pms_appointment_id": .string(office.appointmentID(a.num)), "attempts": .int(Int64(c.attempts))]))
-                ], recordedAt: now, on: tx)
-            try await outbox.insert(on: tx, now: now)
+            try await WritebackOutcome.written(c, written, topics: topics, now: now, on: tx)
         }
         logger.info("appointment written to the PMS", metadata: ["connector.office": "\(office.id)", "pms.appointment": "\(a.num)"])
     }
 
     func refused(_ c: ClaimedWriteback, reason: String, office: OpenDentalOffice) async throws {
-        let r = c.request
         let now = try await clock.now()
-        let key = PlanKey(organizationID: r.organizationID, planID: r.planID)
         try await pool.withTransaction { tx in
-            guard try await WritebacksRepository.close(c.id, written: nil, refused: reason, now: now, on: tx) else { return }
-            _ = try await CaseLockRepository.lock(organizations: [key.organizationID], plans: [key.planID], on: tx)
-            if try await ReservationsRepository.releaseBooking(key, reason: "pms_refused", now: now, on: tx) {
-                try await LocationsRepository.bumpCalendars(
-                    [LocationKey(organizationID: r.organizationID, locationID: r.locationID)], on: tx)
-            }
-            var outbox = OutboxBatch()
-            try await PlanEventsRepository.append(
-                [
-                    PlanEventRow(
-                        organizationID: r.organizationID, planID: r.planID, locationID: r.locationID, kind: "pms_refused",
-                        source: office.source,
-                        eventID: r.requestID, occurredAt: now, detail: .object(["reason": .string(reason)]))
-                ], recordedAt: now, on: tx)
-            try await CaseHandOver.toCoordinator(
-                [key], kind: .escalation,
-                reason: "the booked time could not be confirmed in the PMS (\(reason)); call the patient to find a new time", urgent: true,
-                source: office.source, topics: topics, from: [.booked], outbox: &outbox, now: now, on: tx)
-            try await outbox.insert(on: tx, now: now)
+            try await WritebackOutcome.refused(c, reason: reason, source: office.source, topics: topics, now: now, on: tx)
         }
         logger.notice("write-back refused by the PMS", metadata: ["connector.office": "\(office.id)", "reason": "\(reason)"])
     }

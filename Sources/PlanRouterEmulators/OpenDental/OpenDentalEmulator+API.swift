@@ -138,6 +138,14 @@ extension OpenDentalEmulator {
                 }.sorted { ($0.schedDate, $0.startTime, $0.scheduleNum) < ($1.schedDate, $1.startTime, $1.scheduleNum) }.map {
                     $0.json(in: zone)
                 })
+        case ("POST", "/schedules"):
+            return try createBlockout(key, body: body)
+        case ("DELETE", _) where path.hasPrefix("/schedules/"):
+            guard let n = Int64(path.dropFirst("/schedules/".count)) else { throw BadRequest(text: "ScheduleNum must be a number") }
+            try mutate(key) { o, _ in
+                guard o.schedules.removeValue(forKey: n) != nil else { throw BadRequest(status: 404, text: "Schedule not found") }
+            }
+            return .json(200, .null)
         case ("GET", "/operatories"):
             let clinic = try int("ClinicNum")
             return page(
@@ -227,5 +235,33 @@ extension OpenDentalEmulator {
         return .json(
             201, created.0.json(in: created.1, server: now, procDescript: created.2),
             headers: [("Location", "/appointments/\(created.0.aptNum)")])
+    }
+
+    /// `POST /schedules` for a blockout: `SchedDate`, `StartTime`, `StopTime` (office wall time),
+    /// `SchedType` Blockout, `BlockoutType` (the definition's DefNum), `operatories` ("5,6"), `Note`.
+    func createBlockout(_ key: String, body: [UInt8]) throws -> EmulatorResponse {
+        guard let json = try? JSONParser.parse(body), json.objectValue != nil else { throw BadRequest(text: "body must be a JSON object") }
+        guard json["SchedType"]?.stringValue == "Blockout" else { throw BadRequest(text: "only SchedType Blockout can be created") }
+        guard let date = json["SchedDate"]?.stringValue, let start = json["StartTime"]?.stringValue,
+            let stop = json["StopTime"]?.stringValue, let def = json["BlockoutType"]?.int64Value
+        else { throw BadRequest(text: "SchedDate, StartTime, StopTime and BlockoutType are required") }
+        let ops = (json["operatories"]?.stringValue ?? "").split(separator: ",").compactMap {
+            Int64($0.trimmingCharacters(in: .whitespaces))
+        }
+        let created: (ODSchedule, TimeZone) = try mutate(key) { o, now in
+            guard !ops.isEmpty, ops.allSatisfy({ o.operatories[$0] != nil }) else { throw BadRequest(text: "operatories not found") }
+            let n = o.number()
+            let s = ODSchedule(
+                scheduleNum: n, schedDate: date, startTime: start, stopTime: stop, schedType: "Blockout", blockoutType: def,
+                blockoutName: "PlanRouter hold", operatories: ops, dateTStamp: now, note: json["Note"]?.stringValue ?? "")
+            o.schedules[n] = s
+            return (s, o.timeZone)
+        }
+        return .json(201, created.0.json(in: created.1))
+    }
+
+    /// The blockouts in an office (tests and the simulator).
+    public func blockouts(_ key: String) -> [ODSchedule] {
+        (office(key)?.schedules.values.filter { $0.schedType == "Blockout" } ?? []).sorted { $0.scheduleNum < $1.scheduleNum }
     }
 }

@@ -136,11 +136,13 @@ public struct ODSchedule: Sendable, Hashable {
     public var blockoutName: String
     public var operatories: [Int64]
     public var dateTStamp: Date
+    public var note: String
 
     public init(
         scheduleNum: Int64, schedDate: String, startTime: String, stopTime: String, schedType: String, provNum: Int64 = 0,
-        blockoutType: Int64 = 0, blockoutName: String = "", operatories: [Int64] = [], dateTStamp: Date = Date()
+        blockoutType: Int64 = 0, blockoutName: String = "", operatories: [Int64] = [], dateTStamp: Date = Date(), note: String = ""
     ) {
+        self.note = note
         self.scheduleNum = scheduleNum
         self.schedDate = schedDate
         self.startTime = startTime
@@ -164,7 +166,7 @@ public struct ODSchedule: Sendable, Hashable {
         b.set("ProvNum", String(provNum))
         b.set("BlockoutType", String(blockoutType))
         b.set("blockoutType", blockoutName)
-        b.set("Note", "")
+        b.set("Note", note)
         b.set("operatories", operatories.map(String.init).joined(separator: ","))
         b.set("EmployeeNum", "0")
         b.set("DateTStamp", LocalTimestamp(dateTStamp, in: zone).description)

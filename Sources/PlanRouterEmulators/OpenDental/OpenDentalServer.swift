@@ -22,6 +22,7 @@ public enum OpenDentalServer {
         }
         router.get("/api/v1/**", use: api)
         router.post("/api/v1/**", use: api)
+        router.delete("/api/v1/**", use: api)
 
         router.post("/_emulator/faults") { request, _ in
             let json = try await body(request)

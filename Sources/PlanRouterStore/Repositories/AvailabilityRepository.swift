@@ -159,6 +159,9 @@ public enum AvailabilityRepository {
     }
 
     /// Busy time: active reservations overlapping the window; expired holds not yet swept are ignored.
+    /// A booking the PMS refused in the last hour stays busy: the PMS said no to that time (usually
+    /// someone took it there), and the schedule mirror may not show why yet; offering it again
+    /// (the refusal's own re-offer first) would be refused again.
     public static func busy(
         at locations: [LocationKey], from: Date, to: Date, now: Date, on tx: PostgresConnection
     ) async throws
@@ -170,6 +173,11 @@ public enum AvailabilityRepository {
                    extract(epoch FROM upper(operatory_during))::int8
             FROM reservations WHERE \(amongLocations) AND active AND operatory_during && tstzrange($3, $4)
               AND (kind <> 'hold' OR expires_at > $5)
+            UNION ALL
+            SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
+                   extract(epoch FROM upper(operatory_during))::int8
+            FROM reservations WHERE \(amongLocations) AND NOT active AND release_reason = 'pms_refused' AND released_at > $5 - interval '1 hour'
+              AND operatory_during && tstzrange($3, $4)
             """, locations.map(\.organizationID), locations.map(\.locationID), from, to, now
         ).map { r in
             let ps = try r.decode(4, as: Int64?.self)

@@ -111,8 +111,10 @@ public enum OffersRepository {
         return out
     }
 
-    /// Cases still waiting for a booking (status offered), with their current classification.
-    public static func offeredCases(_ keys: [PlanKey], on tx: PostgresConnection) async throws -> [OfferedCase] {
+    /// Cases still waiting for a booking (status offered, or `status`), with their current classification.
+    public static func offeredCases(
+        _ keys: [PlanKey], status: CaseStatus = .offered, on tx: PostgresConnection
+    ) async throws -> [OfferedCase] {
         let rows = try await tx.query(
             """
             SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
@@ -122,8 +124,8 @@ public enum OffersRepository {
             JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
             JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
                           ORDER BY c.id DESC LIMIT 1) c ON true
-            WHERE p.status = 'offered'
-            """, keys.map(\.organizationID), keys.map(\.planID))
+            WHERE p.status = $3
+            """, keys.map(\.organizationID), keys.map(\.planID), status.rawValue)
         return try rows.map { r in
             OfferedCase(
                 key: PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self)),

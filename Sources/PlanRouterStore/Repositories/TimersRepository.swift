@@ -110,6 +110,21 @@ public enum TimersRepository {
             INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
             VALUES ($1, $2, $3, 'deposit', 0, $4, $5, $6)
             """, key.organizationID, key.planID, locationID, dueAt, PostgresJSON(payload.serialized()), now)
+    }
+
+    /// The timer kind that re-offers a case whose booked time the PMS refused (the write-back
+    /// schedules it in the refusal's transaction; the escalation worker fires it through the offer planner).
+    public static let pmsRefusedKind = "pms_refused"
+
+    /// Schedules one timer of `kind` for a case and wakes the escalation workers (at commit).
+    public static func schedule(
+        kind: String, key: PlanKey, locationID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws {
+        _ = try await tx.execute(
+            """
+            INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, created_at)
+            VALUES ($1, $2, $3, $4, 0, $5, $6)
+            """, key.organizationID, key.planID, locationID, kind, dueAt, now)
         _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
     }
 

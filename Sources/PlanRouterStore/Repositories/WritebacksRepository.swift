@@ -83,8 +83,36 @@ public enum WritebacksRepository {
             """
             UPDATE pms_writebacks SET status = CASE WHEN $2::text IS NULL THEN 'refused' ELSE 'written' END,
                 pms_appointment_id = $2, reason = $3, lease_until = NULL, updated_at = $4
-            WHERE id = $1 AND status = 'pending'
+            WHERE id = $1 AND status IN ('pending', 'submitted')
             """, id, appointmentID, reason, now) == 1
+    }
+
+    /// Marks a pending write-back as accepted by an asynchronous PMS (NexHealth answered 201 with
+    /// its appointment id); the PMS's insertion webhook closes it. False when it was no longer pending.
+    public static func submit(_ id: Int64, appointmentID: String, now: Date, on conn: PostgresConnection) async throws -> Bool {
+        try await conn.execute(
+            """
+            UPDATE pms_writebacks SET status = 'submitted', pms_appointment_id = $2, lease_until = NULL, reason = NULL, updated_at = $3
+            WHERE id = $1 AND status = 'pending'
+            """, id, appointmentID, now) == 1
+    }
+
+    /// The open (pending or submitted) write-back of a request, for the PMS's insertion webhook to close.
+    public static func open(
+        organizationID: String, requestID: String, on conn: PostgresConnection
+    ) async throws -> ClaimedWriteback? {
+        guard
+            let r = try await conn.query(
+                """
+                SELECT id, office_id, request::text, attempts FROM pms_writebacks
+                WHERE organization_id = $1 AND request_id = $2 AND status IN ('pending', 'submitted') FOR UPDATE
+                """, organizationID, requestID
+            ).first
+        else { return nil }
+        return ClaimedWriteback(
+            id: try r.decode(0, as: Int64.self), officeID: try r.decode(1, as: String.self),
+            request: try AppointmentRequest(data: try JSONParser.parse(try r.decode(2, as: String.self))),
+            attempts: try r.decode(3, as: Int.self))
     }
 
     /// The plans of write-backs that created these PMS appointments (ids of the office's appointments).

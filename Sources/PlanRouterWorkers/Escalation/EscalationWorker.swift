@@ -222,7 +222,9 @@ public final class EscalationWorker: Service {
                 // locations.yaml's quiet hours for the location, else the rules file's.
                 let quiet =
                     zones[t.location]?.quietHours ?? self.rules.rules(for: t.organizationID).rules.resolved(for: t.locationID).quietHours
-                if t.ladderAction == .nudge, let zone = zones[t.location]?.timeZone, let until = quiet.end(after: now, in: zone) {
+                if t.ladderAction == .nudge || t.kind == TimersRepository.pmsRefusedKind, let zone = zones[t.location]?.timeZone,
+                    let until = quiet.end(after: now, in: zone)
+                {
                     postponed.append((t.id, until))
                 } else {
                     ready.append(t)
@@ -233,10 +235,15 @@ public final class EscalationWorker: Service {
             let applied = ready.filter { mine.contains($0.id) }
             var outbox = OutboxBatch()
             let nudges = applied.filter { $0.ladderAction == .nudge }
-            if !nudges.isEmpty {
-                // Nudges may place holds: their locations next, in id order (after the cases).
-                try await CaseLockRepository.lockLocations(nudges.map(\.location), on: tx)
-                try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
+            // Write-back refusals: fresh openings for the case, with a text saying the time could not be confirmed.
+            let refused = applied.filter { $0.kind == TimersRepository.pmsRefusedKind }
+            if !nudges.isEmpty || !refused.isEmpty {
+                // Nudges and re-offers may place holds: their locations next, in id order (after the cases), once.
+                try await CaseLockRepository.lockLocations((nudges + refused).map(\.location), on: tx)
+            }
+            if !nudges.isEmpty { try await offers.nudge(nudges.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger) }
+            if !refused.isEmpty {
+                try await offers.reofferAfterRefusal(refused.map(\.key), in: tx, outbox: &outbox, now: now, logger: logger)
             }
             // Deposit messages fired in quiet hours wait for the morning too (the deadline itself does not).
             let quietEnd: (DueTimer) -> Date? = { t in

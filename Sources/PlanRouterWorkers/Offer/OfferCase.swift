@@ -105,8 +105,8 @@ struct OfferCase {
     }
 
     /// Cases still waiting for a booking (status offered), with their current classification: for nudges.
-    static func loadOffered(_ keys: [PlanKey], in tx: PostgresConnection) async throws -> [OfferCase] {
-        try await OffersRepository.offeredCases(keys, on: tx).map { r in
+    static func loadOffered(_ keys: [PlanKey], status: CaseStatus = .offered, in tx: PostgresConnection) async throws -> [OfferCase] {
+        try await OffersRepository.offeredCases(keys, status: status, on: tx).map { r in
             OfferCase(
                 incoming: nil, organizationID: r.key.organizationID, planID: r.key.planID,
                 locationID: r.locationID, patientID: r.patientID,

@@ -119,7 +119,7 @@ extension OfferPlanner {
                         openings: openingsJSON($0, infos), depositCents: $0.c.depositCents,
                         linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt,
                         slaSeconds: 0)
-                }, kind: kind == .reoffer ? "reoffer" : "nudge", now: now, on: tx)
+                }, kind: kind == .nudge ? "nudge" : "reoffer", now: now, on: tx)
             // The openings offered again stay held as long as the new link is valid.
             try await ReservationsRepository.extendHolds(
                 reached.flatMap { p in p.held.map(\.reservationID) },
@@ -130,18 +130,20 @@ extension OfferPlanner {
                     BookingToken(
                         offerID: offerID, organizationID: p.c.organizationID, planID: p.c.planID,
                         expiresAt: Int64(expires.timeIntervalSince1970)))
-                let messageKind: MessageKind = kind == .reoffer ? .openingWithdrawn : .nudge
-                let m = message(p, infos[p.c.location], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now)
+                let messageKind: MessageKind = kind == .nudge ? .nudge : .openingWithdrawn
+                let m = message(
+                    p, infos[p.c.location], channel: p.c.channel!, kind: messageKind, link: link, sendAfter: nil, now: now,
+                    refused: kind == .refusal)
                 outbox.append(m, topic: topics[.patientMessages])
             }
         }
         let reachedKeys = Set(reached.map(\.c.key))
         try await PlanEventsRepository.append(
             plans.map {
-                let without = kind == .reoffer ? "reoffer_without_openings" : "nudge_without_openings"
+                let without = "\(Self.historyName(kind))_without_openings"
                 let name =
                     reachedKeys.contains($0.c.key)
-                    ? (kind == .reoffer ? "reoffered" : "nudged")
+                    ? (kind == .nudge ? "nudged" : kind == .reoffer ? "reoffered" : "reoffered_after_refusal")
                     : $0.calendarStaleSince != nil ? "calendar_stale" : without
                 return PlanEventRow(
                     organizationID: $0.c.organizationID, planID: $0.c.planID, locationID: $0.c.locationID, kind: name, occurredAt: now,
@@ -160,6 +162,15 @@ extension OfferPlanner {
             try await CaseHandOver.toCoordinator(
                 unreached.map(\.c.key), kind: .noAvailability, reason: Self.withdrawnReason, urgent: true, source: "planrouter/offer",
                 topics: topics, outbox: &outbox, now: now, on: tx)
+        }
+    }
+
+    /// The history's name of a nudge or re-offer.
+    static func historyName(_ kind: OfferKind) -> String {
+        switch kind {
+        case .nudge: "nudge"
+        case .refusal: "refusal_reoffer"
+        case .reoffer, .initial: "reoffer"
         }
     }
 
@@ -241,7 +252,7 @@ extension OfferPlanner {
     /// The patient message: opening times with the location's zone (MST/MDT, CET/CEST, or the offset).
     func message(
         _ p: Plan, _ info: LocationInfo?, channel: (name: String, to: String), kind: MessageKind, link: String, sendAfter: Date?,
-        offerID: Int64? = nil, now: Date
+        offerID: Int64? = nil, now: Date, refused: Bool = false
     ) -> CloudEvent {
         let zone = info?.timeZone ?? TimeZone(identifier: "UTC")!
         let t = p.rules.messages
@@ -253,7 +264,9 @@ extension OfferPlanner {
         let channelKind = MessageChannel(rawValue: channel.name) ?? .sms
         let template =
             kind == .openingWithdrawn
-            ? (channelKind == .email ? Self.withdrawnEmail : Self.withdrawnSMS)
+            ? (refused
+                ? (channelKind == .email ? Self.refusedEmail : Self.refusedSMS)
+                : (channelKind == .email ? Self.withdrawnEmail : Self.withdrawnSMS))
             : kind == .sameVisit
                 ? t.sameVisitSMS : kind == .nudge && channelKind == .sms ? t.nudgeSMS : (channelKind == .email ? t.offerEmail : t.offerSMS)
         var body = MessageTemplates.render(template, values)
@@ -280,6 +293,14 @@ extension OfferPlanner {
         + "New openings: {openings}. Book here: {link}"
     static let withdrawnEmail =
         "Hi {first_name},\n\nThe time {location_name} offered you earlier is no longer available. "
+        + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
+
+    /// The text after a write-back refusal (`opening_withdrawn`): the booked time could not be confirmed.
+    static let refusedSMS =
+        "Hi {first_name}, {location_name} here. We're sorry: the time you booked could not be confirmed in our schedule. "
+        + "New openings: {openings}. Book here: {link}"
+    static let refusedEmail =
+        "Hi {first_name},\n\nWe're sorry: the time you booked with {location_name} could not be confirmed in our schedule. "
         + "We are holding these new openings for you:\n{openings}\n\nBook here: {link}\n"
 
     /// The end of the location's quiet hours when a message written now falls in them (nil: send now).

@@ -38,6 +38,8 @@ public struct OfferPlanner: Sendable {
         case initial
         case nudge
         case reoffer
+        /// The PMS refused the booked time (a write-back refusal): fresh openings, told so.
+        case refusal
     }
 
     /// The offer lead time: an opening is offered, re-offered, shown and bookable only when it
@@ -90,6 +92,22 @@ public struct OfferPlanner: Sendable {
         let cases = try await OfferCase.loadOffered(keys, in: tx)
         logger.debug("re-offering cases whose holds the calendar released", metadata: ["cases": "\(cases.count)"])
         try await offer(cases, kind: .reoffer, in: tx, outbox: &outbox, now: now, logger: logger)
+    }
+
+    /// Offers fresh openings to cases whose booked time the PMS refused (status escalated: the
+    /// coordinator task stays open), with a text saying the time could not be confirmed
+    /// (`opening_withdrawn`). Cases without a channel, or with nothing to offer, keep only the task.
+    /// Called by the escalation worker when the write-back's `pms_refused` timer fires.
+    public func reofferAfterRefusal(
+        _ keys: [PlanKey], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
+    ) async throws {
+        let cases = try await OfferCase.loadOffered(keys, status: .escalated, in: tx).filter { $0.channel != nil }
+        do {
+            try await offer(cases, kind: .refusal, in: tx, outbox: &outbox, now: now, logger: logger)
+        } catch {
+            calendars.invalidateAll()
+            throw error
+        }
     }
 
     func offer(

@@ -12,7 +12,7 @@ struct ConnectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector",
         abstract: "PMS connectors: poll a PMS into events and write bookings back (docs/connectors.md).",
-        subcommands: [OpenDental.self, Status.self, ResetWatermark.self])
+        subcommands: [OpenDental.self, NexHealth.self, Status.self, ResetWatermark.self])
 
     struct OpenDental: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -88,6 +88,58 @@ struct ConnectorCommand: AsyncParsableCommand {
         }
     }
 
+    struct NexHealth: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nexhealth",
+            abstract: "Work off NexHealth webhook deliveries into events and write pms.appointment-requests back through NexHealth.",
+            discussion: """
+                `planrouter serve --nexhealth FILE` receives the signed webhooks and records them; this process turns them into \
+                plan.accepted and appointment.changed (reading thin plans and patients from the NexHealth API), and writes \
+                bookings of the file's locations with POST /appointments, closed by NexHealth's insertion webhook. Events go \
+                out through the outbox (run a relay). Consumer group planrouter-connector-nexhealth (--group-id).
+                """)
+        @Option(help: "The NexHealth file (YAML or JSON; docs/connectors.md). Env: PLANROUTER_NEXHEALTH.")
+        var nexhealth: String?
+        @Option(
+            help: "NexHealth API base URL. Env: PLANROUTER_NEXHEALTH_BASE_URL. Default: the file's base_url, else https://nexhealth.info.")
+        var baseURL: String?
+        @Flag(help: "Intake only; do not consume pms.appointment-requests.") var noWriteback = false
+        @OptionGroup var options: WorkerOptions
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var kafka: KafkaOptions
+        @OptionGroup var log: LogOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                var account = try NexHealthFile.load(nexhealth)
+                guard !account.apiKey.isEmpty else {
+                    throw CLIError("no NexHealth API key: set api_key_env in the file to a variable that holds it")
+                }
+                if let base = baseURL ?? Environment.value("PLANROUTER_NEXHEALTH_BASE_URL") { account.baseURL = base }
+                let env = try await WorkerEnvironment.make(kind: "connector-nexhealth", options, database, kafka, log)
+                let client = NexHealthClient(baseURL: account.baseURL, apiKey: account.apiKey)
+                var services: [any Service] = [
+                    NexHealthIntake(
+                        account: account, client: client, pool: env.pool, clock: env.clock, topics: env.topics, logger: env.logger)
+                ]
+                var probes: [WorkerProbe] = []
+                if !noWriteback {
+                    let consumer = ConsumerWorker(
+                        consumer: try env.consumer(topics: [env.topics[.appointmentRequests]]), pool: env.pool,
+                        handler: WritebackHandler(consumerName: env.groupID, nexhealth: account, topics: env.topics), clock: env.clock,
+                        settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
+                    services += [
+                        consumer,
+                        NexHealthWritebackWorker(
+                            account: account, client: client, pool: env.pool, clock: env.clock, topics: env.topics, logger: env.logger),
+                    ]
+                    probes.append(consumer.probe)
+                }
+                try await env.run(services, probes: probes)
+            }
+        }
+    }
+
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print each office's health (as the connectors last recorded it) and the write-backs by status.")
@@ -109,7 +161,14 @@ struct ConnectorCommand: AsyncParsableCommand {
                 print("\(h.office.connector) \(h.office.organizationID)/\(h.office.officeID): \(state); \(since)")
             }
             let counts = try await WritebacksRepository.counts(on: conn)
-            print("write-backs: " + ["pending", "written", "refused"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+            print(
+                "write-backs: " + ["pending", "submitted", "written", "refused"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+            let deliveries = try await NexHealthDeliveriesRepository.counts(on: conn)
+            if !deliveries.isEmpty {
+                print(
+                    "nexhealth deliveries: "
+                        + ["pending", "processed", "dead"].map { "\($0) \(deliveries[$0] ?? 0)" }.joined(separator: ", "))
+            }
         }
     }
 
@@ -136,6 +195,20 @@ struct ConnectorCommand: AsyncParsableCommand {
                 }
                 print("reset \(n) watermark(s)")
             }
+        }
+    }
+}
+
+/// The NexHealth file of `serve --nexhealth` and `connector nexhealth`.
+enum NexHealthFile {
+    static func load(_ option: String?) throws -> NexHealthAccount {
+        guard let path = option ?? Environment.value("PLANROUTER_NEXHEALTH") else {
+            throw CLIError("no NexHealth file: set --nexhealth or PLANROUTER_NEXHEALTH (docs/connectors.md)")
+        }
+        do { return try NexHealthConfiguration.load(try String(contentsOfFile: path, encoding: .utf8)).resolved() } catch let e
+            as ConfigurationError
+        {
+            throw CLIError("\(path): \(e)")
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import PlanRouterBooking
+import PlanRouterConnectors
 import PlanRouterCore
 import PlanRouterHTTP
 import PlanRouterPostgres
@@ -67,6 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "The Twilio webhooks (/webhooks/twilio/status, /webhooks/twilio/inbound) are served when --messaging-config is set; POST /webhooks/stripe when it has a payments section."
         ))
     var publicBaseURL: String?
+    @Option(
+        help: """
+            Public surface: also receive NexHealth's webhooks at /connectors/nexhealth/webhook, for the account and \
+            institutions this file describes (docs/connectors.md). Env: PLANROUTER_NEXHEALTH. Default: none.
+            """)
+    var nexhealth: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup(title: "Topics (only --topic is used: bookings name the pms.appointment-requests topic)") var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
@@ -115,8 +122,17 @@ struct ServeCommand: AsyncParsableCommand {
             let stripe = messagingConfiguration.flatMap { c in
                 c.organizations.values.contains { $0.payments != nil } ? StripeWebhooks(service: service, configuration: c) : nil
             }
+            let nexhealthWebhook = try (nexhealth ?? Environment.value("PLANROUTER_NEXHEALTH")).map { file in
+                let account = try NexHealthFile.load(file)
+                return NexHealthWebhook(
+                    pool: pool, clock: clock, secret: account.webhookSecret, tolerance: account.signatureTolerance,
+                    organizations: Dictionary(
+                        account.institutions.map { ($0.subdomain, $0.organizationID) }, uniquingKeysWith: { a, _ in a }),
+                    logger: logger)
+            }
             let app = BookingServer.application(
-                service, host: host, port: port, limits: limits, webhooks: webhooks, stripe: stripe, logger: logger)
+                service, host: host, port: port, limits: limits, webhooks: webhooks, stripe: stripe, nexhealth: nexhealthWebhook,
+                logger: logger)
             var staffConfiguration = StaffConfiguration()
             staffConfiguration.allowedOrigins = Set(
                 (staffOrigins ?? Environment.value("PLANROUTER_STAFF_ORIGINS") ?? "").split(separator: ",")
