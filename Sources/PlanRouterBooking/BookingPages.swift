@@ -49,6 +49,15 @@ enum BookingPages {
         return page(title: "Book your appointment", body: b)
     }
 
+    /// An "Add to calendar" download of the booked appointment (.ics).
+    static func addToCalendar(_ c: BookingConfirmation) -> String {
+        let ics = CalendarInvite.ics(
+            uid: c.requestID, start: Date(timeIntervalSince1970: Double(c.opening.start)),
+            end: Date(timeIntervalSince1970: Double(c.opening.end)), summary: "Appointment at \(place(c.offer))",
+            stamp: Date())
+        return "<p><a href=\"\(escape(CalendarInvite.dataURL(ics)))\" download=\"appointment.ics\">Add to calendar</a></p>\n"
+    }
+
     /// "Questions? Call …" when locations.yaml gives the location a phone.
     static func callUs(_ o: OfferView) -> String {
         guard let phone = o.locationPhone else { return "" }
@@ -87,6 +96,7 @@ enum BookingPages {
             b +=
                 "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(c.offer.depositCents))) is due; you will get a separate request.</p>\n"
         }
+        b += addToCalendar(c)
         b += callUs(c.offer)
         return page(title: "Appointment booked", body: b)
     }

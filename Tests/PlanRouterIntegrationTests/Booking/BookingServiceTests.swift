@@ -73,6 +73,13 @@ import Testing
             #expect(r.status == .ok)
             #expect(r.text.contains("booked, &lt;Ann&gt;"))
             #expect(r.text.contains("Thu Dec 3, 8:00 AM"))
+            // An .ics of the booked time (UTC), to add to the patient's calendar.
+            let href = try #require(
+                r.text.components(separatedBy: "href=\"data:text/calendar;charset=utf-8,").dropFirst().first?
+                    .components(separatedBy: "\"").first)
+            let ics = try #require(href.removingPercentEncoding)
+            #expect(ics.contains("DTSTART:20261203T130000Z\r\nDTEND:20261203T143000Z\r\n"))
+            #expect(ics.contains("SUMMARY:Appointment at Smile & <Co>") && r.text.contains("download=\"appointment.ics\""))
             // The link is spent: replaying it is the same 404 as any invalid link.
             let replay = try await client.postForm("/book/\(token)", "reservation_id=\(chosen)")
             #expect(replay.status == .notFound)
