@@ -46,21 +46,7 @@ public final class NexHealthIntake: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var backoff = Backoff()
-            while !Task.isCancelled {
-                do {
-                    let n = try await self.runOnce()
-                    backoff.reset()
-                    if n == 0 { try await Task.sleep(for: self.settings.idle) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    self.logger.warning("nexhealth intake round failed", metadata: ["error": "\(error)"])
-                    try await Task.sleep(for: backoff.next())
-                }
-            }
-        }
+        try await RoundLoop.run(name: "nexhealth intake", idle: settings.idle, logger: logger) { try await self.runOnce() }
     }
 
     /// Claims and works one round of deliveries; returns how many it claimed.

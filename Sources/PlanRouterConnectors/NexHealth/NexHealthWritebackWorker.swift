@@ -43,21 +43,7 @@ public final class NexHealthWritebackWorker: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var backoff = Backoff()
-            while !Task.isCancelled {
-                do {
-                    let done = try await self.runOnce()
-                    backoff.reset()
-                    if done == 0 { try await Task.sleep(for: self.settings.idle) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    self.logger.warning("nexhealth write-back round failed", metadata: ["error": "\(error)"])
-                    try await Task.sleep(for: backoff.next())
-                }
-            }
-        }
+        try await RoundLoop.run(name: "nexhealth write-back", idle: settings.idle, logger: logger) { try await self.runOnce() }
     }
 
     @discardableResult
