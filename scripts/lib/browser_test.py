@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from selenium.common.exceptions import WebDriverException
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -34,7 +35,15 @@ def browser(width, height, phone=False):
 
 
 def text(driver):
-    return driver.find_element(By.TAG_NAME, "body").text
+    # A page that is still replacing its document can detach the body between finding and
+    # reading it (Chrome: "Node with given id does not belong to the document"): read again.
+    for attempt in range(5):
+        try:
+            return driver.find_element(By.TAG_NAME, "body").text
+        except WebDriverException:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def submit(driver, button):
