@@ -13,7 +13,6 @@ from selenium.common.exceptions import WebDriverException
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 STAFF = os.environ["BROWSER_TEST_STAFF_URL"]
@@ -46,11 +45,22 @@ def text(driver):
             time.sleep(0.2)
 
 
+def gone(element):
+    """True once the element has left the document. Chrome answers a detached node either with
+    StaleElementReference or, mid-navigation, with "Node with given id does not belong to the
+    document"; both mean the old page is gone."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
 def submit(driver, button):
     """Clicks a form's button and waits until the next page has loaded."""
     old = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 15).until(lambda _: gone(old))
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
