@@ -27,7 +27,7 @@ enum BookingPages {
         <meta name="robots" content="noindex"><title>\(escape(title))</title>
         <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:1.5rem auto;padding:0 1rem;line-height:1.4}
         button{display:block;width:100%;padding:.9rem;margin:.5rem 0;font-size:1.05rem;border-radius:.5rem;border:1px solid #2b6cb0;background:#ebf4ff}
-        .note{color:#555}</style></head>
+        .note{color:#555} button.other{border-color:#888;background:#fff;font-size:.95rem}</style></head>
         <body>
         \(body)
         </body></html>
@@ -45,8 +45,27 @@ enum BookingPages {
         if o.depositCents > 0, !o.openings.isEmpty {
             b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(o.depositCents))) is due to confirm.</p>\n"
         }
+        b += noneWork(o)
         b += callUs(o)
         return page(title: "Book your appointment", body: b)
+    }
+
+    /// "None of these work": the patient asks the practice to call (a coordinator task; the held times are freed).
+    static func noneWork(_ o: OfferView) -> String {
+        guard !o.openings.isEmpty else { return "" }
+        return "<form method=\"post\"><button type=\"submit\" name=\"none_work\" value=\"call\" class=\"other\">"
+            + "None of these work: please call me</button></form>\n"
+    }
+
+    static func callRequested(_ o: OfferView) -> String {
+        var b = "<h1>We'll call you, \(escape(o.firstName.isEmpty ? "thank you" : o.firstName))</h1>\n"
+        b += "<p>\(escape(place(o))) will call you to find a time that works. The times we offered are released.</p>\n"
+        b += callUs(o)
+        return page(title: "We'll call you", body: b)
+    }
+
+    static func callRequestedJSON(_ o: OfferView) -> JSONValue {
+        .object(["status": "call_requested", "plan_id": .string(o.planID), "message": "The office will call to find a time."])
     }
 
     /// An "Add to calendar" download of the booked appointment (.ics).

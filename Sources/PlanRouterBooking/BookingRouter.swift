@@ -98,9 +98,20 @@ public enum BookingRouter {
                     .unsupportedMediaType,
                     BookingPages.page(title: "Unsupported request", body: "<h1>Please choose one of the times offered.</h1>"))
         }
-        guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes),
-            let reservationID = reservationID(in: body, contentType: request.headers[.contentType])
-        else {
+        guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes) else {
+            return asJSON
+                ? json(.badRequest, .object(["error": "bad_request", "message": "reservation_id is required"]))
+                : html(.badRequest, BookingPages.page(title: "Bad request", body: "<h1>Please choose one of the times offered.</h1>"))
+        }
+        if field("none_work", in: body, contentType: request.headers[.contentType]) == "call" {
+            switch try await service.callBack(token: token) {
+            case .notFound: return notFound(asJSON)
+            case .requested(let offer):
+                return asJSON
+                    ? json(.ok, BookingPages.callRequestedJSON(offer), private: true) : html(.ok, BookingPages.callRequested(offer))
+            }
+        }
+        guard let reservationID = reservationID(in: body, contentType: request.headers[.contentType]) else {
             return asJSON
                 ? json(.badRequest, .object(["error": "bad_request", "message": "reservation_id is required"]))
                 : html(.badRequest, BookingPages.page(title: "Bad request", body: "<h1>Please choose one of the times offered.</h1>"))
@@ -116,12 +127,17 @@ public enum BookingRouter {
 
     /// `reservation_id` from a form (`reservation_id=12`) or JSON (`{"reservation_id": 12}` or `"12"`).
     static func reservationID(in body: ByteBuffer, contentType: String?) -> Int64? {
+        field("reservation_id", in: body, contentType: contentType).flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// A field of a form or of a JSON object (a JSON number as its digits).
+    static func field(_ name: String, in body: ByteBuffer, contentType: String?) -> String? {
         let text = String(buffer: body)
         if contentType?.lowercased().hasPrefix("application/json") == true {
-            guard let v = try? JSONParser.parse(text), let id = v["reservation_id"] else { return nil }
-            return id.int64Value ?? id.stringValue.flatMap { Int64($0) }
+            guard let v = try? JSONParser.parse(text), let value = v[name] else { return nil }
+            return value.stringValue ?? value.int64Value.map(String.init)
         }
-        return FormFields.parse(text)["reservation_id"].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        return FormFields.parse(text)[name]
     }
 
     /// One answer for forged, expired, unknown and used links alike.

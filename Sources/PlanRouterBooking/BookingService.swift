@@ -99,6 +99,14 @@ public struct PendingDeposit: Sendable {
     public var policy: DepositPolicy
 }
 
+/// What "none of these work: please call me" did.
+public enum CallBackResult: Sendable {
+    /// An invalid, expired or used link, or a case no longer open.
+    case notFound
+    /// A coordinator will call (the task was created now or already existed).
+    case requested(OfferView)
+}
+
 public enum BookingResult: Sendable {
     case booked(BookingConfirmation)
     /// The opening is no longer available (taken, expired, too close or past, or no longer in the
@@ -185,6 +193,32 @@ public struct BookingService: Sendable {
             } catch let e as PostgresError where e.isRetriable && attempt < 3 {
                 logger.debug("booking transaction retried", metadata: ["booking.attempt": "\(attempt)", "error.code": "\(e.code)"])
             }
+        }
+    }
+
+    /// "None of these work: please call me": the case goes to a coordinator (a `callback` task
+    /// saying so, the case `escalated` so the ladder stops texting) and the link's held times are
+    /// released for other patients, in one transaction. A case already with a coordinator keeps
+    /// its task; asking twice changes nothing.
+    public func callBack(token: String) async throws -> CallBackResult {
+        let now = try await clock.now()
+        guard let t = verified(token, now: now) else { return .notFound }
+        return try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> CallBackResult in
+            guard let offer = try await loadOffer(t.offer, lock: true, now: now, on: tx) else { return .notFound }
+            let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
+            var outbox = OutboxBatch()
+            let created = try await CaseHandOver.toCoordinator(
+                [key], kind: .callback, reason: "the patient says none of the offered times work and asked to be called",
+                source: "planrouter/booking", topics: configuration.topics, outbox: &outbox, now: now, on: tx)
+            if !created.isEmpty {
+                let freed = try await ReservationsRepository.releaseHolds(of: [key], reason: "declined_by_patient", now: now, on: tx)
+                try await LocationsRepository.bumpCalendars(freed, on: tx)
+                try await outbox.insert(on: tx, now: now)
+                logger.debug("patient asked for a call from the booking link", metadata: ["booking.offer_id": "\(offer.offerID)"])
+            }
+            var view = offer
+            view.openings = []
+            return .requested(view)
         }
     }
 

@@ -174,8 +174,10 @@ def booking_page(screens, link):
         expect("+1555" not in body, "the booking page shows no phone number", d)
         width = d.execute_script("return document.documentElement.scrollWidth")
         expect(width <= 390, f"the booking page fits a 390 px wide phone (scroll width {width})", d)
-        buttons = d.find_elements(By.CSS_SELECTOR, "form button")
+        buttons = d.find_elements(By.CSS_SELECTOR, "form button[name=reservation_id]")
         expect(len(buttons) >= 1, f"the booking page offers the held openings ({len(buttons)})", d)
+        others = d.find_elements(By.CSS_SELECTOR, "form button[name=none_work]")
+        expect(len(others) == 1 and "please call me" in others[0].text, "the booking page has 'None of these work: please call me'", d)
         shot(d, screens, "booking-phone.png", full_height=False)
         submit(d, buttons[0])
         # A case whose tier takes a deposit_to_confirm deposit is held for it; any other is booked at once.

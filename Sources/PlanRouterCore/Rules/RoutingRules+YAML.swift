@@ -465,7 +465,8 @@ struct RulesReader {
 
     mutating func readOffer(_ node: Node, _ path: String) -> RoutingRules.Offer? {
         var o = RoutingRules.Offer()
-        for (key, v) in mapping(node, path, allowed: ["openings", "horizon_days", "same_visit_buffer", "spread_over_days", "same_visit"])
+        for (key, v) in mapping(
+            node, path, allowed: ["openings", "horizon_days", "same_visit_buffer", "spread_over_days", "same_visit", "same_day_lead"])
             ?? []
         {
             let p = child(path, key)
@@ -474,6 +475,10 @@ struct RulesReader {
             case "horizon_days": o.horizonDays = Int(int(v, p, 1...365) ?? 90)
             case "same_visit_buffer": o.sameVisitBufferMinutes = (duration(v, p) ?? 900) / 60
             case "spread_over_days": o.spreadOverDays = bool(v, p) ?? true
+            case "same_day_lead":
+                // `off` (or 0) offers from the next business day only.
+                let off = ["off", "false", "0"].contains(v.scalar?.string ?? "")
+                o.sameDayLeadMinutes = off ? 0 : (duration(v, p) ?? 7200) / 60
             default: o.sameVisitEnabled = bool(v, p) ?? true
             }
         }

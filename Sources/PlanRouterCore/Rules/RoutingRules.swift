@@ -130,6 +130,9 @@ public struct RoutingRules: Sendable, Hashable {
         public var sameVisitBufferMinutes: Int = 15
         public var spreadOverDays: Bool = true
         public var sameVisitEnabled: Bool = true
+        /// A self-book link may offer today's openings that start at least this long from now
+        /// (the patient has left and needs time to come back); 0 offers from the next business day.
+        public var sameDayLeadMinutes: Int = 120
     }
 
     public struct QuietHours: Sendable, Hashable {

@@ -232,11 +232,24 @@ public struct OfferPlanner: Sendable {
         }
     }
 
+    /// The earliest start of a same-day opening in a self-book link: `offer.same_day_lead` after the
+    /// message can go out (now, or the end of the location's quiet hours), never inside the lead time.
+    /// The caller takes the earlier of this and the next business day, so a lead that runs past
+    /// today (or a message held until tomorrow) leaves the offer as it was.
+    static func sameDayEarliest(_ rules: RoutingRules, info: LocationInfo, now: Int64) -> Int64 {
+        guard rules.offer.sameDayLeadMinutes > 0 else { return .max }
+        let sendAt =
+            (info.quietHours ?? rules.quietHours).end(after: Date(timeIntervalSince1970: Double(now)), in: info.timeZone)
+            .map { Int64($0.timeIntervalSince1970) } ?? now
+        return max(sendAt + Int64(rules.offer.sameDayLeadMinutes) * 60, now + leadSeconds(rules))
+    }
+
     /// Builds the case's slot request on first use; a same-visit case with nothing left today falls back to a link.
     func search(_ p: inout Plan, calendar: LocationCalendar, info: LocationInfo, now: Int64) -> [Opening] {
         let wanted = p.rules.offer.openings - p.held.count
         if p.request == nil {
             var r = p.c.slotRequest(rules: p.rules, tier: p.tier, now: now, zone: info.timeZone, count: wanted)
+            r.earliest = min(r.earliest, Self.sameDayEarliest(p.rules, info: info, now: now))
             if p.path == .sameVisit {
                 var today = r
                 today.earliest = now + Int64(p.rules.offer.sameVisitBufferMinutes) * 60

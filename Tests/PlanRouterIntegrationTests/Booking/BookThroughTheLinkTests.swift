@@ -60,8 +60,8 @@ import Testing
         let request = try EventValidator.shared.decode(writeBack[0].value, expecting: [.appointmentRequests])
         #expect(request.data["plan_id"] == "crown")
         #expect(request.data["booked_via"] == "link")
-        // the second opening: Thu 8:00 AM New York
-        #expect(request.data["start"].flatMap { $0.stringValue.flatMap(RFC3339.parse) } == RFC3339.parse("2026-12-03T13:00:00Z"))
+        // the second opening (the first is today's, 2 h on): Wed 8:00 AM New York
+        #expect(request.data["start"].flatMap { $0.stringValue.flatMap(RFC3339.parse) } == RFC3339.parse("2026-12-02T13:00:00Z"))
         for r in runs { await r.stop() }
         await h.close()
     }

@@ -21,7 +21,8 @@ import Testing
             #expect(
                 page.text.contains("Wed Dec 2, 8:00 AM") && page.text.contains("Thu Dec 3, 8:00 AM")
                     && page.text.contains("Fri Dec 4, 8:00 AM"))
-            #expect(page.text.components(separatedBy: "<form method=\"post\">").count == 4)
+            // One form per opening, and "None of these work".
+            #expect(page.text.components(separatedBy: "<form method=\"post\">").count == 5)
             #expect(page.text.contains("value=\"\(f.holds[0])\""))
             #expect(page.text.contains("$500.00"))
             #expect(page.headers[.init("Referrer-Policy")!] == "no-referrer")
@@ -39,6 +40,37 @@ import Testing
             #expect(openings.first?["provider_id"] == "prov-p1")
             #expect(!json.text.contains("Secretlast") && !json.text.contains("pat-1"))
         }
+        await f.pool.close()
+    }
+
+    @Test func noneOfTheseWorkHandsTheCaseToACoordinatorAndFreesTheHeldTimes() async throws {
+        let f = try await BookingFixture()
+        let token = f.token()
+        try await f.test { client in
+            #expect(try await client.get("/book/\(token)").text.contains("None of these work: please call me"))
+            let asked = try await client.postForm("/book/\(token)", "none_work=call")
+            #expect(asked.status == .ok)
+            #expect(asked.text.contains("We&#39;ll call you") || asked.text.contains("We'll call you"))
+            // Asked again (a double tap, or the JSON API): the same answer, still one task.
+            let again = try await client.postJSON("/book/\(token)", .object(["none_work": "call"]))
+            #expect(again.status == .ok)
+            #expect(again.json["status"] == "call_requested")
+            // The link now says the practice will be in touch, and offers nothing.
+            let after = try await client.get("/book/\(token)")
+            #expect(after.text.contains("will be in touch"))
+            #expect(!after.text.contains("reservation_id"))
+        }
+        #expect(
+            try await f.count(
+                """
+                SELECT count(*) FROM coordinator_tasks WHERE plan_id = 'p1' AND kind = 'callback' AND status = 'open'
+                  AND reason LIKE '%none of the offered times work%'
+                """) == 1)
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE plan_id = 'p1' AND status = 'escalated'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM plan_events WHERE plan_id = 'p1' AND kind = 'escalated'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = 'p1' AND kind = 'hold' AND active") == 0)
+        #expect(try await f.count("SELECT count(*) FROM reservations WHERE plan_id = 'p1' AND release_reason = 'declined_by_patient'") == 3)
+        #expect(try await f.count("SELECT count(*) FROM outbox WHERE topic = 'coordinator.tasks'") == 1)
         await f.pool.close()
     }
 

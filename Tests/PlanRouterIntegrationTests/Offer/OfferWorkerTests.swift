@@ -44,9 +44,10 @@ import Testing
         try await run(h, until: "offer published") {
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND published_at IS NOT NULL") == 1
         }
-        // Self-book links start on the next business day; spread over days; 150 chair minutes.
+        // Accepted Tue 09:30 New York: today's first opening at least `offer.same_day_lead` (2 h) away,
+        // then one a day (spread over days); 150 chair minutes.
         let held = try await holds(h, plan: "implant")
-        #expect(held.map { local($0.start) } == ["2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
+        #expect(held.map { local($0.start) } == ["2026-12-01T11:30:00-05:00", "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00"])
         #expect(held.allSatisfy { $0.end - $0.start == 150 * 60 && $0.provider == "prov-3" })
         #expect(try await h.count("SELECT count(*) FROM offers WHERE plan_id = 'implant' AND sla_met AND channel = 'sms'") == 1)
         #expect(try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'implant' AND status = 'offered'") == 1)
@@ -55,7 +56,7 @@ import Testing
         let messages = try await h.consumeAll(topic: h.topics[.patientMessages], expected: 1)
         let message = try EventValidator.shared.decode(messages[0].value, expecting: [.patientMessages])
         #expect(message.data["channel"] == "sms")
-        #expect(message.data["body"]?.stringValue?.contains("Wed Dec 2, 8:00 AM") == true)
+        #expect(message.data["body"]?.stringValue?.contains("Tue Dec 1, 11:30 AM") == true)
         #expect(message.data["body"]?.stringValue?.contains("$500.00 deposit") == true)
         let link = message.data["link"]!.stringValue!
         let token = try BookingToken.verify(
@@ -72,14 +73,14 @@ import Testing
         try await h.publishSchedule(events: [TestEvents.schedule()])
         try await h.publish(events: [TestEvents.acceptedWith(plan: "implant", codes: [("D6010", 240_000), ("D6065", 180_000)])])
         try await run(h, until: "holds made") { try await holds(h, plan: "implant").count == 3 }
-        // Wed 2026-12-02 09:00 New York, 90 minutes with prov-3 in op-1: inside the first hold (08:00–10:30).
+        // Wed 2026-12-02 09:00 New York, 90 minutes with prov-3 in op-1: inside Wednesday's hold (08:00–10:30).
         try await h.publish(
             events: [TestEvents.appointment(id: "appt-9", plan: nil, start: "2026-12-02T14:00:00Z")], topic: h.topics[.appointmentChanged])
         try await run(h, until: "colliding hold released") {
             try await h.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'taken_in_pms'") == 1
         }
         let left = try await holds(h, plan: "implant")
-        #expect(left.map { local($0.start) } == ["2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
+        #expect(left.map { local($0.start) } == ["2026-12-01T11:30:00-05:00", "2026-12-03T08:00:00-05:00"])
         await h.close()
     }
 

@@ -120,39 +120,41 @@ import Testing
 
     // MARK: 1. Past openings
 
-    /// A nudge the morning after the offer: Wednesday's 08:00 opening has started, so it is
-    /// released rather than re-offered (and its hold is not extended); Thursday's and Friday's are.
+    /// A nudge the morning after the offer: Tuesday's same-day 11:30 and Wednesday's 08:00 openings
+    /// have started, so they are released rather than re-offered (and their holds are not extended);
+    /// Thursday's is.
     @Test func aNudgeNeverReOffersAnOpeningThatHasStarted() async throws {
         let d = try await Desk()
         try await d.apply(d.offer, [TestEvents.schedule()], now: Self.now.addingTimeInterval(-1800))
         try await d.accept(TestEvents.acceptedWith(plan: "implant", codes: Self.implant), now: Self.now)
         #expect(
             try await d.holds("implant").map(local) == [
-                "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00",
+                "2026-12-01T11:30:00-05:00", "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00",
             ])
 
         let wednesdayLate = RFC3339.parse("2026-12-02T13:10:00Z")!  // 08:10 New York
         try await d.nudge("implant", now: wednesdayLate)
-        #expect(try await d.holds("implant").map(local) == ["2026-12-03T08:00:00-05:00", "2026-12-04T08:00:00-05:00"])
-        #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'too_late'") == 1)
+        #expect(try await d.holds("implant").map(local) == ["2026-12-03T08:00:00-05:00"])
+        #expect(try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'too_late'") == 2)
         #expect(
             try await d.count(
                 """
                 SELECT count(*) FROM offers
-                WHERE plan_id = 'implant' AND kind = 'nudge' AND jsonb_array_length(openings) = 2
+                WHERE plan_id = 'implant' AND kind = 'nudge' AND jsonb_array_length(openings) = 1
                 """) == 1)
         let nudge = try #require(try await d.messages().last)
         #expect(nudge.data["kind"] == "nudge")
         let times = nudge.data["openings"]?.arrayValue?.compactMap { $0["local_time"]?.stringValue } ?? []
-        #expect(times == ["Thu Dec 3, 8:00 AM", "Fri Dec 4, 8:00 AM"])
+        #expect(times == ["Thu Dec 3, 8:00 AM"])
         #expect(nudge.data["body"]?.stringValue?.contains("Wed Dec 2") == false)
+        #expect(nudge.data["body"]?.stringValue?.contains("Tue Dec 1") == false)
         await d.close()
     }
 
     // MARK: 2. Schedule changes
 
-    /// The PMS closes Wednesday, blocks Thursday morning and shortens Friday: every hold the new
-    /// calendar no longer allows is released in the same transaction, and the case is re-offered
+    /// The PMS closes Wednesday and blocks Thursday morning: every hold the new calendar no longer
+    /// allows is released (Tuesday's same-day hold is outside the change and stays) in the same transaction, and the case is re-offered
     /// fresh openings that fit, with a message that says the earlier time is gone.
     @Test func aScheduleChangeReleasesTheHoldsItInvalidatesAndReOffers() async throws {
         let d = try await Desk()
@@ -167,7 +169,7 @@ import Testing
         try await d.apply(d.offer, [change], now: Self.now.addingTimeInterval(3600))
 
         #expect(
-            try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'schedule_changed'") == 3)
+            try await d.count("SELECT count(*) FROM reservations WHERE plan_id = 'implant' AND release_reason = 'schedule_changed'") == 2)
         let held = try await d.holds("implant").map(local)
         #expect(held.count == 3)
         #expect(held.allSatisfy { !$0.hasPrefix("2026-12-02") && !$0.hasPrefix("2026-12-03T08") && !$0.hasPrefix("2026-12-04T08") })
