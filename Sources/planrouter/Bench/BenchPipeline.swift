@@ -72,6 +72,15 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Keep the bench database instead of dropping it.")
     var keep = false
 
+    @Option(
+        help:
+            "With --offer: seed this many closed past cases (with their holds, offers, timers and inbox ids) before measuring (BenchHistory)."
+    )
+    var history: Int = 0
+
+    @Flag(help: "With --history: run `retention prune`'s pass over the seeded history first, as a daily job would have.")
+    var pruneHistory = false
+
     @Flag(
         help:
             "Include the offer worker: every location gets 90 days of schedules; the run ends when every case has its offer (held openings, message, deposit request or task) and the outbox is drained."
@@ -79,6 +88,8 @@ struct BenchPipeline: AsyncParsableCommand {
     var offer = false
 
     func validate() throws {
+        guard history >= 0, history == 0 || offer else { throw ValidationError("--history needs --offer and must not be negative") }
+        guard !pruneHistory || history > 0 else { throw ValidationError("--prune-history needs --history") }
         guard events >= 0, batchSize > 0, relayBatchSize > 0, locations > 0, (partitions ?? 1) > 0, latencySeconds > 0,
             (latencyRate ?? 1) > 0
         else {
@@ -231,6 +242,24 @@ struct BenchPipeline: AsyncParsableCommand {
         if offer {
             try await Self.importSchedules(locations: locations, pool: pool)
             print("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
+            if history > 0 {
+                let seeded = ContinuousClock.now
+                try await pool.withConnection { conn in
+                    try await BenchHistory.seed(plans: history, locations: locations, on: conn) {
+                        FileHandle.standardError.write(Data("\($0)\n".utf8))
+                    }
+                }
+                print("history: \(history) closed past cases seeded in \(ContinuousClock.now - seeded)")
+                if pruneHistory {
+                    let pruned = try await pool.withConnection { conn in
+                        try await OperationalRetention().run(now: Date(), on: conn) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+                    }
+                    _ = try await pool.withConnection { try await $0.simpleQuery("VACUUM ANALYZE") }
+                    print(
+                        "history: retention prune removed \(pruned.total) rows (inbox \(pruned.inbox), holds \(pruned.holds), timers \(pruned.timers))"
+                    )
+                }
+            }
             let offerGroup = "planrouter-bench-offer-\(tag)"
             for _ in 0..<max(1, self.offerWorkers) {
                 offerWorkers.append(

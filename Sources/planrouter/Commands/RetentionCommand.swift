@@ -6,8 +6,53 @@ import PlanRouterStore
 
 struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retention", abstract: "Remove patient contact details from closed cases past an age.",
-        subcommands: [Anonymise.self])
+        commandName: "retention",
+        abstract: "Remove patient contact details from closed cases past an age; prune operational rows nothing reads any more.",
+        subcommands: [Anonymise.self, Prune.self])
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prune",
+            abstract: "Delete inbox ids, released holds, finished timers and worked-off webhook deliveries past their retention.",
+            discussion: """
+                Each table is pruned in short chunks (one statement each, no long locks) with progress on stderr; safe
+                to run while the workers run, again, or daily from cron. Never touched: plans, plan events, offers,
+                tasks, bookings, deposits, dead letters (the case's record and the analytics' source), pending
+                timers, active holds, holds still shown as PMS blockouts or named by a deposit being paid. The
+                outbox is pruned by the relay (`worker relay --retention`). --inbox-days must exceed every window in
+                which an event can arrive again (the longest topic retention, 30 days for plan.accepted in
+                docs/operations.md; a dead-letter replay; a connector watermark reset): an event older than that is
+                applied again if it does come back.
+                """)
+        @Option(help: "Inbox ids older than this many days go (default 45). Env: PLANROUTER_INBOX_RETENTION_DAYS.") var inboxDays: Int?
+        @Option(help: "Holds released this many days ago go (default 30).") var holdsDays: Int = 30
+        @Option(help: "Fired or cancelled timers created this many days ago go (default 30).") var timersDays: Int = 30
+        @Option(help: "Rows per statement.") var batch: Int = 10_000
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var log: LogOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let inbox = inboxDays ?? Environment.value("PLANROUTER_INBOX_RETENTION_DAYS").flatMap(Int.init) ?? 45
+                for (name, days) in [("--inbox-days", inbox), ("--holds-days", holdsDays), ("--timers-days", timersDays)] {
+                    guard days >= 1 else { throw CLIError("\(name) must be at least 1 day") }
+                }
+                guard (100...100_000).contains(batch) else { throw CLIError("--batch must be between 100 and 100000") }
+                let logger = try log.makeLogger("planrouter.retention", defaultLevel: .error)
+                let conn = try await PostgresConnection.connect(
+                    try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
+                defer { conn.close() }
+                let retention = OperationalRetention(inboxDays: inbox, holdsDays: holdsDays, timersDays: timersDays, batch: batch)
+                let p = try await retention.run(now: WallClock().now(), on: conn) {
+                    FileHandle.standardError.write(Data("retention: \($0)\n".utf8))
+                }
+                print(
+                    "pruned \(p.inbox) inbox id(s) older than \(inbox) d, \(p.holds) released hold(s) and \(p.blockouts) removed "
+                        + "blockout(s) older than \(holdsDays) d, \(p.timers) finished timer(s) older than \(timersDays) d, "
+                        + "\(p.nexhealthDeliveries) processed NexHealth deliveries older than \(inbox) d")
+            }
+        }
+    }
 
     struct Anonymise: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
