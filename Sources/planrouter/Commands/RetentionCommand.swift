@@ -10,6 +10,13 @@ struct RetentionCommand: AsyncParsableCommand {
         abstract: "Remove patient contact details from closed cases past an age; prune operational rows nothing reads any more.",
         subcommands: [Anonymise.self, Prune.self])
 
+    /// A platform command's connection: every statement names its rows' organizations (row-level security '*').
+    static func connect(_ database: DatabaseOptions, _ log: LogOptions) async throws -> PostgresConnection {
+        let logger = try log.makeLogger("planrouter.retention", defaultLevel: .error)
+        return try await PostgresConnection.connect(
+            try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
+    }
+
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "prune",
@@ -38,9 +45,7 @@ struct RetentionCommand: AsyncParsableCommand {
                     guard days >= 1 else { throw CLIError("\(name) must be at least 1 day") }
                 }
                 guard (100...100_000).contains(batch) else { throw CLIError("--batch must be between 100 and 100000") }
-                let logger = try log.makeLogger("planrouter.retention", defaultLevel: .error)
-                let conn = try await PostgresConnection.connect(
-                    try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
+                let conn = try await RetentionCommand.connect(database, log)
                 defer { conn.close() }
                 let retention = OperationalRetention(inboxDays: inbox, holdsDays: holdsDays, timersDays: timersDays, batch: batch)
                 let p = try await retention.run(now: WallClock().now(), on: conn) {
@@ -73,10 +78,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 let days = closedFor ?? Environment.value("PLANROUTER_RETENTION_DAYS").flatMap(Int.init) ?? 730
                 guard days >= 1 else { throw CLIError("--closed-for must be at least 1 day") }
                 guard (1...100_000).contains(batch) else { throw CLIError("--batch must be between 1 and 100000") }
-                let logger = try log.makeLogger("planrouter.retention", defaultLevel: .error)
-                // A platform command: every statement names its rows' organizations (row-level security '*').
-                let conn = try await PostgresConnection.connect(
-                    try database.resolved(), settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
+                let conn = try await RetentionCommand.connect(database, log)
                 defer { conn.close() }
                 let now = WallClock().now()
                 let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
