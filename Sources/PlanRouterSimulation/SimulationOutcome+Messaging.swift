@@ -11,7 +11,9 @@ extension SimulationOutcome {
         var out = "\n  patient messages (through the Twilio emulator and the SMTP sink; message_deliveries)\n"
         out += "    channel   sent   delivered   failed   not sent: opted out / case closed\n"
         for c in m.channels {
-            out += "    \(MetricPad.pad(c.channel, 8))  \(MetricPad.pad(String(c.sent), 5))  \(MetricPad.pad(String(c.delivered), 10))  "
+            // SMTP reports acceptance by the relay only: there is no delivery receipt to count for email.
+            let delivered = c.channel == "email" ? "n/a" : String(c.delivered)
+            out += "    \(MetricPad.pad(c.channel, 8))  \(MetricPad.pad(String(c.sent), 5))  \(MetricPad.pad(delivered, 10))  "
             out += "\(MetricPad.pad(String(c.failed), 7))  \(c.suppressed) / \(c.cancelled)\n"
         }
         let booked = counters["reply_booked", default: 0] + counters["reply_provisional", default: 0]

@@ -175,13 +175,11 @@ import Testing
         await f.close()
     }
 
-    @Test func theWebhookRefusesBadSignaturesAndAppliesAnEventOnce() async throws {
-        let f = try await DepositFixture.start(tier: "surgical")
-        let sessionID = try await f.provisionalWithSession()
-        let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
-        let body = Array(
+    /// The raw body of a `checkout.session.completed` (paid) event of p1's deposit.
+    static func paidEvent(_ id: String, sessionID: String, depositID: String) -> [UInt8] {
+        Array(
             JSONValue.object([
-                "id": "evt_replayed", "type": "checkout.session.completed",
+                "id": .string(id), "type": "checkout.session.completed",
                 "data": .object([
                     "object": .object([
                         "id": .string(sessionID), "payment_status": "paid",
@@ -189,6 +187,13 @@ import Testing
                     ])
                 ]),
             ]).serialized().utf8)
+    }
+
+    @Test func theWebhookRefusesBadSignaturesAndAppliesAnEventOnce() async throws {
+        let f = try await DepositFixture.start(tier: "surgical")
+        let sessionID = try await f.provisionalWithSession()
+        let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
+        let body = Self.paidEvent("evt_replayed", sessionID: sessionID, depositID: depositID)
         let now = BookingFixture.now
         let t = Int64(now.timeIntervalSince1970)
         let wrong = StripeSignature.header(payload: body, timestamp: t, secrets: ["whsec_wrong"])
@@ -213,16 +218,7 @@ import Testing
         let f = try await DepositFixture.start(tier: "surgical")
         let sessionID = try await f.provisionalWithSession()
         let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
-        let body = Array(
-            JSONValue.object([
-                "id": "evt_wall", "type": "checkout.session.completed",
-                "data": .object([
-                    "object": .object([
-                        "id": .string(sessionID), "payment_status": "paid",
-                        "metadata": .object(["organization": "org-1", "plan_id": "p1", "deposit_id": .string(depositID)]),
-                    ])
-                ]),
-            ]).serialized().utf8)
+        let body = Self.paidEvent("evt_wall", sessionID: sessionID, depositID: depositID)
         let business = BookingFixture.now.addingTimeInterval(60)
         let wall = business.addingTimeInterval(-20 * 86_400)
         let signedAtBusinessTime = StripeSignature.header(
