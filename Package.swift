@@ -219,6 +219,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PlanRouterSimulationTests",
+            dependencies: ["PlanRouterSimulation"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PlanRouterConnectorsTests",
             dependencies: ["PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterCore"],
             swiftSettings: strict
@@ -242,7 +247,7 @@ let package = Package(
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
                 "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
-                "PlanRouterConnectors", "PlanRouterEmulators",
+                "PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterSimulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

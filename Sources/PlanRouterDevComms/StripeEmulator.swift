@@ -20,12 +20,17 @@ public struct StripeEmulatorSettings: Sendable {
     public var publicBaseURL: String
     /// Waits between delivery attempts of one event (Stripe retries for days with backoff; a few here).
     public var retryDelays: [Duration]
-    /// The emulator's clock (`expires_at` checks, event `created`, signature timestamps).
+    /// The emulator's business clock (`expires_at` checks, session and event `created`); `POST /_emulator/clock`
+    /// can set it instead (the demo's simulated month).
     public var now: @Sendable () -> Date
+    /// The signatures' timestamps (`t=`): always the wall clock, even when business time is simulated,
+    /// because the receiver's tolerance window is a transport check against its own wall clock (docs/payments.md).
+    public var signingNow: @Sendable () -> Date
 
     public init(
         secretKey: String, webhookSecret: String, webhookURL: String? = nil, publicBaseURL: String,
-        retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5)], now: @escaping @Sendable () -> Date = { Date() }
+        retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5)],
+        now: @escaping @Sendable () -> Date = { WallClock().now() }, signingNow: @escaping @Sendable () -> Date = { WallClock().now() }
     ) {
         self.secretKey = secretKey
         self.webhookSecret = webhookSecret
@@ -33,6 +38,7 @@ public struct StripeEmulatorSettings: Sendable {
         self.publicBaseURL = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
         self.retryDelays = retryDelays
         self.now = now
+        self.signingNow = signingNow
     }
 }
 
@@ -54,6 +60,8 @@ public final class StripeEmulator: Sendable {
         var events: [String: String] = [:]
         /// Status codes of every delivery attempt, in order.
         var deliveries: [(eventID: String, status: Int)] = []
+        /// Business time set through `POST /_emulator/clock`; nil: `settings.now`.
+        var businessNow: Date?
     }
 
     public init(settings: StripeEmulatorSettings, client: HTTPClient = .shared, logger: Logger) {
@@ -92,6 +100,15 @@ public final class StripeEmulator: Sendable {
                 ? Self.html(.ok, "<h1>\(action == "expire" ? "Session expired" : "Paid")</h1>")
                 : Self.html(.conflict, "<h1>Session not open</h1>")
         }
+        // Emulator-only: business time moves to `now` (Unix seconds); open sessions past their `expires_at` expire
+        // and their `checkout.session.expired` events are sent. The demo's simulator calls it as its month advances.
+        router.post("/_emulator/clock") { request, _ in
+            let form = try await request.body.collect(upTo: 16 * 1024)
+            guard let seconds = FormURLEncoding.decode(String(buffer: form)).first(where: { $0.0 == "now" }).flatMap({ Int64($0.1) })
+            else { return Self.error(400, type: "invalid_request_error", "now: Unix seconds required") }
+            let expired = try await self.advance(to: Date(timeIntervalSince1970: Double(seconds)))
+            return Self.json(.ok, .object(["expired": .int(Int64(expired))]))
+        }
         // Emulator-only: send an event again, as Stripe does when redelivering (same id, new signature).
         router.post("/_emulator/events/:id/resend") { _, context in
             let status = try await self.resend(context.parameters.get("id") ?? "")
@@ -110,6 +127,26 @@ public final class StripeEmulator: Sendable {
 
     public func session(_ id: String) -> JSONObject? { state.withLock { $0.sessions[id] } }
 
+    /// Business time: what `POST /_emulator/clock` set last, else `settings.now`.
+    public func now() -> Date { state.withLock { $0.businessNow } ?? settings.now() }
+
+    /// Moves business time to `date` and expires every open session whose `expires_at` has passed; how many expired.
+    @discardableResult
+    public func advance(to date: Date) async throws -> Int {
+        let lapsed: [String] = state.withLock { s in
+            s.businessNow = date
+            return s.sessions.values.filter {
+                $0["status"] == "open" && ($0["expires_at"]?.int64Value ?? .max) <= Int64(date.timeIntervalSince1970)
+            }
+            .compactMap { $0["id"]?.stringValue }.sorted()
+        }
+        var expired = 0
+        for id in lapsed {
+            if try await expire(id) { expired += 1 }
+        }
+        return expired
+    }
+
     /// Delivery attempts so far (event id, HTTP status; 0 = no answer).
     public var deliveries: [(eventID: String, status: Int)] { state.withLock { $0.deliveries } }
 
@@ -126,7 +163,7 @@ public final class StripeEmulator: Sendable {
         }
         var form: [String: String] = [:]
         for (k, v) in FormURLEncoding.decode(body) { form[k] = v }
-        let now = Int64(settings.now().timeIntervalSince1970)
+        let now = Int64(self.now().timeIntervalSince1970)
         guard form["mode"] == "payment" else { return Self.error(400, type: "invalid_request_error", "mode: only payment is emulated") }
         guard let currency = form["line_items[0][price_data][currency]"],
             let amount = form["line_items[0][price_data][unit_amount]"].flatMap(Int64.init),
@@ -165,6 +202,8 @@ public final class StripeEmulator: Sendable {
     /// The patient pays: the session completes and `checkout.session.completed` is sent. False when it is not open.
     @discardableResult
     public func pay(_ id: String) async throws -> Bool {
+        // A session expires when business time passes its `expires_at` (`advance(to:)`), not here: the tests model
+        // a payment whose event arrives after our hold ran out by paying without moving the emulator's clock.
         try await finish(id, status: "complete", paymentStatus: "paid", event: "checkout.session.completed")
     }
 
@@ -187,7 +226,7 @@ public final class StripeEmulator: Sendable {
         let eventID = "evt_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let event = JSONValue.object([
             "id": .string(eventID), "object": "event", "api_version": "2024-06-20",
-            "created": .int(Int64(settings.now().timeIntervalSince1970)),
+            "created": .int(Int64(now().timeIntervalSince1970)),
             "type": .string(type), "livemode": false, "pending_webhooks": 1, "data": .object(["object": .object(updated)]),
         ]).serialized()
         state.withLock { $0.events[eventID] = event }
@@ -213,7 +252,8 @@ public final class StripeEmulator: Sendable {
             request.headers.add(
                 name: "Stripe-Signature",
                 value: StripeSignature.header(
-                    payload: Array(body.utf8), timestamp: Int64(settings.now().timeIntervalSince1970), secrets: [settings.webhookSecret]))
+                    payload: Array(body.utf8), timestamp: Int64(settings.signingNow().timeIntervalSince1970),
+                    secrets: [settings.webhookSecret]))
             request.body = .bytes(ByteBuffer(string: body))
             do {
                 let response = try await client.execute(request, timeout: .seconds(10))

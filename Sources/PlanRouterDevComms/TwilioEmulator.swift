@@ -48,6 +48,13 @@ public final class TwilioEmulator: Sendable {
             let number = FormURLEncoding.decode(request.uri.query ?? "").first { $0.0 == "number" }?.1 ?? ""
             return Self.json(.ok, .object(["messages": .array(await self.state.inbox(number).map { $0.resource() })]))
         }
+        // Every message the emulator sent to patients (API sends and TwiML replies) from position `after` on,
+        // with the position to ask from next: the simulated patients' phones (scripts/demo), not a Twilio API.
+        router.get("/_emulator/messages") { request, _ in
+            let after = FormURLEncoding.decode(request.uri.query ?? "").first { $0.0 == "after" }.flatMap { Int($0.1) } ?? 0
+            let (messages, next) = await self.state.sentToPatients(after: after)
+            return Self.json(.ok, .object(["messages": .array(messages.map { $0.resource() }), "next": .int(Int64(next))]))
+        }
         router.post("/_emulator/faults") { request, _ in
             let form = try await Self.form(request)
             await self.state.injectFaults(status: Int(form["status"] ?? "") ?? 503, count: Int(form["count"] ?? "") ?? 1)

@@ -77,6 +77,13 @@ public actor TwilioEmulatorState {
     /// What a number received (API sends and TwiML replies to it), oldest first.
     public func inbox(_ number: String) -> [EmulatedMessage] { messages.filter { $0.to == number && $0.direction != "inbound" } }
 
+    /// Messages to patients (not the texts they sent) at positions `after...` of the emulator's log, and
+    /// the position after the last one: a reader that passes it back sees each message once.
+    public func sentToPatients(after: Int) -> (messages: [EmulatedMessage], next: Int) {
+        let start = min(max(0, after), messages.count)
+        return (messages[start...].filter { $0.direction != "inbound" }, messages.count)
+    }
+
     static func newSID() -> String { "SM" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
 
     static func rfc2822(_ d: Date) -> String {

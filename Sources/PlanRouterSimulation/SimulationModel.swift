@@ -38,6 +38,15 @@ public struct SimulationModel: Sendable {
     public var declineShare = 0.04
     /// Patients who call the front desk and book in the PMS on their own, within 1-6 days.
     public var frontDeskShare = 0.12
+    // Patients and their phones (the texts and emails arrive through the emulators; docs/simulation.md).
+    /// Chance a patient texts STOP to the first text they get (carriers report well under 5% per campaign; 1-3% is typical).
+    public var optOutShare = 0.02
+    /// Of the texted patients who decide to book, the share who reply with the opening's number instead of opening the link.
+    public var replyShare = 0.35
+    /// Chance to pay the deposit from its checkout link, by tier (the rest let it expire).
+    public var payDeposit: [String: Double] = ["surgical": 0.80, "restorative": 0.65, "aesthetic": 0.70, "add_on": 0.60]
+    /// Mean delay before paying (exponential): most pay within the 2 h hold, some too late.
+    public var meanHoursToPay = 0.75
     // Coordinators working tasks (within 2-24 h).
     public var coordinatorBooks = 0.50
     public var coordinatorDeclined = 0.15
@@ -55,10 +64,11 @@ public struct SimulationModel: Sendable {
             "front_desk_share": \.frontDeskShare,
             "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
             "accept_presented": \.acceptPresented,
+            "opt_out_share": \.optOutShare, "reply_share": \.replyShare, "mean_hours_to_pay": \.meanHoursToPay,
         ]
     }
 
-    /// Sets `name=value`: a tunable above, `tier_mix.<tier>` or `book_from_offer.<tier>`.
+    /// Sets `name=value`: a tunable above, `tier_mix.<tier>`, `book_from_offer.<tier>` or `pay_deposit.<tier>`.
     public mutating func set(_ assignment: String) throws {
         let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, let value = Double(parts[1]), value >= 0 else {
@@ -71,8 +81,10 @@ public struct SimulationModel: Sendable {
             tierMix[String(name.dropFirst(9))] = value
         } else if name.hasPrefix("book_from_offer."), bookFromOffer[String(name.dropFirst(16))] != nil {
             bookFromOffer[String(name.dropFirst(16))] = value
+        } else if name.hasPrefix("pay_deposit."), payDeposit[String(name.dropFirst(12))] != nil {
+            payDeposit[String(name.dropFirst(12))] = value
         } else {
-            let names = SimulationModel.tunable.keys.sorted() + ["tier_mix.<tier>", "book_from_offer.<tier>"]
+            let names = SimulationModel.tunable.keys.sorted() + ["tier_mix.<tier>", "book_from_offer.<tier>", "pay_deposit.<tier>"]
             throw SimulationError(description: "--param \(name): unknown parameter; one of \(names.joined(separator: ", "))")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PlanRouterPostgres
+import PlanRouterStore
 
 /// What the month produced, read from the pipeline's own tables (not from the model).
 public struct SimulationOutcome: Sendable {
@@ -19,6 +20,8 @@ public struct SimulationOutcome: Sendable {
     /// Plans presented in the month and how many of them were accepted (`presented_plans`).
     public var presented = 0
     public var presentedAccepted = 0
+    /// Messages, opt-outs and deposits (SimulationOutcome+Messaging.swift); nil without patient channels.
+    public var messaging: MessagingFigures?
 
     static func load(
         organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool
@@ -111,6 +114,7 @@ public struct SimulationOutcome: Sendable {
             "  patients: \(counters["booked_link", default: 0]) booked by link, \(counters["booked_pms", default: 0]) booked in the PMS (front desk or coordinator), "
         out +=
             "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
+        out += renderMessaging()
         return out
     }
 }

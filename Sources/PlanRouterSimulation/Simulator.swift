@@ -27,6 +27,8 @@ public actor Simulator {
         public var classifierGroup = "planrouter-classifier"
         public var offerGroup = "planrouter-offer"
         public var escalationGroup = "planrouter-escalation"
+        /// The emulators where patients receive their texts and emails and pay deposits (Simulator+Messages.swift).
+        public var patientChannels: PatientChannels?
         public init(start: Date, seed: UInt64, bookingURL: String) {
             self.start = start
             self.seed = seed
@@ -40,6 +42,7 @@ public actor Simulator {
         case pmsBooking(planID: String, locationID: String, patientID: String, providerID: String)
         case decline(planID: String, locationID: String)
         case resolveTask(planID: String, kind: String, outcome: String)
+        case patient(PatientAction)
     }
 
     let model: SimulationModel
@@ -53,6 +56,7 @@ public actor Simulator {
     var published = (acceptances: 0, presentations: 0, offerInputs: 0, lifecycleInputs: 0)
     var counters: [String: Int] = [:]
     var acceptances: [String: DSO.Acceptance] = [:]
+    var patients = PatientMessagingState()
 
     public init(
         model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger
@@ -67,7 +71,7 @@ public actor Simulator {
         props["session.timeout.ms"] = props["session.timeout.ms"] ?? "6000"
         consumer = try KafkaConsumer(
             bootstrapServers: brokers, groupID: "planrouter-simulator-\(UUID().uuidString.prefix(8))",
-            topics: [settings.topics[.patientMessages], settings.topics[.coordinatorTasks]], properties: props, logger: logger)
+            topics: [settings.topics[.coordinatorTasks]], properties: props, logger: logger)
     }
 
     func progress(_ s: String) { FileHandle.standardError.write(Data("[simulate] \(s)\n".utf8)) }
@@ -121,6 +125,7 @@ public actor Simulator {
             if nextPresented < dso.presentations.count { t = min(t, dso.presentations[nextPresented].at) }
             if let a = agenda.map(\.at).min() { t = min(t, a) }
             if let timer { t = min(t, timer) }
+            if let due = try await nextMessagingMoment(after: now) { t = min(t, due) }
             t = min(t, nextScheduleRefresh)
             // Moments within 5 minutes are one step (the clock stops at the last of them).
             t = max(t, now).addingTimeInterval(0)
@@ -166,8 +171,8 @@ public actor Simulator {
         progress("simulated \(model.days) days in \(ContinuousClock.now - started)")
         await consumer.close()
         await producer.close()
-        return try await SimulationOutcome.load(
-            organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool)
+        return try await withMessagingFigures(
+            SimulationOutcome.load(organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool))
     }
 
     /// How often the simulated connector publishes the locations' schedules again: twice a day,
@@ -188,6 +193,8 @@ public actor Simulator {
     }
 
     func setClock(_ t: Date) async throws {
+        // The Stripe emulator's business time first: a session created at `t` must not look expired to it.
+        try await movePaymentsClock(to: t)
         try await pool.withConnection { conn in
             try await DatabaseClock.set(t, on: conn)
             // Wake escalation workers: timers may have become due.
@@ -231,7 +238,7 @@ public actor Simulator {
             let pending = try row.decode(4, as: Int.self)
             let overdue = try row.decode(5, as: Int.self)
             if classifierSeen >= published.acceptances + published.presentations, offerSeen >= published.offerInputs + classified,
-                lifecycleSeen >= published.lifecycleInputs, pending == 0, overdue == 0
+                lifecycleSeen >= published.lifecycleInputs, pending == 0, overdue == 0, try await messagingQuiet(at: now)
             {
                 return
             }
@@ -240,49 +247,21 @@ public actor Simulator {
         throw SimulationError(description: "the cluster did not catch up within 120 s: are all workers running with --clock simulated?")
     }
 
-    /// Reads what the cluster sent: patient messages and coordinator tasks, and decides how people react.
+    /// Reads what the cluster sent: patient messages (from the emulators) and coordinator tasks (from Kafka:
+    /// coordinators are staff), and decides how people react.
     func observe(now: Date) async throws {
+        try await observeInboxes(now: now)
         while true {
             let messages = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(20))
             if messages.isEmpty { break }
             for m in messages {
                 guard let e = try? EventValidator.shared.decode(m.value) else { continue }
                 switch e.type {
-                case .patientMessages: if let message = try? e.decode(PatientMessage.self) { react(to: message, sent: e.time) }
                 case .coordinatorTasks: if let task = try? e.decode(CoordinatorTask.self) { react(to: task, now: now) }
                 default: break
                 }
             }
             consumer.markDone(messages)
-        }
-    }
-
-    func react(to message: PatientMessage, sent: Date) {
-        let plan = message.planID
-        guard let a = acceptances[plan], let token = message.link?.split(separator: "/").last.map(String.init) else { return }
-        let sentAt = message.sendAfter ?? sent
-        switch message.kind {
-        case .sameVisit:
-            if chance(model.bookSameVisit) { agenda.append((sentAt.addingTimeInterval(120), .book(token: token, planID: plan))) }
-        case .offer:
-            let delayHours = max(0, sentAt.timeIntervalSince(a.at) / 3600)
-            let warmth = delayHours <= 0.25 ? 1.0 : max(0.5, 1 - delayHours / model.warmthHalfLifeHours / 2)
-            if chance((model.bookFromOffer[a.tier] ?? 0.5) * warmth) {
-                let delay = min(exponential(mean: model.meanHoursToBookFromOffer), 40) * 3600
-                agenda.append((sentAt.addingTimeInterval(delay), .book(token: token, planID: plan)))
-            }
-        case .nudge, .openingWithdrawn:
-            // A withdrawn opening comes with fresh ones: the patient answers it like a nudge.
-            if chance(model.bookFromNudge) {
-                agenda.append(
-                    (
-                        sentAt.addingTimeInterval(min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600),
-                        .book(token: token, planID: plan)
-                    ))
-            }
-        case .deposit:
-            // Its link is Stripe's checkout page, not a booking link: the simulated patients do not pay (yet).
-            break
         }
     }
 
@@ -339,6 +318,8 @@ public actor Simulator {
             case .resolveTask(let plan, let kind, let outcome):
                 counters["task_\(outcome)", default: 0] += 1
                 try await resolveTask(plan: plan, kind: kind, outcome: outcome)
+            case .patient(let action):
+                try await perform(action)
             }
         }
         if !pms.isEmpty {

@@ -8,8 +8,11 @@ import PlanRouterStore
 /// Stripe's webhook on the public surface (`POST /webhooks/stripe`): Checkout Session events of
 /// deposits. The organization comes from the session's `metadata[organization]` (set when the
 /// session was created); the request must carry a `Stripe-Signature` valid for that organization's
-/// endpoint secret over the raw body, timestamped within 300 s; anything else is 400 and changes
-/// nothing. Each event applies once: its id is recorded in `stripe_webhook_events` in the
+/// endpoint secret over the raw body, timestamped within 300 s of the wall clock; anything else is 400 and
+/// changes nothing. Two clocks on purpose: the tolerance window is a transport check (how old is this
+/// delivery?) and always uses `transportClock`, the wall clock, while what the event changes (paid_at, the
+/// provisional booking) happens at business time, the service's clock, which the simulation runs on
+/// `sim_clock` (docs/payments.md). Each event applies once: its id is recorded in `stripe_webhook_events` in the
 /// transaction that applies it, so a redelivery or a replay within the tolerance is a no-op.
 public struct StripeWebhooks: Sendable {
     public static let path = "/webhooks/stripe"
@@ -17,11 +20,16 @@ public struct StripeWebhooks: Sendable {
     let service: BookingService
     let configuration: MessagingConfiguration
     let tolerance: Int64
+    let transportClock: any PlanRouterClock
 
-    public init(service: BookingService, configuration: MessagingConfiguration, tolerance: Int64 = StripeSignature.defaultTolerance) {
+    public init(
+        service: BookingService, configuration: MessagingConfiguration, tolerance: Int64 = StripeSignature.defaultTolerance,
+        transportClock: any PlanRouterClock = WallClock()
+    ) {
         self.service = service
         self.configuration = configuration
         self.tolerance = tolerance
+        self.transportClock = transportClock
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -42,8 +50,9 @@ public struct StripeWebhooks: Sendable {
     func receive(_ request: Request) async throws -> Response {
         let body = Array(buffer: try await request.body.collect(upTo: 512 * 1024))
         let header = request.headers.first { $0.name.canonicalName == "stripe-signature" }?.value ?? ""
+        let receivedAt = try await transportClock.now()
         let now = try await service.clock.now()
-        switch try await apply(body: body, signature: header, now: now) {
+        switch try await apply(body: body, signature: header, receivedAt: receivedAt, now: now) {
         case .failure(let reason):
             service.logger.warning("stripe webhook refused", metadata: ["stripe.refusal": "\(reason)"])
             return Response(status: .badRequest)
@@ -61,8 +70,9 @@ public struct StripeWebhooks: Sendable {
         case noMatchingSignature = "no_matching_signature"
     }
 
-    /// Verifies and applies one delivery (the raw body and the `Stripe-Signature` header).
-    public func apply(body: [UInt8], signature: String, now: Date) async throws -> Result<Applied, Refusal> {
+    /// Verifies one delivery (the raw body and the `Stripe-Signature` header) received at wall-clock `receivedAt`
+    /// and applies it at business time `now`.
+    public func apply(body: [UInt8], signature: String, receivedAt: Date, now: Date) async throws -> Result<Applied, Refusal> {
         guard let event = try? JSONParser.parse(String(decoding: body, as: UTF8.self)), let eventID = event["id"]?.stringValue,
             let type = event["type"]?.stringValue
         else { return .failure(.malformedBody) }
@@ -72,7 +82,8 @@ public struct StripeWebhooks: Sendable {
         else { return .failure(.unknownOrganization) }
         do {
             try StripeSignature.verify(
-                header: signature, payload: body, secret: payments.webhookSecret, now: Int64(now.timeIntervalSince1970.rounded(.down)),
+                header: signature, payload: body, secret: payments.webhookSecret,
+                now: Int64(receivedAt.timeIntervalSince1970.rounded(.down)),
                 tolerance: tolerance)
         } catch {
             return .failure(Refusal(rawValue: error.rawValue) ?? .noMatchingSignature)

@@ -14,6 +14,7 @@ struct DevCommsCommand: AsyncParsableCommand {
             callbacks (sent, delivered) and texts from patients POSTed with X-Twilio-Signature. Twilio's test numbers fail
             as documented (+15005550001: 21211 invalid number, +15005550004: 21610 unsubscribed, +15005550009: 21614).
             Emulator-only controls: POST /_emulator/inbound (From, To, Body: a patient texts us), GET /_emulator/inbox?number=,
+            GET /_emulator/messages?after=N (every message sent to patients from position N on, and the next position),
             POST /_emulator/faults (status, count: the next create calls fail). Never run it in production.
             """)
 

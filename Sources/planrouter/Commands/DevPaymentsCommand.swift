@@ -12,7 +12,9 @@ struct DevPaymentsCommand: AsyncParsableCommand {
             POST /v1/checkout/sessions (Bearer secret key, form-encoded, Idempotency-Key) and GET /v1/checkout/sessions/{id};
             each session's url is the emulator's /pay/{id} page, where the simulated patient pays or lets it expire. Events
             (checkout.session.completed, checkout.session.expired) are POSTed to --webhook-url with a Stripe-Signature
-            (t=…,v1=HMAC-SHA256 of "t.body") and retried on a non-2xx answer. Emulator-only: POST /_emulator/events/{id}/resend.
+            (t=…,v1=HMAC-SHA256 of "t.body") and retried on a non-2xx answer. Emulator-only: POST /_emulator/events/{id}/resend,
+            POST /_emulator/clock (now=Unix seconds: business time for expires_at, e.g. the demo's simulated clock; lapsed
+            sessions expire). Signature timestamps always use the wall clock.
             Never run it in production.
             """)
 

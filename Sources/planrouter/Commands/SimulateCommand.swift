@@ -11,10 +11,14 @@ struct SimulateCommand: AsyncParsableCommand {
         abstract:
             "Play a DSO's month through the running cluster on the simulated clock and print the outcome next to the manual baseline.",
         discussion: """
-            Needs the workers (classifier, offer, escalation, relay) and `planrouter serve` running with --clock simulated
-            against the same database and brokers. The simulator publishes schedules, the PMS's existing appointments and
-            the acceptances through Kafka, books through the booking links, works coordinator tasks through the HTTP API,
-            and advances sim_clock. The outcome is read from the pipeline's tables. The model is described in docs/simulation.md.
+            Needs the workers (classifier, offer, escalation, relay, notify, payments) and `planrouter serve` running with
+            --clock simulated against the same database and brokers, and the emulators the patients are reached through:
+            `planrouter dev-comms` (Twilio), scripts/lib/smtp_sink.py (SMTP) and `planrouter dev-payments` (Stripe), as
+            scripts/demo starts them. The simulator publishes schedules, the PMS's existing appointments and the
+            acceptances through Kafka; patients read their texts and emails in the emulators, book through the links or
+            reply 1/2/3, text STOP, and pay deposits on the Stripe emulator's checkout pages; coordinators work their tasks
+            through the HTTP API; sim_clock (and the Stripe emulator's business clock) advances. The outcome is read from
+            the pipeline's tables. The model is described in docs/simulation.md.
             """)
 
     @Option(help: "Random seed: the same seed gives the same DSO and the same patient decisions.") var seed: UInt64 = 42
@@ -30,6 +34,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Staff surface base URL. Env: PLANROUTER_STAFF_BASE_URL. Default: http://localhost:8081.") var staffURL: String?
     @Option(help: "API key of the simulated organization (`planrouter staff add-key --org org-sim`). Env: PLANROUTER_STAFF_API_KEY.")
     var staffKey: String?
+    @Option(help: "The Twilio emulator (planrouter dev-comms) base URL: the patients' phones. Env: PLANROUTER_SIM_TWILIO_URL.")
+    var twilioEmulatorURL: String?
+    @Option(help: "The SMTP sink's mailbox directory (scripts/lib/smtp_sink.py --dir). Env: PLANROUTER_SIM_SMTP_MAILBOX.")
+    var smtpMailbox: String?
+    @Option(help: "The Stripe emulator (planrouter dev-payments) base URL. Env: PLANROUTER_SIM_STRIPE_URL.")
+    var stripeEmulatorURL: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
@@ -57,6 +67,15 @@ struct SimulateCommand: AsyncParsableCommand {
                     "give --staff-key: coordinators resolve tasks through the staff API (planrouter staff add-key --org org-sim)")
             }
             settings.staffKey = key
+            guard let twilio = twilioEmulatorURL ?? Environment.value("PLANROUTER_SIM_TWILIO_URL"),
+                let mailbox = smtpMailbox ?? Environment.value("PLANROUTER_SIM_SMTP_MAILBOX"),
+                let stripe = stripeEmulatorURL ?? Environment.value("PLANROUTER_SIM_STRIPE_URL")
+            else {
+                throw CLIError(
+                    "give --twilio-emulator-url, --smtp-mailbox and --stripe-emulator-url: patients receive their messages there (scripts/demo starts them)"
+                )
+            }
+            settings.patientChannels = PatientChannels(twilioEmulatorURL: twilio, smtpMailbox: mailbox, stripeEmulatorURL: stripe)
             let simulator = try Simulator(
                 model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(),
                 kafkaProperties: try kafka.resolvedProperties(),

@@ -175,13 +175,11 @@ import Testing
         await f.close()
     }
 
-    @Test func theWebhookRefusesBadSignaturesAndAppliesAnEventOnce() async throws {
-        let f = try await DepositFixture.start(tier: "surgical")
-        let sessionID = try await f.provisionalWithSession()
-        let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
-        let body = Array(
+    /// The raw body of a `checkout.session.completed` (paid) event of p1's deposit.
+    static func paidEvent(_ id: String, sessionID: String, depositID: String) -> [UInt8] {
+        Array(
             JSONValue.object([
-                "id": "evt_replayed", "type": "checkout.session.completed",
+                "id": .string(id), "type": "checkout.session.completed",
                 "data": .object([
                     "object": .object([
                         "id": .string(sessionID), "payment_status": "paid",
@@ -189,20 +187,52 @@ import Testing
                     ])
                 ]),
             ]).serialized().utf8)
+    }
+
+    @Test func theWebhookRefusesBadSignaturesAndAppliesAnEventOnce() async throws {
+        let f = try await DepositFixture.start(tier: "surgical")
+        let sessionID = try await f.provisionalWithSession()
+        let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
+        let body = Self.paidEvent("evt_replayed", sessionID: sessionID, depositID: depositID)
         let now = BookingFixture.now
         let t = Int64(now.timeIntervalSince1970)
         let wrong = StripeSignature.header(payload: body, timestamp: t, secrets: ["whsec_wrong"])
-        #expect(try await f.webhooks.apply(body: body, signature: wrong, now: now) == .failure(.noMatchingSignature))
+        #expect(try await f.webhooks.apply(body: body, signature: wrong, receivedAt: now, now: now) == .failure(.noMatchingSignature))
         let stale = StripeSignature.header(payload: body, timestamp: t - 301, secrets: [DepositFixture.webhookSecret])
-        #expect(try await f.webhooks.apply(body: body, signature: stale, now: now) == .failure(.staleTimestamp))
+        #expect(try await f.webhooks.apply(body: body, signature: stale, receivedAt: now, now: now) == .failure(.staleTimestamp))
         #expect(try await f.count("SELECT count(*) FROM stripe_webhook_events") == 0)
         #expect(try await f.count("SELECT count(*) FROM deposits WHERE status = 'paid'") == 0)
 
         let good = StripeSignature.header(payload: body, timestamp: t, secrets: [DepositFixture.webhookSecret])
-        #expect(try await f.webhooks.apply(body: body, signature: good, now: now) == .success(.confirmed))
-        #expect(try await f.webhooks.apply(body: body, signature: good, now: now) == .success(.duplicate))
+        #expect(try await f.webhooks.apply(body: body, signature: good, receivedAt: now, now: now) == .success(.confirmed))
+        #expect(try await f.webhooks.apply(body: body, signature: good, receivedAt: now, now: now) == .success(.duplicate))
         #expect(try await f.count(Self.appointmentRequests) == 1)
         #expect(try await f.count("SELECT count(*) FROM plans WHERE status = 'booked'") == 1)
+        await f.close()
+    }
+
+    /// The demo's month runs on a simulated clock weeks away from the wall clock: a delivery signed just now
+    /// (wall clock) is fresh and applies at business time; one timestamped at business time but stale on the
+    /// wall clock is refused. Freshness is a transport check (docs/payments.md).
+    @Test func signatureFreshnessIsJudgedOnTheWallClockAndTheEventAppliesAtBusinessTime() async throws {
+        let f = try await DepositFixture.start(tier: "surgical")
+        let sessionID = try await f.provisionalWithSession()
+        let depositID = try #require(try await f.value("SELECT deposit_id FROM deposits"))
+        let body = Self.paidEvent("evt_wall", sessionID: sessionID, depositID: depositID)
+        let business = BookingFixture.now.addingTimeInterval(60)
+        let wall = business.addingTimeInterval(-20 * 86_400)
+        let signedAtBusinessTime = StripeSignature.header(
+            payload: body, timestamp: Int64(business.timeIntervalSince1970), secrets: [DepositFixture.webhookSecret])
+        #expect(
+            try await f.webhooks.apply(body: body, signature: signedAtBusinessTime, receivedAt: wall, now: business)
+                == .failure(.staleTimestamp))
+        let signedNow = StripeSignature.header(
+            payload: body, timestamp: Int64(wall.timeIntervalSince1970), secrets: [DepositFixture.webhookSecret])
+        #expect(try await f.webhooks.apply(body: body, signature: signedNow, receivedAt: wall, now: business) == .success(.confirmed))
+        let paidAt = try await f.pool.withConnection {
+            try await $0.query("SELECT paid_at FROM deposits")[0].decode(0, as: Date?.self)
+        }
+        #expect(paidAt == business)
         await f.close()
     }
 
