@@ -81,9 +81,19 @@ def main():
     if a.auth:
         user, _, password = a.auth.partition(":")
         params.update(authenticator=Credentials(user, password), auth_required=True, auth_require_tls=a.starttls)
-    port = a.port or free_port()
-    controller = Controller(Save(a.dir), hostname="127.0.0.1", port=port, **params)
-    controller.start()
+    # Controller.start waits for the server thread and a test connection, 5 s by default: on a
+    # loaded machine (a CI runner compiling) that ran out and the sink died before writing its port.
+    # Wait up to a minute, and take another free port if the one picked was taken meanwhile.
+    for attempt in range(3):
+        port = a.port or free_port()
+        controller = Controller(Save(a.dir), hostname="127.0.0.1", port=port, ready_timeout=60, **params)
+        try:
+            controller.start()
+            break
+        except OSError as e:
+            print(f"smtp sink: port {port}: {e}", file=sys.stderr, flush=True)
+            if a.port or attempt == 2:
+                raise
     with open(os.path.join(a.dir, "port.tmp"), "w") as f:
         f.write(str(port))
     os.rename(os.path.join(a.dir, "port.tmp"), os.path.join(a.dir, "port"))

@@ -251,6 +251,10 @@ final class SMTPSink: Sendable {
         let input = Pipe()
         p.standardInput = input
         p.standardOutput = FileHandle.nullDevice
+        // Its complaints, for the error below if it never comes up.
+        let stderrPath = directory.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: stderrPath)
         try p.run()
         // Our end of its stdin, duplicated so it outlives the Pipe object: the sink exits when it closes.
         let stdinFD = dup(input.fileHandleForWriting.fileDescriptor)
@@ -267,7 +271,8 @@ final class SMTPSink: Sendable {
         }
         closeDescriptor(stdinFD)
         p.terminate()
-        throw SMTPSinkError(output: "no port file in \(directory.path)")
+        let complaint = (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? ""
+        throw SMTPSinkError(output: "no port file in \(directory.path)" + (complaint.isEmpty ? "" : ": \(complaint.suffix(2000))"))
     }
 
     func stop() {
