@@ -17,9 +17,10 @@ struct BenchConnector: AsyncParsableCommand {
             on --emulator-port with --latency-ms per request, seeds --offices offices with --plans signed plans each, and runs \
             the real connector (one loop per office, watermarks and outbox in PostgreSQL) until every plan is one \
             plan.accepted in the outbox: events/s, time to catch up, requests per office, CPU of this process (emulator \
-            included). Then --idle-rounds polls of every office with nothing new, twice: right after the burst (still inside \
-            the poller's one-hour overlap) and once the office's last change is more than an hour old; requests per office per \
-            hour are those rounds extrapolated to the cadence (--poll-seconds, --reference-seconds). Last, --writebacks \
+            included). Then polls of every office with nothing new: one right after the burst (still inside the poller's \
+            one-hour overlap, so it reads the burst again), and --idle-rounds once the burst is more than an hour older than \
+            the office's last change; requests per office per hour are those polls extrapolated to the cadence \
+            (--poll-seconds, --reference-seconds). Last, --writebacks \
             pms.appointment-requests recorded at --writeback-rate/s (as the write-back consumer records them) and written \
             into the emulator by the write-back worker: request -> appointment created, and -> appointment.changed recorded.
             """)
@@ -30,7 +31,8 @@ struct BenchConnector: AsyncParsableCommand {
     @Option(help: "Milliseconds the emulator adds to every API request.") var latencyMs: Int = 20
     @Option(help: "The offices' cadence for plans and appointments, seconds (for the per-hour figure).") var pollSeconds: Int = 60
     @Option(help: "The offices' cadence for schedules, providers, operatories, seconds.") var referenceSeconds: Int = 900
-    @Option(help: "Idle polls of every office after the catch-up, per phase.") var idleRounds: Int = 3
+    @Option(help: "Idle polls of every office once quiet (right after the burst: one, it re-reads the whole burst).")
+    var idleRounds: Int = 3
     @Option(help: "Write-back requests (0 skips the write-back run).") var writebacks: Int = 1000
     @Option(help: "Write-back requests per second.") var writebackRate: Double = 10
     @Option(help: "Port of the in-process Open Dental emulator.") var emulatorPort: Int = 18098
@@ -108,7 +110,7 @@ struct BenchConnector: AsyncParsableCommand {
         let probe = Probe(emulator: emulator, conn: conn)
 
         try await catchUp(pollers, pool: pool, health: health, probe: probe, logger: logger)
-        let burst = try await idle(pollers, probe: probe, label: "right after the burst (its changes inside the 1 h overlap)")
+        let burst = try await idle(1, pollers, probe: probe, label: "right after the burst (its changes inside the 1 h overlap)")
         let reference = try await rounds(1, pollers, probe: probe) { try await $0.pollReference().events }
         print(String(format: "reference poll (schedules, providers, operatories): %.1f requests per office", reference.requestsPerOffice))
         // A quiet office: its last change is more than the overlap old. One new plan presented and
@@ -126,7 +128,8 @@ struct BenchConnector: AsyncParsableCommand {
         }
         _ = try await rounds(1, pollers, probe: probe) { try await $0.pollChanges().events }
         emulator.setNow(Date().addingTimeInterval(3 * 3600))
-        let quiet = try await idle(pollers, probe: probe, label: "quiet office (last change more than 1 h before)")
+        let quiet = try await idle(
+            idleRounds, pollers, probe: probe, label: "quiet office (the burst more than 1 h before its last change)")
         emulator.setNow(nil)
         for (name, r) in [("after a burst", burst), ("quiet", quiet)] {
             let perHour = r.requestsPerOffice * 3600 / Double(pollSeconds) + reference.requestsPerOffice * 3600 / Double(referenceSeconds)
@@ -226,8 +229,8 @@ struct BenchConnector: AsyncParsableCommand {
             seconds: (ContinuousClock.now - start).seconds / Double(count))
     }
 
-    func idle(_ pollers: [OfficePoller], probe: Probe, label: String) async throws -> Rounds {
-        let r = try await rounds(idleRounds, pollers, probe: probe) { try await $0.pollChanges().events }
+    func idle(_ count: Int, _ pollers: [OfficePoller], probe: Probe, label: String) async throws -> Rounds {
+        let r = try await rounds(count, pollers, probe: probe) { try await $0.pollChanges().events }
         print(
             String(
                 format: "idle changes polls, %@: %.1f requests per office per poll, %.2f s per round of all offices, %d new events",
