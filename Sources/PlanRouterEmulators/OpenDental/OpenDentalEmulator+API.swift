@@ -75,8 +75,9 @@ extension OpenDentalEmulator {
                 guard let i = Int(v), i >= 0 else { throw BadRequest(text: "Offset must be a non-negative integer") }
                 return i
             } ?? 0
-        func page(_ items: [JSONValue]) -> EmulatorResponse {
-            .json(200, .array(Array(items.dropFirst(offset).prefix(Self.pageSize))))
+        // Rows become JSON after paging: one page of a 2,000-row list then costs 100 rows' JSON, not 2,000.
+        func page<Row>(_ rows: [Row], _ json: (Row) -> JSONValue) -> EmulatorResponse {
+            .json(200, .array(rows.dropFirst(offset).prefix(Self.pageSize).map(json)))
         }
         func int(_ name: String) throws -> Int64? {
             guard let v = q[name] else { return nil }
@@ -100,16 +101,18 @@ extension OpenDentalEmulator {
             return page(
                 o.treatPlans.values.filter {
                     (pat ?? $0.patNum) == $0.patNum && since($0.secDateTEdit, edited) && (status ?? $0.tpStatus) == $0.tpStatus
-                }.sorted { $0.treatPlanNum < $1.treatPlanNum }.map { $0.json(in: zone) })
+                }.sorted { $0.treatPlanNum < $1.treatPlanNum }
+            ) { $0.json(in: zone) }
         case ("GET", "/proctps"):
             guard let plan = try int("TreatPlanNum") else { throw BadRequest(text: "TreatPlanNum is required") }
             return page(
-                o.procTPs.values.filter { $0.treatPlanNum == plan }.sorted { $0.procTPNum < $1.procTPNum }.map { $0.json(in: zone) })
+                o.procTPs.values.filter { $0.treatPlanNum == plan }.sorted { $0.procTPNum < $1.procTPNum }
+            ) { $0.json(in: zone) }
         case ("GET", "/treatplanattaches"):
             guard let plan = try int("TreatPlanNum") else { throw BadRequest(text: "TreatPlanNum is required") }
             guard o.treatPlans[plan] != nil else { throw BadRequest(status: 404, text: "TreatPlan not found") }
             return page(
-                o.attaches.values.filter { $0.treatPlanNum == plan }.sorted { $0.treatPlanAttachNum < $1.treatPlanAttachNum }.map(\.json))
+                o.attaches.values.filter { $0.treatPlanNum == plan }.sorted { $0.treatPlanAttachNum < $1.treatPlanAttachNum }, \.json)
         case ("GET", "/procedurelogs"):
             let pat = try int("PatNum")
             let apt = try int("AptNum")
@@ -120,9 +123,10 @@ extension OpenDentalEmulator {
                 o.procedures.values.filter {
                     (pat ?? $0.patNum) == $0.patNum && (apt ?? $0.aptNum) == $0.aptNum && (planned ?? $0.plannedAptNum) == $0.plannedAptNum
                         && (status ?? $0.procStatus) == $0.procStatus && since($0.dateTStamp, changed)
-                }.sorted { $0.procNum < $1.procNum }.map { $0.json(in: zone, server: server) })
+                }.sorted { $0.procNum < $1.procNum }
+            ) { $0.json(in: zone, server: server) }
         case ("GET", "/appointments"):
-            return page(try appointments(o, q, stamp: try stamp("DateTStamp"), server: server))
+            return page(try appointments(o, q, stamp: try stamp("DateTStamp"))) { appointmentJSON($0, in: o, server: server) }
         case ("POST", "/appointments"):
             return try createAppointment(key, body: body)
         case ("GET", "/schedules"):
@@ -135,9 +139,8 @@ extension OpenDentalEmulator {
                 o.schedules.values.filter {
                     $0.schedDate >= from && $0.schedDate <= to && (type ?? $0.schedType) == $0.schedType
                         && (prov ?? $0.provNum) == $0.provNum
-                }.sorted { ($0.schedDate, $0.startTime, $0.scheduleNum) < ($1.schedDate, $1.startTime, $1.scheduleNum) }.map {
-                    $0.json(in: zone)
-                })
+                }.sorted { ($0.schedDate, $0.startTime, $0.scheduleNum) < ($1.schedDate, $1.startTime, $1.scheduleNum) }
+            ) { $0.json(in: zone) }
         case ("POST", "/schedules"):
             return try createBlockout(key, body: body)
         case ("DELETE", _) where path.hasPrefix("/schedules/"):
@@ -149,14 +152,13 @@ extension OpenDentalEmulator {
         case ("GET", "/operatories"):
             let clinic = try int("ClinicNum")
             return page(
-                o.operatories.values.filter { (clinic ?? $0.clinicNum) == $0.clinicNum }.sorted { $0.operatoryNum < $1.operatoryNum }.map(
-                    \.json))
+                o.operatories.values.filter { (clinic ?? $0.clinicNum) == $0.clinicNum }.sorted { $0.operatoryNum < $1.operatoryNum },
+                \.json)
         case ("GET", "/providers"):
             let changed = try stamp("DateTStamp")
             return page(
-                o.providers.values.filter { since($0.dateTStamp, changed) }.sorted { $0.provNum < $1.provNum }.map {
-                    $0.json(in: zone, server: server)
-                })
+                o.providers.values.filter { since($0.dateTStamp, changed) }.sorted { $0.provNum < $1.provNum }
+            ) { $0.json(in: zone, server: server) }
         case ("GET", "/patients/Simple"):
             let changed = try stamp("DateTStamp")
             let pat = try int("PatNum")
@@ -164,7 +166,7 @@ extension OpenDentalEmulator {
                 o.patients.values.filter { since($0.dateTStamp, changed) && (pat ?? $0.patNum) == $0.patNum }.sorted {
                     $0.patNum < $1.patNum
                 }
-                .map { $0.json(in: zone) })
+            ) { $0.json(in: zone) }
         case ("GET", _) where path.hasPrefix("/patients/"):
             guard let n = Int64(path.dropFirst("/patients/".count)), let p = o.patients[n] else {
                 throw BadRequest(status: 404, text: "Patient not found")
@@ -175,7 +177,7 @@ extension OpenDentalEmulator {
         }
     }
 
-    func appointments(_ o: Office, _ q: [String: String], stamp: LocalTimestamp?, server: Date) throws -> [JSONValue] {
+    func appointments(_ o: Office, _ q: [String: String], stamp: LocalTimestamp?) throws -> [ODAppointment] {
         let zone = o.timeZone
         let pat = q["PatNum"].flatMap { Int64($0) }
         let op = q["Op"].flatMap { Int64($0) }
@@ -186,10 +188,12 @@ extension OpenDentalEmulator {
             return (pat ?? a.patNum) == a.patNum && (op ?? a.op) == a.op && (q["AptStatus"] ?? a.aptStatus) == a.aptStatus
                 && (from.map { local.dateText >= $0 } ?? true) && (to.map { local.dateText <= $0 } ?? true)
                 && (stamp.map { LocalTimestamp(a.dateTStamp, in: zone) >= $0 } ?? true)
-        }.sorted { $0.aptNum < $1.aptNum }.map { a in
-            let codes = o.procedures.values.filter { $0.aptNum == a.aptNum || $0.plannedAptNum == a.aptNum }.map(\.procCode).sorted()
-            return a.json(in: zone, server: server, procDescript: codes.joined(separator: ", "))
-        }
+        }.sorted { $0.aptNum < $1.aptNum }
+    }
+
+    func appointmentJSON(_ a: ODAppointment, in o: Office, server: Date) -> JSONValue {
+        let codes = o.procedures.values.filter { $0.aptNum == a.aptNum || $0.plannedAptNum == a.aptNum }.map(\.procCode).sorted()
+        return a.json(in: o.timeZone, server: server, procDescript: codes.joined(separator: ", "))
     }
 
     /// `POST /appointments`: PatNum, Op and AptDateTime required; Pattern, ProvNum, Note, ClinicNum,

@@ -128,11 +128,9 @@ public final class OpenDentalEmulator: Sendable {
         preferContactMethod: String = "TextMessage", clinicNum: Int64 = 0
     ) throws -> Int64 {
         try mutate(office) { o, now in
-            let n = o.number()
-            o.patients[n] = ODPatient(
-                patNum: n, lName: lName, fName: fName, wirelessPhone: wirelessPhone, email: email, txtMsgOk: txtMsgOk,
-                preferContactMethod: preferContactMethod, clinicNum: clinicNum, dateTStamp: now)
-            return n
+            o.addPatient(
+                lName: lName, fName: fName, wirelessPhone: wirelessPhone, email: email, txtMsgOk: txtMsgOk,
+                preferContactMethod: preferContactMethod, clinicNum: clinicNum, now: now)
         }
     }
 
@@ -200,21 +198,7 @@ public final class OpenDentalEmulator: Sendable {
         _ office: String, patNum: Int64, provNum: Int64, procedures: [PlannedProcedure], clinicNum: Int64 = 0
     ) throws -> (treatPlanNum: Int64, procNums: [Int64]) {
         try mutate(office) { o, now in
-            let plan = o.number()
-            o.treatPlans[plan] = ODTreatPlan(
-                treatPlanNum: plan, patNum: patNum, heading: "Active Treatment Plan", tpStatus: "Active", secDateTEdit: now)
-            var nums: [Int64] = []
-            for p in procedures {
-                let n = o.number()
-                o.procedures[n] = ODProcedure(
-                    procNum: n, patNum: patNum, procCode: p.code, descript: p.descript, procFee: p.fee, provNum: provNum,
-                    toothNum: p.toothNum,
-                    clinicNum: clinicNum, dateTStamp: now)
-                let a = o.number()
-                o.attaches[a] = ODTreatPlanAttach(treatPlanAttachNum: a, treatPlanNum: plan, procNum: n)
-                nums.append(n)
-            }
-            return (plan, nums)
+            o.presentPlan(patNum: patNum, provNum: provNum, procedures: procedures, clinicNum: clinicNum, now: now)
         }
     }
 
@@ -223,31 +207,7 @@ public final class OpenDentalEmulator: Sendable {
     /// and signature do; otherwise the Active plan itself is signed. Returns the signed plan's number.
     @discardableResult
     public func signPlan(_ office: String, treatPlanNum: Int64, saved: Bool = true, patAmts: [Double] = []) throws -> Int64 {
-        try mutate(office) { o, now in
-            guard let plan = o.treatPlans[treatPlanNum] else { throw OpenDentalEmulatorError("no plan \(treatPlanNum)") }
-            guard saved else {
-                o.treatPlans[treatPlanNum]?.dateTSigned = now
-                o.treatPlans[treatPlanNum]?.secDateTEdit = now
-                return treatPlanNum
-            }
-            let copy = o.number()
-            o.treatPlans[copy] = ODTreatPlan(
-                treatPlanNum: copy, patNum: plan.patNum, heading: "Saved Treatment Plan", tpStatus: "Saved", secDateTEdit: now,
-                dateTSigned: now)
-            let procs = o.attaches.values.filter { $0.treatPlanNum == treatPlanNum }.sorted {
-                $0.treatPlanAttachNum < $1.treatPlanAttachNum
-            }
-            .compactMap { o.procedures[$0.procNum] }
-            for (i, p) in procs.enumerated() {
-                let n = o.number()
-                let pat = i < patAmts.count ? patAmts[i] : 0
-                o.procTPs[n] = ODProcTP(
-                    procTPNum: n, treatPlanNum: copy, patNum: p.patNum, procNumOrig: p.procNum, itemOrder: Int64(i), toothNumTP: p.toothNum,
-                    surf: p.surf, procCode: p.procCode, descript: p.descript, feeAmt: p.procFee, priInsAmt: max(0, p.procFee - pat),
-                    patAmt: pat, provNum: p.provNum, clinicNum: p.clinicNum, secDateTEdit: now)
-            }
-            return copy
-        }
+        try mutate(office) { o, now in try o.signPlan(treatPlanNum, saved: saved, patAmts: patAmts, now: now) }
     }
 
     /// The front desk makes the plan Inactive.

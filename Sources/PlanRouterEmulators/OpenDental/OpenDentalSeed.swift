@@ -35,4 +35,27 @@ public enum OpenDentalSeed {
             }
         }
     }
+
+    /// `count` patients of one office, each with a crown and a core buildup presented by
+    /// `provNum` and a signed Saved copy of that plan: what `planrouter bench connector` polls.
+    /// One edit of the office for all of them. Returns each patient's PatNum and signed plan's TreatPlanNum.
+    @discardableResult
+    public static func signedPlans(
+        _ e: OpenDentalEmulator, office key: String, count: Int, provNum: Int64
+    ) throws -> [(patNum: Int64, treatPlanNum: Int64)] {
+        try e.mutate(key) { o, now in
+            try (0..<count).map { i in
+                let pat = o.addPatient(
+                    lName: "Bench", fName: "Patient\(i)", wirelessPhone: String(format: "(503)555-%04d", i % 10_000), email: "",
+                    txtMsgOk: "Yes", preferContactMethod: "TextMessage", clinicNum: 0, now: now)
+                let plan = o.presentPlan(
+                    patNum: pat, provNum: provNum,
+                    procedures: [
+                        .init(code: "D2740", descript: "crown - porcelain/ceramic", fee: 1250, toothNum: "30"),
+                        .init(code: "D2950", descript: "core buildup", fee: 310.5, toothNum: "30"),
+                    ], clinicNum: 0, now: now)
+                return (pat, try o.signPlan(plan.treatPlanNum, saved: true, patAmts: [250, 60], now: now))
+            }
+        }
+    }
 }

@@ -8,9 +8,11 @@ import PlanRouterCore
 /// (faults, the server clock, disabling a key, reading appointments). The control surface is
 /// the emulator's own, not Open Dental's.
 public enum OpenDentalServer {
-    public static func router(_ emulator: OpenDentalEmulator) -> Router<BasicRequestContext> {
+    /// `latency`: added to every API answer, as a PMS across the internet takes (benchmarks); none by default.
+    public static func router(_ emulator: OpenDentalEmulator, latency: Duration = .zero) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let api: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            if latency > .zero { try await Task.sleep(for: latency) }
             var query: [String: String] = [:]
             for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -60,10 +62,11 @@ public enum OpenDentalServer {
     }
 
     public static func application(
-        _ emulator: OpenDentalEmulator, host: String = "127.0.0.1", port: Int, logger: Logger
+        _ emulator: OpenDentalEmulator, host: String = "127.0.0.1", port: Int, latency: Duration = .zero, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         Application(
-            router: router(emulator), configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            router: router(emulator, latency: latency),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             logger: logger)
     }
 

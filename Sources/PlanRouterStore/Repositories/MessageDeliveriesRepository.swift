@@ -125,6 +125,25 @@ public enum MessageDeliveriesRepository {
             """, id, worker, status.rawValue, providerID, error, now) == 1
     }
 
+    /// `settle(…status: .sent…)` for many deliveries in one statement (a sender's outcomes
+    /// recorded together): each row still only while it is `worker`'s claim, a status callback's
+    /// later status kept. Returns the ids it settled; the others were taken over after the lease.
+    public static func settleSent(
+        _ items: [(id: Int64, providerID: String)], worker: String, now: Date, on tx: PostgresConnection
+    ) async throws -> Set<Int64> {
+        guard !items.isEmpty else { return [] }
+        let rows = try await tx.query(
+            """
+            UPDATE message_deliveries d
+            SET status = CASE WHEN d.status = 'sending' THEN 'sent' ELSE d.status END, provider_id = coalesce(d.provider_id, u.provider_id),
+                last_error = NULL, sent_at = coalesce(d.sent_at, $3), leased_by = NULL, leased_until = NULL, updated_at = $3
+            FROM unnest($1::int8[], $2::text[]) AS u(id, provider_id)
+            WHERE d.id = u.id AND d.leased_by = $4
+            RETURNING d.id
+            """, items.map(\.id), items.map(\.providerID), now, worker)
+        return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+    }
+
     /// Gives a claimed delivery back for another attempt at `nextAttemptAt` (a transient failure).
     @discardableResult
     public static func retryLater(

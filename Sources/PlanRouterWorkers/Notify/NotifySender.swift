@@ -12,7 +12,10 @@ import Synchronization
 /// The sending half of `planrouter worker notify`: claims due deliveries (`FOR UPDATE SKIP
 /// LOCKED`, a lease), decides in the claiming transaction what must not be sent (the case
 /// closed, the number opted out), calls the providers outside any transaction, and records
-/// each outcome in its own transaction.
+/// the outcomes, those that arrive together in one transaction (`GroupCommit`).
+/// `run` is a pipeline: it claims again as soon as a quarter of its `concurrency` is free,
+/// instead of waiting for a round's slowest call; it claims only what it can send at once,
+/// so no claimed delivery waits out its lease in a queue.
 ///
 /// Exactly once per message id: the row is `sending` with this sender's lease before the
 /// provider call. A sender that dies after the call leaves it `sending`; whoever claims it
@@ -27,6 +30,9 @@ public final class NotifySender: Service {
     let workerID: String
     let logger: Logger
     let limit = SendRateLimit()
+    let outcomes = GroupCommit<SendResult>()
+    /// Deliveries `run` has claimed whose outcome is not recorded yet.
+    let inFlight = Mutex(0)
     public let stats: NotifyStats
 
     public init(
@@ -49,20 +55,86 @@ public final class NotifySender: Service {
 
     public func run() async throws {
         logger.info("notify sender started", metadata: ["worker.id": "\(workerID)"])
-        try await PollingLoop.run(
-            name: "notify sender", batchSize: settings.batchSize, pollInterval: settings.pollInterval, logger: logger,
-            onTransient: { _ in stats.record(channel: "any", outcome: "database_transient") }, round: sendDue)
+        let capacity = max(settings.concurrency, 1)
+        // A finished call frees a slot; one buffered wake-up is enough to look again.
+        let (freed, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        var wakeUps = freed.makeAsyncIterator()
+        var backoff = Backoff()
+        // The calls in flight finish and record on shutdown: the group waits for them.
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let room = capacity - self.inFlight.withLock { $0 }
+                // A claim is a transaction: claim in chunks, not one delivery per freed slot.
+                guard room >= max(1, capacity / 4) else {
+                    _ = await wakeUps.next()
+                    continue
+                }
+                let limit = min(room, settings.batchSize)
+                do {
+                    let (claimed, toSend) = try await claimDue(limit: limit)
+                    backoff.reset()
+                    for c in toSend {
+                        self.inFlight.withLock { $0 += 1 }
+                        group.addTask {
+                            defer {
+                                self.inFlight.withLock { $0 -= 1 }
+                                wake.yield()
+                            }
+                            do { try await self.deliver(c) } catch is CancellationError {
+                                // Shutting down mid-call: left `sending`, looked up at the provider after the lease.
+                            } catch {
+                                // Left `sending`: after the lease a sender asks the provider before sending again.
+                                self.logger.error(
+                                    "recording a send outcome failed", metadata: ["delivery.id": "\(c.id)", "error": "\(error)"])
+                            }
+                        }
+                    }
+                    if claimed < limit { try await Task.sleep(for: settings.pollInterval) }
+                } catch let e as PostgresError where e.isRetriable {
+                    stats.record(channel: "any", outcome: "database_transient")
+                    logger.warning("notify sender hit a transient database error; retrying", metadata: ["error": "\(e)"])
+                    try? await Task.sleep(for: backoff.next())
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("notify sender could not claim; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+        wake.finish()
         logger.info("notify sender stopped")
     }
 
-    /// One round: claim what is due, settle what must not be sent, send the rest, record.
-    /// Returns how many deliveries it claimed.
+    /// One round (tests, `bench`): claim what is due, settle what must not be sent, send the
+    /// rest, record. Returns how many deliveries it claimed.
     @discardableResult
     public func sendDue() async throws -> Int {
+        let (claimed, toSend) = try await claimDue(limit: settings.batchSize)
+        guard !toSend.isEmpty else { return claimed }
+        // Provider calls outside any transaction, a bounded number at a time.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for c in toSend {
+                if inFlight >= max(settings.concurrency, 1) {
+                    _ = try await group.next()
+                    inFlight -= 1
+                }
+                group.addTask { try await self.deliver(c) }
+                inFlight += 1
+            }
+            try await group.waitForAll()
+        }
+        return claimed
+    }
+
+    /// Claims up to `limit` due deliveries and, in the same transaction, settles those that must
+    /// not be sent; returns how many it claimed and those to send.
+    func claimDue(limit: Int) async throws -> (claimed: Int, toSend: [ClaimedDelivery]) {
         let now = try await clock.now()
-        let (claimed, toSend) = try await pool.withTransaction { tx in
+        return try await pool.withTransaction { tx in
             let claimed = try await MessageDeliveriesRepository.claim(
-                worker: self.workerID, limit: self.settings.batchSize, leaseUntil: now + self.settings.lease.timeInterval, now: now, on: tx)
+                worker: self.workerID, limit: limit, leaseUntil: now + self.settings.lease.timeInterval, now: now, on: tx)
             var outbox = OutboxBatch()
             var events: [PlanEventRow] = []
             var toSend: [ClaimedDelivery] = []
@@ -88,21 +160,6 @@ public final class NotifySender: Service {
             try await outbox.insert(on: tx, now: now)
             return (claimed.count, toSend)
         }
-        guard !toSend.isEmpty else { return claimed }
-        // Provider calls outside any transaction, a bounded number at a time.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for c in toSend {
-                if inFlight >= max(settings.concurrency, 1) {
-                    _ = try await group.next()
-                    inFlight -= 1
-                }
-                group.addTask { try await self.deliver(c) }
-                inFlight += 1
-            }
-            try await group.waitForAll()
-        }
-        return claimed
     }
 
     /// The provider call for one claimed delivery, and its outcome recorded.
@@ -128,14 +185,14 @@ public final class NotifySender: Service {
             try await limit.wait(adapter.senderKey, rate: adapter.ratePerSecond)
             outcome = await adapter.send(message)
         }
-        try await record(c, outcome!)
+        try await outcomes.submit(SendResult(delivery: c, outcome: outcome!)) { try await self.record($0) }
     }
 
-    func record(_ c: ClaimedDelivery, _ outcome: SendOutcome) async throws {
+    func record(_ items: [SendResult]) async throws {
         var backoff = Backoff()
         while true {
             do {
-                try await recordOnce(c, outcome)
+                try await recordOnce(items)
                 return
             } catch let e as PostgresError where e.isRetriable {
                 // The provider has acted: the outcome must be written, or the lease would expire into a lookup.
@@ -145,35 +202,43 @@ public final class NotifySender: Service {
         }
     }
 
-    func recordOnce(_ c: ClaimedDelivery, _ outcome: SendOutcome) async throws {
+    /// The outcomes in one transaction: the accepted ones (nearly all) in one statement, one
+    /// plan-events insert for all their facts.
+    func recordOnce(_ items: [SendResult]) async throws {
         let now = try await clock.now()
         try await pool.withTransaction { tx in
             var outbox = OutboxBatch()
             var events: [PlanEventRow] = []
-            switch outcome {
-            case .accepted(let providerID):
-                if try await MessageDeliveriesRepository.settle(
-                    id: c.id, worker: self.workerID, status: .sent, providerID: providerID, now: now, on: tx)
-                {
-                    events.append(self.fact("message_sent", c, now: now, ["provider_id": .string(providerID)]))
-                    self.stats.record(channel: c.channel.rawValue, outcome: "sent")
+            var accepted: [(delivery: ClaimedDelivery, providerID: String)] = []
+            for item in items {
+                let c = item.delivery
+                switch item.outcome {
+                case .accepted(let providerID):
+                    accepted.append((c, providerID))
+                case .optedOut(let error):
+                    try await SuppressionsRepository.optOut(
+                        organizationID: c.key.organizationID, phone: c.recipient, keyword: error, now: now, on: tx)
+                    try await self.optedOut(c, error: error, in: tx, outbox: &outbox, events: &events, now: now)
+                case .permanent(let error):
+                    try await self.failed(c, error: error, in: tx, outbox: &outbox, events: &events, now: now)
+                case .transient(let error):
+                    let attempt = c.attemptsBefore + 1
+                    if attempt >= self.settings.maxAttempts {
+                        try await self.failed(c, error: "\(error);retries_exhausted", in: tx, outbox: &outbox, events: &events, now: now)
+                    } else {
+                        let next = now + self.settings.retryDelay(afterAttempt: attempt).timeInterval
+                        try await MessageDeliveriesRepository.retryLater(
+                            id: c.id, worker: self.workerID, nextAttemptAt: next, error: error, now: now, on: tx)
+                        self.stats.record(channel: c.channel.rawValue, outcome: "retry")
+                    }
                 }
-            case .optedOut(let error):
-                try await SuppressionsRepository.optOut(
-                    organizationID: c.key.organizationID, phone: c.recipient, keyword: error, now: now, on: tx)
-                try await self.optedOut(c, error: error, in: tx, outbox: &outbox, events: &events, now: now)
-            case .permanent(let error):
-                try await self.failed(c, error: error, in: tx, outbox: &outbox, events: &events, now: now)
-            case .transient(let error):
-                let attempt = c.attemptsBefore + 1
-                if attempt >= self.settings.maxAttempts {
-                    try await self.failed(c, error: "\(error);retries_exhausted", in: tx, outbox: &outbox, events: &events, now: now)
-                } else {
-                    let next = now + self.settings.retryDelay(afterAttempt: attempt).timeInterval
-                    try await MessageDeliveriesRepository.retryLater(
-                        id: c.id, worker: self.workerID, nextAttemptAt: next, error: error, now: now, on: tx)
-                    self.stats.record(channel: c.channel.rawValue, outcome: "retry")
-                }
+            }
+            let settled = try await MessageDeliveriesRepository.settleSent(
+                accepted.map { ($0.delivery.id, $0.providerID) }, worker: self.workerID, now: now, on: tx)
+            // Only the claims still this sender's: one taken over after the lease is the other sender's to record.
+            for (c, providerID) in accepted where settled.contains(c.id) {
+                events.append(self.fact("message_sent", c, now: now, ["provider_id": .string(providerID)]))
+                self.stats.record(channel: c.channel.rawValue, outcome: "sent")
             }
             try await PlanEventsRepository.append(events, recordedAt: now, on: tx)
             try await outbox.insert(on: tx, now: now)
@@ -241,6 +306,12 @@ public final class NotifySender: Service {
             organizationID: c.key.organizationID, planID: c.key.planID, locationID: c.locationID, kind: kind, source: "planrouter/notify",
             eventID: c.messageID, occurredAt: now, detail: .object(detail))
     }
+}
+
+/// A provider's answer for one claimed delivery, waiting to be recorded.
+struct SendResult: Sendable {
+    var delivery: ClaimedDelivery
+    var outcome: SendOutcome
 }
 
 /// Counters of the sender (`planrouter_messages_total{channel,outcome}`).

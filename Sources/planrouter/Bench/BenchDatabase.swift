@@ -5,8 +5,10 @@ import PlanRouterPostgres
 /// A throwaway database per benchmark run.
 enum BenchDatabase {
     /// Creates `name` on the server of $PLANROUTER_DATABASE_URL (or `server`), runs `body` with
-    /// its conninfo, and drops it afterwards, also when `body` throws.
-    static func withFresh(_ name: String, server: String?, logger: Logger, _ body: (String) async throws -> Void) async throws {
+    /// its conninfo, and drops it afterwards (unless `keep`), also when `body` throws.
+    static func withFresh(
+        _ name: String, server: String?, keep: Bool = false, logger: Logger, _ body: (String) async throws -> Void
+    ) async throws {
         guard let server = server ?? Environment.value("PLANROUTER_DATABASE_URL") else {
             throw CLIError("no database given: set --database-url or PLANROUTER_DATABASE_URL")
         }
@@ -20,6 +22,10 @@ enum BenchDatabase {
             try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
             throw error
         }
-        try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        if keep {
+            print("database \(name) kept")
+        } else {
+            try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
     }
 }
