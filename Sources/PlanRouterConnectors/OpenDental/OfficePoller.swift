@@ -3,6 +3,7 @@ import Logging
 import PlanRouterCore
 import PlanRouterPostgres
 import PlanRouterStore
+import Synchronization
 
 /// Polls one Open Dental office: plans and procedures (acceptance inference), appointments
 /// (every `pollInterval`), and schedules, providers and operatories (every
@@ -20,6 +21,13 @@ public struct OfficePoller: Sendable {
 
     /// How far every poll reaches back before its watermark.
     public static let overlap: Int64 = 3600
+
+    /// Plans already read at their current edit stamp: the overlap brings every plan edited in the
+    /// last hour back on each poll, and reading its procedures, attachments and patient again cost
+    /// about three requests a plan (after a burst of 1,000 plans, ~3,000 requests an office a minute).
+    /// A plan is read again when its stamp moves or its patient's procedures changed. In memory: a
+    /// restarted connector reads the overlap once more, which writes nothing new (event ids).
+    let seen = SeenPlans()
 
     public init(
         office: OpenDentalOffice, client: OpenDentalClient, pool: PostgresPool, clock: any PlanRouterClock, topics: TopicNames = .init(),
@@ -95,6 +103,9 @@ public struct OfficePoller: Sendable {
                 if let p = try? ODTreatPlanRecord(row), candidates[p.num] == nil { candidates[p.num] = p }
             }
         }
+        let patientsWithChangedProcedures = Set(changedProcs.map(\.patNum)).union(recheck)
+        let unchanged = seen.unchanged(candidates.values.filter { !patientsWithChangedProcedures.contains($0.patNum) })
+        for num in unchanged { candidates[num] = nil }
         let inference = AcceptanceInference(office: office)
         // Saved (signed copies) first: an Active plan whose procedures a signed copy covers is the same acceptance.
         let order = ["Saved": 0, "Active": 1, "Inactive": 2]
@@ -124,6 +135,8 @@ public struct OfficePoller: Sendable {
 
         try await pollAppointments(since: since("appointments"), states: states, into: &batch, now: now)
         let written = try await batch.commit(key, pool: pool, now: now)
+        // Only once committed: a failed poll reads everything again.
+        seen.remember(candidates.values.map { ($0.num, $0.edited) })
         if written.events + written.deadLetters > 0 {
             logger.info("office polled", metadata: ["events": "\(written.events)", "dead_letters": "\(written.deadLetters)"])
         }
@@ -249,5 +262,28 @@ public struct OfficePoller: Sendable {
     /// The same appointment state always gets the same id, whether the poll or the write-back saw it first.
     static func appointmentEventID(_ office: OpenDentalOffice, _ aptNum: Int64, _ stamp: LocalTimestamp) -> String {
         "\(office.appointmentID(aptNum))-\(stamp.naiveSeconds)"
+    }
+}
+
+/// Per office, the edit stamp at which each recently read plan was read (OfficePoller.seen). Bounded:
+/// past `limit` plans the oldest half is forgotten (they are read again if they come back).
+final class SeenPlans: Sendable {
+    let limit: Int
+    private let stamps = Mutex<[Int64: LocalTimestamp]>([:])
+
+    init(limit: Int = 50_000) { self.limit = limit }
+
+    /// The plans among `plans` already read at the same stamp.
+    func unchanged(_ plans: [ODTreatPlanRecord]) -> [Int64] {
+        stamps.withLock { s in plans.filter { s[$0.num] == $0.edited }.map(\.num) }
+    }
+
+    func remember(_ plans: [(Int64, LocalTimestamp)]) {
+        stamps.withLock { s in
+            for (num, edited) in plans { s[num] = edited }
+            if s.count > limit {
+                for (num, _) in s.sorted(by: { $0.value < $1.value }).prefix(s.count - limit / 2) { s[num] = nil }
+            }
+        }
     }
 }
