@@ -19,6 +19,8 @@ public struct SimulationOutcome: Sendable {
     /// Plans presented in the month and how many of them were accepted (`presented_plans`).
     public var presented = 0
     public var presentedAccepted = 0
+    /// With `--pms opendental`: what the emulated PMS holds at the end.
+    public var pms: PracticeOutcome?
 
     static func load(
         organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool
@@ -111,6 +113,7 @@ public struct SimulationOutcome: Sendable {
             "  patients: \(counters["booked_link", default: 0]) booked by link, \(counters["booked_pms", default: 0]) booked in the PMS (front desk or coordinator), "
         out +=
             "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
+        if let pms { out += pms.render(cases: accepted) }
         return out
     }
 }
