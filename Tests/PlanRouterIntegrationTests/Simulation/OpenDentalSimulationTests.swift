@@ -139,9 +139,11 @@ import FoundationNetworking
 }
 
 /// `planrouter` processes running until `stopAll()`, each with its output in a log file in `log`.
+/// The `Process` objects are kept until then: one freed while its child runs would leave
+/// Foundation's termination handling with a dangling object.
 final class Spawned: Sendable {
     let log: URL
-    let pids = Mutex<[Int32]>([])
+    let processes = Mutex<[Process]>([])
 
     init(log: URL) { self.log = log }
 
@@ -158,19 +160,15 @@ final class Spawned: Sendable {
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
-        let pid = p.processIdentifier
-        pids.withLock { $0.append(pid) }
+        processes.withLock { $0.append(p) }
     }
 
-    /// SIGTERM to each, newest first, and up to 10 s for each to exit.
+    /// SIGTERM to each, newest first, and waits for each to exit.
     func stopAll() {
-        for pid in pids.withLock({ $0 }).reversed() {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            for _ in 0..<200 {
-                let r = waitpid(pid, &status, WNOHANG)
-                if r == pid || (r == -1 && kill(pid, 0) != 0) { break }
-                usleep(50_000)
+        processes.withLock { all in
+            for p in all.reversed() {
+                if p.isRunning { p.terminate() }
+                p.waitUntilExit()
             }
         }
     }
