@@ -50,6 +50,8 @@ public struct SimulationModel: Sendable {
     // Coordinators working tasks (within 2-24 h).
     public var coordinatorBooks = 0.50
     public var coordinatorDeclined = 0.15
+    /// With `--pms opendental`: the month's existing appointments the front desk breaks, 1-48 h ahead.
+    public var brokenShare = 0.01
 
     public init() {}
 
@@ -63,7 +65,7 @@ public struct SimulationModel: Sendable {
             "mean_hours_to_book_from_nudge": \.meanHoursToBookFromNudge, "decline_share": \.declineShare,
             "front_desk_share": \.frontDeskShare,
             "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
-            "accept_presented": \.acceptPresented,
+            "accept_presented": \.acceptPresented, "broken_share": \.brokenShare,
             "opt_out_share": \.optOutShare, "reply_share": \.replyShare, "mean_hours_to_pay": \.meanHoursToPay,
         ]
     }

@@ -22,6 +22,8 @@ public struct SimulationOutcome: Sendable {
     public var presentedAccepted = 0
     /// Messages, opt-outs and deposits (SimulationOutcome+Messaging.swift); nil without patient channels.
     public var messaging: MessagingFigures?
+    /// With `--pms opendental`: what the emulated PMS holds at the end.
+    public var pms: PracticeOutcome?
 
     static func load(
         organization: String, from: Date, to: Date, counters: [String: Int], pool: PostgresPool
@@ -115,6 +117,7 @@ public struct SimulationOutcome: Sendable {
         out +=
             "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
         out += renderMessaging()
+        if let pms { out += pms.render(cases: accepted) }
         return out
     }
 }

@@ -29,6 +29,11 @@ public actor Simulator {
         public var escalationGroup = "planrouter-escalation"
         /// The emulators where patients receive their texts and emails and pay deposits (Simulator+Messages.swift).
         public var patientChannels: PatientChannels?
+        /// How the practices reach PlanRouter; `.openDental` needs `openDental` (the emulator) and a
+        /// running `planrouter connector opendental` whose write-back consumes as `writebackGroup`.
+        public var pms: PMSMode = .events
+        public var openDental: OpenDentalPractice?
+        public var writebackGroup = "planrouter-connector-opendental"
         public init(start: Date, seed: UInt64, bookingURL: String) {
             self.start = start
             self.seed = seed
@@ -43,6 +48,7 @@ public actor Simulator {
         case decline(planID: String, locationID: String)
         case resolveTask(planID: String, kind: String, outcome: String)
         case patient(PatientAction)
+        case breakAppointment(locationID: String, aptNum: Int64)
     }
 
     let model: SimulationModel
@@ -57,6 +63,7 @@ public actor Simulator {
     var counters: [String: Int] = [:]
     var acceptances: [String: DSO.Acceptance] = [:]
     var patients = PatientMessagingState()
+    var practice = PracticeState()
 
     public init(
         model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger
@@ -89,10 +96,14 @@ public actor Simulator {
         progress(
             "DSO: \(dso.locations.count) locations, \(dso.appointments.count) existing PMS appointments, \(dso.presentations.count) presented plans, \(dso.acceptances.count) acceptances over \(model.days) days"
         )
-        try await publish(dso.schedules, type: .scheduleChanged)
-        try await publish(dso.appointments, type: .appointmentChanged)
-        published.offerInputs += dso.schedules.count + dso.appointments.count
-        published.lifecycleInputs += dso.appointments.count
+        if settings.pms == .openDental {
+            try await setUpPractice(dso)
+        } else {
+            try await publish(dso.schedules, type: .scheduleChanged)
+            try await publish(dso.appointments, type: .appointmentChanged)
+            published.offerInputs += dso.schedules.count + dso.appointments.count
+            published.lifecycleInputs += dso.appointments.count
+        }
         try await waitForQuiet(at: settings.start.addingTimeInterval(-3600))
         progress("calendars mirrored")
         // Declines and front-desk bookings are decided up front, per acceptance.
@@ -142,16 +153,19 @@ public actor Simulator {
             }
             now = [batch.last?.time, shown.last?.time].compactMap { $0 }.max().map { max($0, t) } ?? t
             try await setClock(now)
-            if !shown.isEmpty {
+            if settings.pms == .openDental {
+                try await presentAndSign(shown, batch)
+            } else if !shown.isEmpty {
                 try await publish(shown, type: .planPresented)
                 published.presentations += shown.count
             }
-            if !batch.isEmpty {
+            if !batch.isEmpty, settings.pms == .events {
                 try await publish(batch, type: .planAccepted)
                 published.acceptances += batch.count
             }
             if now >= nextScheduleRefresh {
-                try await refreshSchedules(dso.schedules, at: now)
+                // With --pms opendental the connector re-reads the schedules itself.
+                if settings.pms == .events { try await refreshSchedules(dso.schedules, at: now) }
                 while nextScheduleRefresh <= now {
                     nextScheduleRefresh = nextScheduleRefresh.addingTimeInterval(Self.scheduleRefreshInterval)
                 }
@@ -171,8 +185,13 @@ public actor Simulator {
         progress("simulated \(model.days) days in \(ContinuousClock.now - started)")
         await consumer.close()
         await producer.close()
-        return try await withMessagingFigures(
+        var outcome = try await withMessagingFigures(
             SimulationOutcome.load(organization: model.organizationID, from: settings.start, to: end, counters: counters, pool: pool))
+        if settings.pms == .openDental {
+            let pms = try await practiceOutcome()
+            (outcome.presented, outcome.presentedAccepted, outcome.pms) = (pms.presented, pms.signed, pms)
+        }
+        return outcome
     }
 
     /// How often the simulated connector publishes the locations' schedules again: twice a day,
@@ -195,6 +214,8 @@ public actor Simulator {
     func setClock(_ t: Date) async throws {
         // The Stripe emulator's business time first: a session created at `t` must not look expired to it.
         try await movePaymentsClock(to: t)
+        // The emulated practices stamp their edits with the simulated time too.
+        if settings.pms == .openDental { try await openDental.setClock(t) }
         try await pool.withConnection { conn in
             try await DatabaseClock.set(t, on: conn)
             // Wake escalation workers: timers may have become due.
@@ -217,9 +238,14 @@ public actor Simulator {
 
     /// Waits until the workers have consumed everything published, the outbox is empty and no timer is overdue.
     func waitForQuiet(at now: Date) async throws {
+        if settings.pms == .openDental { try await waitForConnector() }
         let deadline = ContinuousClock.now + .seconds(120)
         let settings = settings
         while ContinuousClock.now < deadline {
+            if settings.pms == .openDental, !(try await connectorQuiet()) {
+                try await Task.sleep(for: .milliseconds(10))
+                continue
+            }
             let row = try await pool.withConnection { conn in
                 try await conn.query(
                     """
@@ -291,6 +317,12 @@ public actor Simulator {
             case .book(let token, _):
                 let outcome = try await bookThroughLink(token)
                 counters[outcome, default: 0] += 1
+            case .pmsBooking(let plan, _, _, _) where settings.pms == .openDental:
+                try await bookAtFrontDesk(plan: plan, at: now)
+            case .decline(let plan, _) where settings.pms == .openDental:
+                try await declineInPractice(plan: plan)
+            case .breakAppointment(let loc, let apt):
+                try await breakInPractice(locationID: loc, aptNum: apt)
             case .pmsBooking(let plan, let loc, let patient, let provider):
                 let organization = model.organizationID
                 let status = try await pool.withConnection {

@@ -27,8 +27,9 @@ public struct OpenDentalConfiguration: Sendable, Decodable {
         public var timeZone: String
         public var clinics: [String: String]?
         public var defaultLocation: String?
-        public var pollSeconds: Int?
-        public var referenceSeconds: Int?
+        /// Fractions allowed (0.2 at least): the emulator and the simulation poll faster than any real office should.
+        public var pollSeconds: Double?
+        public var referenceSeconds: Double?
         /// Days of schedule mirrored ahead (default 28).
         public var scheduleDays: Int?
         /// How far back the first poll reaches (default 30 days).
@@ -87,7 +88,7 @@ public struct OpenDentalConfiguration: Sendable, Decodable {
             }
             let poll = o.pollSeconds ?? 60
             let reference = o.referenceSeconds ?? 900
-            guard poll >= 1, reference >= 1 else { throw ConfigurationError("office \(o.id): cadences must be at least 1 s") }
+            guard poll >= 0.2, reference >= 0.2 else { throw ConfigurationError("office \(o.id): cadences must be at least 0.2 s") }
             return OpenDentalOffice(
                 id: o.id, organizationID: o.organizationID ?? organizationID, customerKey: key, timeZone: zone, clinics: clinics,
                 defaultLocation: o.defaultLocation, pollInterval: .seconds(poll), referenceInterval: .seconds(reference),

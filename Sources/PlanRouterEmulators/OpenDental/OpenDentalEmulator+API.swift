@@ -26,6 +26,8 @@ extension OpenDentalEmulator {
         }
         let fault = state.withLock { s -> Fault? in
             s.requests[key, default: 0] += 1
+            if method == "GET" && path == "/treatplans" && query["SecDateTEdit"] != nil { s.pollStarts[key, default: 0] += 1 }
+            if method == "GET" && path == "/providers" { s.referenceStarts[key, default: 0] += 1 }
             guard
                 let i = s.faults.firstIndex(where: {
                     $0.remaining > 0 && ($0.customerKey ?? key) == key && ($0.method ?? method) == method
@@ -261,6 +263,7 @@ extension OpenDentalEmulator {
             o.schedules[n] = s
             return (s, o.timeZone)
         }
+        state.withLock { $0.holdBlockoutsMade[key, default: 0] += 1 }
         return .json(201, created.0.json(in: created.1))
     }
 

@@ -19,6 +19,13 @@ public final class OpenDentalEmulator: Sendable {
         var faults: [Fault] = []
         var now: Date?
         var requests: [String: Int] = [:]
+        /// Per customer key: change polls started (`GET /treatplans?SecDateTEdit=`), reference polls
+        /// started (`GET /providers`), appointments the simulated front desk booked, hold blockouts
+        /// created through `POST /schedules`.
+        var pollStarts: [String: Int] = [:]
+        var referenceStarts: [String: Int] = [:]
+        var frontDesk: [String: Int] = [:]
+        var holdBlockoutsMade: [String: Int] = [:]
     }
 
     /// One office's database.

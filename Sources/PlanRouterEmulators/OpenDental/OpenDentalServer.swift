@@ -58,6 +58,7 @@ public enum OpenDentalServer {
                 .json(200, .object(JSONObject(emulator.requestCounts().sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })))
             )
         }
+        addPracticeRoutes(router, emulator)
         return router
     }
 

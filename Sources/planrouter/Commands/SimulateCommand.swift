@@ -30,6 +30,21 @@ struct SimulateCommand: AsyncParsableCommand {
         name: .customLong("param"),
         help: "Set a model parameter, name=value, repeatable (docs/simulation.md lists them), e.g. book_from_nudge=0.2.")
     var params: [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "Where the practices live: opendental (in the Open Dental emulator, read by `planrouter connector opendental`) or events (published to Kafka directly).",
+            discussion: "opendental needs `planrouter dev-pms opendental` and the connector running; see --prepare-pms."))
+    var pms: String = PMSMode.openDental.rawValue
+    @Option(
+        help: "Open Dental emulator root URL (--pms opendental). Env: PLANROUTER_OPENDENTAL_EMULATOR_URL. Default: http://127.0.0.1:8089.")
+    var opendentalURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "Only prepare --pms opendental: create the DSO's offices in the emulator, write the connector's offices file to this path, and exit.",
+            discussion: "Start `planrouter connector opendental --offices PATH` next, then run simulate without this option."))
+    var preparePms: String?
+    @Option(help: "With --prepare-pms: the connector's change-poll cadence in the offices file, in seconds (0.2 at least). Default: 1.")
+    var connectorPollSeconds: Double = 1
     @Option(help: "Booking service base URL. Env: PLANROUTER_BOOKING_BASE_URL. Default: http://localhost:8080.") var bookingURL: String?
     @Option(help: "Staff surface base URL. Env: PLANROUTER_STAFF_BASE_URL. Default: http://localhost:8081.") var staffURL: String?
     @Option(help: "API key of the simulated organization (`planrouter staff add-key --org org-sim`). Env: PLANROUTER_STAFF_API_KEY.")
@@ -56,6 +71,18 @@ struct SimulateCommand: AsyncParsableCommand {
             model.days = days
             model.locations = locations
             for p in params { try model.set(p) }
+            guard let mode = PMSMode(rawValue: pms) else { throw CLIError("--pms must be opendental or events") }
+            var practice = OpenDentalPractice(
+                emulatorURL: opendentalURL ?? Environment.value("PLANROUTER_OPENDENTAL_EMULATOR_URL") ?? "http://127.0.0.1:8089")
+            if let path = preparePms {
+                guard connectorPollSeconds >= 0.2 else { throw CLIError("--connector-poll-seconds must be at least 0.2") }
+                practice.pollSeconds = connectorPollSeconds
+                practice.referenceSeconds = 2 * connectorPollSeconds
+                try await practice.createOffices(model)
+                try practice.connectorOfficesFile(model).write(toFile: path, atomically: true, encoding: .utf8)
+                print("wrote \(path): \(model.locations) Open Dental offices at \(practice.emulatorURL)")
+                return
+            }
             let pool = PostgresPool(
                 conninfo: try database.resolved(), size: 2, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             let url = bookingURL ?? Environment.value("PLANROUTER_BOOKING_BASE_URL") ?? "http://localhost:8080"
@@ -76,6 +103,8 @@ struct SimulateCommand: AsyncParsableCommand {
                 )
             }
             settings.patientChannels = PatientChannels(twilioEmulatorURL: twilio, smtpMailbox: mailbox, stripeEmulatorURL: stripe)
+            settings.pms = mode
+            settings.openDental = practice
             let simulator = try Simulator(
                 model: model, settings: settings, pool: pool, brokers: try kafka.resolvedBrokers(),
                 kafkaProperties: try kafka.resolvedProperties(),

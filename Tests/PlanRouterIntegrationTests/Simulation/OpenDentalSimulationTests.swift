@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PlanRouterCore
+import PlanRouterEmulators
+import PlanRouterPostgres
+import PlanRouterStore
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `planrouter simulate --pms opendental` end to end, as `scripts/demo` runs it: the workers,
+/// `serve` and `connector opendental` as processes on the simulated clock with a private broker,
+/// the Open Dental emulator in this process (so the test reads what the practices hold), and a
+/// short month: two offices, two days, a handful of plans, everyone eager to book.
+@Suite struct OpenDentalSimulationTests {
+    @Test func aShortMonthThroughTheEmulatorLeavesOneCasePerSignedPlanAndEveryBookingInThePMS() async throws {
+        let url = try await MigratedDatabase.fresh(prefix: "simod")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("simod-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let processes = Spawned(log: dir)
+        defer { processes.stopAll() }
+
+        let bootstrap = dir.appendingPathComponent("bootstrap")
+        try processes.start(["dev-broker", "--bootstrap-file", bootstrap.path, "--partitions", "2"], env: [:])
+        let brokers = try await waitForFile(bootstrap)
+        let (publicPort, staffPort) = (try NotifyFixture.freePort(), try NotifyFixture.freePort())
+        var env = [
+            "PLANROUTER_DATABASE_URL": url, "PLANROUTER_KAFKA_BROKERS": brokers, "PLANROUTER_CLOCK": "simulated",
+            // The mock broker holds every group join for session.timeout.ms - 1 s; it answers an empty fetch after fetch.wait.max.ms.
+            "PLANROUTER_KAFKA_PROPERTIES": "session.timeout.ms=6000,fetch.wait.max.ms=10", "PLANROUTER_METRICS_PORT": "0",
+            "PLANROUTER_BOOKING_SECRET": "simulation-test-secret-0123456789abcdef",
+            "PLANROUTER_HTTP_PORT": "\(publicPort)", "PLANROUTER_STAFF_PORT": "\(staffPort)",
+            "PLANROUTER_BOOKING_BASE_URL": "http://127.0.0.1:\(publicPort)", "PLANROUTER_STAFF_BASE_URL": "http://127.0.0.1:\(staffPort)",
+            "PLANROUTER_CALENDAR_STALE_HOURS": "36", "PLANROUTER_OPENDENTAL_DEVELOPER_KEY": "dev-key",
+        ]
+        let pool = PostgresPool(conninfo: url, size: 2, logger: testLogger)
+        try await pool.withConnection { try await DatabaseClock.set(RFC3339.parse("2026-11-01T00:00:00Z")!, on: $0) }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        try await cli(["locations", "load", repo.appendingPathComponent("scripts/lib/demo-locations.yaml").path], env)
+        // As scripts/demo: deposits after booking, so surgical bookings are confirmed (and written back) at once.
+        let rules = try await cli(["rules", "defaults"], env).replacingOccurrences(
+            of: "policy: deposit_to_confirm, hold: 2h", with: "policy: deposit_after_booking")
+        let rulesFile = dir.appendingPathComponent("rules.yaml")
+        try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
+        try await cli(["rules", "load", rulesFile.path, "--organization", "org-sim"], env)
+        let key = try #require(
+            try await cli(["staff", "add-key", "--org", "org-sim", "--role", "coordinator", "--name", "sim"], env)
+                .split(separator: "\n").first { $0.hasPrefix("key: ") }.map { $0.dropFirst(5).trimmingCharacters(in: .whitespaces) })
+        env["PLANROUTER_STAFF_API_KEY"] = key
+        let environment = env
+
+        let emulator = OpenDentalEmulator(developerKey: "dev-key")
+        let app = OpenDentalServer.application(emulator, port: 0, logger: testLogger)
+        try await app.test(.live) { client in
+            let emulatorURL = "http://127.0.0.1:\(try #require(client.port))"
+            let shape = [
+                "--locations", "2", "--days", "2", "--plans", "8", "--seed", "11", "--pms", "opendental", "--opendental-url", emulatorURL,
+            ]
+            let offices = dir.appendingPathComponent("offices.yaml")
+            let env = environment
+            try await cli(["simulate"] + shape + ["--prepare-pms", offices.path, "--connector-poll-seconds", "0.2"], env)
+            for kind in ["classifier", "offer", "escalation", "relay"] {
+                try processes.start(["worker", kind, "--log-level", "error"], env: env)
+            }
+            try processes.start(["serve", "--log-level", "error"], env: env)
+            try processes.start(["connector", "opendental", "--offices", offices.path, "--log-level", "error"], env: env)
+
+            let eager = [
+                "accept_presented=1", "mean_hours_to_book_from_offer=1", "book_from_offer.surgical=1", "book_from_offer.restorative=1",
+                "book_from_offer.aesthetic=1", "book_from_offer.add_on=1", "front_desk_share=0.3", "broken_share=0.05",
+            ].flatMap { ["--param", $0] }
+            let run = try await CLI.run(["simulate"] + shape + eager, env: env, timeout: .seconds(150))
+            #expect(run.status == 0, "simulate failed: \(run.stderr.suffix(2000)) (process logs in \(dir.path))")
+            #expect(run.stdout.contains("bookings that never reached the PMS     none"), "\(run.stdout)")
+
+            // Every plan signed in the emulated PMS is exactly one case, and no case comes from anywhere else.
+            var signed: Set<String> = []
+            for office in ["sim-loc-1", "sim-loc-2"] {
+                for p in (emulator.office("\(office)-key")?.treatPlans.values).map(Array.init) ?? [] where p.dateTSigned != nil {
+                    signed.insert("\(office)-tp-\(p.treatPlanNum)")
+                }
+            }
+            let cases = try await pool.withConnection {
+                try await $0.query("SELECT plan_id FROM plans WHERE organization_id = 'org-sim'").map { try $0.decode(0, as: String.self) }
+            }
+            #expect(!signed.isEmpty)
+            #expect(Set(cases) == signed && cases.count == signed.count)
+
+            // Every booking live in PlanRouter is an appointment the write-back made in that office, for that patient.
+            let booked = try await pool.withConnection {
+                try await $0.query(
+                    """
+                    SELECT r.plan_id, r.patient_id, w.office_id, w.pms_appointment_id
+                    FROM reservations r LEFT JOIN pms_writebacks w
+                      ON w.organization_id = r.organization_id AND w.plan_id = r.plan_id AND w.status = 'written'
+                    WHERE r.organization_id = 'org-sim' AND r.kind = 'booking' AND r.active
+                    """
+                ).map {
+                    (
+                        plan: try $0.decode(0, as: String.self), patient: try $0.decode(1, as: String?.self),
+                        office: try $0.decode(2, as: String?.self), appointment: try $0.decode(3, as: String?.self)
+                    )
+                }
+            }
+            #expect(!booked.isEmpty, "nobody booked: the test would prove nothing")
+            for b in booked {
+                let office = try #require(b.office, "booking of \(b.plan) has no written write-back")
+                let aptNum = try #require(b.appointment.flatMap { Int64($0.dropFirst("\(office)-apt-".count)) })
+                let apt = try #require(
+                    emulator.office("\(office)-key")?.appointments[aptNum], "\(b.plan): no appointment \(aptNum) in the PMS")
+                #expect(apt.aptStatus == "Scheduled" && apt.note.contains("PlanRouter booking"))
+                #expect(b.patient == "\(office)-pat-\(apt.patNum)")
+            }
+        }
+        await pool.close()
+    }
+
+    @discardableResult
+    func cli(_ args: [String], _ env: [String: String]) async throws -> String {
+        let r = try await CLI.run(args, env: env, timeout: .seconds(60))
+        try #require(r.status == 0, "planrouter \(args.joined(separator: " ")): \(r.stderr)")
+        return r.stdout
+    }
+
+    func waitForFile(_ file: URL) async throws -> String {
+        for _ in 0..<300 {
+            if let s = try? String(contentsOf: file, encoding: .utf8), !s.isEmpty {
+                return s.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CancellationError()
+    }
+}
+
+/// `planrouter` processes running until `stopAll()`, each with its output in a log file in `log`.
+/// The `Process` objects are kept until then: one freed while its child runs would leave
+/// Foundation's termination handling with a dangling object.
+final class Spawned: Sendable {
+    let log: URL
+    let processes = Mutex<[Process]>([])
+
+    init(log: URL) { self.log = log }
+
+    func start(_ args: [String], env: [String: String]) throws {
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let file = log.appendingPathComponent("\(args.prefix(2).joined(separator: "-")).log")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        processes.withLock { $0.append(p) }
+    }
+
+    /// SIGTERM to each, newest first, and waits for each to exit.
+    func stopAll() {
+        processes.withLock { all in
+            for p in all.reversed() {
+                if p.isRunning { p.terminate() }
+                p.waitUntilExit()
+            }
+        }
+    }
+}
