@@ -253,7 +253,7 @@ final class SMTPSink: Sendable {
         p.standardOutput = FileHandle.nullDevice
         // Its complaints, for the error below if it never comes up.
         let stderrPath = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: stderrPath)
         try p.run()
         // Our end of its stdin, duplicated so it outlives the Pipe object: the sink exits when it closes.
