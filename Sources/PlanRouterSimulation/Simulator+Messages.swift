@@ -43,12 +43,28 @@ extension Simulator {
         for m in received { react(to: m, now: now) }
     }
 
+    /// Without patient channels: a message as the pipeline published it, read off Kafka, is what the
+    /// patient receives (at its `send_after`); there is no phone to reply from, so patients only book
+    /// through the link (`simulate` without the emulators, e.g. the connector's own test).
+    func react(toPublished message: PatientMessage, now: Date) {
+        let body = message.link.map { message.body.contains($0) ? message.body : message.body + " " + $0 } ?? message.body
+        let received = ReceivedMessage(channel: message.channel == .sms ? .sms : .email, to: message.to, from: "", body: body)
+        if patients.contacts.isEmpty {
+            for a in acceptances.values {
+                guard let patient = (try? a.event.decode(PlanAccepted.self))?.patient else { continue }
+                for contact in [patient.phone, patient.email].compactMap({ $0 }) { patients.contacts[contact] = a.planID }
+            }
+        }
+        react(to: received, now: max(now, message.sendAfter ?? now))
+    }
+
     func react(to m: ReceivedMessage, now: Date) {
         guard !m.isReplyAnswer, let plan = patients.contacts[m.to], let a = acceptances[plan], !patients.optedOut.contains(plan) else {
             return
         }
         counters["received_\(m.channel.rawValue)", default: 0] += 1
-        if m.channel == .sms, patients.texted.insert(plan).inserted, chance(model.optOutShare) {
+        let hasPhone = settings.patientChannels != nil
+        if hasPhone, m.channel == .sms, patients.texted.insert(plan).inserted, chance(model.optOutShare) {
             patients.optedOut.insert(plan)
             agenda.append((now.addingTimeInterval(uniform(60, 3600)), .patient(.text(from: m.to, to: m.from, body: "STOP"))))
             return
@@ -78,7 +94,7 @@ extension Simulator {
             guard chance(model.bookFromNudge) else { return }
             delay = min(exponential(mean: model.meanHoursToBookFromNudge), 40) * 3600
         }
-        if m.channel == .sms, chance(model.replyShare) {
+        if hasPhone, m.channel == .sms, chance(model.replyShare) {
             // Mostly the first opening, as with the link.
             let roll = uniform(0, 1)
             let number = roll < 0.6 ? "1" : roll < 0.85 ? "2" : "3"

@@ -171,7 +171,13 @@ extension Simulator {
         }
         for e in accepted {
             guard let id = e.subject, var plan = practice.plans[id], let office = practice.offices[plan.locationID] else { continue }
-            let signed = try await od.practice(office.customerKey, [.object(["do": "sign_plan", "treat_plan_num": .int(plan.active)])])
+            // The insurance estimate the front desk records: medspa (aesthetic) work is paid in cash, the
+            // dental tiers' patients pay about half. The connector reads it as the patient portion (PatAmt),
+            // the base of the deposit.
+            let share = acceptances[id]?.tier == "aesthetic" ? 1.0 : 0.5
+            let patAmts = ((try? e.decode(PlanAccepted.self))?.procedures ?? []).map { JSONValue.double(Double($0.feeCents) * share / 100) }
+            let signed = try await od.practice(
+                office.customerKey, [.object(["do": "sign_plan", "treat_plan_num": .int(plan.active), "pat_amts": .array(patAmts)])])
             guard let copy = signed.first?["TreatPlanNum"]?.int64Value else { continue }
             let connectorID = "\(plan.locationID)-tp-\(copy)"
             plan.signed = copy

@@ -78,7 +78,10 @@ public actor Simulator {
         props["session.timeout.ms"] = props["session.timeout.ms"] ?? "6000"
         consumer = try KafkaConsumer(
             bootstrapServers: brokers, groupID: "planrouter-simulator-\(UUID().uuidString.prefix(8))",
-            topics: [settings.topics[.coordinatorTasks]], properties: props, logger: logger)
+            // Without the emulators (no patient channels) the patients read their messages off Kafka.
+            topics: settings.patientChannels == nil
+                ? [settings.topics[.patientMessages], settings.topics[.coordinatorTasks]] : [settings.topics[.coordinatorTasks]],
+            properties: props, logger: logger)
     }
 
     func progress(_ s: String) { FileHandle.standardError.write(Data("[simulate] \(s)\n".utf8)) }
@@ -284,6 +287,7 @@ public actor Simulator {
                 guard let e = try? EventValidator.shared.decode(m.value) else { continue }
                 switch e.type {
                 case .coordinatorTasks: if let task = try? e.decode(CoordinatorTask.self) { react(to: task, now: now) }
+                case .patientMessages: if let message = try? e.decode(PatientMessage.self) { react(toPublished: message, now: now) }
                 default: break
                 }
             }

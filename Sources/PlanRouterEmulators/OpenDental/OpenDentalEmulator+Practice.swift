@@ -46,7 +46,15 @@ extension OpenDentalEmulator {
             let made = try presentPlan(key, patNum: try int("pat_num"), provNum: try int("prov_num"), procedures: procedures)
             return .object(["TreatPlanNum": .int(made.treatPlanNum), "ProcNums": .array(made.procNums.map { .int($0) })])
         case "sign_plan":
-            let n = try signPlan(key, treatPlanNum: try int("treat_plan_num"))
+            // The signed copies' PatAmt (the patient's estimated portion per line), in dollars.
+            let patAmts = (a["pat_amts"]?.arrayValue ?? []).compactMap { v -> Double? in
+                switch v {
+                case .double(let d): d
+                case .int(let i): Double(i)
+                default: nil
+                }
+            }
+            let n = try signPlan(key, treatPlanNum: try int("treat_plan_num"), patAmts: patAmts)
             return .object(["TreatPlanNum": .int(n)])
         case "inactivate_plan":
             try inactivatePlan(key, treatPlanNum: try int("treat_plan_num"))

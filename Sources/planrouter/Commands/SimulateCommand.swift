@@ -94,15 +94,21 @@ struct SimulateCommand: AsyncParsableCommand {
                     "give --staff-key: coordinators resolve tasks through the staff API (planrouter staff add-key --org org-sim)")
             }
             settings.staffKey = key
-            guard let twilio = twilioEmulatorURL ?? Environment.value("PLANROUTER_SIM_TWILIO_URL"),
-                let mailbox = smtpMailbox ?? Environment.value("PLANROUTER_SIM_SMTP_MAILBOX"),
-                let stripe = stripeEmulatorURL ?? Environment.value("PLANROUTER_SIM_STRIPE_URL")
-            else {
+            let channels = [
+                twilioEmulatorURL ?? Environment.value("PLANROUTER_SIM_TWILIO_URL"),
+                smtpMailbox ?? Environment.value("PLANROUTER_SIM_SMTP_MAILBOX"),
+                stripeEmulatorURL ?? Environment.value("PLANROUTER_SIM_STRIPE_URL"),
+            ]
+            if let twilio = channels[0], let mailbox = channels[1], let stripe = channels[2] {
+                settings.patientChannels = PatientChannels(twilioEmulatorURL: twilio, smtpMailbox: mailbox, stripeEmulatorURL: stripe)
+            } else if channels.contains(where: { $0 != nil }) {
                 throw CLIError(
-                    "give --twilio-emulator-url, --smtp-mailbox and --stripe-emulator-url: patients receive their messages there (scripts/demo starts them)"
+                    "give all of --twilio-emulator-url, --smtp-mailbox and --stripe-emulator-url (patients receive their messages there; scripts/demo starts them), or none"
                 )
+            } else {
+                FileHandle.standardError.write(
+                    Data("[simulate] no patient channels given: patients read their messages off Kafka and book by link only\n".utf8))
             }
-            settings.patientChannels = PatientChannels(twilioEmulatorURL: twilio, smtpMailbox: mailbox, stripeEmulatorURL: stripe)
             settings.pms = mode
             settings.openDental = practice
             let simulator = try Simulator(
