@@ -161,15 +161,17 @@ struct BenchConnector: AsyncParsableCommand {
         let cpu = ProcessCPU.now
         let start = ContinuousClock.now
         let running = Task { try await connector.run() }
-        var last = (count: -1, at: ContinuousClock.now)
+        // Progress is events or requests: an office's first poll reads all its plans before it commits
+        // any, which at 1,000 plans an office is minutes of requests with no event yet.
+        var last = (count: -1, requests: -1, at: ContinuousClock.now)
         while true {
             let n = try await probe.outbox("plan.accepted")
             if n >= total { break }
-            if n != last.count {
-                last = (n, .now)
+            if n != last.count || probe.requests != last.requests {
+                last = (n, probe.requests, .now)
             } else if ContinuousClock.now - last.at > .seconds(120) {
                 running.cancel()
-                throw CLIError("catch-up stalled at \(n) of \(total) plan.accepted for 120 s")
+                throw CLIError("catch-up stalled at \(n) of \(total) plan.accepted for 120 s (no event and no request)")
             }
             FileHandle.standardError.write(Data("  catch-up: \(n) of \(total) plan.accepted, \(probe.requests) requests\n".utf8))
             try await Task.sleep(for: .seconds(1))
