@@ -1,9 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import PlanRouterCore
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What went wrong talking to one office, by what the connector does about it.
 public struct OpenDentalError: Error, Sendable, CustomStringConvertible {
@@ -40,13 +38,14 @@ public struct OpenDentalClient: Sendable {
     /// Rows per page: 100 for the remote API, 1,000 for the local API service.
     public var pageSize: Int
 
-    /// One session for every office of the process. Every office talks to the same host (Open
-    /// Dental's API), and URLSession's default of 6 connections per host capped a 100-office
-    /// connector at about 200 requests/s whatever the offices' own limits (`bench connector`).
-    static let session: URLSession = {
-        let configuration = URLSessionConfiguration.default
-        configuration.httpMaximumConnectionsPerHost = 32
-        return URLSession(configuration: configuration)
+    /// One HTTP client (AsyncHTTPClient, its own connection pool) for every office of the process.
+    /// Every office talks to the same host (Open Dental's API): URLSession.shared's 6 connections
+    /// per host capped a 100-office connector at ~200 requests/s, and a URLSession with 32
+    /// wedged inside FoundationNetworking after ~400,000 requests (docs/benchmarks.md).
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
     public init(baseURL: String, developerKey: String, customerKey: String, timeout: Duration = .seconds(30), pageSize: Int = 100) {
@@ -87,40 +86,42 @@ public struct OpenDentalClient: Sendable {
         }
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         guard let url = components.url else { throw OpenDentalError(kind: .refused, status: nil, message: "bad URL \(path)") }
-        var request = URLRequest(url: url, timeoutInterval: Double(timeout.components.seconds))
-        request.httpMethod = method
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method == "POST" ? .POST : method == "DELETE" ? .DELETE : .GET
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Accept", value: "application/json")
         if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(body.serializedBytes())
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
         }
-        let data: Data
-        let response: URLResponse
+        let statusCode: Int
+        let data: [UInt8]
+        let retryAfter: String?
         do {
-            (data, response) = try await Self.session.data(for: request)
+            let response = try await Self.client.execute(request, timeout: .seconds(timeout.components.seconds))
+            statusCode = Int(response.status.code)
+            retryAfter = response.headers.first(name: "Retry-After")
+            var buffer = try await response.body.collect(upTo: 64 << 20)
+            data = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
-            throw OpenDentalError(kind: .transient, status: nil, message: "\(method) \(path): \(error.localizedDescription)")
-        }
-        guard let http = response as? HTTPURLResponse else {
-            throw OpenDentalError(kind: .transient, status: nil, message: "\(method) \(path): not an HTTP response")
+            throw OpenDentalError(kind: .transient, status: nil, message: "\(method) \(path): \(error)")
         }
         let text = String(decoding: data.prefix(500), as: UTF8.self)
-        switch http.statusCode {
+        switch statusCode {
         case 200..<300:
             guard !data.isEmpty else { return .null }
-            do { return try JSONParser.parse(Array(data)) } catch {
-                throw OpenDentalError(kind: .malformed, status: http.statusCode, message: "\(method) \(path): body is not JSON")
+            do { return try JSONParser.parse(data) } catch {
+                throw OpenDentalError(kind: .malformed, status: statusCode, message: "\(method) \(path): body is not JSON")
             }
         case 401, 403:
-            throw OpenDentalError(kind: .unauthorized, status: http.statusCode, message: "\(method) \(path): \(text)")
+            throw OpenDentalError(kind: .unauthorized, status: statusCode, message: "\(method) \(path): \(text)")
         case 429:
-            let after = (http.value(forHTTPHeaderField: "Retry-After")).flatMap(Int.init).map { Duration.seconds($0) }
+            let after = retryAfter.flatMap(Int.init).map { Duration.seconds($0) }
             throw OpenDentalError(kind: .rateLimited(retryAfter: after), status: 429, message: "\(method) \(path): rate limited")
         case 408, 500...:
-            throw OpenDentalError(kind: .transient, status: http.statusCode, message: "\(method) \(path): \(text)")
+            throw OpenDentalError(kind: .transient, status: statusCode, message: "\(method) \(path): \(text)")
         default:
-            throw OpenDentalError(kind: .refused, status: http.statusCode, message: "\(method) \(path): \(text)")
+            throw OpenDentalError(kind: .refused, status: statusCode, message: "\(method) \(path): \(text)")
         }
     }
 }
