@@ -38,10 +38,10 @@ public struct OpenDentalClient: Sendable {
     /// Rows per page: 100 for the remote API, 1,000 for the local API service.
     public var pageSize: Int
 
-    /// One HTTP client (AsyncHTTPClient, its own connection pool) for every office of the process.
-    /// Every office talks to the same host (Open Dental's API): URLSession.shared's 6 connections
-    /// per host capped a 100-office connector at ~200 requests/s, and a URLSession with 32
-    /// wedged inside FoundationNetworking after ~400,000 requests (docs/benchmarks.md).
+    /// One HTTP client (AsyncHTTPClient, its own connection pool, as the Twilio adapter) for every
+    /// office of the process. Every office talks to the same host (Open Dental's API), and
+    /// URLSession.shared's 6 connections per host capped a 100-office connector at ~200 requests/s
+    /// (docs/benchmarks.md); with 32 here the same bench made ~1,000 requests/s.
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
