@@ -69,6 +69,10 @@ import FoundationNetworking
             }
             try processes.start(["serve", "--log-level", "error"], env: env)
             try processes.start(["connector", "opendental", "--offices", offices.path, "--log-level", "error"], env: env)
+            // The simulated patients book through serve's links and coordinators use its staff API: on a
+            // loaded machine serve can take seconds to listen (a clean-clone run refused the first booking).
+            try await waitForHealth("http://127.0.0.1:\(publicPort)/healthz")
+            try await waitForHealth("http://127.0.0.1:\(staffPort)/healthz")
 
             let eager = [
                 "accept_presented=1", "mean_hours_to_book_from_offer=1", "book_from_offer.surgical=1", "book_from_offer.restorative=1",
@@ -125,6 +129,19 @@ import FoundationNetworking
         let r = try await CLI.run(args, env: env, timeout: .seconds(60))
         try #require(r.status == 0, "planrouter \(args.joined(separator: " ")): \(r.stderr)")
         return r.stdout
+    }
+
+    /// Until `url` answers 200 (60 s at most).
+    func waitForHealth(_ url: String) async throws {
+        for _ in 0..<600 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: url)!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CancellationError()
     }
 
     func waitForFile(_ file: URL) async throws -> String {
