@@ -81,10 +81,17 @@ public struct OfficePoller: Sendable {
             } catch { deadLetter(error, row, into: &batch, topic: .planAccepted, now: now) }
         }
         var changedProcs: [(line: ODPlanLine, patNum: Int64)] = []
+        var procVersions: [(procNum: Int64, version: SeenPlans.ProcedureVersion)] = []
         for row in procRows {
             do {
-                changedProcs.append((try ODPlanLine(procedure: row), row.odInt("PatNum") ?? 0))
-                if let t = row.odTime("DateTStamp") { batch.mark("procedurelogs", t) }
+                let line = try ODPlanLine(procedure: row)
+                let stamp = row.odTime("DateTStamp")
+                if let stamp { batch.mark("procedurelogs", stamp) }
+                let version = SeenPlans.ProcedureVersion(row, stamp: stamp)
+                procVersions.append((line.procNum, version))
+                // The overlap brings back every procedure changed in the last hour: only one not
+                // read in this form before is a change (else a burst re-reads every plan each poll).
+                if seen.isNew(procedure: line.procNum, version) { changedProcs.append((line, row.odInt("PatNum") ?? 0)) }
             } catch { deadLetter(error, row, into: &batch, topic: .planAccepted, now: now) }
         }
         let patients = Set(candidates.values.map(\.patNum)).union(changedProcs.map(\.patNum))
@@ -137,6 +144,7 @@ public struct OfficePoller: Sendable {
         let written = try await batch.commit(key, pool: pool, now: now)
         // Only once committed: a failed poll reads everything again.
         seen.remember(candidates.values.map { ($0.num, $0.edited) })
+        seen.remember(procedures: procVersions)
         if written.events + written.deadLetters > 0 {
             logger.info("office polled", metadata: ["events": "\(written.events)", "dead_letters": "\(written.deadLetters)"])
         }
@@ -265,13 +273,42 @@ public struct OfficePoller: Sendable {
     }
 }
 
-/// Per office, the edit stamp at which each recently read plan was read (OfficePoller.seen). Bounded:
-/// past `limit` plans the oldest half is forgotten (they are read again if they come back).
+/// Per office, the edit stamp at which each recently read plan was read, and the form in which each
+/// recently changed procedure was read (OfficePoller.seen). Bounded: past `limit` plans (or
+/// procedures) the oldest half is forgotten (they are read again if they come back).
 final class SeenPlans: Sendable {
     let limit: Int
     private let stamps = Mutex<[Int64: LocalTimestamp]>([:])
+    private let procedures = Mutex<[Int64: ProcedureVersion]>([:])
+
+    /// A procedurelog row as read: its stamp, and a digest of the whole row, so that a change inside
+    /// the same second (Open Dental's stamps have one-second resolution) still counts as a change.
+    struct ProcedureVersion: Sendable, Equatable {
+        var stamp: LocalTimestamp?
+        var digest: String
+
+        init(_ row: JSONValue, stamp: LocalTimestamp?) {
+            self.stamp = stamp
+            self.digest = OfficeBatch.fnv(row.serialized())
+        }
+    }
 
     init(limit: Int = 50_000) { self.limit = limit }
+
+    /// Whether this procedure row was not read in this form by a committed poll.
+    func isNew(procedure procNum: Int64, _ version: ProcedureVersion) -> Bool {
+        procedures.withLock { $0[procNum] != version }
+    }
+
+    func remember(procedures read: [(procNum: Int64, version: ProcedureVersion)]) {
+        procedures.withLock { s in
+            for (num, version) in read { s[num] = version }
+            if s.count > limit {
+                let oldest = s.sorted { ($0.value.stamp?.description ?? "") < ($1.value.stamp?.description ?? "") }
+                for (num, _) in oldest.prefix(s.count - limit / 2) { s[num] = nil }
+            }
+        }
+    }
 
     /// The plans among `plans` already read at the same stamp.
     func unchanged(_ plans: [ODTreatPlanRecord]) -> [Int64] {

@@ -81,7 +81,7 @@ struct BenchConnector: AsyncParsableCommand {
                 dentist: dentist, operatory: op,
                 plans: try OpenDentalSeed.signedPlans(emulator, office: key, count: plans, provNum: dentist))
         }
-        print(
+        benchPrint(
             String(
                 format: "emulator: %d offices x %d signed plans seeded in %.1f s; %d ms per request, pages of %d", offices, plans,
                 (ContinuousClock.now - seedStart).seconds, latencyMs, OpenDentalEmulator.pageSize))
@@ -112,7 +112,8 @@ struct BenchConnector: AsyncParsableCommand {
         try await catchUp(pollers, pool: pool, health: health, probe: probe, logger: logger)
         let burst = try await idle(1, pollers, probe: probe, label: "right after the burst (its changes inside the 1 h overlap)")
         let reference = try await rounds(1, pollers, probe: probe) { try await $0.pollReference().events }
-        print(String(format: "reference poll (schedules, providers, operatories): %.1f requests per office", reference.requestsPerOffice))
+        benchPrint(
+            String(format: "reference poll (schedules, providers, operatories): %.1f requests per office", reference.requestsPerOffice))
         // A quiet office: its last change is more than the overlap old. One new plan presented and
         // one front-desk booking two hours later move every watermark past the burst.
         let later = Date().addingTimeInterval(2 * 3600)
@@ -133,7 +134,7 @@ struct BenchConnector: AsyncParsableCommand {
         emulator.setNow(nil)
         for (name, r) in [("after a burst", burst), ("quiet", quiet)] {
             let perHour = r.requestsPerOffice * 3600 / Double(pollSeconds) + reference.requestsPerOffice * 3600 / Double(referenceSeconds)
-            print(
+            benchPrint(
                 String(
                     format:
                         "requests per office per hour, %@: %.0f (= %.1f per changes poll x %d polls/h + %.1f per reference poll x %.1f/h)",
@@ -190,16 +191,16 @@ struct BenchConnector: AsyncParsableCommand {
             try row.decode(0, as: Int.self), try row.decode(1, as: Int.self), try row.decode(2, as: Int.self)
         )
         let letters = try await probe.conn.query("SELECT count(*)::int8 FROM outbox WHERE topic LIKE '%.dlq'")[0].decode(0, as: Int.self)
-        print(
+        benchPrint(
             String(
                 format: "catch-up: %d plan.accepted in %.2f s = %.0f events/s; %d HTTP requests (%.1f per office, %.1f per plan)",
                 events, seconds, Double(events) / seconds, requests, Double(requests) / Double(offices), Double(requests) / Double(total)))
-        print(
+        benchPrint(
             String(
                 format: "catch-up CPU of this process (connector + emulator + HTTP both sides): %.2f s = %.3f ms per event",
                 cpuSeconds, cpuSeconds * 1000 / Double(events)))
         let exact = events == total && patients == total && planIDs == total && letters == 0
-        print(
+        benchPrint(
             "check: \(patients) of \(total) patients with a plan.accepted, \(events) events for \(planIDs) plans, \(letters) dead letters: "
                 + (exact ? "none missed, none doubled" : "MISMATCH"))
         guard exact else { throw CLIError("plans missed or doubled") }
@@ -233,7 +234,7 @@ struct BenchConnector: AsyncParsableCommand {
 
     func idle(_ count: Int, _ pollers: [OfficePoller], probe: Probe, label: String) async throws -> Rounds {
         let r = try await rounds(count, pollers, probe: probe) { try await $0.pollChanges().events }
-        print(
+        benchPrint(
             String(
                 format: "idle changes polls, %@: %.1f requests per office per poll, %.2f s per round of all offices, %d new events",
                 label, r.requestsPerOffice, r.seconds, r.events))
@@ -249,7 +250,7 @@ struct BenchConnector: AsyncParsableCommand {
         defer { running.cancel() }
         let changedBefore = try await probe.outbox("appointment.changed")
         let requestsBefore = probe.requests
-        print(
+        benchPrint(
             String(
                 format: "write-back run: %d requests at %.0f/s over %d offices, one write-back worker", writebacks, writebackRate, offices))
         var sentAt: [String: Date] = [:]
@@ -313,13 +314,13 @@ struct BenchConnector: AsyncParsableCommand {
             }
         }
         let changed = try await probe.outbox("appointment.changed") - changedBefore
-        print(
+        benchPrint(
             String(
                 format:
                     "write-back: %d written, %d refused, %d appointments found in the emulator, %d appointment.changed; %.1f HTTP requests each",
                 recorded.count, refused, created.count, changed, Double(probe.requests - requestsBefore) / Double(max(1, writebacks))))
-        print("request -> appointment created in the PMS: " + Percentiles(created).summary)
-        print("request -> appointment.changed recorded (row closed, event in the outbox): " + Percentiles(recorded).summary)
+        benchPrint("request -> appointment created in the PMS: " + Percentiles(created).summary)
+        benchPrint("request -> appointment.changed recorded (row closed, event in the outbox): " + Percentiles(recorded).summary)
     }
 }
 

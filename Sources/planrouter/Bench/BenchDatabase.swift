@@ -23,7 +23,7 @@ enum BenchDatabase {
             throw error
         }
         if keep {
-            print("database \(name) kept")
+            benchPrint("database \(name) kept")
         } else {
             try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }

@@ -56,7 +56,7 @@ struct BenchKafka: AsyncParsableCommand {
         var consumerProperties: [String: String] = [:]
         if let configured = brokers ?? ProcessInfo.processInfo.environment["PLANROUTER_KAFKA_BROKERS"], !configured.isEmpty {
             bootstrap = configured
-            print("brokers: \(bootstrap)")
+            benchPrint("brokers: \(bootstrap)")
         } else {
             // The mock caps each partition's log at 5 MB and silently drops the oldest data
             // beyond it, so spread the run over enough partitions to keep all of it.
@@ -68,12 +68,12 @@ struct BenchKafka: AsyncParsableCommand {
             bootstrap = cluster.bootstrapServers
             // The mock holds every rebalance for session.timeout.ms - 1 s.
             consumerProperties["session.timeout.ms"] = "6000"
-            print(
+            benchPrint(
                 "brokers: none given (--brokers / PLANROUTER_KAFKA_BROKERS); started an in-process librdkafka mock cluster (3 brokers, \(partitions) partitions) at \(bootstrap)"
             )
         }
         defer { mock?.close() }
-        print("topic: \(topic), messages: \(messages), value size: \(size) B, chunk: \(chunk), in flight: \(inFlight)")
+        benchPrint("topic: \(topic), messages: \(messages), value size: \(size) B, chunk: \(chunk), in flight: \(inFlight)")
 
         // Produce.
         let producer = try KafkaProducer(bootstrapServers: bootstrap, logger: logger)
@@ -105,7 +105,7 @@ struct BenchKafka: AsyncParsableCommand {
         let produceTime = produceStart.duration(to: clock.now)
         await producer.close()
         let delivered = messages - failures
-        print(
+        benchPrint(
             String(
                 format: "produce: %d delivered, %d failed in %.2f s = %.0f msgs/s (%.1f MB/s values)",
                 delivered, failures, produceTime.seconds, Double(delivered) / produceTime.seconds,
@@ -123,7 +123,7 @@ struct BenchKafka: AsyncParsableCommand {
             let batch = try await consumer.poll(maxMessages: 5_000, timeout: .milliseconds(500))
             if batch.isEmpty {
                 if idleSince.duration(to: clock.now) > .seconds(60) {
-                    print("consume: gave up after 60 s without messages")
+                    benchPrint("consume: gave up after 60 s without messages")
                     break
                 }
                 continue
@@ -138,7 +138,7 @@ struct BenchKafka: AsyncParsableCommand {
         await consumer.close()
         if let firstMessage {
             let consumeTime = firstMessage.duration(to: end)
-            print(
+            benchPrint(
                 String(
                     format:
                         "consume: %d messages in %.2f s = %.0f msgs/s (group join took %.2f s, not counted; mark done + commit per batch)",

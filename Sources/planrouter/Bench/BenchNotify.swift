@@ -90,18 +90,19 @@ struct BenchNotify: AsyncParsableCommand {
             try await conn.query("SELECT count(*)::int8 FROM message_deliveries WHERE status = 'sent'")[0].decode(0, as: Int.self)
         }
         let clock = ContinuousClock()
-        print(
+        benchPrint(
             "backlog run: \(messages) queued deliveries, \(senders) sender(s) x \(concurrency) in flight, emulator latency \(latencyMs) ms")
         try await insert(messages, offset: 0, dueFrom: Date().addingTimeInterval(-1), perSecond: 0)
         let start = clock.now
         let tasks = workers.map { w in Task { try await w.run() } }
         while try await sent() < messages { try await Task.sleep(for: .milliseconds(100)) }
         let seconds = (clock.now - start).benchSeconds
-        print(String(format: "backlog: %d messages accepted in %.2f s = %.0f messages/s", messages, seconds, Double(messages) / seconds))
+        benchPrint(
+            String(format: "backlog: %d messages accepted in %.2f s = %.0f messages/s", messages, seconds, Double(messages) / seconds))
         if steadyRate > 0 {
             let n = steadyRate * steadySeconds
             let begin = Date().addingTimeInterval(1)
-            print("steady run: \(steadyRate) deliveries/s due over \(steadySeconds) s")
+            benchPrint("steady run: \(steadyRate) deliveries/s due over \(steadySeconds) s")
             try await insert(n, offset: messages, dueFrom: begin, perSecond: Double(steadyRate))
             while try await sent() < messages + n { try await Task.sleep(for: .milliseconds(200)) }
             let row = try await conn.query(
@@ -109,12 +110,12 @@ struct BenchNotify: AsyncParsableCommand {
                 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.99) WITHIN GROUP (ORDER BY l), max(l)
                 FROM (SELECT extract(epoch FROM sent_at - send_after) * 1000 AS l FROM message_deliveries WHERE send_after >= $1) x
                 """, begin)[0]
-            print(
+            benchPrint(
                 String(
                     format: "steady: due -> accepted p50 %.0f ms, p99 %.0f ms, max %.0f ms (senders poll every 20 ms)",
                     try row.decode(0, as: Double.self), try row.decode(1, as: Double.self), try row.decode(2, as: Double.self)))
         }
-        print("provider create calls: \(await emulator.state.createCalls) for \(try await sent()) deliveries")
+        benchPrint("provider create calls: \(await emulator.state.createCalls) for \(try await sent()) deliveries")
         for t in tasks { t.cancel() }
         for t in tasks { _ = try? await t.value }
         await pool.close()

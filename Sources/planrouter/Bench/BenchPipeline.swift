@@ -133,7 +133,7 @@ struct BenchPipeline: AsyncParsableCommand {
             }
             await probe.close()
             bootstrap = configured
-            print("brokers: \(bootstrap) (existing topics are used; only this run's plans, tagged \(tag), are counted)")
+            benchPrint("brokers: \(bootstrap) (existing topics are used; only this run's plans, tagged \(tag), are counted)")
         } else {
             // The mock keeps about 5 MB per partition and silently drops older data; keys by
             // location spread unevenly, so leave room (~1 KB per message, 2.5 MB per partition).
@@ -142,7 +142,7 @@ struct BenchPipeline: AsyncParsableCommand {
             for t in topics.all { try cluster.createTopic(t, partitions: n) }
             mock = cluster
             bootstrap = cluster.bootstrapServers
-            print(
+            benchPrint(
                 "brokers: none given; in-process librdkafka mock cluster (1 broker, \(n) partitions per topic, in memory) at \(bootstrap)")
         }
         defer { mock?.close() }
@@ -154,7 +154,7 @@ struct BenchPipeline: AsyncParsableCommand {
             let conn = try await PostgresConnection.connect(dbURL, settings: TenantScope.allOrganizations.sessionSettings, logger: logger)
             _ = try await Migrator(logger: logger).migrate(on: conn)
             conn.close()
-            print("database: \(dbName) (fresh, migrated\(keep ? ", kept afterwards" : ", dropped afterwards"))")
+            benchPrint("database: \(dbName) (fresh, migrated\(keep ? ", kept afterwards" : ", dropped afterwards"))")
             try await measure(bootstrap: bootstrap, dbURL: dbURL, topics: topics, tag: tag, logger: logger)
         } catch {
             if !keep { try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)") }
@@ -172,7 +172,7 @@ struct BenchPipeline: AsyncParsableCommand {
             }
             consumerProperties[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
-        if !consumerProperty.isEmpty { print("consumer properties: \(consumerProperty.joined(separator: " "))") }
+        if !consumerProperty.isEmpty { benchPrint("consumer properties: \(consumerProperty.joined(separator: " "))") }
         let acceptedTopic = topics[.planAccepted]
 
         // 1. Publish every acceptance first.
@@ -200,7 +200,7 @@ struct BenchPipeline: AsyncParsableCommand {
                 return failures
             }
             let t = produceStart.duration(to: clock.now).seconds
-            print(
+            benchPrint(
                 String(
                     format: "produce: %d plan.accepted envelopes (%d failed) in %.2f s = %.0f msgs/s (includes building the JSON)",
                     events - failures, failures, t, Double(events - failures) / t))
@@ -241,7 +241,7 @@ struct BenchPipeline: AsyncParsableCommand {
         var offerWorkers: [ConsumerWorker<OfferHandler>] = []
         if offer {
             try await Self.importSchedules(locations: locations, pool: pool)
-            print("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
+            benchPrint("offer stage: schedules imported for \(locations) locations (4 dentists and an injector each, 90 days)")
             if history > 0 {
                 let seeded = ContinuousClock.now
                 try await pool.withConnection { conn in
@@ -249,13 +249,13 @@ struct BenchPipeline: AsyncParsableCommand {
                         FileHandle.standardError.write(Data("\($0)\n".utf8))
                     }
                 }
-                print("history: \(history) closed past cases seeded in \(ContinuousClock.now - seeded)")
+                benchPrint("history: \(history) closed past cases seeded in \(ContinuousClock.now - seeded)")
                 if pruneHistory {
                     let pruned = try await pool.withConnection { conn in
                         try await OperationalRetention().run(now: Date(), on: conn) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
                     }
                     _ = try await pool.withConnection { try await $0.simpleQuery("VACUUM ANALYZE") }
-                    print(
+                    benchPrint(
                         "history: retention prune removed \(pruned.total) rows (inbox \(pruned.inbox), holds \(pruned.holds), timers \(pruned.timers))"
                     )
                 }
@@ -308,7 +308,7 @@ struct BenchPipeline: AsyncParsableCommand {
 
         do {
             if events > 0 {
-                print(
+                benchPrint(
                     "throughput run: \(events) acceptances over \(locations) locations, classifier batch \(batchSize), relay batch \(relayBatchSize)"
                 )
                 var dbDone: ContinuousClock.Instant?
@@ -357,7 +357,7 @@ struct BenchPipeline: AsyncParsableCommand {
                 }
                 let dbSeconds = start.duration(to: dbDone!).seconds
                 let endSeconds = start.duration(to: pipelineDone!).seconds
-                print(
+                benchPrint(
                     String(
                         format: offer
                             ? "classifier+offer+relay: %d acceptances classified, offered and outbox drained in %.2f s = %.0f acceptances/s"
@@ -369,16 +369,16 @@ struct BenchPipeline: AsyncParsableCommand {
                             "SELECT path || ':' || count(*) FROM offers WHERE plan_id LIKE $1 GROUP BY path ORDER BY path", tag + "-%"
                         ).map { try $0.decode(0, as: String.self) }
                     }
-                    print(
+                    benchPrint(
                         "offers by path: \(summary.joined(separator: ", ")); holds: \(try await pool.withConnection { try await $0.query("SELECT count(*) FROM reservations WHERE kind = 'hold'")[0].decode(0, as: Int.self) })"
                     )
                 }
-                print(
+                benchPrint(
                     String(
                         format:
                             "end to end: %d plan.classified consumed in %.2f s = %.0f acceptances/s (timed from worker start, group joins included)",
                         events, endSeconds, Double(events) / endSeconds))
-                print(
+                benchPrint(
                     "batches: \(worker.stats.batches) classifier transactions (avg \(events / max(1, worker.stats.batches)) events), \(relay.stats.published) rows relayed, \(worker.stats.retries) retries, \(worker.stats.deadLettered) dead-lettered"
                 )
             }
@@ -388,7 +388,7 @@ struct BenchPipeline: AsyncParsableCommand {
                     rate: rate, producer: producer, topic: acceptedTopic, tag: tag, tally: tally, worker: worker, offers: offer ? pool : nil
                 )
             }
-            print(Self.memoryLine())
+            benchPrint(Self.memoryLine())
         } catch {
             await stopAll()
             throw error
@@ -416,7 +416,7 @@ struct BenchPipeline: AsyncParsableCommand {
         offers pool: PostgresPool?
     ) async throws {
         let total = rate * latencySeconds
-        print("latency run: \(rate) acceptances/s for \(latencySeconds) s (\(total) events), send → plan.classified consumed")
+        benchPrint("latency run: \(rate) acceptances/s for \(latencySeconds) s (\(total) events), send → plan.classified consumed")
         if events == 0 {
             // Let the consumer groups join before pacing starts (the mock holds a join ~5 s).
             FileHandle.standardError.write(Data("  warming up: waiting for the consumer groups to join\n".utf8))
@@ -456,7 +456,7 @@ struct BenchPipeline: AsyncParsableCommand {
         let ms = tally.latenciesMS().sorted()
         guard !ms.isEmpty else { throw CLIError("latency run: no plan.classified message arrived") }
         func pct(_ p: Double) -> Double { ms[min(ms.count - 1, max(0, Int((Double(ms.count) * p).rounded(.up)) - 1))] }
-        print(
+        benchPrint(
             String(
                 format: "latency: %d of %d received (%d send failures); p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
                 ms.count, total, failures, pct(0.5), pct(0.9), pct(0.99), ms.last!))
@@ -480,7 +480,7 @@ struct BenchPipeline: AsyncParsableCommand {
                       FROM plans p JOIN offers o USING (organization_id, plan_id) WHERE p.plan_id LIKE $1 AND o.kind = 'initial') x
                 """, pattern)[0]
         }
-        print(
+        benchPrint(
             String(
                 format:
                     "acceptance to offer: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (send → offer recorded, holds and message in the outbox)",
@@ -505,7 +505,7 @@ struct BenchPipeline: AsyncParsableCommand {
                     try $0.decode(2, as: Double.self))
             }
         }
-        print("acceptance to offer by second of sending (second:p50/p99 ms): \(seconds.joined(separator: " "))")
+        benchPrint("acceptance to offer by second of sending (second:p50/p99 ms): \(seconds.joined(separator: " "))")
         // Stricter: until the message that carries the offer (or the coordinator task) has
         // left PlanRouter, i.e. the relay has its delivery report and marked the row.
         let outgoing = """
@@ -530,7 +530,7 @@ struct BenchPipeline: AsyncParsableCommand {
                 FROM (SELECT extract(epoch FROM published_at) * 1000 - sent_ms AS ms FROM (\(outgoing)) x WHERE published_at IS NOT NULL) y
                 """, pattern, messageTopics.0, messageTopics.1)[0]
         }
-        print(
+        benchPrint(
             String(
                 format:
                     "acceptance to offer message published: %d messages/tasks; p50 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",

@@ -82,12 +82,12 @@ struct BenchPostgres: AsyncParsableCommand {
                 }
             ))
 
-        print("mode                              rows     seconds      rows/s")
+        benchPrint("mode                              rows     seconds      rows/s")
         for result in results {
             let seconds = Double(result.duration.components.seconds) + Double(result.duration.components.attoseconds) / 1e18
-            print(
-                result.mode.padding(toLength: 30, withPad: " ", startingAt: 0),
-                String(format: "%8d %11.3f %11.0f", result.rows, seconds, Double(result.rows) / seconds))
+            benchPrint(
+                result.mode.padding(toLength: 30, withPad: " ", startingAt: 0) + " "
+                    + String(format: "%8d %11.3f %11.0f", result.rows, seconds, Double(result.rows) / seconds))
         }
     }
 

@@ -63,9 +63,10 @@ struct BenchSlots: AsyncParsableCommand {
         micros.sort()
         func pct(_ p: Double) -> Double { micros[min(micros.count - 1, Int((Double(micros.count) * p).rounded(.up)) - 1)] }
         let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        print("calendar built in \(buildTime); \(calendar.providers.reduce(0) { $0 + $1.busy.count }) provider busy ranges")
-        print("searches: \(micros.count), openings found: \(found) (avg \(String(format: "%.2f", Double(found) / Double(micros.count))))")
-        print(String(format: "p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us", pct(0.5), pct(0.9), pct(0.99), micros.last!))
-        print(String(format: "%.0f searches/s", Double(micros.count) / wallSeconds))
+        benchPrint("calendar built in \(buildTime); \(calendar.providers.reduce(0) { $0 + $1.busy.count }) provider busy ranges")
+        benchPrint(
+            "searches: \(micros.count), openings found: \(found) (avg \(String(format: "%.2f", Double(found) / Double(micros.count))))")
+        benchPrint(String(format: "p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us", pct(0.5), pct(0.9), pct(0.99), micros.last!))
+        benchPrint(String(format: "%.0f searches/s", Double(micros.count) / wallSeconds))
     }
 }

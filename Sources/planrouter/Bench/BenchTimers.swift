@@ -63,7 +63,7 @@ struct BenchTimers: AsyncParsableCommand {
                 """, n, start, rate ?? 0)
         }
         let clock = ContinuousClock()
-        print("backlog run: inserting \(timers) due timers")
+        benchPrint("backlog run: inserting \(timers) due timers")
         try await insert(timers, dueFrom: Date().addingTimeInterval(-60), perSecond: nil)
         _ = try await conn.execute("VACUUM ANALYZE timers")
         let start = clock.now
@@ -79,7 +79,7 @@ struct BenchTimers: AsyncParsableCommand {
             if fired >= timers { break }
         }
         let seconds = (clock.now - start).seconds
-        print(
+        benchPrint(
             String(
                 format: "backlog: %d timers fired by %d workers in %.2f s = %.0f firings/s", timers, workers, seconds,
                 Double(timers) / seconds))
@@ -87,7 +87,7 @@ struct BenchTimers: AsyncParsableCommand {
         if steadyRate > 0 {
             let n = steadyRate * steadySeconds
             let begin = Date().addingTimeInterval(1)
-            print("steady run: \(steadyRate) timers/s due over \(steadySeconds) s")
+            benchPrint("steady run: \(steadyRate) timers/s due over \(steadySeconds) s")
             try await insert(n, dueFrom: begin, perSecond: Double(steadyRate))
             let target = timers + n
             while escalation.map(\.stats.fired).reduce(0, +) < target { try await Task.sleep(for: .milliseconds(200)) }
@@ -96,7 +96,7 @@ struct BenchTimers: AsyncParsableCommand {
                 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.99) WITHIN GROUP (ORDER BY l), max(l)
                 FROM (SELECT extract(epoch FROM fired_at - due_at) * 1000 AS l FROM timers WHERE due_at >= $1) x
                 """, begin)[0]
-            print(
+            benchPrint(
                 String(
                     format: "steady: lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms (fired_at - due_at; workers also poll every 50 ms)",
                     try row.decode(0, as: Double.self), try row.decode(1, as: Double.self), try row.decode(2, as: Double.self)))

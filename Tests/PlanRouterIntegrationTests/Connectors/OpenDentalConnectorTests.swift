@@ -111,7 +111,12 @@ import Testing
         try await f.withServer { (base: String) async throws in
             let p = f.poller(a, base: base)
             #expect(try await p.pollChanges().events == 130)
+            // The re-poll's window (the hour of overlap) holds all 130 plans and their 260 procedures
+            // again; none changed, so it costs the list pages only, not ~3 reads a plan.
+            let before = f.emulator.requestCounts()[a.key] ?? 0
             #expect(try await p.pollChanges().events == 0)
+            let repoll = (f.emulator.requestCounts()[a.key] ?? 0) - before
+            #expect(repoll <= 8, "a re-poll of an unchanged burst made \(repoll) requests")
         }
         #expect(Set(try await f.outbox("plan.accepted").compactMap { $0["data"]?["plan_id"]?.stringValue }).count == 130)
         await f.close()
