@@ -289,7 +289,10 @@ final class SeenPlans: Sendable {
 
         init(_ row: JSONValue, stamp: LocalTimestamp?) {
             self.stamp = stamp
-            self.digest = OfficeBatch.fnv(row.serialized())
+            // Every procedurelog row carries the server's clock (`serverDateTime`), which moves on each request.
+            var fields = row.objectValue ?? JSONObject()
+            fields["serverDateTime"] = nil
+            self.digest = OfficeBatch.fnv(JSONValue.object(fields).serialized())
         }
     }
 

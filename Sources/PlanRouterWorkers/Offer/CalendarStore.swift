@@ -71,8 +71,25 @@ final class CalendarStore: Sendable {
     func invalidate(_ location: LocationKey) { cache.withLock { $0.remove(location) } }
     func invalidateAll() { cache.withLock { $0.removeAll() } }
 
-    /// Loads the calendars of `infos` over one window from PostgreSQL.
+    /// Locations loaded per round of queries. A batch spread over thousands of locations misses
+    /// hundreds of calendars at once; loaded together, their rows (as libpq results, then decoded)
+    /// were the offer worker's peak memory at 10,000 locations, not the cache (docs/benchmarks.md,
+    /// "Scale in locations"). Slices bound that peak for four queries per slice.
+    static let loadSlice = 50
+
+    /// Loads the calendars of `infos` over one window from PostgreSQL, `loadSlice` locations at a time.
     func load(
+        _ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection
+    ) async throws -> [LocationKey: LocationCalendar] {
+        var out: [LocationKey: LocationCalendar] = [:]
+        for start in stride(from: 0, to: infos.count, by: Self.loadSlice) {
+            let slice = Array(infos[start..<min(start + Self.loadSlice, infos.count)])
+            out.merge(try await loadSlice(slice, window: window, now: now, in: tx)) { $1 }
+        }
+        return out
+    }
+
+    private func loadSlice(
         _ infos: [LocationInfo], window: TimeRange, now: Int64, in tx: PostgresConnection
     ) async throws -> [LocationKey: LocationCalendar] {
         let ids = infos.map(\.key)

@@ -113,6 +113,8 @@ import Testing
             #expect(try await p.pollChanges().events == 130)
             // The re-poll's window (the hour of overlap) holds all 130 plans and their 260 procedures
             // again; none changed, so it costs the list pages only, not ~3 reads a plan.
+            // A minute later, as the next poll would be: every row's serverDateTime has moved.
+            f.emulator.setNow(OpenDentalFixture.now.addingTimeInterval(60))
             let before = f.emulator.requestCounts()[a.key] ?? 0
             #expect(try await p.pollChanges().events == 0)
             let repoll = (f.emulator.requestCounts()[a.key] ?? 0) - before

@@ -121,6 +121,31 @@ import Testing
         await h.close()
     }
 
+    /// Calendars missing from the cache load `CalendarStore.loadSlice` locations per round of
+    /// queries: a batch over more locations than two slices still offers every case at its own location.
+    @Test func aBatchOverMoreLocationsThanOneLoadSliceOffersEveryCaseAtItsLocation() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        let locations = (0..<(2 * CalendarStore.loadSlice + 20)).map { "loc-\($0)" }
+        try await h.publish(
+            events: locations.map { TestEvents.schedule(location: $0, providers: [("prov-\($0)", "dentist", ["op-\($0)"])]) },
+            topic: h.topics[.scheduleChanged])
+        try await h.publish(
+            events: locations.map { TestEvents.acceptedWith(plan: "plan-\($0)", location: $0, codes: [("D2740", 135_000)]) })
+        try await run(h, until: "every case offered") {
+            try await h.count("SELECT count(*) FROM offers") == locations.count
+        }
+        #expect(
+            try await h.count(
+                """
+                SELECT count(*) FROM (
+                  SELECT r.plan_id FROM reservations r JOIN plans p USING (organization_id, plan_id)
+                  WHERE r.kind = 'hold' AND r.active AND r.location_id = p.location_id
+                    AND r.provider_id = 'prov-' || p.location_id
+                  GROUP BY r.plan_id HAVING count(*) = 3) x
+                """) == locations.count)
+        await h.close()
+    }
+
     /// Many offer workers (each with its own calendar cache, as separate processes would have)
     /// compete for one provider's openings at the same moment: the exclusion constraint lets
     /// exactly one hold win each slot, and the losers are given the next openings.
