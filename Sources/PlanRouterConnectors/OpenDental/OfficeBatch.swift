@@ -53,6 +53,18 @@ struct OfficeBatch {
         if (watermarks[resource] ?? "") < s { watermarks[resource] = s }
     }
 
+    /// Writes what the poll decided so far (events, dead letters, plan states) but not the
+    /// watermarks, and starts over empty: see `OfficePoller.plansPerTransaction`.
+    mutating func commitProgress(_ office: ConnectorOffice, pool: PostgresPool, now: Date) async throws -> (events: Int, deadLetters: Int) {
+        var progress = self
+        progress.watermarks = [:]
+        let written = try await progress.commit(office, pool: pool, now: now)
+        events = []
+        deadLetters = []
+        plans = []
+        return written
+    }
+
     /// Writes it all in one transaction; returns the events and dead letters that were new.
     func commit(_ office: ConnectorOffice, pool: PostgresPool, now: Date) async throws -> (events: Int, deadLetters: Int) {
         try await pool.withTransaction { tx in

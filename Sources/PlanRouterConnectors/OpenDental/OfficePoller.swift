@@ -22,6 +22,13 @@ public struct OfficePoller: Sendable {
     /// How far every poll reaches back before its watermark.
     public static let overlap: Int64 = 3600
 
+    /// Plans decided per transaction within a poll. A new office's first poll reads every plan in
+    /// its look-back (1,000 in the bench: minutes of requests); committed every 100 plans, its
+    /// events flow from the first seconds and a failure late in the poll keeps what was written.
+    /// Watermarks advance only with the poll's last transaction: a poll that fails after some
+    /// commits reads its window again, and the produced ids skip what is already written.
+    public static let plansPerTransaction = 100
+
     /// Plans already read at their current edit stamp: the overlap brings every plan edited in the
     /// last hour back on each poll, and reading its procedures, attachments and patient again cost
     /// about three requests a plan (after a burst of 1,000 plans, ~3,000 requests an office a minute).
@@ -95,12 +102,13 @@ public struct OfficePoller: Sendable {
             } catch { deadLetter(error, row, into: &batch, topic: .planAccepted, now: now) }
         }
         let patients = Set(candidates.values.map(\.patNum)).union(changedProcs.map(\.patNum))
-        var states = try await pool.withConnection {
-            try await ConnectorStateRepository.plans(key, patients: patients.map(String.init), on: $0)
-        }
+        var states = PlanStates(
+            try await pool.withConnection {
+                try await ConnectorStateRepository.plans(key, patients: patients.map(String.init), on: $0)
+            })
         // A procedure attached to a planned appointment, or one deleted from a plan we published,
         // does not edit its plan: re-read that patient's plans.
-        let tracked = Set(states.flatMap { $0.procedures.split(separator: ",").compactMap { Int64($0) } })
+        let tracked = Set(states.all.flatMap { $0.procedures.split(separator: ",").compactMap { Int64($0) } })
         var recheck = Set<Int64>()
         for (l, pat) in changedProcs {
             if (l.isLive && l.status == "TP" && l.plannedAptNum != 0) || (!l.isLive && tracked.contains(l.procNum)) { recheck.insert(pat) }
@@ -116,11 +124,16 @@ public struct OfficePoller: Sendable {
         let inference = AcceptanceInference(office: office)
         // Saved (signed copies) first: an Active plan whose procedures a signed copy covers is the same acceptance.
         let order = ["Saved": 0, "Active": 1, "Inactive": 2]
+        var written = (events: 0, deadLetters: 0)
         for plan in candidates.values.sorted(by: { (order[$0.status] ?? 3, $0.num) < (order[$1.status] ?? 3, $1.num) }) {
+            if batch.plans.count + batch.deadLetters.count >= Self.plansPerTransaction {
+                let w = try await batch.commitProgress(key, pool: pool, now: now)
+                written = (written.events + w.events, written.deadLetters + w.deadLetters)
+            }
             do {
-                let previous = states.first { $0.pmsPlan == String(plan.num) }
+                let previous = states.plan(String(plan.num))
                 let covered = Set(
-                    states.filter { $0.state == .accepted && $0.patient == String(plan.patNum) && $0.pmsPlan != String(plan.num) }
+                    states.of(patient: String(plan.patNum)).filter { $0.state == .accepted && $0.pmsPlan != String(plan.num) }
                         .flatMap { $0.procedures.split(separator: ",").compactMap { Int64($0) } })
                 let snap = try await snapshot(plan, previous: previous, cache: &cache)
                 guard let d = try inference.decide(snap, previous: previous, covered: covered) else { continue }
@@ -131,8 +144,7 @@ public struct OfficePoller: Sendable {
                     batch.append(e, id: d.eventID, source: office.source, time: now, subject: e.planID, topics: topics, office: office.id)
                 }
                 batch.plans.append(d.state)
-                states.removeAll { $0.pmsPlan == d.state.pmsPlan }
-                states.append(d.state)
+                states.set(d.state)
             } catch let m as MalformedRecord {
                 batch.deadLetter(
                     m, office: office.id, source: office.source, topic: topics[.planAccepted], fingerprint: plan.edited.description,
@@ -140,8 +152,9 @@ public struct OfficePoller: Sendable {
             }
         }
 
-        try await pollAppointments(since: since("appointments"), states: states, into: &batch, now: now)
-        let written = try await batch.commit(key, pool: pool, now: now)
+        try await pollAppointments(since: since("appointments"), states: states.all, into: &batch, now: now)
+        let last = try await batch.commit(key, pool: pool, now: now)
+        written = (written.events + last.events, written.deadLetters + last.deadLetters)
         // Only once committed: a failed poll reads everything again.
         seen.remember(candidates.values.map { ($0.num, $0.edited) })
         seen.remember(procedures: procVersions)
@@ -270,6 +283,25 @@ public struct OfficePoller: Sendable {
     /// The same appointment state always gets the same id, whether the poll or the write-back saw it first.
     static func appointmentEventID(_ office: OpenDentalOffice, _ aptNum: Int64, _ stamp: LocalTimestamp) -> String {
         "\(office.appointmentID(aptNum))-\(stamp.naiveSeconds)"
+    }
+}
+
+/// The published state of the plans of a poll's patients, by plan and by patient (a first poll
+/// holds an office's whole look-back: a scan per plan made it quadratic).
+struct PlanStates {
+    private var byPlan: [String: ConnectorPlanState] = [:]
+    private var byPatient: [String: Set<String>] = [:]
+
+    init(_ states: [ConnectorPlanState]) { for s in states { set(s) } }
+
+    var all: [ConnectorPlanState] { Array(byPlan.values) }
+    func plan(_ pmsPlan: String) -> ConnectorPlanState? { byPlan[pmsPlan] }
+    func of(patient: String) -> [ConnectorPlanState] { (byPatient[patient] ?? []).compactMap { byPlan[$0] } }
+
+    mutating func set(_ state: ConnectorPlanState) {
+        if let old = byPlan[state.pmsPlan] { byPatient[old.patient]?.remove(state.pmsPlan) }
+        byPlan[state.pmsPlan] = state
+        byPatient[state.patient, default: []].insert(state.pmsPlan)
     }
 }
 

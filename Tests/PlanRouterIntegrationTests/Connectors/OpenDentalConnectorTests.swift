@@ -124,6 +124,32 @@ import Testing
         await f.close()
     }
 
+    /// A first poll commits every `plansPerTransaction` plans: when it fails late (here the last
+    /// plan's patient answers 500), what it decided before stays written, the watermarks do not
+    /// move, and the next poll writes the rest without writing anything twice.
+    @Test func aFirstPollThatFailsLateKeepsItsEarlierPlansAndTheRetryWritesOnlyTheRest() async throws {
+        let f = try await OpenDentalFixture()
+        let a = try f.addOffice("office-a", location: "loc-a")
+        var last: Int64 = 0
+        for i in 0..<(OfficePoller.plansPerTransaction + 30) {
+            let (pat, plan, _) = try f.presentCrown(a, first: "P\(i)")
+            try f.emulator.signPlan(a.key, treatPlanNum: plan, saved: false)
+            last = pat
+        }
+        f.emulator.inject(.init(status: 500, customerKey: a.key, method: "GET", pathPrefix: "/patients/\(last)"))
+        try await f.withServer { (base: String) async throws in
+            let p = f.poller(a, base: base)
+            await #expect(throws: OpenDentalError.self) { try await p.pollChanges() }
+            #expect(try await f.outbox("plan.accepted").count == OfficePoller.plansPerTransaction)
+            #expect(try await f.count("SELECT count(*)::int8 FROM connector_watermarks") == 0)
+            #expect(try await p.pollChanges().events == 30)
+        }
+        let ids = try await f.outbox("plan.accepted").compactMap { $0["data"]?["plan_id"]?.stringValue }
+        #expect(ids.count == OfficePoller.plansPerTransaction + 30 && Set(ids).count == ids.count)
+        #expect(try await f.count("SELECT count(*)::int8 FROM connector_watermarks WHERE resource = 'treatplans'") == 1)
+        await f.close()
+    }
+
     /// New York falls back at 2026-11-01 02:00 EDT: a plan signed at 01:10 EST is stamped earlier
     /// (as wall time) than one signed at 01:50 EDT before it. The hour of overlap still reads it.
     @Test func aChangeInTheRepeatedHourOfAFallBackIsNotMissed() async throws {
