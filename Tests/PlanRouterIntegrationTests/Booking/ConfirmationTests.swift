@@ -85,6 +85,28 @@ import Testing
         await f.pool.close()
     }
 
+    /// Booked at 9 PM in New York (the default quiet hours are 20:00-08:00): the confirmation waits for
+    /// 8 AM. A patient with no consented channel (a phone without SMS consent, no email) gets none.
+    @Test func confirmationsRespectQuietHoursAndConsent() async throws {
+        let f = try await BookingFixture()
+        let (quietOffer, quietHolds) = (f.offerID, f.holds)
+        let (silentOffer, silentHolds) = try await f.addCase(plan: "p2")
+        try await f.pool.withConnection {
+            _ = try await $0.execute("UPDATE plans SET patient = patient - 'sms_consent' WHERE plan_id = 'p2'")
+        }
+        f.clock.set(RFC3339.parse("2026-12-02T02:00:00Z")!)
+        try await f.test { client in
+            let quiet = try await client.postForm("/book/\(f.token(offer: quietOffer))", "reservation_id=\(quietHolds[1])")
+            let silent = try await client.postForm("/book/\(f.token(offer: silentOffer, plan: "p2"))", "reservation_id=\(silentHolds[1])")
+            #expect(quiet.status == .ok && silent.status == .ok)
+        }
+        let sent = try await Self.confirmations(f.pool)
+        #expect(sent.map(\.planID) == ["p1"])
+        #expect(sent.first?.sendAfter == RFC3339.parse("2026-12-02T13:00:00Z"))
+        #expect(try await f.count("SELECT count(*) FROM plans WHERE status = 'booked'") == 2)
+        await f.pool.close()
+    }
+
     /// An email patient: the confirmation goes out although the case is booked (every other kind is
     /// cancelled then), through a real SMTP server, with a valid .ics attached.
     @Test func theConfirmationEmailCarriesTheIcsThroughARealSMTPServer() async throws {
