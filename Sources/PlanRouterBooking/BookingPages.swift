@@ -40,7 +40,13 @@ enum BookingPages {
     static func offer(_ o: OfferView) -> String {
         var b = "<h1>Hi \(escape(o.firstName.isEmpty ? "there" : o.firstName)), pick your appointment</h1>\n"
         b += "<p>At \(escape(place(o))). Times are local to the office.</p>\n"
-        if o.gone > 0 && !o.openings.isEmpty { b += "<p>Some of the times we offered are no longer available. These are still open:</p>\n" }
+        if o.noLaterTimes {
+            b += "<p>There are no later openings we can book online. Choose one of these times, or ask us to call you.</p>\n"
+        } else if o.laterRound > 0 && !o.openings.isEmpty {
+            b += "<p>Here are later times:</p>\n"
+        } else if o.gone > 0 && !o.openings.isEmpty {
+            b += "<p>Some of the times we offered are no longer available. These are still open:</p>\n"
+        }
         b += openingForms(o)
         if o.depositCents > 0, !o.openings.isEmpty {
             b += "<p class=\"note\">A deposit of \(escape(MessageTemplates.dollars(o.depositCents))) is due to confirm.</p>\n"
@@ -50,11 +56,20 @@ enum BookingPages {
         return page(title: "Book your appointment", body: b)
     }
 
-    /// "None of these work": the patient asks the practice to call (a coordinator task; the held times are freed).
+    /// "None of these work": later times (while the link has rounds left; the form carries the round it
+    /// was rendered with, so a double submit moves on once), or the practice calls (a coordinator task;
+    /// the held times are freed).
     static func noneWork(_ o: OfferView) -> String {
         guard !o.openings.isEmpty else { return "" }
-        return "<form method=\"post\"><button type=\"submit\" name=\"none_work\" value=\"call\" class=\"other\">"
-            + "None of these work: please call me</button></form>\n"
+        var b = ""
+        if o.laterTimesLeft && !o.noLaterTimes {
+            b += "<form method=\"post\"><input type=\"hidden\" name=\"round\" value=\"\(o.laterRound)\">"
+            b +=
+                "<button type=\"submit\" name=\"none_work\" value=\"later\" class=\"other\">None of these work: show me later times</button></form>\n"
+        }
+        b += "<form method=\"post\"><button type=\"submit\" name=\"none_work\" value=\"call\" class=\"other\">"
+        b += "None of these work: please call me</button></form>\n"
+        return b
     }
 
     static func callRequested(_ o: OfferView) -> String {
@@ -68,10 +83,11 @@ enum BookingPages {
         .object(["status": "call_requested", "plan_id": .string(o.planID), "message": "The office will call to find a time."])
     }
 
-    /// An "Add to calendar" download of the booked appointment (.ics).
+    /// An "Add to calendar" download of the booked appointment (.ics), with the UID of the confirmation's file so a
+    /// calendar that gets both keeps one event.
     static func addToCalendar(_ c: BookingConfirmation) -> String {
         let ics = CalendarInvite.ics(
-            uid: c.requestID, start: Date(timeIntervalSince1970: Double(c.opening.start)),
+            uid: "booking-\(c.opening.reservationID)", start: Date(timeIntervalSince1970: Double(c.opening.start)),
             end: Date(timeIntervalSince1970: Double(c.opening.end)), summary: "Appointment at \(place(c.offer))",
             stamp: Date())
         return "<p><a href=\"\(escape(CalendarInvite.dataURL(ics)))\" download=\"appointment.ics\">Add to calendar</a></p>\n"
@@ -166,7 +182,18 @@ enum BookingPages {
             ),
             "first_name": .string(o.firstName), "openings": .array(o.openings.map { openingJSON($0, o.timeZone) }),
             "deposit_cents": .int(o.depositCents), "openings_gone": .int(Int64(o.gone)),
+            "later_round": .int(Int64(o.laterRound)), "later_times_left": .bool(o.laterTimesLeft && !o.openings.isEmpty),
         ])
+    }
+
+    /// The link after "Show me later times": its openings now, the round, and whether more may be asked.
+    static func laterJSON(_ o: OfferView) -> JSONValue {
+        var v = offerJSON(o).objectValue!
+        v["status"] = o.noLaterTimes ? "no_later_times" : "later_times"
+        if o.noLaterTimes {
+            v["message"] = "There are no later openings we can book online; choose one of these or ask us to call you."
+        }
+        return .object(v)
     }
 
     static func conflictJSON(_ o: OfferView) -> JSONValue {

@@ -9,7 +9,7 @@ import PlanRouterHTTP
 /// `/metrics` are on the staff surface (`PlanRouterStaff`), never here.
 public enum BookingRoutes {
     public enum Endpoint: Sendable, CaseIterable {
-        case bookingPage, book, health
+        case bookingPage, book, calendar, health
     }
 
     public typealias Route = SurfaceRoute<Endpoint>
@@ -17,6 +17,7 @@ public enum BookingRoutes {
     public static let all: [Route] = [
         Route(method: .get, path: "/book/{token}", endpoint: .bookingPage),
         Route(method: .post, path: "/book/{token}", endpoint: .book),
+        Route(method: .get, path: "/calendar/{token}", endpoint: .calendar),
         Route(method: .get, path: "/healthz", endpoint: .health),
     ]
 }
@@ -49,6 +50,7 @@ public enum BookingRouter {
         switch endpoint {
         case .bookingPage: { request, context in await guarded(service) { try await bookingPage(request, context, service) } }
         case .book: { request, context in await guarded(service) { try await book(request, context, service) } }
+        case .calendar: { request, context in await guarded(service) { try await calendar(request, context, service) } }
         case .health:
             { _, _ in
                 await service.databaseAnswers() ? text(.ok, "ok\n") : text(.serviceUnavailable, "database unavailable\n")
@@ -103,7 +105,16 @@ public enum BookingRouter {
                 ? json(.badRequest, .object(["error": "bad_request", "message": "reservation_id is required"]))
                 : html(.badRequest, BookingPages.page(title: "Bad request", body: "<h1>Please choose one of the times offered.</h1>"))
         }
-        if field("none_work", in: body, contentType: request.headers[.contentType]) == "call" {
+        let noneWork = field("none_work", in: body, contentType: request.headers[.contentType])
+        if noneWork == "later" {
+            let round = field("round", in: body, contentType: request.headers[.contentType]).flatMap { Int($0) }
+            switch try await service.showLater(token: token, round: round) {
+            case .notFound: return notFound(asJSON)
+            case .shown(let offer):
+                return asJSON ? json(.ok, BookingPages.laterJSON(offer), private: true) : html(.ok, BookingPages.offer(offer))
+            }
+        }
+        if noneWork == "call" {
             switch try await service.callBack(token: token) {
             case .notFound: return notFound(asJSON)
             case .requested(let offer):
@@ -123,6 +134,16 @@ public enum BookingRouter {
         case .booked(let c):
             return asJSON ? json(.ok, BookingPages.bookedJSON(c), private: true) : html(.ok, BookingPages.booked(c))
         }
+    }
+
+    /// A confirmation's calendar link: the case's booking as an .ics download; every bad link the one 404.
+    static func calendar(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
+        guard let token = context.parameters.get("token"), let ics = try await service.calendar(token: token) else {
+            return notFound(false)
+        }
+        var headers = HTTPResponses.headers("text/calendar; charset=utf-8", private: true)
+        headers[.contentDisposition] = "attachment; filename=\"appointment.ics\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: ics)))
     }
 
     /// `reservation_id` from a form (`reservation_id=12`) or JSON (`{"reservation_id": 12}` or `"12"`).

@@ -16,12 +16,27 @@ public struct BookingConfiguration: Sendable {
     public var topics: TopicNames
     /// Largest request body accepted (form or JSON). Default: 16 KiB.
     public var maximumBodyBytes: Int = 16 * 1024
+    /// Holds later openings for a case ("Show me later times"): `planrouter serve` passes the offer
+    /// planner's `holdLater`. Nil: the page offers only the call-back.
+    public var laterOpenings: LaterOpenings? = nil
+    /// How many times one link may ask for later times; then only the call-back is offered. Default: 2.
+    public var laterTimesLimit: Int = 2
+    /// Scheme and host of the public surface, for the links a confirmation carries (as the offer
+    /// worker's booking base URL). Default: http://localhost:8080.
+    public var linkBaseURL: String = "http://localhost:8080"
 
     public init(bookingKey: BookingKey, topics: TopicNames = .init()) {
         self.bookingKey = bookingKey
         self.topics = topics
     }
 }
+
+/// Holds up to the rules' number of openings of a case starting after `after` (epoch seconds), in the
+/// caller's transaction; returns them in start order (empty: nothing later in the horizon).
+public typealias LaterOpenings =
+    @Sendable (_ key: PlanKey, _ after: Int64, _ tx: PostgresConnection, _ now: Date) async throws -> [(
+        reservationID: Int64, providerID: String
+    )]
 
 /// An opening held for the patient, as shown on the booking page.
 public struct HeldOpening: Sendable, Hashable {
@@ -68,6 +83,13 @@ public struct OfferView: Sendable {
     /// How many openings the offer named that are no longer available (taken, expired, too
     /// close or past, or no longer in the practice's schedule).
     public var gone: Int = 0
+    /// How many times the link asked for later times; the page's form sends it back, so a double
+    /// submit of one page moves on only once.
+    public var laterRound: Int = 0
+    /// Whether the page offers "Show me later times" (configured, and under the limit).
+    public var laterTimesLeft: Bool = false
+    /// The last "Show me later times" found nothing later in the horizon.
+    public var noLaterTimes: Bool = false
 }
 
 extension HeldOpening {
@@ -222,9 +244,10 @@ public struct BookingService: Sendable {
         }
     }
 
-    private func verified(_ token: String, now: Date) -> BookingToken? {
+    func verified(_ token: String, now: Date, purpose: BookingToken.Purpose = .book) -> BookingToken? {
         do {
-            return try BookingToken.verify(token, secret: configuration.bookingKey, now: Int64(now.timeIntervalSince1970.rounded(.down)))
+            return try BookingToken.verify(
+                token, secret: configuration.bookingKey, now: Int64(now.timeIntervalSince1970.rounded(.down)), purpose: purpose)
         } catch {
             refused("invalid_or_expired")
             return nil
@@ -232,7 +255,7 @@ public struct BookingService: Sendable {
     }
 
     /// Logs a refused link at debug: never the token, only the reason class and the running count.
-    private func refused(_ reason: String) {
+    func refused(_ reason: String) {
         let count = metrics.tokenFailure()
         logger.debug("booking link refused", metadata: ["booking.refusal": "\(reason)", "booking.token_failures": "\(count)"])
     }
@@ -248,6 +271,8 @@ public struct BookingService: Sendable {
             timeZone: TimeZone(identifier: r.timeZone) ?? TimeZone(identifier: "UTC")!,
             firstName: r.firstName, patientID: r.patientID, depositCents: r.depositCents, openings: [])
         view.locationPhone = r.locationPhone
+        view.laterRound = r.laterRounds
+        view.laterTimesLeft = configuration.laterOpenings != nil && r.laterRounds < configuration.laterTimesLimit
         view.openings = try await heldOpenings(view, now: now, on: conn)
         view.gone = max(0, r.offeredCount - view.openings.count)
         return view
@@ -263,7 +288,7 @@ public struct BookingService: Sendable {
     }
 
     /// Now + the offer lead time of the location's rules (`offer.same_visit_buffer`, as the offer worker uses it).
-    private func earliestStart(_ organization: String, _ location: String, now: Date, on conn: PostgresConnection) async throws -> Date {
+    func earliestStart(_ organization: String, _ location: String, now: Date, on conn: PostgresConnection) async throws -> Date {
         let lead = try await rules.rules(for: organization, on: conn).resolved(for: location).offer.sameVisitBufferMinutes
         return now.addingTimeInterval(Double(max(0, lead) * 60))
     }
@@ -446,6 +471,7 @@ public struct BookingService: Sendable {
         outbox.append(
             CloudEvent(id: requestID, source: "planrouter/booking", time: now, subject: key.planID, data: request),
             topic: configuration.topics[.appointmentRequests])
+        try await confirmation(key, patientID: plan.patientID, requestID: requestID, outbox: &outbox, now: now, in: tx)
         return requestID
     }
 

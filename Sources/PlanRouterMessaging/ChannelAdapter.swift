@@ -12,8 +12,14 @@ public struct OutgoingMessage: Sendable, Hashable {
     /// The organization of the delivery row: the status callback names it too, so the callback's
     /// transaction is scoped to it (row-level security; the signature covers the URL).
     public var organizationID: String
+    /// A confirmation's iCalendar file: email attaches it, SMS ignores it (its text carries the link).
+    public var calendar: String?
 
-    public init(deliveryID: Int64, organizationID: String, messageID: String, to: String, subject: String? = nil, body: String) {
+    public init(
+        deliveryID: Int64, organizationID: String, messageID: String, to: String, subject: String? = nil, body: String,
+        calendar: String? = nil
+    ) {
+        self.calendar = calendar
         self.deliveryID = deliveryID
         self.organizationID = organizationID
         self.messageID = messageID

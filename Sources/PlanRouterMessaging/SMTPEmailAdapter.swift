@@ -21,7 +21,8 @@ public struct SMTPEmailAdapter: ChannelAdapter {
 
     public func send(_ m: OutgoingMessage) async -> SendOutcome {
         let mail = EmailMessage(
-            from: client.settings.from, to: m.to, subject: m.subject ?? defaultSubject, body: m.body, messageID: m.messageID, date: Date())
+            from: client.settings.from, to: m.to, subject: m.subject ?? defaultSubject, body: m.body, messageID: m.messageID, date: Date(),
+            calendar: m.calendar)
         let client = self.client
         let timeout = self.timeout
         do {

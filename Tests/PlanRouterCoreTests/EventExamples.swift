@@ -142,7 +142,8 @@ enum EventExamples {
               "operatory_id": "op-3", "local_time": "Thu Mar 12, 9:00 AM" },
             { "start": "2026-03-06T14:30:00-05:00", "end": "2026-03-06T15:30:00-05:00", "provider_id": "prov-lindqvist" }
           ],
-          "send_after": "2026-03-01T13:00:00Z", "offer_id": 88530
+          "send_after": "2026-03-01T13:00:00Z", "offer_id": 88530,
+          "calendar": "BEGIN:VCALENDAR\\r\\nVERSION:2.0\\r\\nBEGIN:VEVENT\\r\\nUID:booking-88213@planrouter\\r\\nEND:VEVENT\\r\\nEND:VCALENDAR\\r\\n"
         }
         """,
         .depositRequests: """

@@ -177,8 +177,21 @@ def booking_page(screens, link):
         buttons = d.find_elements(By.CSS_SELECTOR, "form button[name=reservation_id]")
         expect(len(buttons) >= 1, f"the booking page offers the held openings ({len(buttons)})", d)
         others = d.find_elements(By.CSS_SELECTOR, "form button[name=none_work]")
-        expect(len(others) == 1 and "please call me" in others[0].text, "the booking page has 'None of these work: please call me'", d)
+        expect(
+            [o.get_attribute("value") for o in others] == ["later", "call"] and "please call me" in others[1].text,
+            "the booking page has 'None of these work: show me later times' and '... please call me'", d)
         shot(d, screens, "booking-phone.png", full_height=False)
+        first = [b.text for b in buttons]
+        submit(d, others[0])
+        body = text(d)
+        expect("Here are later times" in body or "There are no later openings" in body, "'Show me later times' answers", d)
+        buttons = d.find_elements(By.CSS_SELECTOR, "form button[name=reservation_id]")
+        expect(len(buttons) >= 1, "after 'Show me later times' the page still offers openings", d)
+        if "Here are later times" in body:
+            expect([b.text for b in buttons] != first, "the later times differ from the first ones", d)
+        width = d.execute_script("return document.documentElement.scrollWidth")
+        expect(width <= 390, f"the later-times page fits a 390 px wide phone (scroll width {width})", d)
+        shot(d, screens, "booking-later-times.png", full_height=False)
         submit(d, buttons[0])
         # A case whose tier takes a deposit_to_confirm deposit is held for it; any other is booked at once.
         t = text(d)

@@ -2,13 +2,19 @@ import Foundation
 
 /// A booked appointment as an iCalendar file (RFC 5545) the patient adds to their calendar:
 /// one VEVENT in UTC, so every calendar app places it right whatever the phone's zone.
+/// `uid` stays the same for one booking and `sequence` grows when it moves, so a calendar that
+/// imported the first file updates its event instead of adding a second (RFC 5545 §3.8.7.4).
 public enum CalendarInvite {
-    public static func ics(uid: String, start: Date, end: Date, summary: String, stamp: Date) -> String {
-        let lines = [
+    public static func ics(
+        uid: String, start: Date, end: Date, summary: String, stamp: Date, location: String? = nil, sequence: Int = 0
+    ) -> String {
+        var lines = [
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//PlanRouter//Booking//EN", "METHOD:PUBLISH", "BEGIN:VEVENT",
-            "UID:\(text(uid))@planrouter", "DTSTAMP:\(utc(stamp))", "DTSTART:\(utc(start))", "DTEND:\(utc(end))",
-            "SUMMARY:\(text(summary))", "END:VEVENT", "END:VCALENDAR",
+            "UID:\(text(uid))@planrouter", "SEQUENCE:\(max(0, sequence))", "DTSTAMP:\(utc(stamp))", "DTSTART:\(utc(start))",
+            "DTEND:\(utc(end))", "SUMMARY:\(text(summary))",
         ]
+        if let location, !location.isEmpty { lines.append("LOCATION:\(text(location))") }
+        lines += ["END:VEVENT", "END:VCALENDAR"]
         return lines.map(fold).joined(separator: "\r\n") + "\r\n"
     }
 

@@ -76,6 +76,9 @@ public enum MessageKind: String, Sendable, Hashable, CaseIterable {
     case openingWithdrawn = "opening_withdrawn"
     /// About a deposit: the payment link, or a provisional booking released for want of it.
     case deposit
+    /// A booking's confirmation: the time, place and a calendar link (email: an .ics attachment).
+    /// Sent although the case is booked (every other kind is cancelled once it is).
+    case confirmation
 }
 
 /// Who booked an appointment through PlanRouter (`pms.appointment-requests` `booked_via`).

@@ -65,11 +65,13 @@ public struct PatientMessage: EventData {
     /// The first offer this message carries (offers.id): the notify worker records when the
     /// provider accepted it, which is when analytics count the case offered.
     public var offerID: Int64?
+    /// A confirmation's appointment as an iCalendar file (RFC 5545); email attaches it, SMS ignores it.
+    public var calendar: String?
 
     public init(
         messageID: String, organizationID: String, locationID: String, planID: String, patientID: String, channel: MessageChannel,
         to: String, kind: MessageKind, subject: String? = nil, body: String, link: String? = nil, openings: [Opening]? = nil,
-        sendAfter: Date? = nil, offerID: Int64? = nil
+        sendAfter: Date? = nil, offerID: Int64? = nil, calendar: String? = nil
     ) {
         self.messageID = messageID
         self.organizationID = organizationID
@@ -85,6 +87,7 @@ public struct PatientMessage: EventData {
         self.openings = openings
         self.sendAfter = sendAfter
         self.offerID = offerID
+        self.calendar = calendar
     }
 
     public init(data: JSONValue) throws(EventRejection) {
@@ -103,6 +106,7 @@ public struct PatientMessage: EventData {
         openings = try r.optionalArray("openings") { o throws(EventRejection) in try Opening(o) }
         sendAfter = try r.optionalDate("send_after")
         offerID = try r.optionalInt64("offer_id")
+        calendar = try r.optionalString("calendar")
     }
 
     public var data: JSONValue {
@@ -121,6 +125,7 @@ public struct PatientMessage: EventData {
         b.set("openings", openings)
         b.set("send_after", sendAfter)
         b.set("offer_id", offerID)
+        b.set("calendar", calendar)
         return b.value
     }
 }

@@ -12,6 +12,11 @@ public struct MessageTemplates: Sendable, Hashable {
     public var nudgeSMS = "Hi {first_name}, {location_name} again. Openings for your treatment: {openings}. Book here: {link}"
     public var sameVisitSMS = "Hi {first_name}, before you leave {location_name}: we can book you at {openings}. Book here: {link}"
     public var depositLine = " A {deposit} deposit secures your visit."
+    /// A booking's confirmation ({openings}: the booked time; {link}: its calendar file).
+    public var confirmationSMS = "Hi {first_name}, you're booked at {location_name}: {openings}. Add it to your calendar: {link}"
+    public var confirmationEmailSubject = "Your visit at {location_name} is booked"
+    public var confirmationEmail =
+        "Hi {first_name},\n\nYou're booked at {location_name}: {openings}.\n\nThe calendar file is attached; you can also add it from {link}\n"
 
     public init() {}
 

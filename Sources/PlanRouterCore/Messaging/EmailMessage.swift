@@ -10,8 +10,13 @@ public struct EmailMessage: Sendable, Hashable {
     /// Our message id, so the recipient's copy names the delivery (`<id@planrouter>`).
     public var messageID: String
     public var date: Date
+    /// An iCalendar file (RFC 5545) to attach as `appointment.ics`: the body becomes the first part of
+    /// a multipart/mixed message, the file the second (base64, so its CRLF lines and long folded
+    /// lines pass any relay unchanged).
+    public var calendar: String?
 
-    public init(from: String, to: String, subject: String, body: String, messageID: String, date: Date) {
+    public init(from: String, to: String, subject: String, body: String, messageID: String, date: Date, calendar: String? = nil) {
+        self.calendar = calendar
         self.from = from
         self.to = to
         self.subject = subject
@@ -42,13 +47,25 @@ public struct EmailMessage: Sendable, Hashable {
             "Date: \(f.string(from: date))",
             "Message-ID: <\(Self.headerSafe(messageID))@planrouter>",
             "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
         ]
+        let text = ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
         let bodyLines = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
             .split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(".") ? "." + $0 : String($0) }
-        return (headers + [""] + bodyLines).joined(separator: "\r\n") + "\r\n"
+        guard let calendar else { return (headers + text + [""] + bodyLines).joined(separator: "\r\n") + "\r\n" }
+        // The boundary cannot occur in a part: base64 lines have no '_', and the text is ours.
+        let boundary = "=_planrouter_\(Self.headerSafe(messageID).filter { $0.isLetter || $0.isNumber })"
+        let encoded = Data(calendar.utf8).base64EncodedString(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+        ])
+        var lines = headers + ["Content-Type: multipart/mixed; boundary=\"\(boundary)\"", "", "--\(boundary)"] + text + [""] + bodyLines
+        lines += [
+            "--\(boundary)", "Content-Type: text/calendar; charset=utf-8; method=PUBLISH; name=\"appointment.ics\"",
+            "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=\"appointment.ics\"", "",
+        ]
+        lines += encoded.components(separatedBy: "\r\n")
+        lines.append("--\(boundary)--")
+        return lines.joined(separator: "\r\n") + "\r\n"
     }
 
     /// No CR or LF in a header value: a value can never add a header.

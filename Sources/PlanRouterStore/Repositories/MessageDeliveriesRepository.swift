@@ -39,6 +39,8 @@ public struct ClaimedDelivery: Sendable {
     public var firstToRecipient: Bool
     /// The patient's email, for the fallback when the number opted out (PHI).
     public var patientEmail: String?
+    /// A confirmation's iCalendar file (email attaches it).
+    public var calendar: String? = nil
 }
 
 /// `message_deliveries`: one row per (organization, message id); the notify worker's
@@ -52,16 +54,17 @@ public enum MessageDeliveriesRepository {
         return try await tx.execute(
             """
             INSERT INTO message_deliveries (organization_id, message_id, event_source, event_id, plan_id, location_id, patient_id, kind,
-                                            channel, recipient, subject, body, send_after, next_attempt_at, created_at, updated_at, offer_id)
-            SELECT o, m, es, ei, p, l, pa, k, c, r, s, b, coalesce(sa, $14), coalesce(sa, $14), $14, $14, oi
+                                            channel, recipient, subject, body, send_after, next_attempt_at, created_at, updated_at, offer_id,
+                                            calendar)
+            SELECT o, m, es, ei, p, l, pa, k, c, r, s, b, coalesce(sa, $14), coalesce(sa, $14), $14, $14, oi, cal
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                        $10::text[], $11::text[], $12::text[], $13::timestamptz[], $15::int8[])
-                     AS u(o, m, es, ei, p, l, pa, k, c, r, s, b, sa, oi)
+                        $10::text[], $11::text[], $12::text[], $13::timestamptz[], $15::int8[], $16::text[])
+                     AS u(o, m, es, ei, p, l, pa, k, c, r, s, b, sa, oi, cal)
             ON CONFLICT (organization_id, message_id) DO NOTHING
             """,
             ms.map(\.organizationID), ms.map(\.messageID), rows.map(\.eventSource), rows.map(\.eventID), ms.map(\.planID),
             ms.map(\.locationID), ms.map(\.patientID), ms.map(\.kind.rawValue), ms.map(\.channel.rawValue), ms.map(\.to),
-            ms.map(\.subject), ms.map(\.body), ms.map(\.sendAfter), now, ms.map(\.offerID))
+            ms.map(\.subject), ms.map(\.body), ms.map(\.sendAfter), now, ms.map(\.offerID), ms.map(\.calendar))
     }
 
     /// Claims up to `limit` due deliveries for `worker` until `leaseUntil` (`FOR UPDATE SKIP
@@ -90,7 +93,7 @@ public enum MessageDeliveriesRepository {
                       NOT EXISTS (SELECT 1 FROM message_deliveries x
                                   WHERE x.organization_id = d.organization_id AND x.channel = d.channel AND x.recipient = d.recipient
                                     AND x.id <> d.id AND x.status IN ('sent', 'delivered', 'undelivered')),
-                      d.patient_id
+                      d.patient_id, d.calendar
             """, now, limit, worker, leaseUntil)
         return try rows.compactMap { r in
             guard let channel = MessageChannel(rawValue: try r.decode(6, as: String.self)) else { return nil }
@@ -103,7 +106,7 @@ public enum MessageDeliveriesRepository {
                 body: try r.decode(9, as: String.self), attemptsBefore: try r.decode(10, as: Int.self),
                 previousUpdate: try r.decode(11, as: Date.self), caseStatus: CaseStatus(rawValue: try r.decode(12, as: String.self)),
                 suppressed: try r.decode(14, as: Bool.self), firstToRecipient: try r.decode(15, as: Bool.self),
-                patientEmail: try r.decode(13, as: String?.self))
+                patientEmail: try r.decode(13, as: String?.self), calendar: try r.decode(17, as: String?.self))
         }
     }
 

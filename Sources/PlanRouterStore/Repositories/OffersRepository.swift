@@ -84,6 +84,8 @@ public struct LinkedOffer: Sendable {
     /// How many openings the offer named.
     public var offeredCount: Int
     public var patientID: String
+    /// How many times the patient asked for later times on this offer's link (migration 0032).
+    public var laterRounds: Int = 0
 }
 
 /// `offers`: every offer (initial and nudges) sent for a case.
@@ -198,7 +200,7 @@ public enum OffersRepository {
         let rows = try await conn.query(
             """
             SELECT o.id, o.location_id, o.deposit_cents, o.used_at IS NOT NULL, p.status, coalesce(p.patient->>'first_name', ''),
-                   l.time_zone, l.name, jsonb_array_length(o.openings), p.patient_id, l.phone
+                   l.time_zone, l.name, jsonb_array_length(o.openings), p.patient_id, l.phone, o.later_rounds
             FROM offers o
             JOIN plans p ON p.organization_id = o.organization_id AND p.plan_id = o.plan_id
             JOIN locations l ON l.organization_id = o.organization_id AND l.id = o.location_id
@@ -212,7 +214,29 @@ public enum OffersRepository {
             used: try r.decode(3, as: Bool.self), planStatus: try r.decode(4, as: String.self), firstName: try r.decode(5, as: String.self),
             timeZone: try r.decode(6, as: String.self), locationName: try r.decode(7, as: String.self),
             locationPhone: try r.decode(10, as: String?.self), offeredCount: try r.decode(8, as: Int.self),
-            patientID: try r.decode(9, as: String.self))
+            patientID: try r.decode(9, as: String.self), laterRounds: try r.decode(11, as: Int.self))
+    }
+
+    /// "Show me later times": the offer's link now names `openings` (reservation and provider ids, in
+    /// order) and counts one more round. The caller holds the offer row's lock (`linked(lock: true)`).
+    public static func replaceWithLater(
+        _ offerID: Int64, _ key: PlanKey, openings: [(reservationID: Int64, providerID: String)], on tx: PostgresConnection
+    ) async throws {
+        let json = JSONValue.array(
+            openings.map { .object(["reservation_id": .int($0.reservationID), "provider_id": .string($0.providerID)]) })
+        _ = try await tx.execute(
+            """
+            UPDATE offers SET openings = $4, later_rounds = later_rounds + 1
+            WHERE id = $1 AND organization_id = $2 AND plan_id = $3
+            """, offerID, key.organizationID, key.planID, PostgresJSON(json.serialized()))
+    }
+
+    /// "Show me later times" found nothing later in the horizon: the round still counts (the page
+    /// said so once; the bound holds), the openings stay.
+    public static func countLaterRound(_ offerID: Int64, _ key: PlanKey, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute(
+            "UPDATE offers SET later_rounds = later_rounds + 1 WHERE id = $1 AND organization_id = $2 AND plan_id = $3",
+            offerID, key.organizationID, key.planID)
     }
 
     /// The newest unused offer of an open case (offered or escalated) texted to `phone` in the

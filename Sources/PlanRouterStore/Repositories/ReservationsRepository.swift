@@ -39,6 +39,19 @@ public struct HeldReservation: Sendable {
     public var end: Int64
 }
 
+/// A case's active booking with its place, for its confirmation and calendar file.
+public struct ActiveBooking: Sendable {
+    public var reservationID: Int64
+    public var locationID: String
+    public var providerID: String
+    /// Chair time, epoch seconds.
+    public var start: Int64
+    public var end: Int64
+    public var locationName: String
+    public var locationAddress: String?
+    public var timeZone: String
+}
+
 /// A hold released because the mirrored calendar no longer allows it.
 public struct ReleasedHold: Sendable, Hashable {
     public var reservationID: Int64
@@ -319,6 +332,27 @@ public enum ReservationsRepository {
                 operatoryID: try $0.decode(2, as: String?.self), start: try $0.decode(3, as: Int64.self),
                 end: try $0.decode(4, as: Int64.self))
         }
+    }
+
+    /// The plan's active booking (its newest), with its location's name, address and zone; nil when none.
+    public static func activeBooking(_ key: PlanKey, on conn: PostgresConnection) async throws -> ActiveBooking? {
+        guard
+            let r = try await conn.query(
+                """
+                SELECT r.id, r.location_id, r.provider_id, extract(epoch FROM lower(r.operatory_during))::int8,
+                       extract(epoch FROM upper(r.operatory_during))::int8, l.name, l.address, l.time_zone
+                FROM reservations r
+                JOIN locations l ON l.organization_id = r.organization_id AND l.id = r.location_id
+                WHERE r.organization_id = $1 AND r.plan_id = $2 AND r.kind = 'booking' AND r.active
+                ORDER BY r.id DESC LIMIT 1
+                """, key.organizationID, key.planID
+            ).first
+        else { return nil }
+        return ActiveBooking(
+            reservationID: try r.decode(0, as: Int64.self), locationID: try r.decode(1, as: String.self),
+            providerID: try r.decode(2, as: String.self), start: try r.decode(3, as: Int64.self), end: try r.decode(4, as: Int64.self),
+            locationName: try r.decode(5, as: String.self), locationAddress: try r.decode(6, as: String?.self),
+            timeZone: try r.decode(7, as: String.self))
     }
 
     /// Whether the plan has any valid hold left (of any of its offers): active, unexpired, starting no earlier

@@ -139,9 +139,9 @@ public final class NotifySender: Service {
             var events: [PlanEventRow] = []
             var toSend: [ClaimedDelivery] = []
             for c in claimed {
-                // A deposit message of a booked case (deposit_after_booking) is still wanted.
+                // A deposit message (deposit_after_booking) or the confirmation of a booked case is still wanted.
                 if let status = c.caseStatus, CaseStatus.closing.contains(status),
-                    !(status == .booked && c.kind == MessageKind.deposit.rawValue)
+                    !(status == .booked && [MessageKind.deposit.rawValue, MessageKind.confirmation.rawValue].contains(c.kind))
                 {
                     // Booked, declined, cancelled or revoked since the message was queued: nothing to say any more.
                     if try await self.end(c, .cancelled, error: "case_\(status.rawValue)", now: now, on: tx) {
@@ -167,7 +167,8 @@ public final class NotifySender: Service {
         guard let adapter = adapters.adapter(c.key.organizationID, c.channel) else { return }
         let body = c.channel == .sms && c.firstToRecipient ? SMSWording.firstText(c.body) : c.body
         let message = OutgoingMessage(
-            deliveryID: c.id, organizationID: c.key.organizationID, messageID: c.messageID, to: c.recipient, subject: c.subject, body: body)
+            deliveryID: c.id, organizationID: c.key.organizationID, messageID: c.messageID, to: c.recipient, subject: c.subject, body: body,
+            calendar: c.channel == .email ? c.calendar : nil)
         var outcome: SendOutcome?
         if c.attemptsBefore > 0 {
             // An earlier attempt may have reached the provider: never send blindly again.
@@ -255,7 +256,7 @@ public final class NotifySender: Service {
             let fallback = PatientMessage(
                 messageID: c.messageID + ":email", organizationID: c.key.organizationID, locationID: c.locationID, planID: c.key.planID,
                 patientID: c.patientID, channel: .email, to: email, kind: MessageKind(rawValue: c.kind) ?? .offer, subject: c.subject,
-                body: c.body)
+                body: c.body, calendar: c.calendar)
             try await MessageDeliveriesRepository.record(
                 [NewDelivery(message: fallback, eventSource: "planrouter/notify", eventID: "fallback:\(c.messageID)")], now: now, on: tx)
             events.append(self.fact("message_opted_out", c, now: now, ["reason": .string(error), "fallback": "email"]))

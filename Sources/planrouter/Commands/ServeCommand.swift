@@ -9,6 +9,7 @@ import PlanRouterHTTP
 import PlanRouterPostgres
 import PlanRouterStaff
 import PlanRouterStore
+import PlanRouterWorkers
 import Prometheus
 import ServiceLifecycle
 
@@ -60,6 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown may take before the process is cancelled. Env: PLANROUTER_SHUTDOWN_TIMEOUT. Default: 20.")
     var shutdownTimeout: Int?
     @OptionGroup var booking: BookingOptions
+    @Option(
+        help: """
+            Public surface: how many times one booking link may ask for later times ("None of these work: show me \
+            later times"); then only the call-back is offered. 0 turns it off. Env: PLANROUTER_LATER_TIMES_LIMIT. Default: 2.
+            """)
+    var laterTimesLimit: Int?
     @OptionGroup var messaging: MessagingOptions
     @Option(
         help: ArgumentHelp(
@@ -106,10 +113,19 @@ struct ServeCommand: AsyncParsableCommand {
             // One registry for the service's own counters and the HTTP middleware's metrics.
             let metrics = BookingMetrics()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.telemetry.registry))
-            let service = BookingService(
-                pool: pool, clock: clock,
-                configuration: BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics()),
-                metrics: metrics, logger: logger)
+            var bookingConfiguration = BookingConfiguration(bookingKey: settings.bookingKey, topics: try kafka.resolvedTopics())
+            bookingConfiguration.linkBaseURL = settings.bookingBaseURL
+            // Later times are found and held by the offer planner itself: the same eligibility and hold path as offers.
+            let planner = OfferPlanner(topics: try kafka.resolvedTopics(), settings: settings)
+            bookingConfiguration.laterOpenings = { key, after, tx, now in
+                try await planner.holdLater(key, after: after, in: tx, now: now, logger: logger)
+            }
+            bookingConfiguration.laterTimesLimit =
+                try laterTimesLimit ?? Environment.value("PLANROUTER_LATER_TIMES_LIMIT").map {
+                    guard let n = Int($0), n >= 0 else { throw CLIError("PLANROUTER_LATER_TIMES_LIMIT must be a whole number >= 0") }
+                    return n
+                } ?? 2
+            let service = BookingService(pool: pool, clock: clock, configuration: bookingConfiguration, metrics: metrics, logger: logger)
             let messagingConfiguration = try messaging.resolved()
             let topics = try kafka.resolvedTopics()
             let webhooks = messagingConfiguration.map { configuration in

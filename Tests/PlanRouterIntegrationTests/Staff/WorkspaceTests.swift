@@ -183,7 +183,8 @@ import Testing
             ]
         }
         let (staff, link) = (try await records("p1"), try await records("p2"))
-        #expect(staff == [1, 1, 1, 1, 0, 1])
+        // Outbox: the appointment request and the patient's confirmation.
+        #expect(staff == [1, 1, 1, 1, 0, 2])
         #expect(staff == link)
         #expect(
             try await f.booking.count(
