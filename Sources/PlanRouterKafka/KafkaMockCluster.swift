@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -15,8 +16,10 @@ public final class KafkaMockCluster: Sendable {
     /// `rd_kafka_mock_cluster_t *`; nil once closed.
     private let cluster: Mutex<OpaquePointer?>
     public let bootstrapServers: String
+    private let logger: Logger
 
     public init(brokers: Int = 3, logger: Logger) throws {
+        self.logger = logger
         // The mock brokers' sockets take this handle's settings. With Nagle on, a response
         // written in two parts waited for the client's delayed ACK: ~40 ms per delivery
         // report once a connection left TCP quick-ack mode. Real brokers set TCP_NODELAY.
@@ -104,14 +107,37 @@ public final class KafkaMockCluster: Sendable {
     static let produceApiKey: Int16 = 0
 
     /// Stops the brokers and frees the cluster. Safe to call more than once.
+    ///
+    /// `rd_kafka_mock_cluster_destroy` waits for the cluster's thread to answer. A test run
+    /// hung for good when that thread was gone (after a burst of "failed to poll: Interrupted
+    /// system call") while two deinits waited in it on both of the machine's cooperative
+    /// threads, which stopped every other task. So it runs on a thread of its own, and this
+    /// waits at most `closeTimeout` for it: a cluster that never answers leaks one parked
+    /// thread instead of the process.
     public func close() {
         let closing = cluster.withLock { cluster -> OpaquePointer? in
             defer { cluster = nil }
             return cluster
         }
         guard let closing else { return }
-        rd_kafka_mock_cluster_destroy(closing)
-        handle.destroy()
+        let done = DispatchSemaphore(value: 0)
+        let target = ClosingCluster(pointer: closing, handle: handle)
+        Thread.detachNewThread {
+            rd_kafka_mock_cluster_destroy(target.pointer)
+            target.handle.destroy()
+            done.signal()
+        }
+        if done.wait(timeout: .now() + Self.closeTimeout) == .timedOut {
+            logger.error("the mock Kafka cluster did not stop within \(Self.closeTimeout) s; left to its thread")
+        }
+    }
+
+    static let closeTimeout: Double = 10
+
+    /// The cluster being destroyed, handed to the thread that destroys it.
+    private struct ClosingCluster: @unchecked Sendable {
+        let pointer: OpaquePointer
+        let handle: RDKafkaHandle
     }
 
     private func withCluster(
