@@ -87,6 +87,8 @@ import Testing
         let other = String(repeating: "a", count: 127) + "b"
         let a = FollowUpVisit.followUpPlanID(parent: long, number: 2)
         #expect(a.utf8.count <= 128 && a.hasSuffix("/visit-2"))
+        // Still a valid plan id of the contract (the schema's pattern).
+        #expect(a.range(of: "^[A-Za-z0-9][A-Za-z0-9._:@/-]*$", options: .regularExpression) != nil)
         #expect(a != FollowUpVisit.followUpPlanID(parent: other, number: 2))
         #expect(
             FollowUpVisit.eventID(organizationID: "o", parent: "p", number: 2)

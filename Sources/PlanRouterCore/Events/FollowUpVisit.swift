@@ -42,23 +42,23 @@ public struct FollowUpVisit: JSONObjectCoding {
     public static func followUpPlanID(parent: String, number: Int) -> String {
         let suffix = "/visit-\(number)"
         if parent.utf8.count + suffix.utf8.count <= 128 { return parent + suffix }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: stable across processes, unlike Hasher
-        for b in parent.utf8 {
-            hash ^= UInt64(b)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let tag = "~" + String(hash, radix: 16)
+        let tag = ".h" + String(stableHash(parent), radix: 16)  // the id pattern allows no other separator here
         return String(parent.prefix(128 - suffix.utf8.count - tag.utf8.count)) + tag + suffix
     }
 
     /// The id of the follow-up's acceptance event: one per parent plan and visit, so routing it twice
     /// is deduplicated by the classifier's inbox.
     public static func eventID(organizationID: String, parent: String, number: Int) -> String {
+        "visit-\(String(stableHash("\(organizationID)\u{0}\(parent)"), radix: 16))-\(number)"
+    }
+
+    /// FNV-1a: the same in every process and release, unlike `Hasher`, so derived ids never change.
+    static func stableHash(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(organizationID)\u{0}\(parent)".utf8 {
+        for b in text.utf8 {
             hash ^= UInt64(b)
             hash = hash &* 0x100_0000_01b3
         }
-        return "visit-\(String(hash, radix: 16))-\(number)"
+        return hash
     }
 }

@@ -204,6 +204,17 @@ import Testing
                     provider: Self.surgeon, codes: ["D6010"])
             ], topic: h.topics[.appointmentChanged])
         try await eventually("crown scheduled") { try await h.count("SELECT count(*) FROM plan_visits WHERE status = 'scheduled'") == 1 }
+        // The PMS reports the completion again (a re-poll, another event id): the crown is not scheduled twice.
+        let unmatched = "SELECT count(*) FROM plan_events WHERE plan_id = 'implant' AND kind = 'pms_appointment_unmatched'"
+        let seen = try await h.count(unmatched)
+        try await h.publish(
+            events: [
+                Self.appointment(
+                    "appt-surgery", status: "completed", start: surgeryStart, changedAt: surgeryStart.addingTimeInterval(2 * 3600 + 60),
+                    provider: Self.surgeon, codes: ["D6010"])
+            ], topic: h.topics[.appointmentChanged])
+        try await eventually("second completion applied") { try await h.count(unmatched) == seen + 1 }
+        #expect(try await h.count("SELECT count(*) FROM timers WHERE kind = 'visit_due'") == 1)
         let due = surgeryStart.addingTimeInterval(84 * 86_400)
         #expect(try await date(h, "SELECT due_at FROM plan_visits WHERE visit_number = 2") == due)
         #expect(try await date(h, "SELECT due_at FROM timers WHERE kind = 'visit_due' AND status = 'pending' AND step = 2") == due)
@@ -246,6 +257,13 @@ import Testing
         #expect(followUp.data["visit"] == .object(["parent_plan_id": "implant", "number": 2, "of": 2, "kind": "staged"]))
         #expect(followUp.data["plan_id"] == "implant/visit-2" && followUp.data["total_fee_cents"] == 180_000)
 
+        // Routed once: the visit is taken only while scheduled (a worker firing its timer late finds nothing).
+        let again = try await h.pool.withTransaction { tx in
+            try await VisitsRepository.takeDue([(PlanKey(organizationID: "org-1", planID: "implant"), 2)], now: clock.now(), on: tx)
+        }
+        #expect(again.isEmpty)
+        #expect(try await h.count("SELECT count(*) FROM outbox WHERE topic = 'plan.accepted'") == 1)
+
         // The PMS books the crown under its own plan id: the follow-up is booked; visit 1's history is untouched.
         let visitOneHistory = try await h.count("SELECT count(*) FROM plan_events WHERE plan_id = 'implant'")
         let crownStart = try await date(h, "SELECT min(lower(during)) FROM reservations WHERE plan_id = 'implant/visit-2'")
@@ -274,6 +292,13 @@ import Testing
                 SELECT concat_ws('|', routed_visits, staged_visits, recall_visits, booked_visits, rebooked_pct)
                 FROM analytics_follow_up_rebooking(NULL, NULL, '\(RFC3339.format(clock.now()))'::timestamptz) WHERE level = 'all'
                 """) == "1|1|0|1|100.00")
+        // The same in `planrouter report`'s all-tiers row and the follow-up's tier row.
+        let report = try await h.pool.withConnection {
+            try await AnalyticsReport.load(on: $0, organization: "org-1", from: nil, to: nil, asOf: clock.now())
+        }
+        #expect(report.total.followUpsRouted == 1 && report.total.followUpsBooked == 1 && report.total.followUpRebookedPercent == 100)
+        #expect(report.tiers.first { $0.tier == "restorative" }?.followUpsRouted == 1)
+        #expect(report.table().split(separator: "\n").contains { $0.hasPrefix("all tiers") && $0.hasSuffix("100.00% (1/1)") })
         await cluster.stop()
         await h.close()
     }
