@@ -62,7 +62,8 @@ enum EventExamples {
               "tooth": "30", "surface": "O", "fee_cents": 240000, "minutes": 90, "provider_role": "oral_surgeon" },
             { "code": "D6065", "description": "Implant supported porcelain/ceramic crown \\"#30\\"", "tooth": "#30", "fee_cents": 180000 }
           ],
-          "total_fee_cents": 420000, "patient_portion_cents": 310000
+          "total_fee_cents": 420000, "patient_portion_cents": 310000,
+          "visit": { "parent_plan_id": "tp-88411", "number": 2, "of": 3, "kind": "staged" }
         }
         """,
         .planChanged: """
