@@ -118,7 +118,11 @@ public enum Classifier {
             let codes = v.procedureIndices.map { plan.procedures[$0].code }.joined(separator: " + ")
             let rule = v.ruleNames.isEmpty ? "" : " (\(v.ruleNames.joined(separator: ", ")))"
             if v.number == 1 { return "visit 1 of \(visits.count) now: \(codes)\(rule)" }
-            let role = v.role.map { " with a \($0.rawValue)" } ?? ""
+            let role =
+                v.role.map { r -> String in
+                    let name = r.rawValue.replacingOccurrences(of: "_", with: " ")
+                    return " with \("aeiou".contains(name.first ?? "x") ? "an" : "a") \(name)"
+                } ?? ""
             return
                 "visit \(v.number) of \(visits.count) (\(v.kind.rawValue)): \(codes)\(rule), at least \(RoutingRules.showDuration(v.afterSeconds)) "
                 + "after visit \(v.number - 1) is completed\(role)"
