@@ -64,13 +64,16 @@ extension BookingService {
                 let stale = try await ReservationsRepository.releaseHolds(of: [key], reason: "reschedule_refreshed", now: now, on: tx)
                 try await LocationsRepository.bumpCalendars(stale, on: tx)
                 let found = try await find(key, Int64(now.timeIntervalSince1970), tx, now)
-                try await PlanEventsRepository.append(
-                    [
-                        PlanEventRow(
-                            organizationID: key.organizationID, planID: key.planID, locationID: view.locationID,
-                            kind: "reschedule_offered", source: "planrouter/booking", occurredAt: now,
-                            detail: .object(["openings": .int(Int64(found.count)), "released": .int(Int64(stale.count))]))
-                    ], recordedAt: now, on: tx)
+                // Only what changed is recorded: reloading a page with nothing to offer adds no history.
+                if !found.isEmpty || !stale.isEmpty {
+                    try await PlanEventsRepository.append(
+                        [
+                            PlanEventRow(
+                                organizationID: key.organizationID, planID: key.planID, locationID: view.locationID,
+                                kind: "reschedule_offered", source: "planrouter/booking", occurredAt: now,
+                                detail: .object(["openings": .int(Int64(found.count)), "released": .int(Int64(stale.count))]))
+                        ], recordedAt: now, on: tx)
+                }
                 view.openings = try await validHolds(key, view, now: now, on: tx)
             }
             return .shown(view)
@@ -142,7 +145,6 @@ extension BookingService {
             try await confirmation(key, patientID: patientID, requestID: requestID, outbox: &outbox, now: now, in: tx)
             try await outbox.insert(on: tx, now: now)
             logger.debug("patient moved a booking", metadata: ["booking.sequence": "\(sequence)"])
-            metrics.booked()
             view.booking = opening
             view.openings = []
             view.calendarUID = origin?.firstReservationID ?? old.reservationID
