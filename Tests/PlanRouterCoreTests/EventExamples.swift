@@ -170,7 +170,7 @@ enum EventExamples {
           "request_id": "apptreq-tp-88412-1", "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412",
           "patient_id": "pat-20931", "provider_id": "prov-okafor", "operatory_id": "op-1",
           "start": "2026-12-01T08:00:00-05:00", "end": "2026-12-01T10:30:00-05:00", "procedure_codes": ["D6010", "D6065"],
-          "booked_via": "front_desk", "booked_at": "2026-11-30T16:02:40Z"
+          "booked_via": "front_desk", "booked_at": "2026-11-30T16:02:40Z", "replaces_request_id": "apptreq-tp-88412-0"
         }
         """,
     ]
