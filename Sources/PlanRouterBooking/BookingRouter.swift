@@ -9,7 +9,7 @@ import PlanRouterHTTP
 /// `/metrics` are on the staff surface (`PlanRouterStaff`), never here.
 public enum BookingRoutes {
     public enum Endpoint: Sendable, CaseIterable {
-        case bookingPage, book, calendar, health
+        case bookingPage, book, calendar, reschedulePage, reschedule, health
     }
 
     public typealias Route = SurfaceRoute<Endpoint>
@@ -18,6 +18,8 @@ public enum BookingRoutes {
         Route(method: .get, path: "/book/{token}", endpoint: .bookingPage),
         Route(method: .post, path: "/book/{token}", endpoint: .book),
         Route(method: .get, path: "/calendar/{token}", endpoint: .calendar),
+        Route(method: .get, path: "/reschedule/{token}", endpoint: .reschedulePage),
+        Route(method: .post, path: "/reschedule/{token}", endpoint: .reschedule),
         Route(method: .get, path: "/healthz", endpoint: .health),
     ]
 }
@@ -51,6 +53,9 @@ public enum BookingRouter {
         case .bookingPage: { request, context in await guarded(service) { try await bookingPage(request, context, service) } }
         case .book: { request, context in await guarded(service) { try await book(request, context, service) } }
         case .calendar: { request, context in await guarded(service) { try await calendar(request, context, service) } }
+        case .reschedulePage:
+            { request, context in await guarded(service) { try await reschedulePage(request, context, service) } }
+        case .reschedule: { request, context in await guarded(service) { try await reschedule(request, context, service) } }
         case .health:
             { _, _ in
                 await service.databaseAnswers() ? text(.ok, "ok\n") : text(.serviceUnavailable, "database unavailable\n")
@@ -144,6 +149,50 @@ public enum BookingRouter {
         var headers = HTTPResponses.headers("text/calendar; charset=utf-8", private: true)
         headers[.contentDisposition] = "attachment; filename=\"appointment.ics\""
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: ics)))
+    }
+
+    /// A confirmation's reschedule link: the appointment and openings to move it to; every bad link the one 404.
+    static func reschedulePage(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
+        let asJSON = wantsJSON(request)
+        guard let token = context.parameters.get("token") else { return notFound(asJSON) }
+        return rescheduleResponse(try await service.reschedule(token: token), asJSON: asJSON)
+    }
+
+    /// Moves the booking to the chosen held opening (`reservation_id`, form or JSON).
+    static func reschedule(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
+        let asJSON = wantsJSON(request)
+        guard let token = context.parameters.get("token") else { return notFound(asJSON) }
+        switch RequestMediaType(request) {
+        case .json, .form: break
+        case .other, .missing:
+            return asJSON
+                ? json(.unsupportedMediaType, .object(["error": "unsupported_media_type", "message": "send a form or application/json"]))
+                : html(
+                    .unsupportedMediaType,
+                    BookingPages.page(title: "Unsupported request", body: "<h1>Please choose one of the times offered.</h1>"))
+        }
+        guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes),
+            let reservationID = reservationID(in: body, contentType: request.headers[.contentType])
+        else {
+            return asJSON
+                ? json(.badRequest, .object(["error": "bad_request", "message": "reservation_id is required"]))
+                : html(.badRequest, BookingPages.page(title: "Bad request", body: "<h1>Please choose one of the times offered.</h1>"))
+        }
+        return rescheduleResponse(try await service.move(token: token, reservationID: reservationID), asJSON: asJSON)
+    }
+
+    static func rescheduleResponse(_ result: RescheduleResult, asJSON: Bool) -> Response {
+        switch result {
+        case .notFound: return notFound(asJSON)
+        case .shown(let v):
+            return asJSON ? json(.ok, BookingPages.rescheduleJSON(v), private: true) : html(.ok, BookingPages.reschedule(v))
+        case .conflict(let v):
+            return asJSON
+                ? json(.conflict, BookingPages.rescheduleJSON(v, error: "opening_unavailable"), private: true)
+                : html(.conflict, BookingPages.reschedule(v, unavailable: true))
+        case .moved(let v):
+            return asJSON ? json(.ok, BookingPages.rescheduleJSON(v, moved: true), private: true) : html(.ok, BookingPages.moved(v))
+        }
     }
 
     /// `reservation_id` from a form (`reservation_id=12`) or JSON (`{"reservation_id": 12}` or `"12"`).

@@ -25,12 +25,14 @@ extension BookingService {
             [LocationKey(organizationID: key.organizationID, locationID: booking.locationID)], on: tx
         )
         .values.first
+        let origin = try await PlanEventsRepository.bookingOrigin(key, reservationID: booking.reservationID, on: tx)
         let sendAfter = (info?.quietHours ?? rules.quietHours).end(after: now, in: zone)
         let templates = MessageTemplates()
         let values = [
             "first_name": patient["first_name"]?.stringValue ?? "there",
             "location_name": booking.locationName.isEmpty ? "your dental office" : booking.locationName,
             "openings": LocalTime.formatWithZone(booking.start, in: zone), "link": calendarLink(key, booking),
+            "reschedule_link": rescheduleLink(key, booking),
         ]
         var body = MessageTemplates.render(channel == .sms ? templates.confirmationSMS : templates.confirmationEmail, values)
         if channel == .email, let address = booking.locationAddress, !address.isEmpty { body += "\nAddress: \(address)\n" }
@@ -38,7 +40,7 @@ extension BookingService {
             messageID: "confirm-\(requestID)", organizationID: key.organizationID, locationID: booking.locationID, planID: key.planID,
             patientID: patientID, channel: channel, to: to, kind: .confirmation,
             subject: channel == .email ? MessageTemplates.render(templates.confirmationEmailSubject, values) : nil, body: body,
-            link: values["link"], sendAfter: sendAfter, calendar: channel == .email ? Self.ics(booking, stamp: now) : nil)
+            link: values["link"], sendAfter: sendAfter, calendar: channel == .email ? Self.ics(booking, origin, stamp: now) : nil)
         let problems = EventValidator.shared.validate(m)
         guard problems.isEmpty else {
             // Names fields, never values; the booking stands, the page confirms it.
@@ -58,14 +60,16 @@ extension BookingService {
         return "\(configuration.linkBaseURL)/calendar/\(token.sign(secret: configuration.bookingKey))"
     }
 
-    /// The booking as an iCalendar file: the UID names the booking, the place its location.
-    static func ics(_ booking: ActiveBooking, stamp: Date) -> String {
+    /// The booking as an iCalendar file: the UID names the chain's first booking (a moved booking keeps it) and
+    /// SEQUENCE counts the moves, so a calendar updates its one event; the place is the location.
+    static func ics(_ booking: ActiveBooking, _ origin: BookingOrigin?, stamp: Date) -> String {
         let place = booking.locationName.isEmpty ? "your dental office" : booking.locationName
         let location = [booking.locationName, booking.locationAddress ?? ""].filter { !$0.isEmpty }.joined(separator: ", ")
         return CalendarInvite.ics(
-            uid: "booking-\(booking.reservationID)", start: Date(timeIntervalSince1970: Double(booking.start)),
+            uid: "booking-\(origin?.firstReservationID ?? booking.reservationID)",
+            start: Date(timeIntervalSince1970: Double(booking.start)),
             end: Date(timeIntervalSince1970: Double(booking.end)), summary: "Appointment at \(place)", stamp: stamp,
-            location: location.isEmpty ? nil : location)
+            location: location.isEmpty ? nil : location, sequence: origin?.sequence ?? 0)
     }
 
     /// `GET /calendar/{token}`: the case's current booking as .ics, or nil (invalid, expired, or
@@ -74,13 +78,14 @@ extension BookingService {
         let now = try await clock.now()
         guard let t = verified(token, now: now, purpose: .calendar) else { return nil }
         let key = PlanKey(organizationID: t.organizationID, planID: t.planID)
-        let booking = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx in
-            try await ReservationsRepository.activeBooking(key, on: tx)
+        let found = try await pool.withTransaction(scopedTo: .organization(t.organizationID)) { tx -> (ActiveBooking, BookingOrigin?)? in
+            guard let booking = try await ReservationsRepository.activeBooking(key, on: tx) else { return nil }
+            return (booking, try await PlanEventsRepository.bookingOrigin(key, reservationID: booking.reservationID, on: tx))
         }
-        guard let booking else {
+        guard let (booking, origin) = found else {
             refused("no_booking")
             return nil
         }
-        return Self.ics(booking, stamp: now)
+        return Self.ics(booking, origin, stamp: now)
     }
 }

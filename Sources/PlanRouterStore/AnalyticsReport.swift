@@ -46,6 +46,11 @@ public struct AnalyticsReport: Sendable, Hashable {
         public var depositsRequested: Int = 0
         public var depositsPaid: Int = 0
         public var depositConversionPercent: Double?
+        /// Later visits (staged and recall) routed in the period and how many of those follow-up cases were
+        /// booked by `asOf`: the "recall/follow-up re-booked" rate (`analytics_follow_up_rebooking`).
+        public var followUpsRouted: Int = 0
+        public var followUpsBooked: Int = 0
+        public var followUpRebookedPercent: Double?
     }
 
     public struct UnknownOrganization: Error, CustomStringConvertible, Sendable {
@@ -105,6 +110,7 @@ public struct AnalyticsReport: Sendable, Hashable {
             total: total ?? Row.empty, tiers: tiers)
         try await report.addAcceptanceRates(on: conn)
         try await report.addDepositConversion(on: conn)
+        try await report.addFollowUpRebooking(on: conn)
         return report
     }
 
@@ -117,6 +123,17 @@ public struct AnalyticsReport: Sendable, Hashable {
             WHERE level IN ('all', 'tier')
             """, on: conn
         ) { row, v in (row.depositsRequested, row.depositsPaid, row.depositConversionPercent) = v }
+    }
+
+    /// The recall/follow-up re-booked columns, per tier (of the follow-up case) and overall.
+    mutating func addFollowUpRebooking(on conn: PostgresConnection) async throws {
+        try await merge(
+            """
+            SELECT level, tier, routed_visits, booked_visits, rebooked_pct::float8
+            FROM analytics_follow_up_rebooking($1, $2, $3, $4)
+            WHERE level IN ('all', 'tier')
+            """, on: conn
+        ) { row, v in (row.followUpsRouted, row.followUpsBooked, row.followUpRebookedPercent) = v }
     }
 
     /// The acceptance rate columns, per tier and overall.
@@ -180,7 +197,7 @@ extension AnalyticsReport {
     public func table() -> String {
         let header = [
             "tier", "cases", "same-day", "unscheduled", "unscheduled $", "booking p50", "booking p90",
-            "1st offer p50", "1st offer p90", "1st-offer SLA", "plan acceptance", "deposits paid",
+            "1st offer p50", "1st offer p90", "1st-offer SLA", "plan acceptance", "deposits paid", "follow-up re-booked",
         ]
         var lines: [[String]] = [header]
         for r in allRows {
@@ -191,6 +208,7 @@ extension AnalyticsReport {
                 Self.percent(r.firstOfferSLAPercent) + (r.initialOffers > 0 ? " (\(r.initialOffersSLAMet)/\(r.initialOffers))" : ""),
                 Self.percent(r.acceptancePercent) + (r.presentedPlans > 0 ? " (\(r.presentedAccepted)/\(r.presentedPlans))" : ""),
                 Self.percent(r.depositConversionPercent) + (r.depositsRequested > 0 ? " (\(r.depositsPaid)/\(r.depositsRequested))" : ""),
+                Self.percent(r.followUpRebookedPercent) + (r.followUpsRouted > 0 ? " (\(r.followUpsBooked)/\(r.followUpsRouted))" : ""),
             ])
         }
         let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
@@ -210,7 +228,7 @@ extension AnalyticsReport {
         "unscheduled_dollars", "unscheduled_pct", "closed_cases", "closed_cents", "same_day_cases", "same_day_pct", "offered_cases",
         "first_offer_p50_seconds", "first_offer_p90_seconds", "booked_cases", "booking_p50_seconds", "booking_p90_seconds",
         "initial_offers", "initial_offers_sla_met", "first_offer_sla_pct", "presented_plans", "presented_accepted", "acceptance_pct",
-        "deposits_requested", "deposits_paid", "deposit_conversion_pct",
+        "deposits_requested", "deposits_paid", "deposit_conversion_pct", "follow_ups_routed", "follow_ups_booked", "follow_up_rebooked_pct",
     ]
 
     /// One header line and a line per row; the all-tiers row has tier "all". Empty cells are unknown values.
@@ -226,7 +244,8 @@ extension AnalyticsReport {
                 Self.number(r.bookingP90Seconds), String(r.initialOffers), String(r.initialOffersSLAMet),
                 Self.number(r.firstOfferSLAPercent), String(r.presentedPlans), String(r.presentedAccepted),
                 Self.number(r.acceptancePercent), String(r.depositsRequested), String(r.depositsPaid),
-                Self.number(r.depositConversionPercent),
+                Self.number(r.depositConversionPercent), String(r.followUpsRouted), String(r.followUpsBooked),
+                Self.number(r.followUpRebookedPercent),
             ]
             out += cells.joined(separator: ",") + "\n"
         }
@@ -257,6 +276,8 @@ extension AnalyticsReport {
                 "acceptance_pct": num(r.acceptancePercent),
                 "deposits_requested": .int(Int64(r.depositsRequested)), "deposits_paid": .int(Int64(r.depositsPaid)),
                 "deposit_conversion_pct": num(r.depositConversionPercent),
+                "follow_ups_routed": .int(Int64(r.followUpsRouted)), "follow_ups_booked": .int(Int64(r.followUpsBooked)),
+                "follow_up_rebooked_pct": num(r.followUpRebookedPercent),
             ])
         }
         return .object([

@@ -11,13 +11,13 @@ import Testing
     @Test func implantCaseIsSurgical() throws {
         let c = try classify(Fixtures.implant)
         #expect(c.tier == "surgical")
-        #expect(c.chairMinutes == 150)  // D6010 90 + D6065 60 (code rules)
+        #expect(c.chairMinutes == 120)  // visit 1: D6010 120 (visit rule); the crown D6065 is visit 2
         #expect(c.valueCents == 420_000)
         #expect(c.depositCents == 50_000)  // 10% = 42,000, raised to the 50,000 minimum
         #expect(c.firstOfferSLASeconds == 15 * 60)
         #expect(c.path == .selfBook)
         #expect(c.reasons.contains("D6010 in D6000-D6199 -> surgical"))
-        #expect(c.summary == "D6010 in D6000-D6199 -> surgical; 150 min; deposit 50000 cents; SLA 15 min; path self_book")
+        #expect(c.summary == "D6010 in D6000-D6199 -> surgical; 120 min; deposit 50000 cents; SLA 15 min; path self_book")
     }
 
     @Test func crownIsRestorative() throws {

@@ -62,7 +62,8 @@ enum EventExamples {
               "tooth": "30", "surface": "O", "fee_cents": 240000, "minutes": 90, "provider_role": "oral_surgeon" },
             { "code": "D6065", "description": "Implant supported porcelain/ceramic crown \\"#30\\"", "tooth": "#30", "fee_cents": 180000 }
           ],
-          "total_fee_cents": 420000, "patient_portion_cents": 310000
+          "total_fee_cents": 420000, "patient_portion_cents": 310000,
+          "visit": { "parent_plan_id": "tp-88411", "number": 2, "of": 3, "kind": "staged" }
         }
         """,
         .planChanged: """
@@ -169,7 +170,7 @@ enum EventExamples {
           "request_id": "apptreq-tp-88412-1", "organization_id": "org-brightsmile", "location_id": "loc-12", "plan_id": "tp-88412",
           "patient_id": "pat-20931", "provider_id": "prov-okafor", "operatory_id": "op-1",
           "start": "2026-12-01T08:00:00-05:00", "end": "2026-12-01T10:30:00-05:00", "procedure_codes": ["D6010", "D6065"],
-          "booked_via": "front_desk", "booked_at": "2026-11-30T16:02:40Z"
+          "booked_via": "front_desk", "booked_at": "2026-11-30T16:02:40Z", "replaces_request_id": "apptreq-tp-88412-0"
         }
         """,
     ]

@@ -76,6 +76,10 @@ public struct OpenDentalClient: Sendable {
         try await send("POST", path, [], body: body)
     }
 
+    public func put(_ path: String, _ body: JSONValue) async throws(OpenDentalError) -> JSONValue {
+        try await send("PUT", path, [], body: body)
+    }
+
     public func delete(_ path: String) async throws(OpenDentalError) {
         _ = try await send("DELETE", path, [], body: nil)
     }
@@ -87,7 +91,7 @@ public struct OpenDentalClient: Sendable {
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         guard let url = components.url else { throw OpenDentalError(kind: .refused, status: nil, message: "bad URL \(path)") }
         var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method == "POST" ? .POST : method == "DELETE" ? .DELETE : .GET
+        request.method = method == "POST" ? .POST : method == "PUT" ? .PUT : method == "DELETE" ? .DELETE : .GET
         request.headers.add(name: "Authorization", value: authorization)
         request.headers.add(name: "Accept", value: "application/json")
         if let body {

@@ -17,6 +17,10 @@ import Synchronization
 ///    record "in PMS" on the case.
 /// A refusal (4xx: the slot was taken meanwhile, the patient archived) closes the row as
 /// refused, releases the booking and hands the case to a coordinator with the reason.
+/// A request that replaces another (the patient moved the booking with the reschedule link) moves
+/// the appointment the replaced request wrote (`PUT /appointments/{AptNum}`: time, operatory,
+/// provider, pattern) instead of making a second one; it waits while the replaced one is still
+/// pending, and makes a new appointment when the replaced one was refused or never reached us.
 public final class WritebackWorker: Service {
     public struct Settings: Sendable {
         /// Longer than one attempt can take (three requests at the client's timeout, 30 s by default),
@@ -80,7 +84,22 @@ public final class WritebackWorker: Service {
     func perform(_ c: ClaimedWriteback) async throws {
         guard let office = offices[c.officeID], let client = clients[c.officeID] else { return }
         do {
-            let appointment = try await write(c.request, office: office, client: client)
+            let moving = try await replacedAppointment(c.request, office: office)
+            if moving == .waiting {
+                // The appointment it moves is not in the PMS yet: the replaced request goes first.
+                pausedUntil.withLock { $0[c.officeID] = .now + .seconds(1) }
+                let now = try await clock.now()
+                try await pool.withConnection {
+                    try await WritebacksRepository.release(c.id, error: "waiting for the appointment it moves", now: now, on: $0)
+                }
+                return
+            }
+            let appointment: ODAppointmentRecord
+            if case .move(let aptNum) = moving {
+                appointment = try await move(aptNum, to: c.request, office: office, client: client)
+            } else {
+                appointment = try await write(c.request, office: office, client: client)
+            }
             try await written(c, appointment, office: office)
         } catch let e as OpenDentalError {
             switch e.kind {
@@ -118,6 +137,45 @@ public final class WritebackWorker: Service {
     /// The marker the write-back leaves in the appointment's Note: how a retry recognises its own appointment.
     public static func marker(_ r: AppointmentRequest) -> String { markerPrefix + r.requestID }
     public static let markerPrefix = "PlanRouter booking "
+
+    enum Replaced: Equatable {
+        /// Not a move, or the replaced request made no appointment (refused, unknown): write a new one.
+        case none
+        /// The replaced request is still pending: try again after it.
+        case waiting
+        /// Move this Open Dental appointment.
+        case move(Int64)
+    }
+
+    func replacedAppointment(_ r: AppointmentRequest, office: OpenDentalOffice) async throws -> Replaced {
+        guard let replaced = r.replacesRequestID else { return .none }
+        let outcome = try await pool.withConnection {
+            try await WritebacksRepository.outcome(organizationID: r.organizationID, requestID: replaced, on: $0)
+        }
+        guard let outcome else { return .none }
+        if outcome.status == "written", let id = outcome.appointmentID, let n = office.number(in: id, kind: "apt") { return .move(n) }
+        return outcome.status == "pending" || outcome.status == "submitted" ? .waiting : .none
+    }
+
+    /// `PUT /appointments/{AptNum}` with the request's time, operatory, provider and length; a retry puts the
+    /// same values again, so it is idempotent.
+    func move(
+        _ aptNum: Int64, to r: AppointmentRequest, office: OpenDentalOffice, client: OpenDentalClient
+    ) async throws(OpenDentalError) -> ODAppointmentRecord {
+        func refuse(_ m: String) -> OpenDentalError { OpenDentalError(kind: .refused, status: nil, message: "request: \(m)") }
+        guard let prov = office.number(in: r.providerID, kind: "prov") else { throw refuse("provider is not one of this office's") }
+        guard let opID = r.operatoryID, let op = office.number(in: opID, kind: "op") else { throw refuse("no operatory of this office") }
+        let minutes = max(5, Int(r.end.date.timeIntervalSince(r.start.date) / 60))
+        var body = JSONObjectBuilder()
+        body.set("AptDateTime", LocalTimestamp(r.start.date, in: office.timeZone).description)
+        body.set("Op", op)
+        body.set("ProvNum", prov)
+        body.set("Pattern", String(repeating: "X", count: minutes / 5))
+        let moved = try await client.put("/appointments/\(aptNum)", body.value)
+        do { return try ODAppointmentRecord(moved) } catch {
+            throw OpenDentalError(kind: .malformed, status: 200, message: "PUT /appointments: \(error.description)")
+        }
+    }
 
     /// Finds the appointment an earlier attempt made, or makes it.
     func write(

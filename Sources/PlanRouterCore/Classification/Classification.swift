@@ -21,6 +21,8 @@ public struct Classification: Sendable, Hashable {
     public var providerRole: ProviderRole?
     public var rulesVersion: Int
     public var reasons: [String]
+    /// The plan's visits (docs/rules.md#visits); the fields above describe visit 1, offered now.
+    public var visits: [PlannedVisit] = []
 
     /// One line, e.g. `D6010 in D6000-D6199 -> surgical; 120 min; deposit 50000 cents; SLA 15 min`.
     public var summary: String {

@@ -40,25 +40,13 @@ public enum Classifier {
         // The codes' tier is the clinical kind: it keeps deciding the provider role if the case moves.
         let clinicalTier = tier
 
-        // Chair time: the PMS's minutes win, then the code, then its range, then the default.
-        var minutes = 0
-        var parts: [String] = []
-        for p in plan.procedures {
-            if let m = p.minutes {
-                minutes += m
-                parts.append("\(p.code) \(m) (PMS)")
-            } else if let m = rules.chairMinutes.byCode[p.code] {
-                minutes += m
-                parts.append("\(p.code) \(m) (code rule)")
-            } else if let r = rules.chairMinutes.byRange.first(where: { $0.range.contains(code: p.code) }) {
-                minutes += r.minutes
-                parts.append("\(p.code) \(r.minutes) (\(r.range))")
-            } else {
-                minutes += rules.chairMinutes.defaultMinutes
-                parts.append("\(p.code) \(rules.chairMinutes.defaultMinutes) (default)")
-            }
-        }
-        var chairReason = "chair time \(minutes) min: " + parts.joined(separator: " + ")
+        // Visits: the rules split the plan; the first visit is offered now with its own chair time and role.
+        let visits = VisitSplitter.split(plan.procedures, rules: rules, asOneVisit: plan.visit != nil)
+        let first = visits.first.map { $0.procedureIndices.map { plan.procedures[$0] } } ?? plan.procedures
+        reasons += visitReasons(plan, visits)
+
+        // Chair time of the first visit: the PMS's minutes win, then a visit rule's, the code, its range, the default.
+        var (minutes, chairReason) = chairTime(first, rules: rules)
         if minutes > rules.maximumChairMinutes {
             chairReason += "; capped at \(rules.maximumChairMinutes) min for one visit"
             minutes = rules.maximumChairMinutes
@@ -74,7 +62,12 @@ public enum Classifier {
         // Deposit on the patient's portion when known, else the plan total.
         let base = plan.patientPortionCents ?? value
         let baseName = plan.patientPortionCents != nil ? "patient portion" : "plan total"
-        let (deposit, depositReason) = computeDeposit(tier.deposit, base: base, baseName: baseName)
+        var (deposit, depositReason) = computeDeposit(tier.deposit, base: base, baseName: baseName)
+        if let v = plan.visit {
+            // The plan's deposit was asked for with its first visit; a later visit does not ask again.
+            deposit = 0
+            depositReason = "no deposit: visit \(v.number) of \(v.of) of plan \(v.parentPlanID) (asked with its first visit)"
+        }
         reasons.append(depositReason)
         reasons.append("first-offer SLA \(tier.firstOfferSLASeconds / 60) min (\(tier.name))")
 
@@ -82,12 +75,58 @@ public enum Classifier {
         let (path, pathReason) = choosePath(plan.patient, sameVisitEnabled: rules.offer.sameVisitEnabled)
         reasons.append(pathReason)
 
+        // The first visit's procedures' own role, else its visit rule's, else the clinical tier's.
         let role =
-            plan.procedures.compactMap(\.role).first { $0 != .any } ?? clinicalTier.providerRole.flatMap(ProviderRole.init(rawValue:))
+            first.compactMap(\.role).first { $0 != .any } ?? visits.first?.role
+            ?? clinicalTier.providerRole.flatMap(ProviderRole.init(rawValue:))
         return Classification(
             tier: Tier(tier.name), path: path, chairMinutes: minutes, valueCents: value, depositCents: deposit,
             firstOfferSLASeconds: tier.firstOfferSLASeconds, holdWindowSeconds: tier.holdWindowSeconds, providerRole: role,
-            rulesVersion: rulesVersion, reasons: reasons)
+            rulesVersion: rulesVersion, reasons: reasons, visits: visits)
+    }
+
+    /// Chair minutes of one visit's procedures and the reason listing each one's source.
+    static func chairTime(_ procedures: [PlanProcedure], rules: RoutingRules) -> (Int, String) {
+        var minutes = 0
+        var parts: [String] = []
+        for p in procedures {
+            let (m, source): (Int, String)
+            if let pms = p.minutes {
+                (m, source) = (pms, "PMS")
+            } else if let v = rules.visitRule(for: p.code), let vm = v.rule.chairMinutes {
+                (m, source) = (vm, "visit rule \(v.rule.name)")
+            } else if let c = rules.chairMinutes.byCode[p.code] {
+                (m, source) = (c, "code rule")
+            } else if let r = rules.chairMinutes.byRange.first(where: { $0.range.contains(code: p.code) }) {
+                (m, source) = (r.minutes, r.range.description)
+            } else {
+                (m, source) = (rules.chairMinutes.defaultMinutes, "default")
+            }
+            minutes += m
+            parts.append("\(p.code) \(m) (\(source))")
+        }
+        return (minutes, "chair time \(minutes) min: " + parts.joined(separator: " + "))
+    }
+
+    /// One line per visit when the rules split the plan (none for a one-visit plan), or the follow-up's place.
+    static func visitReasons(_ plan: PlanAccepted, _ visits: [PlannedVisit]) -> [String] {
+        if let v = plan.visit {
+            return ["visit \(v.number) of \(v.of) (\(v.kind.rawValue)) of plan \(v.parentPlanID)"]
+        }
+        guard visits.count > 1 else { return [] }
+        return visits.map { v in
+            let codes = v.procedureIndices.map { plan.procedures[$0].code }.joined(separator: " + ")
+            let rule = v.ruleNames.isEmpty ? "" : " (\(v.ruleNames.joined(separator: ", ")))"
+            if v.number == 1 { return "visit 1 of \(visits.count) now: \(codes)\(rule)" }
+            let role =
+                v.role.map { r -> String in
+                    let name = r.rawValue.replacingOccurrences(of: "_", with: " ")
+                    return " with \("aeiou".contains(name.first ?? "x") ? "an" : "a") \(name)"
+                } ?? ""
+            return
+                "visit \(v.number) of \(visits.count) (\(v.kind.rawValue)): \(codes)\(rule), at least \(RoutingRules.showDuration(v.afterSeconds)) "
+                + "after visit \(v.number - 1) is completed\(role)"
+        }
     }
 
     /// Moves a case whose value and chair time are both below its tier's typical minimums to the
@@ -183,4 +222,15 @@ public enum Classifier {
 
 extension RoutingRules {
     static func formatPercent(_ p: Double) -> String { p == p.rounded() ? String(Int(p)) : String(p) }
+}
+
+extension RoutingRules {
+    /// `12 weeks`, `10 days`, `36 h`, `90 min`: the largest unit that divides the duration evenly.
+    public static func showDuration(_ seconds: Int) -> String {
+        if seconds >= 7 * 86_400, seconds % (7 * 86_400) == 0 { return "\(seconds / (7 * 86_400)) week\(seconds == 7 * 86_400 ? "" : "s")" }
+        if seconds >= 86_400, seconds % 86_400 == 0 { return "\(seconds / 86_400) day\(seconds == 86_400 ? "" : "s")" }
+        if seconds >= 3600, seconds % 3600 == 0 { return "\(seconds / 3600) h" }
+        if seconds % 60 == 0 { return "\(seconds / 60) min" }
+        return "\(seconds) s"
+    }
 }

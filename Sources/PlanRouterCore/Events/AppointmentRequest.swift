@@ -20,12 +20,16 @@ public struct AppointmentRequest: EventData {
     public var procedureCodes: [String]?
     public var bookedVia: BookedVia
     public var bookedAt: Date
+    /// Set when the patient moved a booking (reschedule link): the request of the appointment this one
+    /// replaces, so the write-back moves that PMS appointment instead of making a second one.
+    public var replacesRequestID: String? = nil
 
     public init(
         requestID: String, organizationID: String, locationID: String, planID: String, patientID: String, providerID: String,
         operatoryID: String? = nil, start: OffsetDateTime, end: OffsetDateTime, procedureCodes: [String]? = nil, bookedVia: BookedVia,
-        bookedAt: Date
+        bookedAt: Date, replacesRequestID: String? = nil
     ) {
+        self.replacesRequestID = replacesRequestID
         self.requestID = requestID
         self.organizationID = organizationID
         self.locationID = locationID
@@ -54,6 +58,7 @@ public struct AppointmentRequest: EventData {
         procedureCodes = try r.optionalArray("procedure_codes") { i throws(EventRejection) in try i.asString() }
         bookedVia = try r.string("booked_via", as: BookedVia.self)
         bookedAt = try r.date("booked_at")
+        replacesRequestID = try r.optionalString("replaces_request_id")
     }
 
     public var data: JSONValue {
@@ -70,6 +75,7 @@ public struct AppointmentRequest: EventData {
         b.set("procedure_codes", procedureCodes)
         b.set("booked_via", bookedVia)
         b.set("booked_at", bookedAt)
+        b.set("replaces_request_id", replacesRequestID)
         return b.value
     }
 }

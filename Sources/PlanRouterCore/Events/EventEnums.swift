@@ -86,3 +86,9 @@ public enum BookedVia: String, Sendable, Hashable, CaseIterable {
     case link, coordinator
     case frontDesk = "front_desk"
 }
+
+/// (`plan.accepted` `visit.kind`) Whether a later visit continues the treatment (`staged`, e.g. an implant's crown after healing) or
+/// brings the patient back for maintenance (`recall`, e.g. periodontal maintenance after scaling).
+public enum VisitKind: String, Sendable, Hashable, CaseIterable {
+    case staged, recall
+}

@@ -100,10 +100,13 @@ public struct PlanAccepted: EventData {
     public var procedures: [Procedure]
     public var totalFeeCents: Int64
     public var patientPortionCents: Int64?
+    /// Set only on a later visit PlanRouter routes (`visit`); nil on every connector's acceptance.
+    public var visit: FollowUpVisit?
 
     public init(
         organizationID: String, locationID: String, planID: String, acceptedAt: Date, acceptedVia: AcceptanceSource, patient: Patient,
-        providerID: String, coordinatorID: String? = nil, procedures: [Procedure], totalFeeCents: Int64, patientPortionCents: Int64? = nil
+        providerID: String, coordinatorID: String? = nil, procedures: [Procedure], totalFeeCents: Int64, patientPortionCents: Int64? = nil,
+        visit: FollowUpVisit? = nil
     ) {
         self.organizationID = organizationID
         self.locationID = locationID
@@ -116,6 +119,7 @@ public struct PlanAccepted: EventData {
         self.procedures = procedures
         self.totalFeeCents = totalFeeCents
         self.patientPortionCents = patientPortionCents
+        self.visit = visit
     }
 
     /// Reads a data object that already passed the plan.accepted schema.
@@ -132,6 +136,7 @@ public struct PlanAccepted: EventData {
         procedures = try r.array("procedures") { p throws(EventRejection) in try Procedure(p) }
         totalFeeCents = try r.int64("total_fee_cents")
         patientPortionCents = try r.optionalInt64("patient_portion_cents")
+        if let v = try r.optionalObject("visit") { visit = try FollowUpVisit(v) } else { visit = nil }
     }
 
     public var data: JSONValue {
@@ -147,6 +152,7 @@ public struct PlanAccepted: EventData {
         b.set("procedures", procedures)
         b.set("total_fee_cents", totalFeeCents)
         b.set("patient_portion_cents", patientPortionCents)
+        b.set("visit", visit)
         return b.value
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Patient message texts, per organization (the rules file's `messages:` section)
 /// with shipped defaults. Placeholders: {first_name}, {location_name}, {openings},
-/// {link}, {deposit}. Messages carry only what the patient needs: no procedures,
+/// {link}, {deposit}, {reschedule_link} (confirmations). Messages carry only what the patient needs: no procedures,
 /// no fees beyond the deposit, no clinical detail.
 public struct MessageTemplates: Sendable, Hashable {
     public var offerSMS = "Hi {first_name}, this is {location_name}. Your treatment is ready to book: {openings}. Book here: {link}"
@@ -12,15 +12,19 @@ public struct MessageTemplates: Sendable, Hashable {
     public var nudgeSMS = "Hi {first_name}, {location_name} again. Openings for your treatment: {openings}. Book here: {link}"
     public var sameVisitSMS = "Hi {first_name}, before you leave {location_name}: we can book you at {openings}. Book here: {link}"
     public var depositLine = " A {deposit} deposit secures your visit."
-    /// A booking's confirmation ({openings}: the booked time; {link}: its calendar file).
-    public var confirmationSMS = "Hi {first_name}, you're booked at {location_name}: {openings}. Add it to your calendar: {link}"
+    /// A booking's confirmation ({openings}: the booked time; {link}: its calendar file; {reschedule_link}: the
+    /// signed link that moves it, valid until the appointment).
+    public var confirmationSMS =
+        "Hi {first_name}, you're booked at {location_name}: {openings}. Add it to your calendar: {link}"
+        + " Need another time? {reschedule_link}"
     public var confirmationEmailSubject = "Your visit at {location_name} is booked"
     public var confirmationEmail =
         "Hi {first_name},\n\nYou're booked at {location_name}: {openings}.\n\nThe calendar file is attached; you can also add it from {link}\n"
+        + "\nNeed another time? Choose one here: {reschedule_link}\n"
 
     public init() {}
 
-    public static let placeholders: Set<String> = ["first_name", "location_name", "openings", "link", "deposit"]
+    public static let placeholders: Set<String> = ["first_name", "location_name", "openings", "link", "deposit", "reschedule_link"]
 
     public static func render(_ template: String, _ values: [String: String]) -> String {
         var out = template

@@ -14,6 +14,13 @@ public struct CDTRange: Sendable, Hashable, CustomStringConvertible {
         upper = hi
     }
 
+    /// Why `text` is not a range, when it is two CDT codes in the wrong order (nil otherwise).
+    public static func problem(_ text: String) -> String? {
+        let parts = text.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let lo = number(parts[0]), let hi = number(parts[1]), lo > hi else { return nil }
+        return "\(parts[0]) comes after \(parts[1]): give the lower code first (\(parts[1])-\(parts[0]))"
+    }
+
     /// 6010 for "D6010"; nil for anything that is not a CDT code.
     public static func number(_ code: String) -> Int? {
         let u = Array(code.utf8)

@@ -125,7 +125,7 @@ struct RulesReader {
         return Array(s)
     }
 
-    /// "90s", "15m", "48h", "2d", "1h30m".
+    /// "90s", "15m", "48h", "2d", "12w", "1h30m".
     mutating func duration(_ node: Node, _ path: String) -> Int? {
         guard let s = node.scalar?.string, let v = RulesReader.parseDuration(s) else {
             fail(path, node, "expected a duration such as 15m, 48h or 2d")
@@ -149,6 +149,7 @@ struct RulesReader {
             case "m": total += n * 60
             case "h": total += n * 3600
             case "d": total += n * 86400
+            case "w": total += n * 7 * 86400
             default: return nil
             }
             number = ""
@@ -172,7 +173,7 @@ struct RulesReader {
             root, "",
             allowed: [
                 "format", "organization", "default_tier", "tiers", "chair_minutes", "max_chair_minutes", "offer", "quiet_hours", "messages",
-                "locations",
+                "locations", "visits",
             ])
         guard let top else { return nil }
         var tiers: [RoutingRules.Tier] = []
@@ -183,6 +184,7 @@ struct RulesReader {
         var quiet = RoutingRules.QuietHours()
         var messages = MessageTemplates()
         var overrides: [String: LocationOverride] = [:]
+        var visits: [RoutingRules.VisitRule] = []
         var sawTiers = false
         var tierPaths: [String] = []  // the YAML path of each tier read, for errors found later
         for (key, node) in top {
@@ -208,6 +210,7 @@ struct RulesReader {
             case "offer": offer = readOffer(node, path) ?? offer
             case "quiet_hours": quiet = readQuietHours(node, path) ?? quiet
             case "messages": messages = readMessages(node, path)
+            case "visits": visits = readVisits(node, path)
             case "locations":
                 for (loc, o) in mapping(node, path, allowed: []) ?? [] {
                     if let lo = readOverride(o, child(path, loc)) { overrides[loc] = lo }
@@ -237,7 +240,8 @@ struct RulesReader {
         guard errors.isEmpty, let defaultTier else { return nil }
         return RoutingRules(
             tiers: tiers.sorted { $0.priority > $1.priority }, defaultTier: defaultTier, chairMinutes: chair,
-            maximumChairMinutes: maxChair, offer: offer, quietHours: quiet, messages: messages, locationOverrides: overrides)
+            maximumChairMinutes: maxChair, offer: offer, quietHours: quiet, messages: messages, visits: visits, locationOverrides: overrides
+        )
     }
 
     mutating func readTier(_ node: Node, _ path: String) -> RoutingRules.Tier? {
@@ -321,7 +325,11 @@ struct RulesReader {
                 switch key {
                 case "codes": m.codes.insert(s)
                 case "ranges":
-                    if let r = CDTRange(s) { m.ranges.append(r) } else { fail(ip, item, "expected a CDT range such as D6000-D6199") }
+                    if let r = CDTRange(s) {
+                        m.ranges.append(r)
+                    } else {
+                        fail(ip, item, CDTRange.problem(s) ?? "expected a CDT range such as D6000-D6199")
+                    }
                 case "except":
                     // A range (D4341-D4342) or a single code.
                     if s.contains("-"), let r = CDTRange(s) { m.exceptRanges.append(r) } else { m.exceptCodes.insert(s) }

@@ -153,6 +153,8 @@ public struct RoutingRules: Sendable, Hashable {
     public var offer: Offer
     public var quietHours: QuietHours
     public var messages = MessageTemplates()
+    /// How a plan is split into visits (`visits`), in file order: the first rule matching a code wins.
+    public var visits: [VisitRule] = []
     public var locationOverrides: [String: LocationOverride]
 
     public func tier(named name: String) -> Tier? { tiers.first { $0.name == name } }

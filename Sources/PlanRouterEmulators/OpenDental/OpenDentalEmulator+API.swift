@@ -131,6 +131,9 @@ extension OpenDentalEmulator {
             return page(try appointments(o, q, stamp: try stamp("DateTStamp"))) { appointmentJSON($0, in: o, server: server) }
         case ("POST", "/appointments"):
             return try createAppointment(key, body: body)
+        case ("PUT", _) where path.hasPrefix("/appointments/"):
+            guard let n = Int64(path.dropFirst("/appointments/".count)) else { throw BadRequest(text: "AptNum must be a number") }
+            return try updateAppointment(key, n, body: body)
         case ("GET", "/schedules"):
             let day = q["date"] ?? LocalTimestamp(server, in: zone).dateText
             let from = q["dateStart"] ?? day
@@ -241,6 +244,43 @@ extension OpenDentalEmulator {
         return .json(
             201, created.0.json(in: created.1, server: now, procDescript: created.2),
             headers: [("Location", "/appointments/\(created.0.aptNum)")])
+    }
+
+    /// `PUT /appointments/{AptNum}`: AptDateTime, Op, ProvNum and Pattern change what they name; fields left out stay
+    /// as they are (Open Dental's documentation). Refuses an unknown appointment (404), one not Scheduled, and a new
+    /// time that overlaps another scheduled appointment in the operatory (an assumption, as for POST).
+    func updateAppointment(_ key: String, _ aptNum: Int64, body: [UInt8]) throws -> EmulatorResponse {
+        guard let json = try? JSONParser.parse(body), json.objectValue != nil else { throw BadRequest(text: "body must be a JSON object") }
+        let local = try json["AptDateTime"]?.stringValue.map { s throws -> LocalTimestamp in
+            guard let t = LocalTimestamp(s) else { throw BadRequest(text: "AptDateTime must be in yyyy-MM-dd HH:mm:ss format") }
+            return t
+        }
+        if let pattern = json["Pattern"]?.stringValue, pattern.isEmpty || !pattern.allSatisfy({ $0 == "X" || $0 == "/" }) {
+            throw BadRequest(text: "Pattern must be X and / only")
+        }
+        let updated: (ODAppointment, TimeZone, String) = try mutate(key) { o, now in
+            guard var a = o.appointments[aptNum] else { throw BadRequest(status: 404, text: "Appointment not found") }
+            guard a.aptStatus == "Scheduled" else { throw BadRequest(text: "Appointment status is \(a.aptStatus)") }
+            if let op = json["Op"]?.int64Value {
+                guard o.operatories[op] != nil else { throw BadRequest(text: "Op not found") }
+                a.op = op
+            }
+            if let local { a.aptDateTime = local.instant(in: o.timeZone) }
+            if let prov = json["ProvNum"]?.int64Value { a.provNum = prov }
+            if let pattern = json["Pattern"]?.stringValue { a.pattern = pattern }
+            let start = a.aptDateTime
+            let end = start.addingTimeInterval(Double(a.pattern.count * 300))
+            let clash = o.appointments.values.contains {
+                $0.aptNum != aptNum && $0.op == a.op && $0.aptStatus == "Scheduled" && $0.aptDateTime < end
+                    && $0.aptDateTime.addingTimeInterval(Double($0.pattern.count * 300)) > start
+            }
+            guard !clash else { throw BadRequest(text: "Appointment overlaps another appointment in this operatory") }
+            a.dateTStamp = now
+            o.appointments[aptNum] = a
+            let codes = o.procedures.values.filter { $0.aptNum == aptNum }.map(\.procCode).sorted().joined(separator: ", ")
+            return (a, o.timeZone, codes)
+        }
+        return .json(200, updated.0.json(in: updated.1, server: now, procDescript: updated.2))
     }
 
     /// `POST /schedules` for a blockout: `SchedDate`, `StartTime`, `StopTime` (office wall time),

@@ -24,6 +24,7 @@ public enum OpenDentalServer {
         }
         router.get("/api/v1/**", use: api)
         router.post("/api/v1/**", use: api)
+        router.put("/api/v1/**", use: api)
         router.delete("/api/v1/**", use: api)
 
         router.post("/_emulator/faults") { request, _ in

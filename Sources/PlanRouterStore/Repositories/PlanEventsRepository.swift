@@ -47,4 +47,34 @@ public enum PlanEventsRepository {
             rows.map(\.eventID),
             rows.map(\.occurredAt), rows.map { PostgresJSON($0.detail.serialized()) }, recordedAt)
     }
+
+    /// Where a booking came from: the `booked` or `rescheduled` event that made reservation `reservationID`
+    /// (its event id is the appointment request's id), the first booking of its chain of moves and how
+    /// many moves led here (the calendar file's stable UID and its SEQUENCE). Nil: no such event (a
+    /// booking made before events named their reservation).
+    public static func bookingOrigin(_ key: PlanKey, reservationID: Int64, on conn: PostgresConnection) async throws -> BookingOrigin? {
+        guard
+            let r = try await conn.query(
+                """
+                SELECT event_id, coalesce((detail->>'first_reservation_id')::int8, $3), coalesce((detail->>'sequence')::int8, 0)
+                FROM plan_events
+                WHERE organization_id = $1 AND plan_id = $2 AND kind IN ('booked', 'rescheduled') AND detail->>'reservation_id' = $3::text
+                ORDER BY id DESC LIMIT 1
+                """, key.organizationID, key.planID, reservationID
+            ).first
+        else { return nil }
+        return BookingOrigin(
+            requestID: try r.decode(0, as: String?.self), firstReservationID: try r.decode(1, as: Int64.self),
+            sequence: Int(try r.decode(2, as: Int64.self)))
+    }
+}
+
+/// A booking's origin in the case's history (`PlanEventsRepository.bookingOrigin`).
+public struct BookingOrigin: Sendable, Hashable {
+    /// The appointment request that wrote this booking to the PMS.
+    public var requestID: String?
+    /// The reservation of the first booking of the chain (the calendar UID's).
+    public var firstReservationID: Int64
+    /// How many times the booking moved (the calendar SEQUENCE).
+    public var sequence: Int
 }

@@ -73,6 +73,8 @@ public struct StoredPlan: Sendable {
     public var patientJSON: String
     public var providerID: String
     public var coordinatorID: String?
+    /// The PMS's patient id.
+    public var patientID: String = ""
 }
 
 /// A plan whose status a transition changed.
@@ -181,7 +183,8 @@ public enum PlansRepository {
     public static func stored(_ keys: [PlanKey], on tx: PostgresConnection) async throws -> [StoredPlan] {
         let rows = try await tx.query(
             """
-            SELECT organization_id, plan_id, location_id, acceptance_source, patient, provider_id, coordinator_id, total_fee_cents, patient_portion_cents
+            SELECT organization_id, plan_id, location_id, acceptance_source, patient, provider_id, coordinator_id, total_fee_cents, patient_portion_cents,
+                   patient_id
             FROM plans WHERE (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             """, keys.map(\.organizationID), keys.map(\.planID))
         return try rows.map { r in
@@ -189,7 +192,7 @@ public enum PlansRepository {
                 key: PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self)),
                 locationID: try r.decode(2, as: String.self), acceptanceSource: try r.decode(3, as: String.self),
                 patientJSON: try r.decode(4, as: PostgresJSON.self).text, providerID: try r.decode(5, as: String.self),
-                coordinatorID: try r.decode(6, as: String?.self))
+                coordinatorID: try r.decode(6, as: String?.self), patientID: try r.decode(9, as: String.self))
         }
     }
 

@@ -395,4 +395,20 @@ public enum ReservationsRepository {
             WHERE id = $1 AND organization_id = $2 AND plan_id = $3
             """, id, key.organizationID, key.planID, now)
     }
+
+    /// Ends an active booking of the plan (the patient moved it: `release_reason = reason`); its time is free
+    /// again for the exclusion constraint. Returns whether it was active.
+    public static func releaseBooking(
+        _ id: Int64, of key: PlanKey, reason: String, now: Date, on tx: PostgresConnection
+    ) async throws
+        -> Bool
+    {
+        try await tx.query(
+            """
+            UPDATE reservations SET active = false, released_at = $4, release_reason = $5, status = 'cancelled', changed_at = $4
+            WHERE id = $1 AND organization_id = $2 AND plan_id = $3 AND kind = 'booking' AND active
+            RETURNING id
+            """, id, key.organizationID, key.planID, now, reason
+        ).first != nil
+    }
 }

@@ -118,13 +118,13 @@ public enum TimersRepository {
 
     /// Schedules one timer of `kind` for a case and wakes the escalation workers (at commit).
     public static func schedule(
-        kind: String, key: PlanKey, locationID: String, dueAt: Date, now: Date, on tx: PostgresConnection
+        kind: String, key: PlanKey, locationID: String, dueAt: Date, step: Int32 = 0, now: Date, on tx: PostgresConnection
     ) async throws {
         _ = try await tx.execute(
             """
             INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, created_at)
-            VALUES ($1, $2, $3, $4, 0, $5, $6)
-            """, key.organizationID, key.planID, locationID, kind, dueAt, now)
+            VALUES ($1, $2, $3, $4, $7, $5, $6)
+            """, key.organizationID, key.planID, locationID, kind, dueAt, now, step)
         _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
     }
 

@@ -130,6 +130,20 @@ public enum WritebacksRepository {
         return out
     }
 
+    /// The write-back of a request (the one a moved booking replaces): its status and, once written, the PMS
+    /// appointment it made. Nil when the request never reached this connector.
+    public static func outcome(
+        organizationID: String, requestID: String, on conn: PostgresConnection
+    ) async throws -> (status: String, appointmentID: String?)? {
+        guard
+            let r = try await conn.query(
+                "SELECT status, pms_appointment_id FROM pms_writebacks WHERE organization_id = $1 AND request_id = $2 ORDER BY id DESC LIMIT 1",
+                organizationID, requestID
+            ).first
+        else { return nil }
+        return (try r.decode(0, as: String.self), try r.decode(1, as: String?.self))
+    }
+
     /// Counts by status (for `connector status` and tests).
     public static func counts(on conn: PostgresConnection) async throws -> [String: Int] {
         var out: [String: Int] = [:]

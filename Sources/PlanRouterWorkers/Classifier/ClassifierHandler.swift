@@ -47,6 +47,7 @@ public struct ClassifierHandler: EventHandler {
             IncomingEvent.decodeAll(events, as: PlanAccepted.self, letters: &letters), at: \.acceptedAt,
             field: "accepted_at", now: now, letters: &letters
         ).map { Accepted(incoming: $0.incoming, plan: $0.data) }
+        accepted = Self.refuseForeignVisits(accepted, letters: &letters)
         let modified = inWindow(
             IncomingEvent.decodeAll(events, as: PlanChanged.self, letters: &letters).filter { $0.data.change == .modified },
             at: \.changedAt, field: "changed_at", now: now, letters: &letters)
@@ -86,6 +87,7 @@ public struct ClassifierHandler: EventHandler {
             classifications.append((w, Classifier.classify(w.plan, rules: r, rulesVersion: version)))
         }
         try await insertClassifications(classifications, tx, now: now)
+        try await storeLaterVisits(classifications, tx, now: now)
         try await insertPlanEvents(accepted, winnerIDs: winnerIDs, classifications, tx, now: now)
         for (w, c) in classifications {
             outbox.append(classifiedEvent(w, c, now: now), topic: topics[.planClassified])
@@ -210,11 +212,12 @@ public struct ClassifierHandler: EventHandler {
             let base = a.incoming.event.type == .planChanged ? "modified" : "accepted"
             // The version's values, so analytics as of any instant read them from the history rather than
             // from the plans row, which the next version overwrites (docs/analytics.md).
-            let d: JSONObject = [
+            var d: JSONObject = [
                 "total_fee_cents": .int(a.plan.totalFeeCents), "procedures": .int(Int64(a.plan.procedures.count)),
                 "patient_portion_cents": a.plan.patientPortionCents.map(JSONValue.int) ?? .null,
                 "provider_id": .string(a.plan.providerID), "coordinator_id": a.plan.coordinatorID.map(JSONValue.string) ?? .null,
             ]
+            if let v = a.plan.visit { for e in Self.visitDetail(v) { d[e.key] = e.value } }
             rows.append(
                 PlanEventRow(
                     organizationID: a.plan.organizationID, planID: a.plan.planID, locationID: a.plan.locationID,

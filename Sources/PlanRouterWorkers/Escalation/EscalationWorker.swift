@@ -255,6 +255,8 @@ public final class EscalationWorker: Service {
             try await DepositExpiry.expire(expiries, offers: offers, in: tx, outbox: &outbox, now: now, sendAfter: quietEnd, logger: logger)
             let reminders = applied.filter { $0.action == TimersRepository.depositReminderAction }
             try await DepositExpiry.remind(reminders, topics: offers.topics, in: tx, outbox: &outbox, now: now, sendAfter: quietEnd)
+            let visits = applied.filter { $0.kind == VisitsRepository.timerKind }
+            try await VisitRouting.route(visits, topics: offers.topics, in: tx, outbox: &outbox, now: now, logger: logger)
             let escalations = applied.filter { $0.ladderAction == .coordinatorTask }
             if !escalations.isEmpty {
                 try await Escalations.createTasks(for: escalations, in: tx, outbox: &outbox, topics: offers.topics, now: now)

@@ -84,7 +84,10 @@ public struct LifecycleHandler: EventHandler {
             switch c.kind {
             case .appointment(let a):
                 switch a.status {
-                case .scheduled, .completed: try await booked(c, a, in: tx, now: now)
+                case .scheduled: try await booked(c, a, in: tx, now: now)
+                case .completed:
+                    try await booked(c, a, in: tx, now: now)
+                    try await visitCompleted(c, a, in: tx, now: now)
                 case .cancelled, .broken: try await reopen(c, a, in: tx, outbox: &outbox, now: now)
                 }
             case .plan(let p):
@@ -148,11 +151,18 @@ public struct LifecycleHandler: EventHandler {
     /// Finds the open case an appointment books: by plan_id, else the patient's most
     /// recent open case at the location whose procedures overlap the appointment's.
     func booked(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, now: Date) async throws {
-        guard
-            let (plan, acceptedAt) = try await PlansRepository.openCaseBooked(
-                organizationID: a.organizationID, planID: a.planID, locationID: a.locationID, patientID: a.patientID,
+        var found = try await PlansRepository.openCaseBooked(
+            organizationID: a.organizationID, planID: a.planID, locationID: a.locationID, patientID: a.patientID,
+            procedureCodes: a.procedureCodes ?? [], on: tx)
+        // The PMS names its own plan; a later visit's case is PlanRouter's follow-up of it.
+        if found == nil, let parent = a.planID,
+            let followUp = try await VisitsRepository.openFollowUp(organizationID: a.organizationID, parentPlanID: parent, on: tx)
+        {
+            found = try await PlansRepository.openCaseBooked(
+                organizationID: a.organizationID, planID: followUp, locationID: a.locationID, patientID: a.patientID,
                 procedureCodes: a.procedureCodes ?? [], on: tx)
-        else {
+        }
+        guard let (plan, acceptedAt) = found else {
             try await history(c, kind: "pms_appointment_unmatched", detail: [:], in: tx, now: now, plan: a.planID ?? "")
             return
         }
@@ -164,6 +174,25 @@ public struct LifecycleHandler: EventHandler {
                 "via": "pms", "appointment_id": .string(a.appointmentID), "appointment_start": .string(RFC3339.format(a.start)),
                 "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
             ], in: tx, now: now, plan: plan)
+    }
+
+    /// A completed appointment of a plan split into visits schedules the plan's next visit, due its
+    /// rule's interval after the completed appointment's start (docs/rules.md#visits).
+    func visitCompleted(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, now: Date) async throws {
+        // The case this appointment booked (a follow-up's, when the PMS names the parent plan), else the plan it names.
+        let planID =
+            try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx)?.planID
+            ?? a.planID
+        guard let planID,
+            let next = try await VisitsRepository.scheduleNext(
+                organizationID: a.organizationID, completedPlanID: planID, completedAt: a.start, now: now, on: tx)
+        else { return }
+        try await history(
+            c, kind: "visit_scheduled",
+            detail: [
+                "visit_number": .int(Int64(next.number)), "completed_plan_id": .string(planID),
+                "appointment_id": .string(a.appointmentID), "due_at": .string(RFC3339.format(next.dueAt)),
+            ], in: tx, now: now, plan: next.key.planID)
     }
 
     /// A cancelled appointment that had booked a case gives the case back to a coordinator.

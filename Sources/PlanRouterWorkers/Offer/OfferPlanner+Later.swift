@@ -5,8 +5,8 @@ import PlanRouterPostgres
 import PlanRouterStore
 
 extension OfferPlanner {
-    /// "Show me later times" on the booking page: holds up to the rules' number of openings for an open
-    /// case (offered or escalated) that start after `after` (the latest time the link offered), with
+    /// "Show me later times" on the booking page, and the openings of a reschedule link: holds up to the
+    /// rules' number of openings for an open or booked case (offered, escalated or booked) that start after `after` (the latest time the link offered), with
     /// the same eligibility as its offers (`OfferCase.slotRequest`: required role, preferred treating
     /// provider, fallback roles, chair minutes, preferences) inside the rules' horizon, in the caller's
     /// transaction and through the same hold insert as offers (the exclusion constraint arbitrates).
@@ -16,6 +16,8 @@ extension OfferPlanner {
     ) async throws -> [(reservationID: Int64, providerID: String)] {
         var cases = try await OfferCase.loadOffered([key], status: .offered, in: tx)
         if cases.isEmpty { cases = try await OfferCase.loadOffered([key], status: .escalated, in: tx) }
+        // A booked case moving its appointment (the reschedule link): its booking stays busy in the search.
+        if cases.isEmpty { cases = try await OfferCase.loadOffered([key], status: .booked, in: tx) }
         guard let c = cases.first else { return [] }
         try await rules.refreshIfNeeded(on: tx)
         let r = rules.rules(for: c.organizationID).rules.resolved(for: c.locationID)

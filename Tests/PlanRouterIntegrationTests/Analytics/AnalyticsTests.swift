@@ -447,7 +447,9 @@ import Testing
         let csv = r.csv().split(separator: "\n").map(String.init)
         #expect(csv.count == 7)
         #expect(csv[0].hasPrefix("tier,accepted_cases,accepted_cents,"))
-        #expect(csv[1] == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78,0,0,,0,0,")
+        #expect(
+            csv[1] == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78,0,0,,0,0,,0,0,"
+        )
         let json = try JSONParser.parse(r.json())
         #expect(json["total"]?["unscheduled_cents"] == .int(1_525_000))
         #expect(json["total"]?["booking_p50_seconds"] == .int(50400))
@@ -480,7 +482,7 @@ import Testing
         #expect(lines.count == 7)
         #expect(
             lines.dropFirst().first
-                == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78,0,0,,0,0,")
+                == "all,14,5000000,7,3350000,6,1525000,15250.00,30.5,1,125000,2,14.29,9,900,2520,6,50400,216000,9,7,77.78,0,0,,0,0,,0,0,")
         let table = try await CLI.run(args)
         #expect(table.status == 0, "stderr: \(table.stderr)")
         #expect(table.stdout.contains("all organizations") && table.stdout.contains("42.08%"))

@@ -97,8 +97,8 @@ import Testing
         #expect(report.total.presentedPlans == 4 && report.total.presentedAccepted == 2 && report.total.acceptancePercent == 50)
         #expect(report.tiers.first { $0.tier == "aesthetic" }?.presentedPlans == 1)  // presented only: a row of its own
         #expect(report.table().contains("50.00% (2/4)"))
-        // presented_plans, presented_accepted, acceptance_pct, then the deposit columns (none here).
-        #expect(report.csv().split(separator: "\n")[1].hasSuffix(",4,2,50,0,0,"))
+        // presented_plans, presented_accepted, acceptance_pct, then the deposit and follow-up columns (none here).
+        #expect(report.csv().split(separator: "\n")[1].hasSuffix(",4,2,50,0,0,,0,0,"))
         await h.close()
     }
 }

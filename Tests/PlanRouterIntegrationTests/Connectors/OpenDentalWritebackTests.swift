@@ -96,6 +96,46 @@ import Testing
         await h.close()
     }
 
+    /// The patient moved the booking (reschedule link): the second request names the first, and the write-back
+    /// moves the appointment the first one made (`PUT /appointments/{AptNum}`) instead of making a second one.
+    @Test func aMovedBookingMovesItsAppointmentInOpenDental() async throws {
+        let h = try await PipelineHarness()
+        let f = try await OpenDentalFixture(pool: h.pool)
+        let a = try f.addOffice("office-a", location: "loc-a")
+        let (pat, _, _) = try f.presentCrown(a)
+        let b = try await booked(f, a, patient: pat)
+        var moved = b.request
+        moved.requestID = "req-2"
+        moved.replacesRequestID = "req-1"
+        let newStart = RFC3339.parse("2026-12-03T15:00:00Z")!
+        moved.start = OffsetDateTime(newStart, in: OpenDentalFixture.newYork)
+        moved.end = OffsetDateTime(newStart.addingTimeInterval(5400), in: OpenDentalFixture.newYork)
+        let movedEvent = CloudEvent(
+            id: "req-2", source: "planrouter/booking", time: OpenDentalFixture.now, subject: moved.planID, data: moved)
+        // Both requests arrive in one batch: the move waits for the appointment it moves.
+        try await h.publish(events: [b.event.json, movedEvent.json], topic: h.topics[.appointmentRequests])
+        let worker = ConsumerWorker(
+            consumer: try h.consumer(group: "writeback", topics: [h.topics[.appointmentRequests]]), pool: h.pool,
+            handler: WritebackHandler(consumerName: "writeback", offices: [a.office]), clock: WallClock(), logger: testLogger)
+        let running = Running { try await worker.run() }
+        try await eventually("both requests consumed") { worker.stats.applied == 2 }
+        await running.stop()
+        try await f.withServer { (base: String) async throws in
+            let w = writer(f, a, base: base)
+            try await eventually("both written back") {
+                try await w.runOnce()
+                return try await f.count("SELECT count(*)::int8 FROM pms_writebacks WHERE status = 'written'") == 2
+            }
+        }
+        let made = f.emulator.scheduledAppointments(a.key)
+        try #require(made.count == 1)
+        #expect(made[0].note.contains("PlanRouter booking req-1"))
+        #expect(LocalTimestamp(made[0].aptDateTime, in: OpenDentalFixture.newYork).description == "2026-12-03 10:00:00")
+        #expect(made[0].pattern == String(repeating: "X", count: 18))
+        #expect(try await f.count("SELECT count(DISTINCT pms_appointment_id)::int8 FROM pms_writebacks") == 1)
+        await h.close()
+    }
+
     @Test func aRefusalReleasesTheBookingAndHandsTheCaseToACoordinator() async throws {
         let h = try await PipelineHarness()
         let f = try await OpenDentalFixture(pool: h.pool)

@@ -45,10 +45,11 @@ import Testing
             try await h.count("SELECT count(*) FROM outbox WHERE topic = 'patient.messages' AND published_at IS NOT NULL") == 1
         }
         // Accepted Tue 09:30 New York: today's first opening at least `offer.same_day_lead` (2 h) away,
-        // then one a day (spread over days); 150 chair minutes.
+        // then one a day (spread over days); 120 chair minutes: visit 1 is the placement alone (the visit
+        // rule's 120), the crown is a later visit.
         let held = try await holds(h, plan: "implant")
         #expect(held.map { local($0.start) } == ["2026-12-01T11:30:00-05:00", "2026-12-02T08:00:00-05:00", "2026-12-03T08:00:00-05:00"])
-        #expect(held.allSatisfy { $0.end - $0.start == 150 * 60 && $0.provider == "prov-3" })
+        #expect(held.allSatisfy { $0.end - $0.start == 120 * 60 && $0.provider == "prov-3" })
         #expect(try await h.count("SELECT count(*) FROM offers WHERE plan_id = 'implant' AND sla_met AND channel = 'sms'") == 1)
         #expect(try await h.count("SELECT count(*) FROM plans WHERE plan_id = 'implant' AND status = 'offered'") == 1)
         #expect(try await h.count("SELECT count(*) FROM timers WHERE plan_id = 'implant' AND status = 'pending'") == 3)

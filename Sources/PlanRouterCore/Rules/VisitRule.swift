@@ -1,0 +1,41 @@
+extension RoutingRules {
+    /// One `visits:` entry: which visit the matching procedures belong to and what that visit needs.
+    public struct VisitRule: Sendable, Hashable {
+        /// Names the rule in the classification's reasons (`name`).
+        public var name: String
+        public var match: CodeMatch
+        /// The visit (stage) of the plan, 1 = now (`visit`); procedures no rule matches belong to visit 1.
+        public var stage: Int
+        /// The minimum time between the previous visit and this one (`after`); ignored for the plan's first visit.
+        public var afterSeconds: Int
+        /// Chair minutes per matching procedure (`chair_minutes`): below the PMS's own minutes, above the code rules.
+        public var chairMinutes: Int?
+        /// The role the visit requires (`role`), below a procedure's own `provider_role`, above the tier's.
+        public var role: ProviderRole?
+        public var kind: VisitKind
+        /// Each matching procedure is a visit of its own, one after the other (`each: true`, e.g. SRP quadrants).
+        public var eachProcedure: Bool
+
+        public init(
+            name: String, match: CodeMatch, stage: Int, afterSeconds: Int = 0, chairMinutes: Int? = nil, role: ProviderRole? = nil,
+            kind: VisitKind = .staged, eachProcedure: Bool = false
+        ) {
+            self.name = name
+            self.match = match
+            self.stage = stage
+            self.afterSeconds = afterSeconds
+            self.chairMinutes = chairMinutes
+            self.role = role
+            self.kind = kind
+            self.eachProcedure = eachProcedure
+        }
+    }
+
+    /// The first visit rule matching a code, with how it matched (for the reasons).
+    public func visitRule(for code: String) -> (rule: VisitRule, how: String)? {
+        for r in visits {
+            if let how = r.match.explain(code) { return (r, how) }
+        }
+        return nil
+    }
+}
