@@ -16,8 +16,8 @@ struct VisitState {
 extension Simulator {
     /// Reports the appointments that started by `now` completed (those the patient shows up for).
     /// With `--pms events` the simulated PMS publishes `appointment.changed` completed.
+    /// With `--pms opendental` the front desk sets the emulator's appointment Complete, and the connector reports it.
     func completeStartedAppointments(now: Date) async throws {
-        guard settings.pms == .events else { return }
         let organization = model.organizationID
         let started = try await pool.withConnection {
             try await SimulationVisitsRepository.started(organizationID: organization, now: now, on: $0)
@@ -30,6 +30,10 @@ extension Simulator {
                 continue
             }
             counters["completed", default: 0] += 1
+            if settings.pms == .openDental {
+                try await completeInPractice(locationID: a.locationID, appointmentID: a.appointmentID)
+                continue
+            }
             completed.append(
                 CloudEvent(
                     id: "sim-completed-\(a.reservationID)", source: "simulator/pms", time: now,
@@ -44,6 +48,15 @@ extension Simulator {
         published.lifecycleInputs += completed.count
     }
 
+    /// The Open Dental appointment `<office>-apt-<AptNum>` set Complete in the emulator.
+    func completeInPractice(locationID: String, appointmentID: String?) async throws {
+        guard let office = practice.offices[locationID], let id = appointmentID, let range = id.range(of: "-apt-", options: .backwards),
+            let aptNum = Int64(id[range.upperBound...])
+        else { return }
+        _ = try await openDental.practice(office.customerKey, [.object(["do": "complete", "apt_num": .int(aptNum)])])
+        practice.dirty.insert(locationID)
+    }
+
     /// Makes each newly routed follow-up case an acceptance of the simulation: the parent's patient,
     /// tier and provider, accepted when routed; the patient's texts and emails now concern it.
     func adoptFollowUps() async throws {
@@ -52,13 +65,17 @@ extension Simulator {
             try await SimulationVisitsRepository.followUps(organizationID: organization, on: $0)
         }
         for f in routed where !visits.followUps.contains(f.followUpPlanID) {
-            guard var a = acceptances[f.parentPlanID] else { continue }
+            // With --pms opendental the parent is the connector's plan id; the simulator knows it by its own.
+            guard var a = acceptances[f.parentPlanID] ?? acceptances[practice.simulatorPlan[f.parentPlanID] ?? f.parentPlanID] else {
+                continue
+            }
             visits.followUps.insert(f.followUpPlanID)
+            let parent = a.planID
             a.planID = f.followUpPlanID
             a.at = f.acceptedAt
             acceptances[f.followUpPlanID] = a
             fillContacts()
-            for (contact, plan) in patients.contacts where plan == f.parentPlanID { patients.contacts[contact] = f.followUpPlanID }
+            for (contact, plan) in patients.contacts where plan == parent { patients.contacts[contact] = f.followUpPlanID }
         }
     }
 }

@@ -30,7 +30,11 @@ public enum SimulationVisitsRepository {
     public static func started(organizationID: String, now: Date, on conn: PostgresConnection) async throws -> [SimulatedAppointment] {
         try await conn.query(
             """
-            SELECT r.plan_id, r.location_id, r.patient_id, r.provider_id, r.appointment_id, r.id, lower(r.operatory_during),
+            SELECT r.plan_id, r.location_id, r.patient_id, r.provider_id,
+                   -- A PlanRouter booking is the appointment its write-back made in the PMS (when there is one).
+                   coalesce(r.appointment_id, (SELECT w.pms_appointment_id FROM pms_writebacks w
+                                               WHERE w.organization_id = r.organization_id AND w.plan_id = r.plan_id
+                                                 AND w.status = 'written' ORDER BY w.id DESC LIMIT 1)), r.id, lower(r.operatory_during),
                    (extract(epoch FROM upper(r.operatory_during) - lower(r.operatory_during)) / 60)::int8
             FROM reservations r
             JOIN plans p ON p.organization_id = r.organization_id AND p.plan_id = r.plan_id
