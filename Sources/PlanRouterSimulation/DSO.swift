@@ -68,7 +68,14 @@ struct DSO {
         ],
         "add_on": [
             (0.40, [("D1351", "Sealant - per tooth", 6_500, nil)]),
-            (0.40, [("D4341", "Periodontal scaling and root planing, 4+ teeth", 28_000, nil)]),
+            // Two quadrants: the rules make each its own visit, the second routed a week after the first is completed.
+            (
+                0.40,
+                [
+                    ("D4341", "Periodontal scaling and root planing, 4+ teeth, upper right", 28_000, nil),
+                    ("D4341", "Periodontal scaling and root planing, 4+ teeth, lower right", 28_000, nil),
+                ]
+            ),
             (0.20, [("D0150", "Comprehensive oral evaluation", 12_000, nil)]),
         ],
     ]

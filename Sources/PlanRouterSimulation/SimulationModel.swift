@@ -52,6 +52,9 @@ public struct SimulationModel: Sendable {
     public var coordinatorDeclined = 0.15
     /// With `--pms opendental`: the month's existing appointments the front desk breaks, 1-48 h ahead.
     public var brokenShare = 0.01
+    /// Chance the patient shows up for a booked appointment, which the PMS then reports completed when its
+    /// start passes (`--pms events`); a completed visit of a plan split into visits leads to its next visit.
+    public var showRate = 0.9
 
     public init() {}
 
@@ -67,6 +70,7 @@ public struct SimulationModel: Sendable {
             "coordinator_books": \.coordinatorBooks, "coordinator_declined": \.coordinatorDeclined,
             "accept_presented": \.acceptPresented, "broken_share": \.brokenShare,
             "opt_out_share": \.optOutShare, "reply_share": \.replyShare, "mean_hours_to_pay": \.meanHoursToPay,
+            "show_rate": \.showRate,
         ]
     }
 
@@ -95,4 +99,6 @@ public struct SimulationModel: Sendable {
     public static let baselineDaysToBooking = "2-4 days"
     public static let baselineUnscheduledShare = 0.27
     public static let baselineMonthlyUnscheduledDollars = 93_000
+    /// The benchmarks give no figure for re-booked recalls and follow-ups; the row shows that rather than a made-up one.
+    public static let baselineFollowUpRebooked = "no figure"
 }

@@ -16,6 +16,9 @@ public struct SimulationOutcome: Sendable {
     public var firstOfferSecondsP50: Double?
     public var slaMetShare: Double?
     public var sameDayShare: Double?
+    /// Follow-up cases (later visits) routed in the month and how many of them were booked by its end.
+    public var followUpsRouted = 0
+    public var followUpsBooked = 0
     public var counters: [String: Int] = [:]
     /// Plans presented in the month and how many of them were accepted (`presented_plans`).
     public var presented = 0
@@ -72,6 +75,8 @@ public struct SimulationOutcome: Sendable {
                 """, organization, from, to)[0]
             o.presented = try rate.decode(0, as: Int.self)
             o.presentedAccepted = try rate.decode(1, as: Int.self)
+            (o.followUpsRouted, o.followUpsBooked) = try await SimulationVisitsRepository.rebooking(
+                organizationID: organization, from: from, to: to, on: conn)
             return o
         }
     }
@@ -110,6 +115,9 @@ public struct SimulationOutcome: Sendable {
         let acceptance = presented > 0 ? Double(presentedAccepted) / Double(presented) : nil
         out +=
             "  plan acceptance rate                    \(MetricPad.pad("", 20))\(pct(acceptance)) (\(presentedAccepted) of \(presented) presented; a model input, accept_presented = \(model.acceptPresented))\n"
+        let rebooked = followUpsRouted > 0 ? Double(followUpsBooked) / Double(followUpsRouted) : nil
+        out +=
+            "  recall/follow-up re-booked              \(MetricPad.pad(SimulationModel.baselineFollowUpRebooked, 20))\(pct(rebooked)) (\(followUpsBooked) of \(followUpsRouted) follow-up cases routed)\n"
         out +=
             "\n  baseline: \(SimulationModel.baselineDaysToBooking) to booking and \(Int(SimulationModel.baselineUnscheduledShare * 100))% unscheduled (about $\(SimulationModel.baselineMonthlyUnscheduledDollars / 1000),000 a month in the benchmarks' worked example)\n"
         out +=

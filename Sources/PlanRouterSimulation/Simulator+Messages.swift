@@ -32,15 +32,20 @@ extension Simulator {
     /// Reads what patients received since the last look and decides how each reacts.
     func observeInboxes(now: Date) async throws {
         guard let channels = settings.patientChannels else { return }
-        if patients.contacts.isEmpty {
-            for a in acceptances.values {
-                guard let patient = (try? a.event.decode(PlanAccepted.self))?.patient else { continue }
-                for contact in [patient.phone, patient.email].compactMap({ $0 }) { patients.contacts[contact] = a.planID }
-            }
-        }
+        fillContacts()
         let (received, next) = try await PatientInbox(channels: channels).fetch(after: patients.cursor)
         patients.cursor = next
         for m in received { react(to: m, now: now) }
+    }
+
+    /// Maps each patient's number and address to their accepted plan, once (follow-up cases take
+    /// their parent's contacts over when they are routed: Simulator+Visits.swift).
+    func fillContacts() {
+        guard patients.contacts.isEmpty else { return }
+        for a in acceptances.values where !visits.followUps.contains(a.planID) {
+            guard let patient = (try? a.event.decode(PlanAccepted.self))?.patient else { continue }
+            for contact in [patient.phone, patient.email].compactMap({ $0 }) { patients.contacts[contact] = a.planID }
+        }
     }
 
     /// Without patient channels: a message as the pipeline published it, read off Kafka, is what the
@@ -49,12 +54,7 @@ extension Simulator {
     func react(toPublished message: PatientMessage, now: Date) {
         let body = message.link.map { message.body.contains($0) ? message.body : message.body + " " + $0 } ?? message.body
         let received = ReceivedMessage(channel: message.channel == .sms ? .sms : .email, to: message.to, from: "", body: body)
-        if patients.contacts.isEmpty {
-            for a in acceptances.values {
-                guard let patient = (try? a.event.decode(PlanAccepted.self))?.patient else { continue }
-                for contact in [patient.phone, patient.email].compactMap({ $0 }) { patients.contacts[contact] = a.planID }
-            }
-        }
+        fillContacts()
         react(to: received, now: max(now, message.sendAfter ?? now))
     }
 

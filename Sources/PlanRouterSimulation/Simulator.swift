@@ -64,6 +64,7 @@ public actor Simulator {
     var acceptances: [String: DSO.Acceptance] = [:]
     var patients = PatientMessagingState()
     var practice = PracticeState()
+    var visits = VisitState()
 
     public init(
         model: SimulationModel, settings: Settings, pool: PostgresPool, brokers: String, kafkaProperties: [String: String], logger: Logger
@@ -173,6 +174,7 @@ public actor Simulator {
                     nextScheduleRefresh = nextScheduleRefresh.addingTimeInterval(Self.scheduleRefreshInterval)
                 }
             }
+            try await completeStartedAppointments(now: now)
             try await perform(due: now)
             try await waitForQuiet(at: now)
             try await observe(now: now)
@@ -279,6 +281,8 @@ public actor Simulator {
     /// Reads what the cluster sent: patient messages (from the emulators) and coordinator tasks (from Kafka:
     /// coordinators are staff), and decides how people react.
     func observe(now: Date) async throws {
+        // Before reading messages: a follow-up routed in this step may already have sent its offer.
+        try await adoptFollowUps()
         try await observeInboxes(now: now)
         while true {
             let messages = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(20))

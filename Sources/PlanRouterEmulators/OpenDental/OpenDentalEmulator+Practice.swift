@@ -69,6 +69,9 @@ extension OpenDentalEmulator {
         case "break":
             try breakAppointment(key, aptNum: try int("apt_num"))
             return .object([:])
+        case "complete":
+            try completeAppointment(key, aptNum: try int("apt_num"))
+            return .object([:])
         case let other:
             throw OpenDentalEmulatorError("unknown action \(other.isEmpty ? "(no \"do\")" : other)")
         }
@@ -84,7 +87,8 @@ extension OpenDentalEmulator {
             ($0.pollStarts[key] ?? 0, $0.frontDesk[key] ?? 0, $0.holdBlockoutsMade[key] ?? 0, $0.referenceStarts[key] ?? 0)
         }
         let scheduled = o.appointments.values.filter { $0.aptStatus == "Scheduled" }
-        let written = scheduled.filter { $0.note.contains(bookingMarker) }
+        // A written-back appointment the patient came to is Complete: still in the PMS.
+        let written = o.appointments.values.filter { ["Scheduled", "Complete"].contains($0.aptStatus) && $0.note.contains(bookingMarker) }
         var b = JSONObjectBuilder()
         b.set("poll_starts", counts.0)
         b.set("reference_starts", counts.3)

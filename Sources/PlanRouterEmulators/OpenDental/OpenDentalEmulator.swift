@@ -283,9 +283,14 @@ public final class OpenDentalEmulator: Sendable {
     }
 
     /// The patient does not come, or the front desk breaks the appointment.
-    public func breakAppointment(_ office: String, aptNum: Int64) throws {
+    public func breakAppointment(_ office: String, aptNum: Int64) throws { try setStatus(office, aptNum: aptNum, "Broken") }
+
+    /// The patient came: the front desk sets the appointment complete.
+    public func completeAppointment(_ office: String, aptNum: Int64) throws { try setStatus(office, aptNum: aptNum, "Complete") }
+
+    func setStatus(_ office: String, aptNum: Int64, _ status: String) throws {
         try mutate(office) { o, now in
-            o.appointments[aptNum]?.aptStatus = "Broken"
+            o.appointments[aptNum]?.aptStatus = status
             o.appointments[aptNum]?.dateTStamp = now
         }
     }

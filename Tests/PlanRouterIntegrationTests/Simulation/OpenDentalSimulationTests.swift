@@ -76,7 +76,7 @@ import FoundationNetworking
 
             let eager = [
                 "accept_presented=1", "mean_hours_to_book_from_offer=1", "book_from_offer.surgical=1", "book_from_offer.restorative=1",
-                "book_from_offer.aesthetic=1", "book_from_offer.add_on=1", "front_desk_share=0.3", "broken_share=0.05",
+                "book_from_offer.aesthetic=1", "book_from_offer.add_on=1", "front_desk_share=0.3", "broken_share=0.05", "show_rate=1",
             ].flatMap { ["--param", $0] }
             let run = try await CLI.run(["simulate"] + shape + eager, env: env, timeout: .seconds(150))
             #expect(run.status == 0, "simulate failed: \(run.stderr.suffix(2000)) (process logs in \(dir.path))")
@@ -112,12 +112,14 @@ import FoundationNetworking
                 }
             }
             #expect(!booked.isEmpty, "nobody booked: the test would prove nothing")
+            let end = try await pool.withConnection { try await $0.query("SELECT now FROM sim_clock")[0].decode(0, as: Date.self) }
             for b in booked {
                 let office = try #require(b.office, "booking of \(b.plan) has no written write-back")
                 let aptNum = try #require(b.appointment.flatMap { Int64($0.dropFirst("\(office)-apt-".count)) })
                 let apt = try #require(
                     emulator.office("\(office)-key")?.appointments[aptNum], "\(b.plan): no appointment \(aptNum) in the PMS")
-                #expect(apt.aptStatus == "Scheduled" && apt.note.contains("PlanRouter booking"))
+                // Everyone shows up: an appointment whose start the month passed is Complete, set by the front desk.
+                #expect(apt.aptStatus == (apt.aptDateTime <= end ? "Complete" : "Scheduled") && apt.note.contains("PlanRouter booking"))
                 #expect(b.patient == "\(office)-pat-\(apt.patNum)")
             }
         }

@@ -1,0 +1,76 @@
+import Foundation
+import PlanRouterCore
+import PlanRouterPostgres
+import PlanRouterStore
+import Testing
+
+/// `planrouter simulate --pms events` over two weeks of add-on plans only (scaling and root planing
+/// is two quadrants a week apart): booked appointments are completed when their start passes, so the
+/// second quadrant is routed as a follow-up case inside the month, and the outcome counts it.
+@Suite struct FollowUpSimulationTests {
+    @Test func aCompletedFirstQuadrantRoutesTheSecondAsAFollowUpThatTheOutcomeCounts() async throws {
+        let url = try await MigratedDatabase.fresh(prefix: "simfu")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("simfu-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let processes = Spawned(log: dir)
+        defer { processes.stopAll() }
+        let helpers = OpenDentalSimulationTests()
+
+        let bootstrap = dir.appendingPathComponent("bootstrap")
+        try processes.start(["dev-broker", "--bootstrap-file", bootstrap.path, "--partitions", "2"], env: [:])
+        let brokers = try await helpers.waitForFile(bootstrap)
+        let (publicPort, staffPort) = (try NotifyFixture.freePort(), try NotifyFixture.freePort())
+        var env = [
+            "PLANROUTER_DATABASE_URL": url, "PLANROUTER_KAFKA_BROKERS": brokers, "PLANROUTER_CLOCK": "simulated",
+            "PLANROUTER_KAFKA_PROPERTIES": "session.timeout.ms=6000,fetch.wait.max.ms=10", "PLANROUTER_METRICS_PORT": "0",
+            "PLANROUTER_BOOKING_SECRET": "simulation-test-secret-0123456789abcdef",
+            "PLANROUTER_HTTP_PORT": "\(publicPort)", "PLANROUTER_STAFF_PORT": "\(staffPort)",
+            "PLANROUTER_BOOKING_BASE_URL": "http://127.0.0.1:\(publicPort)", "PLANROUTER_STAFF_BASE_URL": "http://127.0.0.1:\(staffPort)",
+        ]
+        let pool = PostgresPool(conninfo: url, size: 2, logger: testLogger)
+        try await pool.withConnection { try await DatabaseClock.set(RFC3339.parse("2026-11-01T00:00:00Z")!, on: $0) }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        try await helpers.cli(["locations", "load", repo.appendingPathComponent("scripts/lib/demo-locations.yaml").path], env)
+        let rulesFile = dir.appendingPathComponent("rules.yaml")
+        try await helpers.cli(["rules", "defaults"], env).write(to: rulesFile, atomically: true, encoding: .utf8)
+        try await helpers.cli(["rules", "load", rulesFile.path, "--organization", "org-sim"], env)
+        let key = try #require(
+            try await helpers.cli(["staff", "add-key", "--org", "org-sim", "--role", "coordinator", "--name", "sim"], env)
+                .split(separator: "\n").first { $0.hasPrefix("key: ") }.map { $0.dropFirst(5).trimmingCharacters(in: .whitespaces) })
+        env["PLANROUTER_STAFF_API_KEY"] = key
+        for kind in ["classifier", "offer", "escalation", "relay"] {
+            try processes.start(["worker", kind, "--log-level", "error"], env: env)
+        }
+        try processes.start(["serve", "--log-level", "error"], env: env)
+        try await helpers.waitForHealth("http://127.0.0.1:\(publicPort)/healthz")
+        try await helpers.waitForHealth("http://127.0.0.1:\(staffPort)/healthz")
+
+        // Add-on plans only, every patient books the first offer and shows up: the second quadrant of
+        // each scaling and root planing is routed a week after the first is completed.
+        let params = [
+            "accept_presented=1", "tier_mix.surgical=0", "tier_mix.restorative=0", "tier_mix.aesthetic=0", "tier_mix.add_on=1",
+            "book_from_offer.add_on=1", "mean_hours_to_book_from_offer=1", "front_desk_share=0", "decline_share=0", "show_rate=1",
+        ].flatMap { ["--param", $0] }
+        let run = try await CLI.run(
+            ["simulate", "--locations", "2", "--days", "14", "--plans", "10", "--seed", "7", "--pms", "events"] + params, env: env,
+            timeout: .seconds(300))
+        #expect(run.status == 0, "simulate failed: \(run.stderr.suffix(2000)) (process logs in \(dir.path))")
+
+        let routed = try await pool.withConnection {
+            try await $0.query(
+                """
+                SELECT v.follow_up_plan_id, v.kind FROM plan_visits v
+                JOIN plans p ON p.organization_id = v.organization_id AND p.plan_id = v.follow_up_plan_id
+                WHERE v.organization_id = 'org-sim' AND v.routed_at IS NOT NULL
+                """
+            ).map { (plan: try $0.decode(0, as: String.self), kind: try $0.decode(1, as: String.self)) }
+        }
+        #expect(!routed.isEmpty, "no follow-up case was routed: \(run.stdout)")
+        #expect(routed.allSatisfy { $0.plan.hasSuffix("/visit-2") && $0.kind == "staged" })
+        // The outcome counts exactly the routed follow-ups in its re-booked row.
+        let row = try #require(run.stdout.split(separator: "\n").first { $0.contains("recall/follow-up re-booked") }, "\(run.stdout)")
+        #expect(row.contains("of \(routed.count) follow-up cases routed"), "\(row)")
+        await pool.close()
+    }
+}
