@@ -96,15 +96,7 @@ public enum BookingRouter {
         let asJSON = wantsJSON(request)
         guard let token = context.parameters.get("token") else { return notFound(asJSON) }
         // Only what the page's form and the JSON API send: anything else is not a booking.
-        switch RequestMediaType(request) {
-        case .json, .form: break
-        case .other, .missing:
-            return asJSON
-                ? json(.unsupportedMediaType, .object(["error": "unsupported_media_type", "message": "send a form or application/json"]))
-                : html(
-                    .unsupportedMediaType,
-                    BookingPages.page(title: "Unsupported request", body: "<h1>Please choose one of the times offered.</h1>"))
-        }
+        if let refused = refuseUnlessFormOrJSON(request, asJSON: asJSON) { return refused }
         guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes) else {
             return asJSON
                 ? json(.badRequest, .object(["error": "bad_request", "message": "reservation_id is required"]))
@@ -158,12 +150,10 @@ public enum BookingRouter {
         return rescheduleResponse(try await service.reschedule(token: token), asJSON: asJSON)
     }
 
-    /// Moves the booking to the chosen held opening (`reservation_id`, form or JSON).
-    static func reschedule(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
-        let asJSON = wantsJSON(request)
-        guard let token = context.parameters.get("token") else { return notFound(asJSON) }
+    /// 415 for a body that is neither the page's form nor JSON; nil when it is one of them.
+    static func refuseUnlessFormOrJSON(_ request: Request, asJSON: Bool) -> Response? {
         switch RequestMediaType(request) {
-        case .json, .form: break
+        case .json, .form: return nil
         case .other, .missing:
             return asJSON
                 ? json(.unsupportedMediaType, .object(["error": "unsupported_media_type", "message": "send a form or application/json"]))
@@ -171,6 +161,13 @@ public enum BookingRouter {
                     .unsupportedMediaType,
                     BookingPages.page(title: "Unsupported request", body: "<h1>Please choose one of the times offered.</h1>"))
         }
+    }
+
+    /// Moves the booking to the chosen held opening (`reservation_id`, form or JSON).
+    static func reschedule(_ request: Request, _ context: BasicRequestContext, _ service: BookingService) async throws -> Response {
+        let asJSON = wantsJSON(request)
+        guard let token = context.parameters.get("token") else { return notFound(asJSON) }
+        if let refused = refuseUnlessFormOrJSON(request, asJSON: asJSON) { return refused }
         guard let body = try? await request.body.collect(upTo: service.configuration.maximumBodyBytes),
             let reservationID = reservationID(in: body, contentType: request.headers[.contentType])
         else {
