@@ -22,10 +22,13 @@ public struct PracticeOutcome: Sendable {
     /// Plans booked in PlanRouter with no appointment in the emulator (refused, pending, or lost).
     public var notInPMS: [String] = []
 
-    func render(cases: Int) -> String {
+    /// `cases`: cases opened for plans signed in the PMS; `followUps`: follow-up visit cases PlanRouter
+    /// routed itself (they have no plan of their own in the PMS, so they are not compared).
+    func render(cases: Int, followUps: Int) -> String {
         var out = "\n  in the emulated PMS (Open Dental emulator, \(offices) offices; the connector polled it and wrote bookings back):\n"
         out += "    plans presented / signed in the PMS     \(presented) / \(signed); cases PlanRouter opened: \(cases)"
-        out += cases == signed ? " (one per signed plan)\n" : " (DIFFERS from the signed plans)\n"
+        out += cases == signed ? " (one per signed plan)" : " (DIFFERS from the signed plans)"
+        out += followUps > 0 ? ", plus \(followUps) follow-up visit case(s)\n" : "\n"
         out +=
             "    appointments written back by PlanRouter \(writtenBack) (bookings live in PlanRouter: \(bookedInPlanRouter); refused by the PMS: \(refused))\n"
         out += "    front-desk bookings in the PMS          \(frontDesk); appointments broken: \(broken)\n"

@@ -125,7 +125,7 @@ public struct SimulationOutcome: Sendable {
         out +=
             "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
         out += renderMessaging()
-        if let pms { out += pms.render(cases: accepted) }
+        if let pms { out += pms.render(cases: accepted - followUpsRouted, followUps: followUpsRouted) }
         return out
     }
 }
