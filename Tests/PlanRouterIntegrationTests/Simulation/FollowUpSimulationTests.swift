@@ -20,13 +20,7 @@ import Testing
         try processes.start(["dev-broker", "--bootstrap-file", bootstrap.path, "--partitions", "2"], env: [:])
         let brokers = try await helpers.waitForFile(bootstrap)
         let (publicPort, staffPort) = (try NotifyFixture.freePort(), try NotifyFixture.freePort())
-        var env = [
-            "PLANROUTER_DATABASE_URL": url, "PLANROUTER_KAFKA_BROKERS": brokers, "PLANROUTER_CLOCK": "simulated",
-            "PLANROUTER_KAFKA_PROPERTIES": "session.timeout.ms=6000,fetch.wait.max.ms=10", "PLANROUTER_METRICS_PORT": "0",
-            "PLANROUTER_BOOKING_SECRET": "simulation-test-secret-0123456789abcdef",
-            "PLANROUTER_HTTP_PORT": "\(publicPort)", "PLANROUTER_STAFF_PORT": "\(staffPort)",
-            "PLANROUTER_BOOKING_BASE_URL": "http://127.0.0.1:\(publicPort)", "PLANROUTER_STAFF_BASE_URL": "http://127.0.0.1:\(staffPort)",
-        ]
+        var env = OpenDentalSimulationTests.environment(url: url, brokers: brokers, publicPort: publicPort, staffPort: staffPort)
         let pool = PostgresPool(conninfo: url, size: 2, logger: testLogger)
         try await pool.withConnection { try await DatabaseClock.set(RFC3339.parse("2026-11-01T00:00:00Z")!, on: $0) }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

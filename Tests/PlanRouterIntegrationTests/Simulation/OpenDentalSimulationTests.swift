@@ -17,6 +17,19 @@ import FoundationNetworking
 /// the Open Dental emulator in this process (so the test reads what the practices hold), and a
 /// short month: two offices, two days, a handful of plans, everyone eager to book.
 @Suite struct OpenDentalSimulationTests {
+    /// What every process of a simulation test runs with: the database, the private broker, the
+    /// simulated clock and the two HTTP surfaces on free ports.
+    static func environment(url: String, brokers: String, publicPort: Int, staffPort: Int) -> [String: String] {
+        [
+            "PLANROUTER_DATABASE_URL": url, "PLANROUTER_KAFKA_BROKERS": brokers, "PLANROUTER_CLOCK": "simulated",
+            // The mock broker holds every group join for session.timeout.ms - 1 s; it answers an empty fetch after fetch.wait.max.ms.
+            "PLANROUTER_KAFKA_PROPERTIES": "session.timeout.ms=6000,fetch.wait.max.ms=10", "PLANROUTER_METRICS_PORT": "0",
+            "PLANROUTER_BOOKING_SECRET": "simulation-test-secret-0123456789abcdef",
+            "PLANROUTER_HTTP_PORT": "\(publicPort)", "PLANROUTER_STAFF_PORT": "\(staffPort)",
+            "PLANROUTER_BOOKING_BASE_URL": "http://127.0.0.1:\(publicPort)", "PLANROUTER_STAFF_BASE_URL": "http://127.0.0.1:\(staffPort)",
+        ]
+    }
+
     @Test func aShortMonthThroughTheEmulatorLeavesOneCasePerSignedPlanAndEveryBookingInThePMS() async throws {
         let url = try await MigratedDatabase.fresh(prefix: "simod")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("simod-\(UUID().uuidString.prefix(8))")
@@ -28,15 +41,9 @@ import FoundationNetworking
         try processes.start(["dev-broker", "--bootstrap-file", bootstrap.path, "--partitions", "2"], env: [:])
         let brokers = try await waitForFile(bootstrap)
         let (publicPort, staffPort) = (try NotifyFixture.freePort(), try NotifyFixture.freePort())
-        var env = [
-            "PLANROUTER_DATABASE_URL": url, "PLANROUTER_KAFKA_BROKERS": brokers, "PLANROUTER_CLOCK": "simulated",
-            // The mock broker holds every group join for session.timeout.ms - 1 s; it answers an empty fetch after fetch.wait.max.ms.
-            "PLANROUTER_KAFKA_PROPERTIES": "session.timeout.ms=6000,fetch.wait.max.ms=10", "PLANROUTER_METRICS_PORT": "0",
-            "PLANROUTER_BOOKING_SECRET": "simulation-test-secret-0123456789abcdef",
-            "PLANROUTER_HTTP_PORT": "\(publicPort)", "PLANROUTER_STAFF_PORT": "\(staffPort)",
-            "PLANROUTER_BOOKING_BASE_URL": "http://127.0.0.1:\(publicPort)", "PLANROUTER_STAFF_BASE_URL": "http://127.0.0.1:\(staffPort)",
-            "PLANROUTER_CALENDAR_STALE_HOURS": "36", "PLANROUTER_OPENDENTAL_DEVELOPER_KEY": "dev-key",
-        ]
+        var env = Self.environment(url: url, brokers: brokers, publicPort: publicPort, staffPort: staffPort)
+        env["PLANROUTER_CALENDAR_STALE_HOURS"] = "36"
+        env["PLANROUTER_OPENDENTAL_DEVELOPER_KEY"] = "dev-key"
         let pool = PostgresPool(conninfo: url, size: 2, logger: testLogger)
         try await pool.withConnection { try await DatabaseClock.set(RFC3339.parse("2026-11-01T00:00:00Z")!, on: $0) }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
