@@ -310,8 +310,8 @@ struct PlanStates {
 /// procedures) the oldest half is forgotten (they are read again if they come back).
 final class SeenPlans: Sendable {
     let limit: Int
-    private let stamps = Mutex<[Int64: LocalTimestamp]>([:])
-    private let procedures = Mutex<[Int64: ProcedureVersion]>([:])
+    private let planStamps = Mutex(BoundedMemo<LocalTimestamp>())
+    private let procedures = Mutex(BoundedMemo<ProcedureVersion>())
 
     /// A procedurelog row as read: its stamp, and a digest of the whole row, so that a change inside
     /// the same second (Open Dental's stamps have one-second resolution) still counts as a change.
@@ -336,26 +336,33 @@ final class SeenPlans: Sendable {
     }
 
     func remember(procedures read: [(procNum: Int64, version: ProcedureVersion)]) {
-        procedures.withLock { s in
-            for (num, version) in read { s[num] = version }
-            if s.count > limit {
-                let oldest = s.sorted { ($0.value.stamp?.description ?? "") < ($1.value.stamp?.description ?? "") }
-                for (num, _) in oldest.prefix(s.count - limit / 2) { s[num] = nil }
-            }
-        }
+        procedures.withLock { $0.set(read.map { ($0.procNum, $0.version, $0.version.stamp) }, limit: limit) }
     }
 
     /// The plans among `plans` already read at the same stamp.
     func unchanged(_ plans: [ODTreatPlanRecord]) -> [Int64] {
-        stamps.withLock { s in plans.filter { s[$0.num] == $0.edited }.map(\.num) }
+        planStamps.withLock { memo in plans.filter { memo[$0.num] == $0.edited }.map(\.num) }
     }
 
     func remember(_ plans: [(Int64, LocalTimestamp)]) {
-        stamps.withLock { s in
-            for (num, edited) in plans { s[num] = edited }
-            if s.count > limit {
-                for (num, _) in s.sorted(by: { $0.value < $1.value }).prefix(s.count - limit / 2) { s[num] = nil }
-            }
-        }
+        planStamps.withLock { $0.set(plans.map { ($0.0, $0.1, $0.1) }, limit: limit) }
+    }
+}
+
+/// Values by Open Dental record number; past `limit` entries the oldest half (by edit stamp) is forgotten.
+struct BoundedMemo<Value: Equatable & Sendable>: Sendable {
+    private struct Entry: Sendable {
+        var value: Value
+        /// As text: `yyyy-MM-dd HH:mm:ss` sorts as it reads; no stamp sorts first.
+        var age: String
+    }
+    private var entries: [Int64: Entry] = [:]
+
+    subscript(num: Int64) -> Value? { entries[num]?.value }
+
+    mutating func set(_ items: [(num: Int64, value: Value, stamp: LocalTimestamp?)], limit: Int) {
+        for item in items { entries[item.num] = Entry(value: item.value, age: item.stamp?.description ?? "") }
+        guard entries.count > limit else { return }
+        for (num, _) in entries.sorted(by: { $0.value.age < $1.value.age }).prefix(entries.count - limit / 2) { entries[num] = nil }
     }
 }
