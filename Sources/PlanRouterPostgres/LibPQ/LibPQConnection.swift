@@ -24,12 +24,22 @@ final class LibPQConnection: @unchecked Sendable {
         finish()
     }
 
+    /// Session settings every connection starts with; a caller's `settings` override them.
+    ///
+    /// `jit=off`: PostgreSQL JIT-compiles a statement whose *estimated* cost passes
+    /// `jit_above_cost`, and our statements are short OLTP ones whose estimates can be
+    /// large (correlated subqueries over a big outbox): the stalled-case watchdog's
+    /// statement, which returns in 3 ms, spent 6–11 s compiling on every round while a
+    /// backlog filled the outbox (docs/benchmarks.md, "Where PostgreSQL's time goes").
+    static let sessionDefaults = ["jit": "off"]
+
     /// Connects (blocking) and prepares the session for the text formats the decoders expect.
     static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) throws -> LibPQConnection {
         // Keywords before "dbname" are defaults: with expand_dbname, the settings in the
         // user's conninfo (expanded from "dbname") override them.
         var keywords = ["connect_timeout", "fallback_application_name", "client_encoding"]
         var values = ["10", "planrouter", "UTF8"]
+        let settings = sessionDefaults.merging(settings) { _, given in given }
         if !settings.isEmpty {
             // Session settings travel in the startup packet (no extra round trip); libpq's
             // `options` escapes spaces and backslashes with a backslash.
