@@ -204,19 +204,42 @@ public enum SuppressionsRepository {
     /// The keyword of suppressions that come from the PMS's consent flag, not from a text.
     public static let pmsKeyword = "PMS_CONSENT"
 
-    /// The PMS's SMS consent for a number: no consent suppresses it; consent lifts only a suppression
-    /// the PMS made (a STOP texted by the patient stands until they text START).
-    public static func applyPMSConsent(
-        organizationID: String, phone: String, smsConsent: Bool, now: Date, on conn: PostgresConnection
-    )
-        async throws
-    {
-        if smsConsent {
+    /// One number's consent as the PMS stated it: no consent suppresses the number; consent lifts
+    /// only a suppression the PMS made (a STOP texted by the patient stands until they text START).
+    public struct PMSConsent: Sendable, Equatable {
+        public var organizationID: String
+        public var phone: String
+        public var smsConsent: Bool
+        public init(organizationID: String, phone: String, smsConsent: Bool) {
+            self.organizationID = organizationID
+            self.phone = phone
+            self.smsConsent = smsConsent
+        }
+    }
+
+    /// A batch's consents in two statements, not one per plan (a round trip per acceptance was
+    /// the classifier's only per-event statement). For a number stated more than once, the last
+    /// statement in `consents` order wins, as applying them one by one would.
+    public static func applyPMSConsent(_ consents: [PMSConsent], now: Date, on conn: PostgresConnection) async throws {
+        var last: [String: Int] = [:]
+        for (i, c) in consents.enumerated() { last[c.organizationID + "\u{0}" + c.phone] = i }
+        let final = last.values.sorted().map { consents[$0] }
+        let given = final.filter(\.smsConsent)
+        let refused = final.filter { !$0.smsConsent }
+        if !given.isEmpty {
             _ = try await conn.execute(
-                "DELETE FROM sms_suppressions WHERE organization_id = $1 AND phone = $2 AND keyword = $3", organizationID, phone, pmsKeyword
-            )
-        } else {
-            try await optOut(organizationID: organizationID, phone: phone, keyword: pmsKeyword, now: now, on: conn)
+                """
+                DELETE FROM sms_suppressions s USING unnest($1::text[], $2::text[]) AS u(o, p)
+                WHERE s.organization_id = u.o AND s.phone = u.p AND s.keyword = $3
+                """, given.map(\.organizationID), given.map(\.phone), pmsKeyword)
+        }
+        if !refused.isEmpty {
+            _ = try await conn.execute(
+                """
+                INSERT INTO sms_suppressions (organization_id, phone, keyword, opted_out_at)
+                SELECT o, p, $3, $4 FROM unnest($1::text[], $2::text[]) AS u(o, p)
+                ON CONFLICT (organization_id, phone) DO NOTHING
+                """, refused.map(\.organizationID), refused.map(\.phone), pmsKeyword, now)
         }
     }
 

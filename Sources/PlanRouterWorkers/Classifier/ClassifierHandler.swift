@@ -74,11 +74,12 @@ public struct ClassifierHandler: EventHandler {
         try await withdrawEarlierOffers(winners.filter { replaced.contains($0.key) }, tx, now: now)
         let winnerIDs = Set(winners.map(\.eventKey))
         // The PMS's SMS consent, as of the newest acceptance, applies to the organization's texts (docs/messaging.md).
-        for w in winners {
-            guard let phone = w.plan.patient.phone else { continue }
-            try await SuppressionsRepository.applyPMSConsent(
-                organizationID: w.plan.organizationID, phone: phone, smsConsent: w.plan.patient.smsConsent, now: now, on: tx)
-        }
+        try await SuppressionsRepository.applyPMSConsent(
+            winners.compactMap { w in
+                w.plan.patient.phone.map {
+                    .init(organizationID: w.plan.organizationID, phone: $0, smsConsent: w.plan.patient.smsConsent)
+                }
+            }, now: now, on: tx)
 
         try await replaceProcedures(winners, replacing: replaced, tx)
         var classifications: [(Accepted, Classification)] = []

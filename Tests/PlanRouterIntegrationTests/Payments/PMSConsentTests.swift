@@ -41,4 +41,31 @@ import Testing
         await run.stop()
         await h.close()
     }
+
+    /// One batch states the same number twice (two plans of one patient): the later statement wins,
+    /// as it would applied one at a time, in either order.
+    @Test func withinOneBatchTheLaterStatementOfANumbersConsentWins() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        let clock = ManualClock(RFC3339.parse("2026-11-30T16:00:00Z")!)
+        try await h.publish(events: [
+            Self.accepted(plan: "a1", consent: false, at: "2026-11-30T10:15:00-05:00"),
+            Self.accepted(plan: "a2", consent: true, at: "2026-11-30T10:16:00-05:00"),
+        ])
+        let classifier = try h.classifier(clock: clock)
+        var run = Running { try await classifier.run() }
+        try await eventually("both plans stored") { try await h.count("SELECT count(*) FROM plans WHERE plan_id IN ('a1', 'a2')") == 2 }
+        #expect(try await h.count(Self.suppressions) == 0)
+        await run.stop()
+
+        try await h.publish(events: [
+            Self.accepted(plan: "b1", consent: true, at: "2026-11-30T10:17:00-05:00"),
+            Self.accepted(plan: "b2", consent: false, at: "2026-11-30T10:18:00-05:00"),
+        ])
+        let again = try h.classifier(clock: clock)
+        run = Running { try await again.run() }
+        try await eventually("both plans stored") { try await h.count("SELECT count(*) FROM plans WHERE plan_id IN ('b1', 'b2')") == 2 }
+        #expect(try await h.count(Self.suppressions + " AND keyword = 'PMS_CONSENT'") == 1)
+        await run.stop()
+        await h.close()
+    }
 }
