@@ -8,10 +8,15 @@ enum MigratedDatabase {
     private static let template = TemplateOnce()
 
     /// A new, migrated database; returns its conninfo.
+    ///
+    /// Named like `TestDatabase.fresh`'s ("<prefix>_<unix seconds>_<random>") so that the
+    /// stale ones are dropped: Swift Testing has no async teardown, and a suite run leaves
+    /// a few hundred of these behind (~10 MB each).
     static func fresh(prefix: String = "pr") async throws -> String {
         let server = try TestDatabase.serverURL()
         let tmpl = try await template.name(server: server)
-        let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+        let random = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(8)
+        let name = "\(prefix)_\(Int(Date().timeIntervalSince1970))_\(random)"
         let admin = try await PostgresConnection.connect(server, logger: testLogger)
         defer { admin.close() }
         try await admin.simpleQuery("CREATE DATABASE \(name) TEMPLATE \(tmpl)")
@@ -30,8 +35,13 @@ actor TemplateOnce {
     }
 
     private static func create(server: String) async throws -> String {
-        let name = "planrouter_tmpl_\(ProcessInfo.processInfo.processIdentifier)"
+        let now = Int(Date().timeIntervalSince1970)
+        let name = "planrouter_tmpl_\(now)_\(String(format: "%08x", UInt32(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)))"
         let admin = try await PostgresConnection.connect(server, logger: testLogger)
+        // Once per test process: the databases earlier runs left (any prefix, and their
+        // templates), more than an hour old so a concurrent run's are never touched.
+        try await TestDatabase.dropStale(
+            pattern: "^[a-z]+_[0-9]+_[0-9a-f]{8}$|^planrouter_tmpl_[0-9]+_[0-9a-f]{8}$", now: now, admin: admin)
         try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name)")
         try await admin.simpleQuery("CREATE DATABASE \(name)")
         admin.close()

@@ -32,16 +32,16 @@ enum TestDatabase {
         let name = "\(prefix)_\(now)_\(random)"
         let admin = try await PostgresConnection.connect(server, logger: logger)
         defer { admin.close() }
-        try await dropStale(prefix: prefix, now: now, admin: admin)
+        try await dropStale(pattern: "^\(NSRegularExpression.escapedPattern(for: prefix))_[0-9]+_[0-9a-f]{8}$", now: now, admin: admin)
         // Identifiers cannot be bound; `name` is generated above from [a-z0-9_] only.
         try await admin.simpleQuery("CREATE DATABASE \"\(name)\"")
         return conninfo(server, database: name)
     }
 
-    private static func dropStale(prefix: String, now: Int, admin: PostgresConnection) async throws {
-        let rows = try await admin.query(
-            "SELECT datname FROM pg_database WHERE datname ~ $1",
-            "^\(NSRegularExpression.escapedPattern(for: prefix))_[0-9]+_[0-9a-f]{8}$")
+    /// Drops the databases whose names match `pattern` (a generated shape ending in
+    /// "_<unix seconds>_<8 hex>") and whose stamp is more than an hour old.
+    static func dropStale(pattern: String, now: Int, admin: PostgresConnection) async throws {
+        let rows = try await admin.query("SELECT datname FROM pg_database WHERE datname ~ $1", pattern)
         for row in rows {
             let name = try row.decode(0, as: String.self)
             guard let created = Int(name.split(separator: "_").dropLast().last ?? ""), now - created > 3600 else {
