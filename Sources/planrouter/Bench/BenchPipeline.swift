@@ -523,19 +523,70 @@ struct BenchPipeline: AsyncParsableCommand {
             if waiting == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let published = try await pool.withConnection {
+        try await printPublishedLatency(pool: pool, pattern: pattern, outgoing: outgoing, messageTopics: messageTopics)
+    }
+
+    /// Acceptance sent → offer message published: percentiles, by second of sending (to show
+    /// there is no drift), and by hop, so a p99 can be traced to the stage that adds it.
+    /// Hops: sent → the classifier's transaction (its outbox row's `created_at`) → plan.classified
+    /// published by the relay → the offer transaction (`offers.sent_at`) → the message published.
+    private func printPublishedLatency(
+        pool: PostgresPool, pattern: String, outgoing: String, messageTopics: (String, String)
+    ) async throws {
+        let rows = try await pool.withConnection {
             try await $0.query(
                 """
-                SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
-                FROM (SELECT extract(epoch FROM published_at) * 1000 - sent_ms AS ms FROM (\(outgoing)) x WHERE published_at IS NOT NULL) y
-                """, pattern, messageTopics.0, messageTopics.1)[0]
+                WITH m AS (
+                    SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms,
+                           o.published_at
+                    FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
+                    WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
+                c AS (
+                    SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
+                    FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
+                x AS (
+                    SELECT floor((m.sent_ms - min(m.sent_ms) OVER ()) / 1000)::int AS second,
+                           extract(epoch FROM m.published_at) * 1000 - m.sent_ms AS ms,
+                           extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS h1,
+                           extract(epoch FROM c.published_at - c.created_at) * 1000 AS h2,
+                           extract(epoch FROM o.sent_at - c.published_at) * 1000 AS h3,
+                           extract(epoch FROM m.published_at - o.sent_at) * 1000 AS h4
+                    FROM m JOIN c USING (plan_id)
+                    JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial')
+                SELECT -1, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h1), percentile_cont(0.99) WITHIN GROUP (ORDER BY h1),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h2), percentile_cont(0.99) WITHIN GROUP (ORDER BY h2),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h3), percentile_cont(0.99) WITHIN GROUP (ORDER BY h3),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h4), percentile_cont(0.99) WITHIN GROUP (ORDER BY h4)
+                FROM x
+                UNION ALL
+                SELECT second, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), 0, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms),
+                       max(ms), 0, 0, 0, 0, 0, 0, 0, 0
+                FROM x GROUP BY second
+                ORDER BY 1
+                """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
         }
+        guard let all = rows.first, try all.decode(0, as: Int.self) == -1, try all.decode(1, as: Int.self) > 0 else {
+            benchPrint("acceptance to offer message published: no published offer message to measure")
+            return
+        }
+        func v(_ r: PostgresRow, _ i: Int) throws -> Double { try r.decode(i, as: Double?.self) ?? 0 }
         benchPrint(
             String(
                 format:
-                    "acceptance to offer message published: %d messages/tasks; p50 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",
-                try published.decode(0, as: Int.self), try published.decode(1, as: Double?.self) ?? 0,
-                try published.decode(2, as: Double?.self) ?? 0, try published.decode(3, as: Double?.self) ?? 0))
+                    "acceptance to offer message published: %d offers; p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms (relay has the delivery report)",
+                try all.decode(1, as: Int.self), try v(all, 2), try v(all, 3), try v(all, 4), try v(all, 5)))
+        let bySecond = try rows.dropFirst().map {
+            String(format: "%d:%.0f/%.0f", try $0.decode(0, as: Int.self), try v($0, 2), try v($0, 4))
+        }
+        benchPrint("  published, by second of sending (second:p50/p99 ms): \(bySecond.joined(separator: " "))")
+        benchPrint(
+            String(
+                format:
+                    "  by hop, p50/p99 ms: sent → classifier transaction %.1f/%.1f; → plan.classified published %.1f/%.1f; → offer transaction %.1f/%.1f; → offer message published %.1f/%.1f",
+                try v(all, 6), try v(all, 7), try v(all, 8), try v(all, 9), try v(all, 10), try v(all, 11), try v(all, 12),
+                try v(all, 13)))
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
