@@ -15,10 +15,13 @@ extension RoutingRules {
         public var kind: VisitKind
         /// Each matching procedure is a visit of its own, one after the other (`each: true`, e.g. SRP quadrants).
         public var eachProcedure: Bool
+        /// The visit is offered as a series (`series: true`): routed as soon as the previous visit is booked, not
+        /// completed, with openings from that booking's start + `after` (a patient books all SRP quadrants at once).
+        public var series: Bool
 
         public init(
             name: String, match: CodeMatch, stage: Int, afterSeconds: Int = 0, chairMinutes: Int? = nil, role: ProviderRole? = nil,
-            kind: VisitKind = .staged, eachProcedure: Bool = false
+            kind: VisitKind = .staged, eachProcedure: Bool = false, series: Bool = false
         ) {
             self.name = name
             self.match = match
@@ -28,6 +31,7 @@ extension RoutingRules {
             self.role = role
             self.kind = kind
             self.eachProcedure = eachProcedure
+            self.series = series
         }
     }
 

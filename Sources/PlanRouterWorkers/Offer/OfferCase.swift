@@ -24,6 +24,8 @@ struct OfferCase {
     var slaSeconds: Int
     var providerRole: String?
     var reasons: [String]
+    /// A series visit's earliest opening (its previous visit's booked start + the rule's interval), epoch seconds.
+    var notBefore: Int64?
 
     var key: PlanKey { PlanKey(organizationID: organizationID, planID: planID) }
     var location: LocationKey { LocationKey(organizationID: organizationID, locationID: locationID) }
@@ -54,11 +56,14 @@ struct OfferCase {
         SlotRequest(
             providerID: providerRole == nil ? providerID : nil, providerRole: providerRole, preferredProviderID: providerID,
             fallbackRoles: providerRole == nil ? [] : tier.roleFallback, durationMinutes: chairMinutes,
-            earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules)),
+            earliest: bounded(max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules))),
             latest: now + Int64(rules.offer.horizonDays) * 86_400,
             count: count, spreadOverDays: rules.offer.spreadOverDays, timesOfDay: timesOfDay, weekdays: weekdays,
             allowedBlockoutKinds: allowedBlockoutKinds)
     }
+
+    /// `earliest`, moved up to the series bound: no opening of a series visit starts before it, on any path.
+    func bounded(_ earliest: Int64) -> Int64 { max(earliest, notBefore ?? .min) }
 
     /// Loads the plans named by plan.classified events; events whose plan moved on are returned as skipped with a reason.
     static func load(
@@ -99,7 +104,7 @@ struct OfferCase {
                     path: d.path, chairMinutes: d.chairMinutes,
                     depositCents: d.depositCents, valueCents: d.valueCents,
                     slaSeconds: d.firstOfferSLAMinutes * 60, providerRole: d.providerRole?.rawValue,
-                    reasons: d.reasons))
+                    reasons: d.reasons, notBefore: r.notBefore.map { Int64($0.timeIntervalSince1970) }))
         }
         return (cases, skipped)
     }
@@ -117,7 +122,7 @@ struct OfferCase {
                 path: CasePath(rawValue: r.path) ?? .callback, chairMinutes: r.chairMinutes,
                 depositCents: r.depositCents, valueCents: r.valueCents,
                 slaSeconds: r.slaSeconds, providerRole: r.providerRole,
-                reasons: r.reasons)
+                reasons: r.reasons, notBefore: r.notBefore.map { Int64($0.timeIntervalSince1970) })
         }
     }
 }

@@ -5,10 +5,10 @@ import PlanRouterStore
 import Testing
 
 /// `planrouter simulate --pms events` over two weeks of add-on plans only (scaling and root planing
-/// is two quadrants a week apart): booked appointments are completed when their start passes, so the
-/// second quadrant is routed as a follow-up case inside the month, and the outcome counts it.
+/// is two quadrants a week apart, a series): booking the first quadrant routes the second as a
+/// follow-up case inside the month, and the outcome counts it.
 @Suite struct FollowUpSimulationTests {
-    @Test func aCompletedFirstQuadrantRoutesTheSecondAsAFollowUpThatTheOutcomeCounts() async throws {
+    @Test func aBookedFirstQuadrantRoutesTheSecondAsAFollowUpThatTheOutcomeCounts() async throws {
         let url = try await MigratedDatabase.fresh(prefix: "simfu")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("simfu-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -41,7 +41,7 @@ import Testing
         try await helpers.waitForHealth("http://127.0.0.1:\(staffPort)/healthz")
 
         // Add-on plans only, every patient books the first offer and shows up: the second quadrant of
-        // each scaling and root planing is routed a week after the first is completed.
+        // each scaling and root planing is routed when the first is booked.
         let params = [
             "accept_presented=1", "tier_mix.surgical=0", "tier_mix.restorative=0", "tier_mix.aesthetic=0", "tier_mix.add_on=1",
             "book_from_offer.add_on=1", "mean_hours_to_book_from_offer=1", "front_desk_share=0", "decline_share=0", "show_rate=1",
