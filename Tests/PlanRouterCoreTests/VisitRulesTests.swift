@@ -189,6 +189,40 @@ import Testing
             })
     }
 
+    // MARK: the surgeon
+
+    @Test func theImplantSurgeryNeedsTheSurgeonAndFallsBackToADentist() throws {
+        // Without a role from the PMS, the placement rule's oral_surgeon; its fallback applies to that role only.
+        let p = try plan([Fixtures.procedure("D6010", 240_000), Fixtures.procedure("D6065", 180_000)])
+        let c = Classifier.classify(p, rules: .defaults, rulesVersion: 0)
+        #expect(c.providerRole == .oralSurgeon)
+        let surgical = try #require(RoutingRules.defaults.tier(named: "surgical"))
+        let implant = RoutingRules.defaults.roleFallback(for: "oral_surgeon", codes: ["D6010", "D6065"], tier: surgical)
+        #expect(implant.roles == ["dentist"] && implant.rule == "implant placement")
+        // A crown's dentist (restoration rule, no fallback) and a tier role fall back only as the tier says (none).
+        #expect(RoutingRules.defaults.roleFallback(for: "dentist", codes: ["D6065"], tier: surgical).roles.isEmpty)
+        #expect(RoutingRules.defaults.roleFallback(for: "oral_surgeon", codes: ["D7210"], tier: surgical).roles.isEmpty)
+    }
+
+    @Test func aVisitFallbackNeedsTheRulesRoleAndKnownOtherRoles() {
+        #expect(
+            only(
+                problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role_fallback: [dentist] }\n"),
+                "visits[0].role_fallback",
+                "needs a role on the same rule: the roles tried when no provider with it is free"))
+        #expect(
+            only(
+                problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [oral_surgeon] }\n"),
+                "visits[0].role_fallback", "lists the rule's own role oral_surgeon"))
+        #expect(
+            problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [barber] }\n").contains {
+                $0.hasPrefix("visits[0].role_fallback[0]") && $0.contains("unknown role")
+            })
+        #expect(
+            problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [dentist, dentist] }\n")
+                .contains { $0.hasPrefix("visits[0].role_fallback[1]") && $0.contains("duplicate role dentist") })
+    }
+
     // MARK: series
 
     @Test func theDefaultScalingQuadrantsAreASeriesAndTheImplantCrownIsNot() throws {

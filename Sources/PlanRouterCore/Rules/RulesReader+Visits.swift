@@ -27,11 +27,13 @@ extension RulesReader {
 
     mutating func readVisit(_ node: Node, _ path: String) -> RoutingRules.VisitRule? {
         let before = errors.count
-        let entries = mapping(node, path, allowed: ["name", "match", "visit", "after", "chair_minutes", "role", "kind", "each", "series"])
+        let entries = mapping(
+            node, path, allowed: ["name", "match", "visit", "after", "chair_minutes", "role", "role_fallback", "kind", "each", "series"])
         guard let entries else { return nil }
         var rule = RoutingRules.VisitRule(name: "", match: .init(), stage: 0)
         var sawAfter: Node?
         var sawSeries: Node?
+        var sawFallback: Node?
         for (key, v) in entries {
             let p = child(path, key)
             switch key {
@@ -60,6 +62,9 @@ extension RulesReader {
                 } else {
                     fail(p, v, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
                 }
+            case "role_fallback":
+                sawFallback = v
+                rule.roleFallback = readRoleFallback(v, p)
             case "kind":
                 guard let s = string(v, p) else { continue }
                 if let kind = VisitKind(rawValue: s) { rule.kind = kind } else { fail(p, v, "must be staged or recall") }
@@ -79,6 +84,12 @@ extension RulesReader {
         }
         if sawAfter == nil, rule.stage > 1 || rule.eachProcedure {
             fail(child(path, "after"), node, "is required for a later visit: the minimum time after the previous one, e.g. 12w")
+        }
+        // A fallback replaces a required role: without `role` there is nothing to fall back from.
+        if let fallback = sawFallback, rule.role == nil {
+            fail(child(path, "role_fallback"), fallback, "needs a role on the same rule: the roles tried when no provider with it is free")
+        } else if let fallback = sawFallback, let role = rule.role, rule.roleFallback.contains(role.rawValue) {
+            fail(child(path, "role_fallback"), fallback, "lists the rule's own role \(role.rawValue)")
         }
         if let series = sawSeries, rule.series { checkSeries(rule, series, child(path, "series")) }
         return errors.count == before ? rule : nil

@@ -49,17 +49,24 @@ struct OfferCase {
     }
 
     /// The slot request of this case (`SlotRequest` explains the order). The classified role is a hard
-    /// constraint and the treating provider only preferred among the providers having it; the tier's
-    /// `role_fallback` roles are tried only when none of them has an opening. With no role required, the
+    /// constraint and the treating provider only preferred among the providers having it; the visit rule's or
+    /// tier's `role_fallback` roles are tried only when none of them has an opening. With no role required, the
     /// treating provider only.
     func slotRequest(rules: RoutingRules, tier: RoutingRules.Tier, now: Int64, zone: TimeZone, count: Int) -> SlotRequest {
         SlotRequest(
             providerID: providerRole == nil ? providerID : nil, providerRole: providerRole, preferredProviderID: providerID,
-            fallbackRoles: providerRole == nil ? [] : tier.roleFallback, durationMinutes: chairMinutes,
+            fallbackRoles: roleFallback(rules, tier).roles, durationMinutes: chairMinutes,
             earliest: bounded(max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules))),
             latest: now + Int64(rules.offer.horizonDays) * 86_400,
             count: count, spreadOverDays: rules.offer.spreadOverDays, timesOfDay: timesOfDay, weekdays: weekdays,
             allowedBlockoutKinds: allowedBlockoutKinds)
+    }
+
+    /// The roles tried when no provider with the required role has an opening: the `role_fallback` of the visit
+    /// rule requiring that role (named, for the offer's history), else the tier's; none when no role is required.
+    func roleFallback(_ rules: RoutingRules, _ tier: RoutingRules.Tier) -> (roles: [String], rule: String?) {
+        guard let providerRole else { return ([], nil) }
+        return rules.roleFallback(for: providerRole, codes: procedureCodes, tier: tier)
     }
 
     /// `earliest`, moved up to the series bound: no opening of a series visit starts before it, on any path.
