@@ -201,11 +201,16 @@ public struct LifecycleHandler: EventHandler {
             ], in: tx, now: now, plan: next.key.planID)
     }
 
-    /// A cancelled appointment that had booked a case gives the case back to a coordinator.
+    /// A cancelled (or broken: a no-show) appointment that had booked a case gives the case back to a coordinator:
+    /// the appointment that booked it, or, where no PMS appointment stands for a PlanRouter booking yet, the
+    /// appointment naming the case's plan at the booking's start.
     func reopen(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+        var booked = try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx)
+        if booked == nil, let plan = a.planID {
+            booked = try await PlansRepository.bookedUnlinked(organizationID: a.organizationID, planID: plan, start: a.start, on: tx)
+        }
         guard
-            let booked = try await PlansRepository.bookedByAppointment(
-                organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx),
+            let booked,
             let reopened = try await PlansRepository.transition([(booked, .escalated)], from: [.booked], now: now, on: tx).first
         else { return }
         let reason = "the booked appointment was \(a.status.rawValue) in the PMS"
