@@ -472,6 +472,10 @@ public struct BookingService: Sendable {
             CloudEvent(id: requestID, source: "planrouter/booking", time: now, subject: key.planID, data: request),
             topic: configuration.topics[.appointmentRequests])
         try await confirmation(key, patientID: plan.patientID, requestID: requestID, outbox: &outbox, now: now, in: tx)
+        try await SeriesVisits.booked(
+            key, start: Date(timeIntervalSince1970: Double(opening.start)), appointmentID: nil, source: "planrouter/booking",
+            eventID: requestID,
+            now: now, on: tx)
         return requestID
     }
 

@@ -9,6 +9,9 @@ struct DSO {
         var zone: TimeZone
         var dentists: [String]
         var injectors: [String]
+        /// An oral surgeon at every other location (the first, third, …): the default implant-placement rule
+        /// requires one and falls back to a dentist where there is none.
+        var surgeons: [String]
     }
 
     struct Acceptance {
@@ -86,7 +89,8 @@ struct DSO {
             let loc = Location(
                 id: "sim-loc-\(i + 1)", zone: TimeZone(identifier: DSO.zones[i % DSO.zones.count])!,
                 dentists: (1...m.dentistsPerLocation).map { "sim-loc-\(i + 1)-dr\($0)" },
-                injectors: (1...max(1, m.injectorsPerLocation)).map { "sim-loc-\(i + 1)-inj\($0)" })
+                injectors: (1...max(1, m.injectorsPerLocation)).map { "sim-loc-\(i + 1)-inj\($0)" },
+                surgeons: i % 2 == 0 ? ["sim-loc-\(i + 1)-os1"] : [])
             locations.append(loc)
         }
         let ops = (1...m.operatoriesPerLocation).map { "op-\($0)" }
@@ -102,7 +106,7 @@ struct DSO {
                 let day = cal.date(byAdding: .day, value: d, to: first)!
                 let wd = cal.component(.weekday, from: day)
                 guard wd != 1 && wd != 7 else { continue }
-                for p in loc.dentists + loc.injectors {
+                for p in loc.dentists + loc.injectors + loc.surgeons {
                     let open = cal.date(bySettingHour: 8, minute: 0, second: 0, of: day)!
                     let close = cal.date(bySettingHour: 17, minute: 0, second: 0, of: day)!
                     blocks.append(ScheduleChanged.Block(providerID: p, start: open, end: close))
@@ -132,6 +136,7 @@ struct DSO {
             let providers =
                 loc.dentists.map { ScheduleChanged.Provider(id: $0, roles: [.dentist], operatoryIDs: Array(ops.dropLast())) }
                 + loc.injectors.map { ScheduleChanged.Provider(id: $0, roles: [.injector], operatoryIDs: Array(ops.suffix(1))) }
+                + loc.surgeons.map { ScheduleChanged.Provider(id: $0, roles: [.oralSurgeon], operatoryIDs: Array(ops.dropLast())) }
             guard let from = DSO.date(first, cal), let to = DSO.date(last, cal) else { continue }
             schedules.append(
                 CloudEvent(

@@ -19,6 +19,8 @@ public struct SimulationOutcome: Sendable {
     /// Follow-up cases (later visits) routed in the month and how many of them were booked by its end.
     public var followUpsRouted = 0
     public var followUpsBooked = 0
+    /// Cases the lifecycle re-opened to a coordinator after their appointment was broken (no-shows among them).
+    public var reopenedAfterBroken = 0
     public var counters: [String: Int] = [:]
     /// Plans presented in the month and how many of them were accepted (`presented_plans`).
     public var presented = 0
@@ -77,6 +79,8 @@ public struct SimulationOutcome: Sendable {
             o.presentedAccepted = try rate.decode(1, as: Int.self)
             (o.followUpsRouted, o.followUpsBooked) = try await SimulationVisitsRepository.rebooking(
                 organizationID: organization, from: from, to: to, on: conn)
+            o.reopenedAfterBroken = try await SimulationVisitsRepository.reopenedAfterBroken(
+                organizationID: organization, from: from, to: to, on: conn)
             return o
         }
     }
@@ -124,6 +128,10 @@ public struct SimulationOutcome: Sendable {
             "  patients: \(counters["booked_link", default: 0]) booked by link, \(counters["booked_pms", default: 0]) booked in the PMS (front desk or coordinator), "
         out +=
             "\(counters["booking_conflict", default: 0]) link conflicts, \(counters["declined", default: 0] + counters["task_declined", default: 0]) declined; \(counters["tasks", default: 0]) coordinator tasks\n"
+        // The model decides who shows (show_rate); the pipeline's history says which no-shows reached a coordinator.
+        out +=
+            "  appointments: \(counters["completed", default: 0]) kept, \(counters["no_show", default: 0]) no-shows (show_rate \(model.showRate)), "
+            + "broken in the PMS; \(reopenedAfterBroken) cases re-opened to a coordinator after a broken appointment\n"
         out += renderMessaging()
         if let pms { out += pms.render(cases: accepted - followUpsRouted, followUps: followUpsRouted) }
         return out

@@ -64,10 +64,17 @@ extension Simulator {
         try await od.setClock(settings.start.addingTimeInterval(-2 * 86_400))
         for loc in dso.locations {
             var office = PracticeState.Office(customerKey: "\(loc.id)-key", zone: loc.zone)
-            let people = loc.dentists + loc.injectors
+            let people = loc.dentists + loc.injectors + loc.surgeons
             let made = try await od.practice(
                 office.customerKey,
-                people.map { .object(["do": "provider", "abbr": .string(String($0.split(separator: "-").last ?? "DOC").uppercased())]) })
+                people.map { p in
+                    var action: JSONObject = [
+                        "do": "provider", "abbr": .string(String(p.split(separator: "-").last ?? "DOC").uppercased()),
+                    ]
+                    // The surgeon's specialty is what the connector reads as the oral_surgeon role.
+                    if loc.surgeons.contains(p) { action["specialty"] = "Oral Surgery" }
+                    return .object(action)
+                })
             for (p, r) in zip(people, made) { office.providers[p] = r["ProvNum"]?.int64Value }
             // As the DSO's calendars have them: the dentists share the first operatories, the injector has the last.
             let names = (1...model.operatoriesPerLocation).map { "op-\($0)" }
@@ -80,7 +87,7 @@ extension Simulator {
                     .object(["do": "operatory", "name": .string($0), "prov_dentist": .int(office.providers[$1] ?? 0)])
                 })
             for (n, r) in zip(names, ops) { office.operatories[n] = r["OperatoryNum"]?.int64Value }
-            for d in loc.dentists { office.providerOps[d] = names.dropLast().compactMap { office.operatories[$0] } }
+            for d in loc.dentists + loc.surgeons { office.providerOps[d] = names.dropLast().compactMap { office.operatories[$0] } }
             for i in loc.injectors { office.providerOps[i] = names.suffix(1).compactMap { office.operatories[$0] } }
 
             var actions: [JSONValue] = [.object(["do": "patient", "fname": "Regular", "lname": "Patients"])]

@@ -3,7 +3,8 @@ import PlanRouterCore
 import PlanRouterStore
 
 /// Appointments kept and the visits they lead to: when a booked appointment's start passes on the
-/// simulated clock the patient shows (`show_rate`) and the PMS reports it completed; a plan split into
+/// simulated clock the patient shows (`show_rate`) and the PMS reports it completed, or does not and
+/// the PMS reports it broken (the lifecycle re-opens the case to a coordinator); a plan split into
 /// visits then has its next visit routed by the cluster as a follow-up case, which the simulated
 /// patient treats like a first offer (docs/simulation.md).
 struct VisitState {
@@ -14,46 +15,45 @@ struct VisitState {
 }
 
 extension Simulator {
-    /// Reports the appointments that started by `now` completed (those the patient shows up for).
-    /// With `--pms events` the simulated PMS publishes `appointment.changed` completed.
-    /// With `--pms opendental` the front desk sets the emulator's appointment Complete, and the connector reports it.
+    /// Reports the appointments that started by `now`: completed when the patient shows up (`show_rate`),
+    /// else broken (a no-show). With `--pms events` the simulated PMS publishes `appointment.changed`
+    /// completed or broken. With `--pms opendental` the front desk sets the emulator's appointment
+    /// Complete or Broken, and the connector reports it.
     func completeStartedAppointments(now: Date) async throws {
         let organization = model.organizationID
         let started = try await pool.withConnection {
             try await SimulationVisitsRepository.started(organizationID: organization, now: now, on: $0)
         }
-        var completed: [CloudEvent] = []
+        var changes: [CloudEvent] = []
         for a in started where visits.decided.insert(a.reservationID).inserted {
             guard let patient = a.patientID ?? acceptances[a.planID]?.patientID else { continue }
-            guard chance(model.showRate) else {
-                counters["no_show", default: 0] += 1
-                continue
-            }
-            counters["completed", default: 0] += 1
+            let shows = chance(model.showRate)
+            counters[shows ? "completed" : "no_show", default: 0] += 1
             if settings.pms == .openDental {
-                try await completeInPractice(locationID: a.locationID, appointmentID: a.appointmentID)
+                try await setInPractice(locationID: a.locationID, appointmentID: a.appointmentID, shows ? "complete" : "break")
                 continue
             }
-            completed.append(
+            changes.append(
                 CloudEvent(
-                    id: "sim-completed-\(a.reservationID)", source: "simulator/pms", time: now,
+                    id: "sim-\(shows ? "completed" : "no-show")-\(a.reservationID)", source: "simulator/pms", time: now,
                     data: AppointmentChanged(
                         organizationID: organization, locationID: a.locationID,
-                        appointmentID: a.appointmentID ?? "sim-apt-\(a.reservationID)", changedAt: now, status: .completed,
+                        appointmentID: a.appointmentID ?? "sim-apt-\(a.reservationID)", changedAt: now,
+                        status: shows ? .completed : .broken,
                         patientID: patient, providerID: a.providerID, start: a.start, lengthMinutes: a.minutes, planID: a.planID)))
         }
-        guard !completed.isEmpty else { return }
-        try await publish(completed, type: .appointmentChanged)
-        published.offerInputs += completed.count
-        published.lifecycleInputs += completed.count
+        guard !changes.isEmpty else { return }
+        try await publish(changes, type: .appointmentChanged)
+        published.offerInputs += changes.count
+        published.lifecycleInputs += changes.count
     }
 
-    /// The Open Dental appointment `<office>-apt-<AptNum>` set Complete in the emulator.
-    func completeInPractice(locationID: String, appointmentID: String?) async throws {
+    /// The Open Dental appointment `<office>-apt-<AptNum>` set Complete (`complete`) or Broken (`break`) in the emulator.
+    func setInPractice(locationID: String, appointmentID: String?, _ action: String) async throws {
         guard let office = practice.offices[locationID], let id = appointmentID, let range = id.range(of: "-apt-", options: .backwards),
             let aptNum = Int64(id[range.upperBound...])
         else { return }
-        _ = try await openDental.practice(office.customerKey, [.object(["do": "complete", "apt_num": .int(aptNum)])])
+        _ = try await openDental.practice(office.customerKey, [.object(["do": .string(action), "apt_num": .int(aptNum)])])
         practice.dirty.insert(locationID)
     }
 

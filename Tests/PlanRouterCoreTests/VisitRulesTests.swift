@@ -180,13 +180,89 @@ import Testing
                 $0.contains("visits[0].role") && $0.contains("unknown role")
             })
         #expect(
-            problems("  - { name: crown, match: { codes: [D6065] }, visit: 2, after: 12w, series: true }\n").contains {
-                $0.contains("visits[0].series") && $0.contains("unknown key")
+            problems("  - { name: crown, match: { codes: [D6065] }, visit: 2, after: 12w, offer_together: true }\n").contains {
+                $0.contains("visits[0].offer_together") && $0.contains("unknown key")
             })
         #expect(
             problems("  - { match: { codes: [D6065] }, visit: 2, after: 12w }\n").contains {
                 $0.contains("visits[0].name") && $0.contains("is required")
             })
+    }
+
+    // MARK: the surgeon
+
+    @Test func theImplantSurgeryNeedsTheSurgeonAndFallsBackToADentist() throws {
+        // Without a role from the PMS, the placement rule's oral_surgeon; its fallback applies to that role only.
+        let p = try plan([Fixtures.procedure("D6010", 240_000), Fixtures.procedure("D6065", 180_000)])
+        let c = Classifier.classify(p, rules: .defaults, rulesVersion: 0)
+        #expect(c.providerRole == .oralSurgeon)
+        let surgical = try #require(RoutingRules.defaults.tier(named: "surgical"))
+        let implant = RoutingRules.defaults.roleFallback(for: "oral_surgeon", codes: ["D6010", "D6065"], tier: surgical)
+        #expect(implant.roles == ["dentist"] && implant.rule == "implant placement")
+        // A crown's dentist (restoration rule, no fallback) and a tier role fall back only as the tier says (none).
+        #expect(RoutingRules.defaults.roleFallback(for: "dentist", codes: ["D6065"], tier: surgical).roles.isEmpty)
+        #expect(RoutingRules.defaults.roleFallback(for: "oral_surgeon", codes: ["D7210"], tier: surgical).roles.isEmpty)
+    }
+
+    @Test func aVisitFallbackNeedsTheRulesRoleAndKnownOtherRoles() {
+        #expect(
+            only(
+                problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role_fallback: [dentist] }\n"),
+                "visits[0].role_fallback",
+                "needs a role on the same rule: the roles tried when no provider with it is free"))
+        #expect(
+            only(
+                problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [oral_surgeon] }\n"),
+                "visits[0].role_fallback", "lists the rule's own role oral_surgeon"))
+        #expect(
+            problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [barber] }\n").contains {
+                $0.hasPrefix("visits[0].role_fallback[0]") && $0.contains("unknown role")
+            })
+        #expect(
+            problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, role: oral_surgeon, role_fallback: [dentist, dentist] }\n")
+                .contains { $0.hasPrefix("visits[0].role_fallback[1]") && $0.contains("duplicate role dentist") })
+    }
+
+    // MARK: series
+
+    @Test func theDefaultScalingQuadrantsAreASeriesAndTheImplantCrownIsNot() throws {
+        let srp = Classifier.classify(
+            try plan([Fixtures.procedure("D4341", 28_000), Fixtures.procedure("D4341", 28_000), Fixtures.procedure("D4910", 15_000)]),
+            rules: .defaults, rulesVersion: 0)
+        #expect(srp.visits.map(\.series) == [false, true, false])  // visit 1 is offered at once; the recall waits for completed care
+        #expect(
+            srp.reasons.contains(
+                "visit 2 of 3 (staged): D4341 (scaling and root planing), at least 1 week after visit 1, offered once it is booked (series)"
+            ))
+        #expect(srp.reasons.contains { $0.hasPrefix("visit 3 of 3 (recall): D4910") && $0.contains("after visit 2 is completed") })
+        let implant = try visits(["D6010", "D6065"])
+        #expect(implant.map(\.series) == [false, false])
+    }
+
+    @Test func aLaterVisitMayBeASeries() throws {
+        let r = try rules("  - { name: crown, match: { codes: [D6065] }, visit: 2, after: 2w, series: true }\n")
+        #expect(r.visits.count == 1 && r.visits[0].series && r.visits[0].stage == 2 && r.visits[0].afterSeconds == 14 * 86_400)
+        let v = VisitSplitter.split(
+            try plan([Fixtures.procedure("D6010", 240_000), Fixtures.procedure("D6065", 1_000)]).procedures, rules: r)
+        #expect(v.count == 2 && v[1].series && v[1].afterSeconds == 14 * 86_400)
+        // `series: false` says the default out loud.
+        #expect(try rules("  - { name: crown, match: { codes: [D6065] }, visit: 2, after: 2w, series: false }\n").visits[0].series == false)
+    }
+
+    @Test func aSeriesNeedsAVisitBeforeItAndIsNotARecall() {
+        #expect(
+            only(
+                problems("  - { name: surgery, match: { codes: [D6010] }, visit: 1, series: true }\n"), "visits[0].series",
+                "visit 1 is offered at once; series: true applies to visit 2 and later (or with each: true)"))
+        #expect(
+            only(
+                problems("  - { name: maintenance, match: { codes: [D4910] }, visit: 2, after: 12w, kind: recall, series: true }\n"),
+                "visits[0].series",
+                "a recall follows completed care; series: true (routed when the previous visit is booked) applies to staged visits"))
+        #expect(
+            only(
+                problems("  - { name: crown, match: { codes: [D6065] }, visit: 2, after: 12w, series: yes please }\n"), "visits[0].series",
+                "expected true or false"))
     }
 
     @Test func aCustomRuleSplitsAndItsChairMinutesGiveWayToThePMS() throws {

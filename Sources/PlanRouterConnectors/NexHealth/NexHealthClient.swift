@@ -34,6 +34,11 @@ public final class NexHealthClient: Sendable {
         try await authorized("POST", path, query, body: body)
     }
 
+    /// `data` of a PATCH.
+    public func patch(_ path: String, _ query: [(String, String)], _ body: JSONValue) async throws(OpenDentalError) -> JSONValue {
+        try await authorized("PATCH", path, query, body: body)
+    }
+
     /// Every row of a list: pages (`page`, `per_page`) until a short one.
     public func list(_ path: String, _ query: [(String, String)], perPage: Int = 300) async throws(OpenDentalError) -> [JSONValue] {
         var all: [JSONValue] = []

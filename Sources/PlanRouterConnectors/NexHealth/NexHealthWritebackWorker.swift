@@ -18,6 +18,13 @@ import Synchronization
 ///    webhook (`NexHealthIntake`): complete → written (appointment.changed), failed → refused
 ///    (the same refusal path as Open Dental's).
 /// A 4xx answer to the POST is a refusal at once; 429/5xx give the claim back.
+///
+/// A moved booking (`replaces_request_id`): NexHealth cannot change an appointment's time ("cancel
+/// the original appointment and re-create it"), so the new appointment is made (steps 2-3), then
+/// the replaced request's appointment is cancelled with `PATCH /appointments/{id}`
+/// `{"appt": {"cancelled": true}}`, before the row is marked. A retry finds the new one by its
+/// marker and cancels again (cancelling a cancelled appointment changes nothing): one new
+/// appointment, the old one cancelled once in effect.
 public final class NexHealthWritebackWorker: Service {
     let account: NexHealthAccount
     let client: NexHealthClient
@@ -62,7 +69,22 @@ public final class NexHealthWritebackWorker: Service {
     func perform(_ c: ClaimedWriteback) async throws {
         guard let institution = account.institution(c.officeID) else { return }
         do {
+            let moving = try await replacedAppointment(c.request, institution)
+            if moving == .waiting {
+                // The appointment it moves was not submitted yet: the replaced request goes first.
+                let now = try await clock.now()
+                try await pool.withTransaction(scopedTo: .organization(c.request.organizationID)) {
+                    try await WritebacksRepository.release(c.id, error: "waiting for the appointment it moves", now: now, on: $0)
+                }
+                return
+            }
             let id = try await submit(c.request, institution)
+            if case .move(let old) = moving, old != id, try await !cancel(old, institution) {
+                // The new appointment stands; the old one stays for the front desk, as before moves were written.
+                logger.warning(
+                    "NexHealth refused to cancel a moved booking's old appointment; it must be cancelled by hand",
+                    metadata: ["nexhealth.subdomain": "\(institution.subdomain)", "nexhealth.appointment_id": "\(old)"])
+            }
             let now = try await clock.now()
             try await pool.withTransaction(scopedTo: .organization(c.request.organizationID)) { tx in
                 _ = try await WritebacksRepository.submit(c.id, appointmentID: institution.appointmentID(id), now: now, on: tx)
@@ -92,6 +114,40 @@ public final class NexHealthWritebackWorker: Service {
         pausedUntil.withLock { $0 = .now + pause }
         try await pool.withTransaction(scopedTo: .organization(c.request.organizationID)) {
             try await WritebacksRepository.release(c.id, error: String(e.description.prefix(300)), now: now, on: $0)
+        }
+    }
+
+    /// What a moved booking replaces: the NexHealth appointment the replaced request made (submitted or
+    /// written), to cancel; still pending, to wait for; or nothing (refused, unknown, not a move).
+    func replacedAppointment(_ r: AppointmentRequest, _ i: NexHealthInstitution) async throws -> WritebackWorker.Replaced {
+        guard let replaced = r.replacesRequestID else { return .none }
+        let outcome = try await pool.withTransaction(scopedTo: .organization(r.organizationID)) {
+            try await WritebacksRepository.outcome(organizationID: r.organizationID, requestID: replaced, on: $0)
+        }
+        guard let outcome else { return .none }
+        if outcome.status == "written" || outcome.status == "submitted", let id = outcome.appointmentID,
+            let n = i.number(in: id, kind: "apt")
+        {
+            return .move(n)
+        }
+        return outcome.status == "pending" ? .waiting : .none
+    }
+
+    /// `PATCH /appointments/{id}` cancelling the moved booking's old appointment (NexHealth's documented way to
+    /// reschedule). False when NexHealth refuses (4xx); 429/5xx are thrown, so the claim is given back.
+    func cancel(_ id: Int64, _ i: NexHealthInstitution) async throws(OpenDentalError) -> Bool {
+        let outcome: Result<JSONValue, OpenDentalError>
+        do {
+            outcome = .success(
+                try await client.patch(
+                    "/appointments/\(id)", [("subdomain", i.subdomain)], .object(["appt": .object(["cancelled": .bool(true)])])))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success: return true
+        case .failure(let e) where e.kind == .refused: return false
+        case .failure(let e): throw e
         }
     }
 

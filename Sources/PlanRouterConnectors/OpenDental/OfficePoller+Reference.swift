@@ -14,6 +14,7 @@ extension OfficePoller {
         let from = today.dateText
         let to = today.adding(seconds: Int64(max(1, office.scheduleDays) - 1) * 86_400).dateText
         let providers = try await client.list("/providers")
+        let specialties = try await specialtyNames()
         let operatories = try await client.list("/operatories")
         let schedules = try await client.list("/schedules", [("dateStart", from), ("dateEnd", to)])
         var batch = OfficeBatch()
@@ -64,14 +65,22 @@ extension OfficePoller {
                 }
             }
         }
-        let secondary = Dictionary(
-            providers.compactMap { p in p.odInt("ProvNum").map { ($0, p.odString("IsSecondary") == "true") } },
+        let roles = Dictionary(
+            providers.compactMap { p in
+                p.odInt("ProvNum").map {
+                    (
+                        $0,
+                        Self.role(
+                            secondary: p.odString("IsSecondary") == "true", specialty: p.odInt("Specialty").flatMap { specialties[$0] })
+                    )
+                }
+            },
             uniquingKeysWith: { a, _ in a })
         guard let fromDate = LocalDate(from), let toDate = LocalDate(to) else { return Result() }
         for (loc, content) in byLocation.sorted(by: { $0.key < $1.key }) {
             let provs = content.providers.union(providerOps.filter { $0.value.contains { opLocation[$0] == loc } }.keys).sorted().map { p in
                 ScheduleChanged.Provider(
-                    id: office.providerID(p), roles: [secondary[p] == true ? .hygienist : .dentist],
+                    id: office.providerID(p), roles: [roles[p] ?? .dentist],
                     operatoryIDs: (providerOps[p] ?? []).filter { opLocation[$0] == loc }.map(office.operatoryID))
             }
             var event = ScheduleChanged(
@@ -87,6 +96,27 @@ extension OfficePoller {
         }
         let written = try await batch.commit(key, pool: pool, now: now)
         return Result(events: written.events, deadLetters: written.deadLetters)
+    }
+
+    /// The names of the office's provider specialties by DefNum: a provider's `Specialty` is a definition of
+    /// category 35 (ProviderSpecialties). An API that refuses the call (an older version, a key without the
+    /// permission) leaves the roles to `IsSecondary` alone; other failures fail the poll, as the other lists do.
+    func specialtyNames() async throws(OpenDentalError) -> [Int64: String] {
+        do {
+            let defs = try await client.list("/definitions", [("Category", "35")])
+            return Dictionary(
+                defs.compactMap { d in d.odInt("DefNum").flatMap { n in d.odString("ItemName").map { (n, $0) } } },
+                uniquingKeysWith: { a, _ in a })
+        } catch let e where e.kind == .refused {
+            return [:]
+        }
+    }
+
+    /// A provider's role: a specialty naming surgery ("Oral Surgery", "Oral and Maxillofacial Surgery") is the
+    /// surgeon; otherwise secondary providers are hygienists and the others dentists.
+    static func role(secondary: Bool, specialty: String?) -> ProviderRole {
+        if let s = specialty?.lowercased(), s.contains("surg") { return .oralSurgeon }
+        return secondary ? .hygienist : .dentist
     }
 
     /// Our blockout type from Open Dental's definition name: "Do not schedule" -> `do_not_schedule`.

@@ -125,7 +125,7 @@ public enum Classifier {
                 } ?? ""
             return
                 "visit \(v.number) of \(visits.count) (\(v.kind.rawValue)): \(codes)\(rule), at least \(RoutingRules.showDuration(v.afterSeconds)) "
-                + "after visit \(v.number - 1) is completed\(role)"
+                + "after visit \(v.number - 1)\(v.series ? ", offered once it is booked (series)" : " is completed")\(role)"
         }
     }
 

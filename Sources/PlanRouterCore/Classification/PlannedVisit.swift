@@ -12,9 +12,12 @@ public struct PlannedVisit: Sendable, Hashable {
     public var role: ProviderRole?
     /// The rules that placed procedures here, by name, in first-match order (empty: no rule matched).
     public var ruleNames: [String]
+    /// Routed when the previous visit is booked rather than completed (every rule placing it here says `series: true`).
+    public var series: Bool
 
     public init(
-        number: Int, procedureIndices: [Int], afterSeconds: Int, kind: VisitKind = .staged, role: ProviderRole? = nil, ruleNames: [String]
+        number: Int, procedureIndices: [Int], afterSeconds: Int, kind: VisitKind = .staged, role: ProviderRole? = nil, ruleNames: [String],
+        series: Bool = false
     ) {
         self.number = number
         self.procedureIndices = procedureIndices
@@ -22,6 +25,7 @@ public struct PlannedVisit: Sendable, Hashable {
         self.kind = kind
         self.role = role
         self.ruleNames = ruleNames
+        self.series = series
     }
 }
 
@@ -64,7 +68,7 @@ public enum VisitSplitter {
             return PlannedVisit(
                 number: n + 1, procedureIndices: members.map(\.index), afterSeconds: n == 0 ? 0 : matched.map(\.afterSeconds).max() ?? 0,
                 kind: matched.contains { $0.kind == .recall } ? .recall : .staged, role: matched.compactMap(\.role).first,
-                ruleNames: names)
+                ruleNames: names, series: n > 0 && !matched.isEmpty && matched.allSatisfy(\.series))
         }
     }
 }

@@ -13,12 +13,17 @@ public struct FollowUpVisit: JSONObjectCoding {
     /// How many visits the parent plan has.
     public var of: Int
     public var kind: VisitKind
+    /// A visit of a series (`series: true`), routed when the previous visit was booked: no opening is
+    /// offered before this instant (that booking's start + the rule's `after`). Nil for a visit routed
+    /// after the previous one was completed, which is routed only once its interval has passed.
+    public var notBefore: Date?
 
-    public init(parentPlanID: String, number: Int, of: Int, kind: VisitKind) {
+    public init(parentPlanID: String, number: Int, of: Int, kind: VisitKind, notBefore: Date? = nil) {
         self.parentPlanID = parentPlanID
         self.number = number
         self.of = of
         self.kind = kind
+        self.notBefore = notBefore
     }
 
     public init(_ r: JSONReader) throws(EventRejection) {
@@ -26,6 +31,7 @@ public struct FollowUpVisit: JSONObjectCoding {
         number = try r.int("number")
         of = try r.int("of")
         kind = try r.string("kind", as: VisitKind.self)
+        notBefore = try r.optionalDate("not_before")
     }
 
     public var json: JSONValue {
@@ -34,6 +40,7 @@ public struct FollowUpVisit: JSONObjectCoding {
         b.set("number", number)
         b.set("of", of)
         b.set("kind", kind)
+        b.set("not_before", notBefore)
         return b.value
     }
 

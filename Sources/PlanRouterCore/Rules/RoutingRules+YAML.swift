@@ -107,6 +107,23 @@ struct RulesReader {
         return v
     }
 
+    /// `role_fallback` (of a tier or a visit rule): known roles, in order, no duplicates.
+    mutating func readRoleFallback(_ node: Node, _ path: String) -> [String] {
+        var roles: [String] = []
+        for (i, item) in (list(node, path) ?? []).enumerated() {
+            let ip = "\(path)[\(i)]"
+            guard let role = string(item, ip) else { continue }
+            if !RulesReader.roles.contains(role) {
+                fail(ip, item, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
+            } else if roles.contains(role) {
+                fail(ip, item, "duplicate role \(role)")
+            } else {
+                roles.append(role)
+            }
+        }
+        return roles
+    }
+
     mutating func bool(_ node: Node, _ path: String) -> Bool? {
         switch node.scalar?.string.lowercased() {
         case "true", "yes", "on": return true
@@ -295,17 +312,7 @@ struct RulesReader {
                     }
                 }
             case "role_fallback":
-                for (i, item) in (list(v, p) ?? []).enumerated() {
-                    let ip = "\(p)[\(i)]"
-                    guard let role = string(item, ip) else { continue }
-                    if !RulesReader.roles.contains(role) {
-                        fail(ip, item, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
-                    } else if t.roleFallback.contains(role) {
-                        fail(ip, item, "duplicate role \(role)")
-                    } else {
-                        t.roleFallback.append(role)
-                    }
-                }
+                t.roleFallback = readRoleFallback(v, p)
             default: break
             }
         }

@@ -27,10 +27,13 @@ extension RulesReader {
 
     mutating func readVisit(_ node: Node, _ path: String) -> RoutingRules.VisitRule? {
         let before = errors.count
-        let entries = mapping(node, path, allowed: ["name", "match", "visit", "after", "chair_minutes", "role", "kind", "each"])
+        let entries = mapping(
+            node, path, allowed: ["name", "match", "visit", "after", "chair_minutes", "role", "role_fallback", "kind", "each", "series"])
         guard let entries else { return nil }
         var rule = RoutingRules.VisitRule(name: "", match: .init(), stage: 0)
         var sawAfter: Node?
+        var sawSeries: Node?
+        var sawFallback: Node?
         for (key, v) in entries {
             let p = child(path, key)
             switch key {
@@ -59,9 +62,15 @@ extension RulesReader {
                 } else {
                     fail(p, v, "unknown role (one of \(RulesReader.roles.sorted().joined(separator: ", ")))")
                 }
+            case "role_fallback":
+                sawFallback = v
+                rule.roleFallback = readRoleFallback(v, p)
             case "kind":
                 guard let s = string(v, p) else { continue }
                 if let kind = VisitKind(rawValue: s) { rule.kind = kind } else { fail(p, v, "must be staged or recall") }
+            case "series":
+                sawSeries = v
+                rule.series = bool(v, p) ?? false
             default:
                 rule.eachProcedure = bool(v, p) ?? false
             }
@@ -76,7 +85,27 @@ extension RulesReader {
         if sawAfter == nil, rule.stage > 1 || rule.eachProcedure {
             fail(child(path, "after"), node, "is required for a later visit: the minimum time after the previous one, e.g. 12w")
         }
+        // A fallback replaces a required role: without `role` there is nothing to fall back from.
+        if let fallback = sawFallback, rule.role == nil {
+            fail(child(path, "role_fallback"), fallback, "needs a role on the same rule: the roles tried when no provider with it is free")
+        } else if let fallback = sawFallback, let role = rule.role, rule.roleFallback.contains(role.rawValue) {
+            fail(child(path, "role_fallback"), fallback, "lists the rule's own role \(role.rawValue)")
+        }
+        if let series = sawSeries, rule.series { checkSeries(rule, series, child(path, "series")) }
         return errors.count == before ? rule : nil
+    }
+
+    /// `series: true` routes a visit when the previous one is booked: meaningless where no visit follows
+    /// another (visit 1 without `each`), and contrary to a recall, which follows care that was done.
+    mutating func checkSeries(_ rule: RoutingRules.VisitRule, _ node: Node, _ path: String) {
+        if rule.stage == 1, !rule.eachProcedure {
+            fail(path, node, "visit 1 is offered at once; series: true applies to visit 2 and later (or with each: true)")
+        }
+        if rule.kind == .recall {
+            fail(
+                path, node,
+                "a recall follows completed care; series: true (routed when the previous visit is booked) applies to staged visits")
+        }
     }
 
     /// A code or range both matches claim (listed codes and CDT ranges; prefixes are not compared).

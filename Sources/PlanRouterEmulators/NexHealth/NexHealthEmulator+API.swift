@@ -34,6 +34,8 @@ extension NexHealthEmulator {
             return listAppointments(query)
         case ("POST", "appointments", 1):
             return insert(query, body: body)
+        case ("PATCH", "appointments", 2):
+            return patch(Int64(parts[1]), body: body)
         default:
             return Self.failure(404, "Not found")
         }
@@ -68,6 +70,26 @@ extension NexHealthEmulator {
             return true
         }
         return Self.ok(200, .array(Array(rows.dropFirst((page - 1) * per).prefix(per))))
+    }
+
+    /// `PATCH /appointments/{id}` with `{"appt": {…}}`: only `cancelled` (to true) is emulated; NexHealth lets
+    /// `confirmed`, `cancelled` and `checkin_at` be patched and overwrites other fields at its next sync, so they
+    /// are ignored. A cancellation is reported with an `appointment_updated` webhook (`processInsertions`).
+    func patch(_ id: Int64?, body: [UInt8]) -> EmulatorResponse {
+        guard let appt = (try? JSONParser.parse(body))?["appt"] else { return Self.failure(400, "appt is required") }
+        let updated: JSONValue? = state.withLock { s in
+            guard let id, case .object(var a)? = s.appointments[id] else { return nil }
+            if appt["cancelled"]?.boolValue == true, a["cancelled"]?.boolValue != true {
+                a["cancelled"] = .bool(true)
+                a["updated_at"] = .string(RFC3339.format(s.now))
+                s.appointments[id] = .object(a)
+                s.pendingUpdates.append(id)
+                s.cancellations += 1
+            }
+            return .object(a)
+        }
+        guard let updated else { return Self.failure(404, "Not found") }
+        return Self.ok(200, .object(["appt": updated]))
     }
 
     /// `POST /appointments` with `{"appt": {…}}`: accepted at once (201), written later.

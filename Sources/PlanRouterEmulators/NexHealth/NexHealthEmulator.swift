@@ -51,6 +51,10 @@ public final class NexHealthEmulator: Sendable {
         var appointments: [Int64: JSONValue] = [:]
         /// Appointments accepted by POST, not yet written into the PMS.
         var pendingInsertions: [Int64] = []
+        /// Appointments cancelled by PATCH, not yet reported by webhook.
+        var pendingUpdates: [Int64] = []
+        /// How many PATCHes cancelled an appointment (a repeated cancellation is not counted).
+        var cancellations = 0
         /// Patients whose appointments the PMS refuses (an archived chart).
         var refusing: Set<Int64> = []
         var faults: [Fault] = []
@@ -72,6 +76,8 @@ public final class NexHealthEmulator: Sendable {
     public func setNow(_ d: Date) { state.withLock { $0.now = d } }
     public func setWebhookURL(_ url: String?) { state.withLock { $0.webhookURL = url } }
     public func inject(_ f: Fault) { state.withLock { $0.faults.append(f) } }
+    /// How many appointments a PATCH cancelled.
+    public var cancellations: Int { state.withLock { $0.cancellations } }
     /// The event names of webhooks the receiver answered 2xx, in order.
     public var delivered: [String] { state.withLock { $0.delivered } }
 
@@ -187,8 +193,18 @@ public final class NexHealthEmulator: Sendable {
     }
 
     /// Writes every accepted appointment into the PMS: refused for a refusing patient or an
-    /// operatory already taken then; each reported by its insertion webhook.
+    /// operatory already taken then; each reported by its insertion webhook. Then reports the
+    /// appointments cancelled since (`appointment_updated`).
     public func processInsertions(subdomain: String) async {
+        await writeInsertions(subdomain: subdomain)
+        let updated: [JSONValue] = state.withLock { s in
+            defer { s.pendingUpdates = [] }
+            return s.pendingUpdates.compactMap { s.appointments[$0] }
+        }
+        for a in updated { await send(event: "appointment_updated", subdomain: subdomain, data: .object(["appointments": .array([a])])) }
+    }
+
+    func writeInsertions(subdomain: String) async {
         let work: [(String, JSONValue)] = state.withLock { s in
             defer { s.pendingInsertions = [] }
             return s.pendingInsertions.compactMap { id in

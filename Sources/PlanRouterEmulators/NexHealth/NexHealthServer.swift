@@ -20,6 +20,7 @@ public enum NexHealthServer {
         }
         for path in ["/authenticates", "/appointments"] { router.post(RouterPath(path), use: api) }
         for path in ["/appointments", "/patients/:id", "/treatment_plans/:id"] { router.get(RouterPath(path), use: api) }
+        router.patch("/appointments/:id", use: api)
         router.post("/_emulator/faults") { request, _ in
             let json = try await OpenDentalServer.body(request)
             guard let status = json["status"]?.intValue else { return OpenDentalServer.response(.error(400, "status is required")) }

@@ -164,6 +164,11 @@ extension OpenDentalEmulator {
             return page(
                 o.providers.values.filter { since($0.dateTStamp, changed) }.sorted { $0.provNum < $1.provNum }
             ) { $0.json(in: zone, server: server) }
+        case ("GET", "/definitions"):
+            // Only the ProviderSpecialties category is emulated; another category is an empty list.
+            let category = try int("Category")
+            guard category == nil || category == ODDefinition.providerSpecialtiesCategory else { return .json(200, .array([])) }
+            return .json(200, .array(ODDefinition.providerSpecialties.enumerated().map { $1.json(order: $0) }))
         case ("GET", "/patients/Simple"):
             let changed = try stamp("DateTStamp")
             let pat = try int("PatNum")

@@ -22,7 +22,8 @@ extension OpenDentalEmulator {
         func ints(_ name: String) -> [Int64] { a[name]?.arrayValue?.compactMap(\.int64Value) ?? [] }
         switch a["do"]?.stringValue ?? "" {
         case "provider":
-            let n = try addProvider(key, abbr: text("abbr", "DOC"), hygienist: a["hygienist"]?.boolValue ?? false)
+            let n = try addProvider(
+                key, abbr: text("abbr", "DOC"), hygienist: a["hygienist"]?.boolValue ?? false, specialty: a["specialty"]?.stringValue)
             return .object(["ProvNum": .int(n)])
         case "operatory":
             let n = try addOperatory(key, name: text("name", "Op"), provDentist: a["prov_dentist"]?.int64Value ?? 0)

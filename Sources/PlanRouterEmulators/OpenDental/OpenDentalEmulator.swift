@@ -149,10 +149,14 @@ public final class OpenDentalEmulator: Sendable {
     }
 
     @discardableResult
-    public func addProvider(_ office: String, abbr: String, hygienist: Bool = false) throws -> Int64 {
-        try mutate(office) { o, now in
+    public func addProvider(_ office: String, abbr: String, hygienist: Bool = false, specialty: String? = nil) throws -> Int64 {
+        let def = try specialty.map { name in
+            guard let d = ODDefinition.specialty(named: name) else { throw OpenDentalEmulatorError("unknown specialty \(name)") }
+            return d.defNum
+        }
+        return try mutate(office) { o, now in
             let n = o.number()
-            o.providers[n] = ODProvider(provNum: n, abbr: abbr, isSecondary: hygienist, dateTStamp: now)
+            o.providers[n] = ODProvider(provNum: n, abbr: abbr, isSecondary: hygienist, dateTStamp: now, specialty: def)
             return n
         }
     }

@@ -65,24 +65,59 @@ public struct ODProvider: Sendable, Hashable {
     public var isSecondary: Bool
     public var isHidden: Bool
     public var dateTStamp: Date
+    /// `Specialty`: the DefNum of a ProviderSpecialties definition (`ODDefinition.providerSpecialties`).
+    public var specialty: Int64
 
-    public init(provNum: Int64, abbr: String, isSecondary: Bool = false, isHidden: Bool = false, dateTStamp: Date = Date()) {
+    public init(
+        provNum: Int64, abbr: String, isSecondary: Bool = false, isHidden: Bool = false, dateTStamp: Date = Date(), specialty: Int64? = nil
+    ) {
         self.provNum = provNum
         self.abbr = abbr
         self.isSecondary = isSecondary
         self.isHidden = isHidden
         self.dateTStamp = dateTStamp
+        self.specialty = specialty ?? ODDefinition.specialty(named: isSecondary ? "Hygienist" : "General")!.defNum
     }
 
     func json(in zone: TimeZone, server: Date) -> JSONValue {
         var b = JSONObjectBuilder()
         b.set("ProvNum", provNum)
         b.set("Abbr", abbr)
+        b.set("Specialty", specialty)
         b.set("IsSecondary", isSecondary ? "true" : "false")
         b.set("IsHidden", isHidden ? "true" : "false")
         b.set("DateTStamp", LocalTimestamp(dateTStamp, in: zone).description)
         b.set("ProvStatus", "Active")
         b.set("serverDateTime", LocalTimestamp(server, in: zone).description)
+        return b.value
+    }
+}
+
+/// `definition` of category ProviderSpecialties (35): what a provider's `Specialty` DefNum names. Every
+/// emulated office has the same list (a real office edits its own in Setup > Definitions).
+public struct ODDefinition: Sendable, Hashable {
+    public static let providerSpecialtiesCategory: Int64 = 35
+    public static let providerSpecialties: [ODDefinition] = [
+        .init(defNum: 263, itemName: "General"), .init(defNum: 264, itemName: "Hygienist"), .init(defNum: 265, itemName: "Endodontics"),
+        .init(defNum: 266, itemName: "Oral Surgery"), .init(defNum: 267, itemName: "Periodontics"),
+    ]
+
+    public var defNum: Int64
+    public var itemName: String
+
+    /// The specialty definition whose name is `name` (case-insensitive).
+    public static func specialty(named name: String) -> ODDefinition? {
+        providerSpecialties.first { $0.itemName.lowercased() == name.lowercased() }
+    }
+
+    func json(order: Int) -> JSONValue {
+        var b = JSONObjectBuilder()
+        b.set("DefNum", defNum)
+        b.set("Category", Self.providerSpecialtiesCategory)
+        b.set("ItemOrder", order)
+        b.set("ItemName", itemName)
+        b.set("ItemValue", "")
+        b.set("IsHidden", "false")
         return b.value
     }
 }

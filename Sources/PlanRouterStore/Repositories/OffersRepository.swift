@@ -15,6 +15,8 @@ public struct PlanToOffer: Sendable {
     /// An offer for this acceptance exists already.
     public var alreadyOffered: Bool
     public var procedureCodes: [String]
+    /// A series visit's earliest opening (`plan_visits.not_before`; docs/rules.md#visits).
+    public var notBefore: Date?
 }
 
 /// A case waiting for a booking (status offered) with its current classification: for nudges.
@@ -35,6 +37,8 @@ public struct OfferedCase: Sendable {
     public var providerRole: String?
     public var reasons: [String]
     public var procedureCodes: [String]
+    /// A series visit's earliest opening (`plan_visits.not_before`; docs/rules.md#visits).
+    public var notBefore: Date?
 }
 
 /// An initial offer to record.
@@ -97,7 +101,8 @@ public enum OffersRepository {
             SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
                    p.status, EXISTS (SELECT 1 FROM offers o WHERE o.organization_id = p.organization_id AND o.plan_id = p.plan_id
                                      AND o.plan_accepted_at = p.accepted_at),
-                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
+                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line),
+                   (SELECT v.not_before FROM plan_visits v WHERE v.organization_id = p.organization_id AND v.follow_up_plan_id = p.plan_id)
             FROM plans p JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
             """, keys.map(\.organizationID), keys.map(\.planID))
         var out: [PlanKey: PlanToOffer] = [:]
@@ -108,7 +113,7 @@ public enum OffersRepository {
                 providerID: try r.decode(4, as: String.self), coordinatorID: try r.decode(5, as: String?.self),
                 acceptedAt: try r.decode(6, as: Date.self), patientJSON: try r.decode(7, as: PostgresJSON.self).text,
                 status: try r.decode(8, as: String.self), alreadyOffered: try r.decode(9, as: Bool.self),
-                procedureCodes: try r.decode(10, as: [String].self))
+                procedureCodes: try r.decode(10, as: [String].self), notBefore: try r.decode(11, as: Date?.self))
         }
         return out
     }
@@ -121,7 +126,8 @@ public enum OffersRepository {
             """
             SELECT p.organization_id, p.plan_id, p.location_id, p.patient_id, p.provider_id, p.coordinator_id, p.accepted_at, p.patient,
                    c.tier, c.path, c.chair_minutes, c.deposit_cents, c.value_cents, c.first_offer_sla_seconds, c.provider_role, c.reasons,
-                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line)
+                   ARRAY(SELECT code FROM plan_procedures pp WHERE pp.organization_id = p.organization_id AND pp.plan_id = p.plan_id ORDER BY line),
+                   (SELECT v.not_before FROM plan_visits v WHERE v.organization_id = p.organization_id AND v.follow_up_plan_id = p.plan_id)
             FROM plans p
             JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(o, pl) ON p.organization_id = u.o AND p.plan_id = u.pl
             JOIN LATERAL (SELECT * FROM classifications c WHERE c.organization_id = p.organization_id AND c.plan_id = p.plan_id
@@ -138,7 +144,8 @@ public enum OffersRepository {
                 chairMinutes: try r.decode(10, as: Int.self),
                 depositCents: try r.decode(11, as: Int64.self), valueCents: try r.decode(12, as: Int64.self),
                 slaSeconds: try r.decode(13, as: Int.self), providerRole: try r.decode(14, as: String?.self),
-                reasons: try r.decode(15, as: [String].self), procedureCodes: try r.decode(16, as: [String].self))
+                reasons: try r.decode(15, as: [String].self), procedureCodes: try r.decode(16, as: [String].self),
+                notBefore: try r.decode(17, as: Date?.self))
         }
     }
 

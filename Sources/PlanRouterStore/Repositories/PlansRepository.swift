@@ -271,6 +271,26 @@ public enum PlansRepository {
         return (try row.decode(0, as: String.self), try row.decode(1, as: Date.self))
     }
 
+    /// The booked case of `planID` whose PlanRouter booking starts at `start` and that no PMS appointment
+    /// stands for yet (no write-back written, no PMS booking recorded): a PMS without PlanRouter's write-back
+    /// (a connector of events only) names the appointment by the plan and the time the patient booked.
+    public static func bookedUnlinked(
+        organizationID: String, planID: String, start: Date, on tx: PostgresConnection
+    ) async throws -> PlanKey? {
+        let rows = try await tx.query(
+            """
+            SELECT p.plan_id FROM plans p
+            WHERE p.organization_id = $1 AND p.plan_id = $2 AND p.status = 'booked'
+              AND EXISTS (SELECT 1 FROM reservations r WHERE r.organization_id = p.organization_id AND r.plan_id = p.plan_id
+                            AND r.kind = 'booking' AND r.active AND lower(r.operatory_during) = $3)
+              AND NOT EXISTS (SELECT 1 FROM pms_writebacks w WHERE w.organization_id = p.organization_id AND w.plan_id = p.plan_id
+                                AND w.status = 'written')
+              AND NOT EXISTS (SELECT 1 FROM plan_events ev WHERE ev.organization_id = p.organization_id AND ev.plan_id = p.plan_id
+                                AND ev.kind = 'booked' AND ev.detail ? 'appointment_id')
+            """, organizationID, planID, start)
+        return try rows.first.map { PlanKey(organizationID: organizationID, planID: try $0.decode(0, as: String.self)) }
+    }
+
     /// The booked case whose booking was this PMS appointment, if any.
     public static func bookedByAppointment(
         organizationID: String, appointmentID: String, on tx: PostgresConnection
@@ -281,9 +301,14 @@ public enum PlansRepository {
             WHERE p.organization_id = $1 AND p.status = 'booked' AND (
                 EXISTS (SELECT 1 FROM plan_events ev WHERE ev.organization_id = p.organization_id AND ev.plan_id = p.plan_id
                           AND ev.kind = 'booked' AND ev.detail->>'appointment_id' = $2)
-                -- Or booked through PlanRouter (a link, a reply, a paid deposit) and written back as this appointment.
+                -- Or booked through PlanRouter (a link, a reply, a paid deposit) and written back as this appointment,
+                -- unless a move replaced it with another appointment (NexHealth cancels the old one and makes a new one;
+                -- Open Dental's move keeps the AptNum, so its new row names the same appointment).
                 OR EXISTS (SELECT 1 FROM pms_writebacks w WHERE w.organization_id = p.organization_id AND w.plan_id = p.plan_id
-                             AND w.status = 'written' AND w.pms_appointment_id = $2))
+                             AND w.status = 'written' AND w.pms_appointment_id = $2
+                             AND NOT EXISTS (SELECT 1 FROM pms_writebacks m WHERE m.organization_id = w.organization_id
+                                               AND m.request->>'replaces_request_id' = w.request_id
+                                               AND m.status IN ('submitted', 'written') AND m.pms_appointment_id IS DISTINCT FROM $2)))
             """, organizationID, appointmentID)
         return try rows.first.map { PlanKey(organizationID: organizationID, planID: try $0.decode(0, as: String.self)) }
     }

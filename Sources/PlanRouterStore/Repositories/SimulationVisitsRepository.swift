@@ -82,4 +82,16 @@ public enum SimulationVisitsRepository {
             """, organizationID, from, to)[0]
         return (Int(try r.decode(0, as: Int64.self)), Int(try r.decode(1, as: Int64.self)))
     }
+
+    /// Cases re-opened to a coordinator in [from, to) because their booked appointment was broken in the
+    /// PMS (a no-show, or a front desk breaking it): the lifecycle's `reopened` history.
+    public static func reopenedAfterBroken(organizationID: String, from: Date, to: Date, on conn: PostgresConnection) async throws -> Int {
+        Int(
+            try await conn.query(
+                """
+                SELECT count(*)::int8 FROM plan_events
+                WHERE organization_id = $1 AND kind = 'reopened' AND detail->>'reason' = 'the booked appointment was broken in the PMS'
+                  AND occurred_at >= $2 AND occurred_at < $3
+                """, organizationID, from, to)[0].decode(0, as: Int64.self))
+    }
 }

@@ -12,10 +12,12 @@ public struct PlannedVisitRow: Sendable {
     public var afterSeconds: Int32
     public var procedures: JSONValue
     public var followUpPlanID: String
+    /// Routed when the previous visit is booked (`series: true`), not when it is completed.
+    public var series: Bool
 
     public init(
         key: PlanKey, locationID: String, number: Int32, count: Int32, kind: VisitKind, afterSeconds: Int32, procedures: JSONValue,
-        followUpPlanID: String
+        followUpPlanID: String, series: Bool = false
     ) {
         self.key = key
         self.locationID = locationID
@@ -25,6 +27,7 @@ public struct PlannedVisitRow: Sendable {
         self.afterSeconds = afterSeconds
         self.procedures = procedures
         self.followUpPlanID = followUpPlanID
+        self.series = series
     }
 }
 
@@ -49,6 +52,8 @@ public struct RoutedVisit: Sendable {
     public var patientJSON: String
     public var providerID: String
     public var coordinatorID: String?
+    /// A series visit's earliest opening (the previous visit's booked start + its interval).
+    public var notBefore: Date?
 }
 
 /// `plan_visits`: the later visits of plans the rules split (docs/rules.md#visits).
@@ -69,34 +74,60 @@ public enum VisitsRepository {
         _ = try await tx.execute(
             """
             INSERT INTO plan_visits (organization_id, plan_id, visit_number, visit_count, location_id, kind, after_seconds, procedures,
-                                     follow_up_plan_id, created_at)
-            SELECT o, p, n, c, l, k, a, pr, f, $10
-            FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::int4[], $8::jsonb[], $9::text[])
-                AS u(o, p, n, c, l, k, a, pr, f)
+                                     follow_up_plan_id, series, created_at)
+            SELECT o, p, n, c, l, k, a, pr, f, s, $11
+            FROM unnest($1::text[], $2::text[], $3::int4[], $4::int4[], $5::text[], $6::text[], $7::int4[], $8::jsonb[], $9::text[],
+                        $10::bool[])
+                AS u(o, p, n, c, l, k, a, pr, f, s)
             ON CONFLICT DO NOTHING
             """, rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.number), rows.map(\.count), rows.map(\.locationID),
             rows.map(\.kind.rawValue), rows.map(\.afterSeconds), rows.map { PostgresJSON($0.procedures.serialized()) },
-            rows.map(\.followUpPlanID), now)
+            rows.map(\.followUpPlanID), rows.map(\.series), now)
     }
 
     /// The visit after the one `completedPlanID` is the case of (a parent plan's visit 1 or a follow-up
     /// case), when it is still waiting: it becomes scheduled, due `after_seconds` after `completedAt`,
     /// with its `visit_due` timer. Nil when there is none (a one-visit plan, the last visit, or the
-    /// completion was already seen).
+    /// completion was already seen, or the visit is a series visit its previous visit's booking routed).
     public static func scheduleNext(
         organizationID: String, completedPlanID: String, completedAt: Date, now: Date, on tx: PostgresConnection
+    ) async throws -> ScheduledVisit? {
+        try await scheduleNext(
+            organizationID: organizationID, previousPlanID: completedPlanID, byBooking: false, at: completedAt, now: now, on: tx)
+    }
+
+    /// The series visit (`series: true`) after the one `bookedPlanID` is the case of, when it is still
+    /// waiting: it becomes scheduled, due now, with openings from `bookedStart` + `after_seconds`
+    /// (`not_before`). Nil when there is none or it left `waiting` before (a booking cancelled and made
+    /// again, a moved appointment): each visit is routed once.
+    public static func scheduleSeriesNext(
+        organizationID: String, bookedPlanID: String, bookedStart: Date, now: Date, on tx: PostgresConnection
+    ) async throws -> ScheduledVisit? {
+        try await scheduleNext(
+            organizationID: organizationID, previousPlanID: bookedPlanID, byBooking: true, at: bookedStart, now: now, on: tx)
+    }
+
+    /// Moves the waiting visit after `previousPlanID`'s to scheduled and starts its `visit_due` timer:
+    /// `byBooking` (only a series visit) due now with openings from `at` + its interval, else due `at` +
+    /// its interval (the previous visit's completed start).
+    private static func scheduleNext(
+        organizationID: String, previousPlanID: String, byBooking: Bool, at: Date, now: Date, on tx: PostgresConnection
     ) async throws -> ScheduledVisit? {
         let rows = try await tx.query(
             """
             UPDATE plan_visits v
-            SET status = 'scheduled', previous_completed_at = $3, due_at = $3 + make_interval(secs => v.after_seconds)
-            WHERE v.organization_id = $1 AND v.status = 'waiting' AND (
+            SET status = 'scheduled',
+                previous_completed_at = CASE WHEN $4 THEN NULL ELSE $3 END,
+                previous_booked_at = CASE WHEN $4 THEN $3 END,
+                not_before = CASE WHEN $4 THEN $3 + make_interval(secs => v.after_seconds) END,
+                due_at = CASE WHEN $4 THEN $5 ELSE $3 + make_interval(secs => v.after_seconds) END
+            WHERE v.organization_id = $1 AND v.status = 'waiting' AND (v.series OR NOT $4) AND (
                 (v.plan_id = $2 AND v.visit_number = 2)
                 OR (v.plan_id, v.visit_number) IN (
                     SELECT p.plan_id, p.visit_number + 1 FROM plan_visits p
                     WHERE p.organization_id = $1 AND p.follow_up_plan_id = $2))
             RETURNING v.plan_id, v.location_id, v.visit_number, v.due_at
-            """, organizationID, completedPlanID, completedAt)
+            """, organizationID, previousPlanID, at, byBooking, now)
         guard let r = rows.first else { return nil }
         let visit = ScheduledVisit(
             key: PlanKey(organizationID: organizationID, planID: try r.decode(0, as: String.self)),
@@ -119,7 +150,7 @@ public enum VisitsRepository {
             WHERE p.organization_id = v.organization_id AND p.plan_id = v.plan_id AND v.status = 'scheduled'
               AND (v.organization_id, v.plan_id, v.visit_number) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::int4[]))
             RETURNING v.organization_id, v.plan_id, v.location_id, v.visit_number, v.visit_count, v.kind, v.procedures, v.follow_up_plan_id,
-                      p.acceptance_source, p.patient, p.provider_id, p.coordinator_id
+                      p.acceptance_source, p.patient, p.provider_id, p.coordinator_id, v.not_before
             """, visits.map(\.key.organizationID), visits.map(\.key.planID), visits.map { Int32($0.number) }, now)
         return try rows.map { r in
             RoutedVisit(
@@ -128,7 +159,7 @@ public enum VisitsRepository {
                 kind: try r.decode(5, as: String.self), proceduresJSON: try r.decode(6, as: PostgresJSON.self).text,
                 followUpPlanID: try r.decode(7, as: String.self), acceptanceSource: try r.decode(8, as: String.self),
                 patientJSON: try r.decode(9, as: PostgresJSON.self).text, providerID: try r.decode(10, as: String.self),
-                coordinatorID: try r.decode(11, as: String?.self))
+                coordinatorID: try r.decode(11, as: String?.self), notBefore: try r.decode(12, as: Date?.self))
         }
     }
 

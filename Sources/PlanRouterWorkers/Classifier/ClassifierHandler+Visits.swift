@@ -36,7 +36,7 @@ extension ClassifierHandler {
                     PlannedVisitRow(
                         key: a.key, locationID: a.plan.locationID, number: Int32(v.number), count: Int32(c.visits.count), kind: v.kind,
                         afterSeconds: Int32(v.afterSeconds), procedures: .array(v.procedureIndices.map { a.plan.procedures[$0].json }),
-                        followUpPlanID: FollowUpVisit.followUpPlanID(parent: a.plan.planID, number: v.number)))
+                        followUpPlanID: FollowUpVisit.followUpPlanID(parent: a.plan.planID, number: v.number), series: v.series))
             }
         }
         try await VisitsRepository.replaceWaiting(plans: parents.map(\.0.key), rows, now: now, on: tx)

@@ -154,8 +154,11 @@ public struct LifecycleHandler: EventHandler {
         var found = try await PlansRepository.openCaseBooked(
             organizationID: a.organizationID, planID: a.planID, locationID: a.locationID, patientID: a.patientID,
             procedureCodes: a.procedureCodes ?? [], on: tx)
-        // The PMS names its own plan; a later visit's case is PlanRouter's follow-up of it.
+        // The PMS names its own plan; a later visit's case is PlanRouter's follow-up of it. Not when this
+        // appointment already booked a case (a re-poll, its completion, PlanRouter's own write-back): a
+        // series visit's follow-up is open while the previous visit's appointment is still being reported.
         if found == nil, let parent = a.planID,
+            try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx) == nil,
             let followUp = try await VisitsRepository.openFollowUp(organizationID: a.organizationID, parentPlanID: parent, on: tx)
         {
             found = try await PlansRepository.openCaseBooked(
@@ -174,6 +177,9 @@ public struct LifecycleHandler: EventHandler {
                 "via": "pms", "appointment_id": .string(a.appointmentID), "appointment_start": .string(RFC3339.format(a.start)),
                 "seconds_from_acceptance": .int(Int64(now.timeIntervalSince(acceptedAt).rounded())),
             ], in: tx, now: now, plan: plan)
+        try await SeriesVisits.booked(
+            key, start: a.start, appointmentID: a.appointmentID, source: c.incoming.event.source, eventID: c.incoming.event.id, now: now,
+            on: tx)
     }
 
     /// A completed appointment of a plan split into visits schedules the plan's next visit, due its
@@ -195,11 +201,16 @@ public struct LifecycleHandler: EventHandler {
             ], in: tx, now: now, plan: next.key.planID)
     }
 
-    /// A cancelled appointment that had booked a case gives the case back to a coordinator.
+    /// A cancelled (or broken: a no-show) appointment that had booked a case gives the case back to a coordinator:
+    /// the appointment that booked it, or, where no PMS appointment stands for a PlanRouter booking yet, the
+    /// appointment naming the case's plan at the booking's start.
     func reopen(_ c: Change, _ a: AppointmentChanged, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
+        var booked = try await PlansRepository.bookedByAppointment(organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx)
+        if booked == nil, let plan = a.planID {
+            booked = try await PlansRepository.bookedUnlinked(organizationID: a.organizationID, planID: plan, start: a.start, on: tx)
+        }
         guard
-            let booked = try await PlansRepository.bookedByAppointment(
-                organizationID: a.organizationID, appointmentID: a.appointmentID, on: tx),
+            let booked,
             let reopened = try await PlansRepository.transition([(booked, .escalated)], from: [.booked], now: now, on: tx).first
         else { return }
         let reason = "the booked appointment was \(a.status.rawValue) in the PMS"

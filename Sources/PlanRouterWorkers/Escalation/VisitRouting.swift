@@ -30,14 +30,15 @@ enum VisitRouting {
                     id: FollowUpVisit.eventID(organizationID: v.key.organizationID, parent: v.key.planID, number: v.number),
                     source: FollowUpVisit.source, time: now, subject: plan.planID, data: plan),
                 topic: topics[.planAccepted])
+            var detail: JSONObject = [
+                "visit_number": .int(Int64(v.number)), "visit_count": .int(Int64(v.count)), "visit_kind": .string(v.kind),
+                "follow_up_plan_id": .string(plan.planID),
+            ]
+            if let notBefore = v.notBefore { detail["not_before"] = .string(RFC3339.format(notBefore)) }
             history.append(
                 PlanEventRow(
                     organizationID: v.key.organizationID, planID: v.key.planID, locationID: v.locationID, kind: "visit_routed",
-                    occurredAt: now,
-                    detail: .object([
-                        "visit_number": .int(Int64(v.number)), "visit_count": .int(Int64(v.count)), "visit_kind": .string(v.kind),
-                        "follow_up_plan_id": .string(plan.planID),
-                    ])))
+                    occurredAt: now, detail: .object(detail)))
         }
         try await PlanEventsRepository.append(history, recordedAt: now, on: tx)
     }
@@ -57,6 +58,6 @@ enum VisitRouting {
             planID: v.followUpPlanID, acceptedAt: now, acceptedVia: try ClassifierHandler.storedAcceptanceSource(v.acceptanceSource),
             patient: patient, providerID: v.providerID, coordinatorID: v.coordinatorID, procedures: list,
             totalFeeCents: list.map(\.feeCents).reduce(0, +),
-            visit: FollowUpVisit(parentPlanID: v.key.planID, number: v.number, of: v.count, kind: kind))
+            visit: FollowUpVisit(parentPlanID: v.key.planID, number: v.number, of: v.count, kind: kind, notBefore: v.notBefore))
     }
 }

@@ -24,6 +24,8 @@ struct OfferCase {
     var slaSeconds: Int
     var providerRole: String?
     var reasons: [String]
+    /// A series visit's earliest opening (its previous visit's booked start + the rule's interval), epoch seconds.
+    var notBefore: Int64?
 
     var key: PlanKey { PlanKey(organizationID: organizationID, planID: planID) }
     var location: LocationKey { LocationKey(organizationID: organizationID, locationID: locationID) }
@@ -47,18 +49,28 @@ struct OfferCase {
     }
 
     /// The slot request of this case (`SlotRequest` explains the order). The classified role is a hard
-    /// constraint and the treating provider only preferred among the providers having it; the tier's
-    /// `role_fallback` roles are tried only when none of them has an opening. With no role required, the
+    /// constraint and the treating provider only preferred among the providers having it; the visit rule's or
+    /// tier's `role_fallback` roles are tried only when none of them has an opening. With no role required, the
     /// treating provider only.
     func slotRequest(rules: RoutingRules, tier: RoutingRules.Tier, now: Int64, zone: TimeZone, count: Int) -> SlotRequest {
         SlotRequest(
             providerID: providerRole == nil ? providerID : nil, providerRole: providerRole, preferredProviderID: providerID,
-            fallbackRoles: providerRole == nil ? [] : tier.roleFallback, durationMinutes: chairMinutes,
-            earliest: max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules)),
+            fallbackRoles: roleFallback(rules, tier).roles, durationMinutes: chairMinutes,
+            earliest: bounded(max(SlotSearch.startOfNextBusinessDay(after: now, in: zone), now + OfferPlanner.leadSeconds(rules))),
             latest: now + Int64(rules.offer.horizonDays) * 86_400,
             count: count, spreadOverDays: rules.offer.spreadOverDays, timesOfDay: timesOfDay, weekdays: weekdays,
             allowedBlockoutKinds: allowedBlockoutKinds)
     }
+
+    /// The roles tried when no provider with the required role has an opening: the `role_fallback` of the visit
+    /// rule requiring that role (named, for the offer's history), else the tier's; none when no role is required.
+    func roleFallback(_ rules: RoutingRules, _ tier: RoutingRules.Tier) -> (roles: [String], rule: String?) {
+        guard let providerRole else { return ([], nil) }
+        return rules.roleFallback(for: providerRole, codes: procedureCodes, tier: tier)
+    }
+
+    /// `earliest`, moved up to the series bound: no opening of a series visit starts before it, on any path.
+    func bounded(_ earliest: Int64) -> Int64 { max(earliest, notBefore ?? .min) }
 
     /// Loads the plans named by plan.classified events; events whose plan moved on are returned as skipped with a reason.
     static func load(
@@ -99,7 +111,7 @@ struct OfferCase {
                     path: d.path, chairMinutes: d.chairMinutes,
                     depositCents: d.depositCents, valueCents: d.valueCents,
                     slaSeconds: d.firstOfferSLAMinutes * 60, providerRole: d.providerRole?.rawValue,
-                    reasons: d.reasons))
+                    reasons: d.reasons, notBefore: r.notBefore.map { Int64($0.timeIntervalSince1970) }))
         }
         return (cases, skipped)
     }
@@ -117,7 +129,7 @@ struct OfferCase {
                 path: CasePath(rawValue: r.path) ?? .callback, chairMinutes: r.chairMinutes,
                 depositCents: r.depositCents, valueCents: r.valueCents,
                 slaSeconds: r.slaSeconds, providerRole: r.providerRole,
-                reasons: r.reasons)
+                reasons: r.reasons, notBefore: r.notBefore.map { Int64($0.timeIntervalSince1970) })
         }
     }
 }

@@ -203,7 +203,7 @@ extension OfferPlanner {
     func noAvailabilityReason(_ p: Plan) -> String {
         let who: String
         if let role = p.c.providerRole {
-            let fallback = p.tier.roleFallback.filter { $0 != role }
+            let fallback = p.c.roleFallback(p.rules, p.tier).roles.filter { $0 != role }
             who = "any \(role)" + (fallback.isEmpty ? "" : " or (fallback) \(fallback.joined(separator: ", "))")
         } else {
             who = "provider \(p.c.providerID)"
@@ -229,7 +229,7 @@ extension OfferPlanner {
                 ?? "treating provider \(p.c.providerID)"
         case .fallbackRole(let role):
             return "no \(p.c.providerRole ?? "provider") opening in the next \(p.rules.offer.horizonDays) days; "
-                + "offered \(role) openings (tier \(p.tier.name) role_fallback)"
+                + "offered \(role) openings (\(p.c.roleFallback(p.rules, p.tier).rule.map { "visit rule \($0)" } ?? "tier \(p.tier.name)") role_fallback)"
         }
     }
 

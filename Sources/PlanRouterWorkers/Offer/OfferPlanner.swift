@@ -249,10 +249,10 @@ public struct OfferPlanner: Sendable {
         let wanted = p.rules.offer.openings - p.held.count
         if p.request == nil {
             var r = p.c.slotRequest(rules: p.rules, tier: p.tier, now: now, zone: info.timeZone, count: wanted)
-            r.earliest = min(r.earliest, Self.sameDayEarliest(p.rules, info: info, now: now))
+            r.earliest = p.c.bounded(min(r.earliest, Self.sameDayEarliest(p.rules, info: info, now: now)))
             if p.path == .sameVisit {
                 var today = r
-                today.earliest = now + Int64(p.rules.offer.sameVisitBufferMinutes) * 60
+                today.earliest = p.c.bounded(now + Int64(p.rules.offer.sameVisitBufferMinutes) * 60)
                 today.latest = SlotSearch.endOfLocalDay(now, in: info.timeZone)
                 today.spreadOverDays = false
                 today.timesOfDay = []

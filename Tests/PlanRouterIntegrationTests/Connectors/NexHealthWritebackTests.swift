@@ -2,6 +2,7 @@ import Foundation
 import PlanRouterCore
 import PlanRouterEmulators
 import PlanRouterPostgres
+import PlanRouterStore
 import PlanRouterWorkers
 import Testing
 
@@ -106,6 +107,71 @@ import Testing
             try await f.count(
                 "SELECT count(*)::int8 FROM coordinator_tasks WHERE status = 'open' AND urgent AND reason LIKE '%could not be confirmed%'")
                 == 1)
+        await h.close()
+    }
+
+    /// The patient moved the booking (reschedule link): NexHealth cannot move an appointment, so the write-back
+    /// makes the new one and cancels the old one with PATCH in the same write-back. A PATCH answered 503 is
+    /// retried without a second new appointment; the old appointment's cancellation webhook does not re-open the case.
+    @Test func aMovedBookingMakesTheNewAppointmentAndCancelsTheOldOneOnce() async throws {
+        let h = try await PipelineHarness()
+        let f = try await NexHealthFixture(pool: h.pool)
+        let patient = f.emulator.addPatient(firstName: "Ann", lastName: "X", cell: nil, email: nil, locationID: 21)
+        let first = try await booked(f, patient: patient)
+        try await consume(h, f, first)
+        try await f.withServers { (base: String) async throws in
+            #expect(try await f.writer(base: base).runOnce() == 1)
+            await f.emulator.processInsertions(subdomain: "bright")
+            #expect(try await f.intake(base: base).runOnce() == 1)
+        }
+        let old = try #require(f.emulator.writtenAppointments.first?["id"]?.int64Value)
+
+        var moved = try first.decode(AppointmentRequest.self)
+        moved.requestID = "req-2"
+        moved.replacesRequestID = "req-1"
+        moved.start = OffsetDateTime(moved.start.date.addingTimeInterval(86_400), in: TimeZone(identifier: "America/New_York")!)
+        moved.end = OffsetDateTime(moved.end.date.addingTimeInterval(86_400), in: TimeZone(identifier: "America/New_York")!)
+        try await consume(
+            h, f, CloudEvent(id: "req-2", source: "planrouter/booking", time: NexHealthFixture.now, subject: moved.planID, data: moved))
+        try await f.withServers { (base: String) async throws in
+            // A minute later: the cancellation's `updated_at` differs from the insertion's (NexHealth stamps each change).
+            f.emulator.setNow(NexHealthFixture.now.addingTimeInterval(60))
+            f.emulator.inject(.init(status: 503, method: "PATCH", pathPrefix: "/appointments"))
+            let w = f.writer(base: base)
+            try await eventually("submitted") {
+                try await w.runOnce()
+                return try await f.count("SELECT count(*)::int8 FROM pms_writebacks WHERE request_id = 'req-2' AND status = 'submitted'")
+                    == 1
+            }
+            await f.emulator.processInsertions(subdomain: "bright")
+            #expect(f.emulator.delivered.suffix(2) == ["appointment_insertion.complete", "appointment_updated"])
+            try await eventually("both webhooks worked off") {
+                _ = try await f.intake(base: base).runOnce()
+                let written = try await f.count(
+                    "SELECT count(*)::int8 FROM pms_writebacks WHERE request_id = 'req-2' AND status = 'written'")
+                let changed = try await f.outbox("appointment.changed").count
+                return written == 1 && changed == 3
+            }
+        }
+        // One new appointment, the old one cancelled by one effective PATCH.
+        let made = f.emulator.writtenAppointments
+        #expect(made.count == 2)
+        #expect(made.first { $0["id"]?.int64Value == old }?["cancelled"] == .bool(true))
+        let new = try #require(made.first { $0["id"]?.int64Value != old })
+        #expect(new["cancelled"] == .bool(false))
+        #expect(f.emulator.cancellations == 1)
+        let changed = try await f.outbox("appointment.changed").compactMap { $0["data"] }
+        #expect(changed.contains { $0["appointment_id"]?.stringValue == "bright-apt-\(old)" && $0["status"] == "cancelled" })
+        // The old appointment no longer stands for the case (its cancellation re-opens nothing); the new one does.
+        let byOld = try await h.pool.withConnection {
+            try await PlansRepository.bookedByAppointment(organizationID: "org-1", appointmentID: "bright-apt-\(old)", on: $0)
+        }
+        #expect(byOld == nil)
+        let byNew = try await h.pool.withConnection {
+            try await PlansRepository.bookedByAppointment(
+                organizationID: "org-1", appointmentID: "bright-apt-\(new["id"]?.int64Value ?? 0)", on: $0)
+        }
+        #expect(byNew?.planID == "bright-tp-900")
         await h.close()
     }
 }

@@ -296,4 +296,27 @@ import Testing
         #expect(appointments.first?["start"]?.stringValue == "2026-12-02T14:00:00Z")
         await f.close()
     }
+
+    /// A provider's `Specialty` names a ProviderSpecialties definition; an oral-surgery one is the `oral_surgeon`
+    /// role in schedule.changed (what the default implant-placement rule requires), a hygienist stays a hygienist.
+    @Test func aProviderWhoseSpecialtyIsOralSurgeryIsTheSurgeon() async throws {
+        let f = try await OpenDentalFixture()
+        let a = try f.addOffice("office-a", location: "loc-a")
+        let surgeon = try f.emulator.addProvider(a.key, abbr: "OS1", specialty: "Oral Surgery")
+        let hygienist = try f.emulator.addProvider(a.key, abbr: "HYG1", hygienist: true)
+        for p in [a.provider, surgeon, hygienist] {
+            try f.emulator.addSchedule(
+                a.key, date: "2026-12-02", start: "08:00:00", stop: "17:00:00", provNum: p, operatories: [a.operatory])
+        }
+        try await f.withServer { (base: String) async throws in
+            #expect(try await f.poller(a, base: base).pollReference().events == 1)
+        }
+        let providers = try #require(try await f.outbox("schedule.changed").first?["data"]?["providers"]?.arrayValue)
+        var roles: [String: [String]] = [:]
+        for p in providers { roles[p["id"]?.stringValue ?? ""] = p["roles"]?.arrayValue?.compactMap(\.stringValue) }
+        #expect(roles[a.office.providerID(surgeon)] == ["oral_surgeon"])
+        #expect(roles[a.office.providerID(a.provider)] == ["dentist"])
+        #expect(roles[a.office.providerID(hygienist)] == ["hygienist"])
+        await f.close()
+    }
 }
