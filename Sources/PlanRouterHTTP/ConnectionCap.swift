@@ -1,8 +1,5 @@
 import HummingbirdCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import PlanRouterCore
 
 /// At most `maximum` connections at once (beyond it the server stops accepting and newcomers
 /// wait in the kernel's backlog), and memory handed back to the system once a crowd has left.
@@ -35,18 +32,4 @@ public struct ConnectionCap: AvailableConnectionsDelegate {
     }
 
     public func isAcceptingNewConnections() -> Bool { open < maximum }
-}
-
-/// `malloc_trim(0)` where the C library has it (glibc), looked up at run time like the CLI's
-/// `mallopt` so no C declaration is needed; a no-op elsewhere.
-enum HeapTrim {
-    #if canImport(Glibc)
-    private typealias MallocTrim = @convention(c) (Int) -> Int32
-    // dlsym(nil, …) is dlsym(RTLD_DEFAULT, …) on glibc; nil on a C library without it.
-    private static let trim: MallocTrim? = dlsym(nil, "malloc_trim").map { unsafeBitCast($0, to: MallocTrim.self) }
-
-    static func returnFreePages() { _ = trim?(0) }
-    #else
-    static func returnFreePages() {}
-    #endif
 }

@@ -13,6 +13,10 @@ public struct ConsumerSettings: Sendable {
     public var batchSize: Int = 500
     /// How long one poll waits for the first message; also bounds shutdown latency.
     public var pollTimeout: Duration = .milliseconds(100)
+    /// After committing a batch of at least this many events, free heap pages go back to the
+    /// system (`malloc_trim`, ~1 ms): often enough to bound resident memory under a backlog,
+    /// rare enough that a steady trickle of small batches never pays for it.
+    public var trimHeapAfter: Int = 100
     public init(batchSize: Int = 500, pollTimeout: Duration = .milliseconds(100)) {
         self.batchSize = batchSize
         self.pollTimeout = pollTimeout
@@ -83,6 +87,10 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
                     // Not fatal: the next commit covers these offsets; at worst they are redelivered and deduped.
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                 }
+                // A large batch (a backlog) grows the heap well past what the next one needs;
+                // glibc would keep those pages, and they are most of a worker's resident memory
+                // above its idle size (docs/benchmarks.md, "Resident memory").
+                if messages.count >= min(settings.trimHeapAfter, settings.batchSize) { HeapTrim.returnFreePages() }
             }
         } catch {
             await consumer.close()
