@@ -202,14 +202,46 @@ def booking_page(screens, link):
         d.quit()
 
 
+def reschedule_page(screens, link):
+    d = browser(390, 844, phone=True)
+    try:
+        d.get(link)
+        body = text(d)
+        expect("change your appointment" in body and "You're booked for" in body, "the reschedule link shows the booked time", d)
+        booked = body[body.index("You're booked for"):].split("\n")[0]
+        buttons = d.find_elements(By.CSS_SELECTOR, "form button[name=reservation_id]")
+        expect(len(buttons) >= 1, f"the reschedule page offers other openings ({len(buttons)})", d)
+        width = d.execute_script("return document.documentElement.scrollWidth")
+        expect(width <= 390, f"the reschedule page fits a 390 px wide phone (scroll width {width})", d)
+        shot(d, screens, "booking-reschedule.png", full_height=False)
+        chosen = buttons[0].text
+        submit(d, buttons[0])
+        t = text(d)
+        expect("Your appointment is moved" in t and chosen in t, "the patient moves the appointment from the phone", d)
+        expect(d.find_elements(By.CSS_SELECTOR, "a[download='appointment.ics']"), "the moved page offers the updated calendar entry", d)
+        shot(d, screens, "booking-moved.png", full_height=False)
+        d.get(link)
+        t = text(d)
+        expect(f"You're booked for {chosen}" in t and booked not in t, "the reschedule link now shows the new time", d)
+    finally:
+        d.quit()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--screenshots", help="write the documentation's PNGs here")
-    parser.add_argument("--link", required=True, help="a patient's booking link the offer worker sent")
+    parser.add_argument("--link", help="a patient's booking link the offer worker sent")
+    parser.add_argument("--reschedule", help="the reschedule link of the booking's confirmation (second phase)")
     args = parser.parse_args()
     if args.screenshots:
         os.makedirs(args.screenshots, exist_ok=True)
     started = time.time()
+    if args.reschedule:
+        reschedule_page(args.screenshots, args.reschedule)
+        print(f"browser reschedule test passed in {time.time() - started:.1f} s")
+        sys.exit(0)
+    if not args.link:
+        parser.error("--link or --reschedule is required")
     workspace(args.screenshots)
     booking_page(args.screenshots, args.link)
     print(f"browser tests passed in {time.time() - started:.1f} s")
