@@ -109,8 +109,13 @@ public struct SimulationOutcome: Sendable {
             "  unscheduled accepted production         \(MetricPad.pad(String(format: "%.0f%%", SimulationModel.baselineUnscheduledShare * 100), 20))\(pct(unscheduledShare)) (\(usd(unscheduledCents)))\n"
         // The baseline share applied to this DSO's own production (the brief's $93,000 is a smaller practice's month).
         let baselineCents = Int64((Double(acceptedCents) * SimulationModel.baselineUnscheduledShare).rounded())
+        // Said both ways round: a short or unlucky run can schedule less than the baseline would.
+        let difference = baselineCents - unscheduledCents
+        let versus =
+            difference >= 0
+            ? "\(usd(difference)) more production scheduled" : "\(usd(-difference)) less production scheduled than the baseline"
         out +=
-            "  unscheduled $ this month                \(MetricPad.pad(usd(baselineCents), 20))\(usd(unscheduledCents)) (\(usd(baselineCents - unscheduledCents)) more production scheduled)\n"
+            "  unscheduled $ this month                \(MetricPad.pad(usd(baselineCents), 20))\(usd(unscheduledCents)) (\(versus))\n"
         out += "  booked / declined / still open          \(MetricPad.pad("", 20))\(booked) / \(closed) / \(accepted - booked - closed)\n"
         out += "  same-day scheduling of accepted cases   \(MetricPad.pad("", 20))\(pct(sameDayShare))\n"
         out +=
