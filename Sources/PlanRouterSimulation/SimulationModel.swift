@@ -99,6 +99,8 @@ public struct SimulationModel: Sendable {
     public static let baselineDaysToBooking = "2-4 days"
     public static let baselineUnscheduledShare = 0.27
     public static let baselineMonthlyUnscheduledDollars = 93_000
-    /// The benchmarks give no figure for re-booked recalls and follow-ups; the row shows that rather than a made-up one.
-    public static let baselineFollowUpRebooked = "no figure"
+    /// The benchmarks give no manual figure for same-day scheduling, the plan acceptance rate or
+    /// re-booked recalls and follow-ups; those rows say so rather than show a made-up one.
+    public static let noBaseline = "no figure"
+    public static let baselineFollowUpRebooked = noBaseline
 }

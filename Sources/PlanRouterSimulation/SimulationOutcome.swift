@@ -117,13 +117,13 @@ public struct SimulationOutcome: Sendable {
         out +=
             "  unscheduled $ this month                \(MetricPad.pad(usd(baselineCents), 20))\(usd(unscheduledCents)) (\(versus))\n"
         out += "  booked / declined / still open          \(MetricPad.pad("", 20))\(booked) / \(closed) / \(accepted - booked - closed)\n"
-        out += "  same-day scheduling of accepted cases   \(MetricPad.pad("", 20))\(pct(sameDayShare))\n"
+        out += "  same-day scheduling of accepted cases   \(MetricPad.pad(SimulationModel.noBaseline, 20))\(pct(sameDayShare))\n"
         out +=
             "  acceptance to first offer (median)      \(MetricPad.pad("", 20))\(firstOfferSecondsP50.map { String(format: "%.0f s", $0) } ?? "n/a") of simulated time (the clock waits while the cluster works)\n"
         out += "  first-offer SLA met                     \(MetricPad.pad("", 20))\(pct(slaMetShare))\n"
         let acceptance = presented > 0 ? Double(presentedAccepted) / Double(presented) : nil
         out +=
-            "  plan acceptance rate                    \(MetricPad.pad("", 20))\(pct(acceptance)) (\(presentedAccepted) of \(presented) presented; a model input, accept_presented = \(model.acceptPresented))\n"
+            "  plan acceptance rate                    \(MetricPad.pad(SimulationModel.noBaseline, 20))\(pct(acceptance)) (\(presentedAccepted) of \(presented) presented; a model input, accept_presented = \(model.acceptPresented))\n"
         let rebooked = followUpsRouted > 0 ? Double(followUpsBooked) / Double(followUpsRouted) : nil
         out +=
             "  recall/follow-up re-booked              \(MetricPad.pad(SimulationModel.baselineFollowUpRebooked, 20))\(pct(rebooked)) (\(followUpsBooked) of \(followUpsRouted) follow-up cases routed)\n"
