@@ -536,12 +536,15 @@ struct BenchPipeline: AsyncParsableCommand {
         let rows = try await pool.withConnection {
             try await $0.query(
                 """
-                WITH m AS (
+                WITH m AS MATERIALIZED (
                     SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms,
                            o.published_at
                     FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
                     WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
-                c AS (
+                -- MATERIALIZED: each side's JSON is parsed once and the two are hashed together; inlined,
+                -- the planner may join them in a nested loop and parse payloads per pair (on a database
+                -- holding a history that took minutes).
+                c AS MATERIALIZED (
                     SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
                     FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
                 x AS (
