@@ -15,14 +15,16 @@ import Testing
     func local(_ epochSeconds: Int64) -> String { RFC3339.format(Date(timeIntervalSince1970: Double(epochSeconds)), in: Self.ny) }
 
     /// Runs classifier, offer and relay until `done` holds.
-    func run(_ h: PipelineHarness, until what: String, _ done: () async throws -> Bool) async throws {
+    func run(
+        _ h: PipelineHarness, until what: String, timeout: Duration = .seconds(40), _ done: () async throws -> Bool
+    ) async throws {
         let clock = ManualClock(Self.now)
         let classifier = try h.classifier(clock: clock)
         let offer = try h.offer(clock: clock)
         let relay = try h.relay()
         let runs = [Running { try await classifier.run() }, Running { try await offer.run() }, Running { try await relay.run() }]
         defer { Task { for r in runs { await r.stop() } } }
-        try await eventually(what, done)
+        try await eventually(what, timeout: timeout, done)
         for r in runs { await r.stop() }
     }
 
@@ -132,7 +134,9 @@ import Testing
             topic: h.topics[.scheduleChanged])
         try await h.publish(
             events: locations.map { TestEvents.acceptedWith(plan: "plan-\($0)", location: $0, codes: [("D2740", 135_000)]) })
-        try await run(h, until: "every case offered") {
+        // 120 cold calendars in a debug build: ~40 s on a loaded CI machine, which the default
+        // bound missed once (a liveness bound, not a measurement).
+        try await run(h, until: "every case offered", timeout: .seconds(180)) {
             try await h.count("SELECT count(*) FROM offers") == locations.count
         }
         #expect(
