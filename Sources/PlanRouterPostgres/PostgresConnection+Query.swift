@@ -47,9 +47,24 @@ extension PostgresConnection {
         try await run(sql, binds.map(PostgresBind.init)).affectedRows
     }
 
+    /// Queues a write whose answer the caller does not need (no rows, no count); inside
+    /// `transaction` it goes to the server with the next statement that is awaited, or
+    /// with COMMIT, in one pipeline: one round trip for many statements. Its error, if
+    /// any, is thrown there (naming this statement) and fails the transaction as usual.
+    /// Outside a transaction it runs at once.
+    public func executeLater<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws {
+        let statement = PipelinedStatement(sql: sql, binds: Self.prepare(repeat each binds))
+        if enqueue(statement) { return }
+        _ = try await run(statement.sql, statement.binds)
+    }
+
     /// Runs SQL without parameters through the simple-query protocol, which allows several
     /// `;`-separated statements (migrations). Never interpolate values into `sql`.
     public func simpleQuery(_ sql: String) async throws {
+        // Queued statements first, on their own: an error of theirs must not pass for this
+        // statement's (a SAVEPOINT's caller would roll back to a savepoint never made).
+        let pending = takePending()
+        if !pending.isEmpty { _ = try await onQueue { try $0.execPipeline(pending) } }
         _ = try await onQueue { try $0.execSimple(sql) }
     }
 
@@ -65,7 +80,11 @@ extension PostgresConnection {
     private func run(_ sql: String, _ binds: [PostgresBind]) async throws -> PostgresRows {
         // SQL text only: parameter values never reach the logs.
         logger.trace("postgres query", metadata: ["db.query.text": "\(sql)", "db.query.parameter_count": "\(binds.count)"])
-        let storage = try await onQueue { try $0.exec(sql, binds: binds) }
-        return PostgresRows(storage)
+        let pending = takePending()
+        if pending.isEmpty {
+            return PostgresRows(try await onQueue { try $0.exec(sql, binds: binds) })
+        }
+        let statements = pending + [PipelinedStatement(sql: sql, binds: binds)]
+        return PostgresRows(try await onQueue { try $0.execPipeline(statements) })
     }
 }

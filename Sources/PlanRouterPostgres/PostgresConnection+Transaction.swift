@@ -1,16 +1,23 @@
 extension PostgresConnection {
     /// Runs `body` inside BEGIN/COMMIT. A thrown error rolls back and is rethrown; a failed
     /// COMMIT (e.g. a serialization failure, retriable) is thrown.
+    ///
+    /// BEGIN waits to be sent with the body's first statement, and the statements the body
+    /// queued with `executeLater` go with COMMIT: a transaction of reads followed by writes
+    /// costs one round trip per awaited read plus one.
     public func transaction<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await simpleQuery("BEGIN")
+        setInTransaction(true, pending: [PipelinedStatement(sql: "BEGIN", binds: [])])
         let value: T
         do {
             value = try await body(self)
         } catch {
+            // BEGIN still queued: the server never saw the transaction.
+            let begun = takePending().first?.sql != "BEGIN"
+            setInTransaction(false)
             do {
-                try await simpleQuery("ROLLBACK")
+                if begun { try await simpleQuery("ROLLBACK") }
             } catch let rollbackError {
                 // The body's error is the one the caller can act on; a failed rollback usually
                 // means the connection is gone, which `isClosed` reports to the pool.
@@ -18,7 +25,16 @@ extension PostgresConnection {
             }
             throw error
         }
-        let storage = try await onQueue { try $0.execSimple("COMMIT") }
+        let statements = takePending() + [PipelinedStatement(sql: "COMMIT", binds: [])]
+        setInTransaction(false)
+        let storage: PostgresResultStorage
+        do {
+            storage = try await onQueue { try $0.execPipeline(statements) }
+        } catch {
+            // A queued statement failed: the transaction is aborted and must be ended.
+            if (error as? PostgresError)?.code != .connectionLost { try? await simpleQuery("ROLLBACK") }
+            throw error
+        }
         // COMMIT of a transaction in which a statement failed (and the body swallowed the
         // error) succeeds with the tag ROLLBACK; nothing was committed, so say so.
         if storage.commandStatus == "ROLLBACK" {

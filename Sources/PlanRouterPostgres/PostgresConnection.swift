@@ -24,6 +24,36 @@ public final class PostgresConnection: Sendable {
         /// Idle outside a transaction after the last call; recorded on the queue so the pool
         /// can check it without another hop.
         var idle = true
+        /// Inside `transaction`: statements may wait in `pending`.
+        var inTransaction = false
+        /// Statements not yet sent (`BEGIN`, `executeLater`); they go to the server in one
+        /// pipeline with the next statement whose answer is awaited, or with COMMIT.
+        var pending: [PipelinedStatement] = []
+    }
+
+    /// Queues a statement; false outside a transaction.
+    func enqueue(_ statement: PipelinedStatement) -> Bool {
+        state.withLock { state in
+            guard state.inTransaction else { return false }
+            state.pending.append(statement)
+            return true
+        }
+    }
+
+    /// Takes the queued statements.
+    func takePending() -> [PipelinedStatement] {
+        state.withLock { state in
+            defer { state.pending = [] }
+            return state.pending
+        }
+    }
+
+    /// Marks the start or end of a transaction; the end drops statements never sent.
+    func setInTransaction(_ inTransaction: Bool, pending: [PipelinedStatement] = []) {
+        state.withLock { state in
+            state.inTransaction = inTransaction
+            state.pending = pending
+        }
     }
 
     private init(queue: DispatchQueue, handle: LibPQConnection, logger: Logger) {

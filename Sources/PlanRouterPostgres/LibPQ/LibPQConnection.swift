@@ -107,9 +107,95 @@ final class LibPQConnection: @unchecked Sendable {
     /// One statement with text parameters of explicit types; text results.
     func exec(_ sql: String, binds: [PostgresBind]) throws -> PostgresResultStorage {
         let connection = try live()
+        let result = Self.withParameters(binds) { types, values in
+            PQexecParams(connection, sql, Int32(binds.count), types, values, nil, nil, 0)
+        }
+        return try check(result, connection: connection, sql: sql, binds: binds)
+    }
+
+    /// Sends `statements` in one pipeline (libpq pipeline mode: one write, one wait for the
+    /// server, instead of a round trip each) and returns the last statement's result. The
+    /// server runs them in order; once one fails, the rest are skipped and the first
+    /// failure is thrown, naming its own statement.
+    func execPipeline(_ statements: [PipelinedStatement]) throws -> PostgresResultStorage {
+        let connection = try live()
+        guard PQenterPipelineMode(connection) == 1 else {
+            throw clientError(connection, fallback: "could not enter pipeline mode")
+        }
+        for statement in statements {
+            let sent = Self.withParameters(statement.binds) { types, values in
+                PQsendQueryParams(connection, statement.sql, Int32(statement.binds.count), types, values, nil, nil, 0)
+            }
+            guard sent == 1 else { throw abandonPipeline(connection, fallback: "could not send a pipelined statement") }
+        }
+        guard PQpipelineSync(connection) == 1 else {
+            throw abandonPipeline(connection, fallback: "could not send the pipeline's sync")
+        }
+        // Each statement yields its result then NULL; the sync yields PGRES_PIPELINE_SYNC.
+        // After a failure the later statements yield PGRES_PIPELINE_ABORTED.
+        var index = 0
+        var last: OpaquePointer?
+        var failure: PostgresError?
+        var synced = false
+        while !synced {
+            guard let result = PQgetResult(connection) else {
+                index += 1
+                // A lost connection yields NULLs and never the sync.
+                if PQstatus(connection) == CONNECTION_BAD || index > statements.count {
+                    if let last { PQclear(last) }
+                    throw failure ?? clientError(connection, fallback: "connection lost in a pipeline")
+                }
+                continue
+            }
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_SYNC:
+                PQclear(result)
+                synced = true
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                if index == statements.count - 1 {
+                    if let last { PQclear(last) }
+                    last = result
+                } else {
+                    PQclear(result)
+                }
+            case PGRES_PIPELINE_ABORTED:
+                PQclear(result)
+            default:
+                if failure == nil, index < statements.count {
+                    failure = serverError(result, connection: connection, sql: statements[index].sql, binds: statements[index].binds)
+                }
+                PQclear(result)
+            }
+        }
+        guard PQexitPipelineMode(connection) == 1 else {
+            if let last { PQclear(last) }
+            throw abandonPipeline(connection, fallback: "could not leave pipeline mode")
+        }
+        if let failure {
+            if let last { PQclear(last) }
+            throw failure
+        }
+        guard let last else { throw clientError(connection, fallback: "no result from server") }
+        return PostgresResultStorage(last)
+    }
+
+    /// A pipeline that could not be sent or drained leaves the session in an unknown
+    /// state: the connection is closed, so the pool drops it and the caller's transaction
+    /// fails as on a lost connection.
+    private func abandonPipeline(_ connection: OpaquePointer, fallback: String) -> PostgresError {
+        var error = clientError(connection, fallback: fallback)
+        error.code = .connectionLost
+        finish()
+        return error
+    }
+
+    /// Calls `body` with libpq's parameter arrays for `binds`: type OIDs and NUL-terminated
+    /// texts, all texts in one buffer (one allocation per statement instead of one per
+    /// value, which matters for large unnest batches). The pointers live for the call.
+    private static func withParameters<Result>(
+        _ binds: [PostgresBind], _ body: ([Oid], [UnsafePointer<CChar>?]) -> Result
+    ) -> Result {
         let types = binds.map { Oid($0.typeOID) }
-        // All parameter strings go into one NUL-separated buffer: one allocation per call
-        // instead of one per value, which matters for large unnest batches.
         var total = 0
         for bind in binds {
             if let text = bind.text { total += text.utf8.count + 1 }
@@ -130,8 +216,7 @@ final class LibPQConnection: @unchecked Sendable {
             }
             pointers[index] = UnsafePointer(start)
         }
-        let result = PQexecParams(connection, sql, Int32(binds.count), types, pointers, nil, nil, 0)
-        return try check(result, connection: connection, sql: sql, binds: binds)
+        return body(types, pointers)
     }
 
     /// Several statements, no parameters (migrations, session setup).
@@ -235,6 +320,12 @@ final class LibPQConnection: @unchecked Sendable {
             processID: notify.pointee.be_pid
         )
     }
+}
+
+/// A statement queued for a pipeline: SQL and its text parameters.
+struct PipelinedStatement: Sendable {
+    var sql: String
+    var binds: [PostgresBind]
 }
 
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.

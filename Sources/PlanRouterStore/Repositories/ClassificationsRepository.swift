@@ -17,7 +17,7 @@ public enum ClassificationsRepository {
     ) async throws {
         guard !cs.isEmpty else { return }
         // Reasons travel as one JSON array per plan (text[][] cannot be ragged).
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO classifications (organization_id, plan_id, location_id, tier, path, chair_minutes, value_cents, deposit_cents,
                 first_offer_sla_seconds, hold_window_seconds, provider_role, rules_version, reasons, accepted_at, classified_at)

@@ -15,6 +15,8 @@ public struct LocationInfo: Sendable {
     public var coordinatorsByTier: [String: String]
     /// From locations.yaml; nil: the rules file's quiet hours apply.
     public var quietHours: RoutingRules.QuietHours?
+    /// When the schedule mirror was last refreshed from the PMS; nil: never (see `staleCalendars`).
+    public var scheduleSyncedAt: Date?
 
     public init(
         organizationID: String, id: String, name: String, timeZone: TimeZone, incrementMinutes: Int, defaultCoordinatorID: String?,
@@ -52,13 +54,13 @@ public enum LocationsRepository {
         // Only ids not already there reach ON CONFLICT: its uniqueness check waits for any
         // transaction updating the existing row, and offer workers update their locations'
         // calendar_version in every batch (measured: ~19 ms a batch spent waiting).
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO organizations (id) SELECT o FROM unnest($1::text[]) AS u(o)
             WHERE NOT EXISTS (SELECT 1 FROM organizations WHERE id = u.o) ON CONFLICT DO NOTHING
             """, orgs)
         let keys = Array(Set(locations)).sorted()
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO locations (organization_id, id) SELECT o, l FROM unnest($1::text[], $2::text[]) AS u(o, l)
             WHERE NOT EXISTS (SELECT 1 FROM locations WHERE organization_id = u.o AND id = u.l) ON CONFLICT DO NOTHING
@@ -111,7 +113,7 @@ public enum LocationsRepository {
     public static func bumpCalendars(_ locations: [LocationKey], on tx: PostgresConnection) async throws {
         guard !locations.isEmpty else { return }
         let keys = Array(Set(locations)).sorted()
-        _ = try await tx.execute(
+        try await tx.executeLater(
             "UPDATE locations SET calendar_version = calendar_version + 1 WHERE \(amongKeys)", keys.map(\.organizationID),
             keys.map(\.locationID))
     }
@@ -144,12 +146,12 @@ public enum LocationsRepository {
         let rows = try await tx.query(
             """
             SELECT organization_id, id, name, time_zone, time_increment_minutes, default_coordinator_id, calendar_version,
-                   coordinators_by_tier::text, quiet_start_minute, quiet_end_minute
+                   coordinators_by_tier::text, quiet_start_minute, quiet_end_minute, schedule_synced_at
             FROM locations WHERE \(amongKeys)
             """, keys.map(\.organizationID), keys.map(\.locationID))
         var out: [LocationKey: LocationInfo] = [:]
         for r in rows {
-            let info = LocationInfo(
+            var info = LocationInfo(
                 organizationID: try r.decode(0, as: String.self), id: try r.decode(1, as: String.self),
                 name: try r.decode(2, as: String.self),
                 timeZone: TimeZone(identifier: try r.decode(3, as: String.self)) ?? TimeZone(identifier: "UTC")!,
@@ -159,6 +161,7 @@ public enum LocationsRepository {
                 quietHours: try r.decode(8, as: Int?.self).flatMap { start in
                     try r.decode(9, as: Int?.self).map { RoutingRules.QuietHours(startMinute: start, endMinute: $0) }
                 })
+            info.scheduleSyncedAt = try r.decode(10, as: Date?.self)
             out[info.key] = info
         }
         return out

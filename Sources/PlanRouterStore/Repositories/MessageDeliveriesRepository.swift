@@ -227,14 +227,14 @@ public enum SuppressionsRepository {
         let given = final.filter(\.smsConsent)
         let refused = final.filter { !$0.smsConsent }
         if !given.isEmpty {
-            _ = try await conn.execute(
+            try await conn.executeLater(
                 """
                 DELETE FROM sms_suppressions s USING unnest($1::text[], $2::text[]) AS u(o, p)
                 WHERE s.organization_id = u.o AND s.phone = u.p AND s.keyword = $3
                 """, given.map(\.organizationID), given.map(\.phone), pmsKeyword)
         }
         if !refused.isEmpty {
-            _ = try await conn.execute(
+            try await conn.executeLater(
                 """
                 INSERT INTO sms_suppressions (organization_id, phone, keyword, opted_out_at)
                 SELECT o, p, $3, $4 FROM unnest($1::text[], $2::text[]) AS u(o, p)

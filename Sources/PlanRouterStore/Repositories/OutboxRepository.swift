@@ -43,14 +43,14 @@ public enum OutboxRepository {
             let h = JSONValue.object(JSONObject(r.headers.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) }))
             headers.append(PostgresJSON(h.serialized()))
         }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO outbox (topic, key, shard, event_id, payload, headers, created_at)
             SELECT t, decode(k, 'hex'), s::smallint, e, coalesce(convert_to(pt, 'UTF8'), decode(ph, 'hex')), h, $8
             FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(t, k, s, e, pt, ph, h)
             """,
             topics, keys, shards, ids, textPayloads, hexPayloads, headers, now)
-        _ = try await tx.execute("SELECT pg_notify($1, '')", OutboxBatch.notifyChannel)
+        try await tx.executeLater("SELECT pg_notify($1, '')", OutboxBatch.notifyChannel)
     }
 
     /// Takes the session advisory locks of the shards no one else holds (non-blocking); returns those taken.

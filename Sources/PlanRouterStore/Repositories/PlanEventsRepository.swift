@@ -36,7 +36,7 @@ public enum PlanEventsRepository {
     /// Appends the rows with one statement, all recorded at `recordedAt`.
     public static func append(_ rows: [PlanEventRow], recordedAt: Date, on tx: PostgresConnection) async throws {
         guard !rows.isEmpty else { return }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO plan_events (organization_id, plan_id, location_id, kind, source, event_id, occurred_at, recorded_at, detail)
             SELECT o, p, l, k, s, e, at, $9, d

@@ -145,27 +145,45 @@ public enum PlansRepository {
         _ changes: [(key: PlanKey, to: CaseStatus)], from: Set<CaseStatus>? = nil, now: Date, on tx: PostgresConnection
     ) async throws -> [TransitionedPlan] {
         guard !changes.isEmpty else { return [] }
-        var predecessors: [CaseStatus: String] = [:]
-        for s in Set(changes.map(\.to)) {
-            var allowed = CaseStatus.predecessors(of: s)
-            if let from { allowed.formIntersection(from) }
-            predecessors[s] = allowed.map(\.rawValue).sorted().joined(separator: ",")
-        }
         let rows = try await tx.query(
-            """
-            UPDATE plans SET status = u.s, updated_at = $4
-            FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(o, p, s, f)
-            WHERE plans.organization_id = u.o AND plans.plan_id = u.p AND plans.status = ANY(string_to_array(u.f, ','))
-            RETURNING plans.organization_id, plans.plan_id, plans.location_id, plans.patient_id, plans.accepted_at, plans.coordinator_id
-            """,
+            transitionStatement
+                + " RETURNING plans.organization_id, plans.plan_id, plans.location_id, plans.patient_id, plans.accepted_at, plans.coordinator_id",
             changes.map(\.key.organizationID), changes.map(\.key.planID), changes.map(\.to.rawValue), now,
-            changes.map { predecessors[$0.to]! })
+            allowedPredecessors(changes, from: from))
         return try rows.map { r in
             TransitionedPlan(
                 key: PlanKey(organizationID: try r.decode(0, as: String.self), planID: try r.decode(1, as: String.self)),
                 locationID: try r.decode(2, as: String.self), patientID: try r.decode(3, as: String.self),
                 acceptedAt: try r.decode(4, as: Date.self), coordinatorID: try r.decode(5, as: String?.self))
         }
+    }
+
+    /// `transition` for a caller that does not need to know which plans changed: queued
+    /// (`executeLater`), so it costs no round trip of its own.
+    public static func transitionLater(
+        _ changes: [(key: PlanKey, to: CaseStatus)], from: Set<CaseStatus>? = nil, now: Date, on tx: PostgresConnection
+    ) async throws {
+        guard !changes.isEmpty else { return }
+        try await tx.executeLater(
+            transitionStatement, changes.map(\.key.organizationID), changes.map(\.key.planID), changes.map(\.to.rawValue), now,
+            allowedPredecessors(changes, from: from))
+    }
+
+    static let transitionStatement = """
+        UPDATE plans SET status = u.s, updated_at = $4
+        FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(o, p, s, f)
+        WHERE plans.organization_id = u.o AND plans.plan_id = u.p AND plans.status = ANY(string_to_array(u.f, ','))
+        """
+
+    /// Per change, the statuses its plan may leave for the target, comma-separated.
+    static func allowedPredecessors(_ changes: [(key: PlanKey, to: CaseStatus)], from: Set<CaseStatus>?) -> [String] {
+        var predecessors: [CaseStatus: String] = [:]
+        for s in Set(changes.map(\.to)) {
+            var allowed = CaseStatus.predecessors(of: s)
+            if let from { allowed.formIntersection(from) }
+            predecessors[s] = allowed.map(\.rawValue).sorted().joined(separator: ",")
+        }
+        return changes.map { predecessors[$0.to]! }
     }
 
     /// `transition` of one plan the caller expects to be legal (the row is locked or was
@@ -219,11 +237,11 @@ public enum PlansRepository {
     /// Replaces the procedures of the plans: deletes those of `replacing` (plans stored before), inserts `rows`.
     public static func replaceProcedures(replacing: [PlanKey], _ rows: [ProcedureRow], on tx: PostgresConnection) async throws {
         if !replacing.isEmpty {
-            _ = try await tx.execute(
+            try await tx.executeLater(
                 "DELETE FROM plan_procedures pp USING unnest($1::text[], $2::text[]) AS u(o, p) WHERE pp.organization_id = u.o AND pp.plan_id = u.p",
                 replacing.map(\.organizationID), replacing.map(\.planID))
         }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO plan_procedures (organization_id, plan_id, line, code_system, code, description, tooth, fee_cents, minutes, provider_role)
             SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int4[], $10::text[])

@@ -112,18 +112,19 @@ public enum ReservationsRepository {
         return try released.map(AvailabilityRepository.decodeLocation)
     }
 
-    /// Releases expired holds at the locations; returns the locations where any was released.
-    public static func releaseExpiredHolds(at locations: [LocationKey], now: Date, on tx: PostgresConnection) async throws -> [LocationKey]
-    {
-        // Expired holds still count for the exclusion constraint until released.
-        let swept = try await tx.query(
+    /// Releases expired holds at the locations and marks the calendars of the locations where
+    /// any was released changed (`LocationsRepository.bumpCalendars`), in one queued statement
+    /// (`executeLater`): the offer worker does not need the answer, only a later read that sees it.
+    public static func releaseExpiredHoldsLater(at locations: [LocationKey], now: Date, on tx: PostgresConnection) async throws {
+        guard !locations.isEmpty else { return }
+        try await tx.executeLater(
             """
             WITH r AS (UPDATE reservations SET active = false, released_at = $3, release_reason = 'expired'
                        WHERE kind = 'hold' AND active AND expires_at <= $3 AND \(AvailabilityRepository.amongLocations)
                        RETURNING organization_id, location_id)
-            SELECT DISTINCT organization_id, location_id FROM r
+            UPDATE locations SET calendar_version = calendar_version + 1
+            WHERE (organization_id, id) IN (SELECT DISTINCT organization_id, location_id FROM r)
             """, locations.map(\.organizationID), locations.map(\.locationID), now)
-        return try swept.map(AvailabilityRepository.decodeLocation)
     }
 
     /// The cases' active, unexpired holds, by start.

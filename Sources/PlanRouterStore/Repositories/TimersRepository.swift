@@ -50,14 +50,14 @@ public enum TimersRepository {
     /// Schedules ladder timers and wakes the escalation workers (at commit).
     public static func scheduleLadder(_ rows: [LadderTimerRow], now: Date, on tx: PostgresConnection) async throws {
         guard !rows.isEmpty else { return }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
             SELECT o, p, l, 'ladder', s, d, pl, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[], $6::jsonb[])
                 AS u(o, p, l, s, d, pl)
             """, rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.step), rows.map(\.dueAt),
             rows.map { PostgresJSON($0.payload.serialized()) }, now)
-        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+        try await tx.executeLater("SELECT pg_notify('planrouter_timers', '')")
     }
 
     /// Pauses a provisional booking's ladder: cancels the plan's pending timers and schedules the end
@@ -75,12 +75,12 @@ public enum TimersRepository {
         let payload = JSONValue.object([
             "action": .string(depositExpiryAction), "deposit_id": .string(depositID), "paused": .array(paused.map { .int($0) }),
         ])
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO timers (organization_id, plan_id, location_id, kind, step, due_at, payload, created_at)
             VALUES ($1, $2, $3, 'deposit', 0, $4, $5, $6)
             """, key.organizationID, key.planID, locationID, dueAt, PostgresJSON(payload.serialized()), now)
-        _ = try await tx.execute("SELECT pg_notify('planrouter_timers', '')")
+        try await tx.executeLater("SELECT pg_notify('planrouter_timers', '')")
     }
 
     /// Resumes the ladder steps a provisional booking paused (those still ahead of `now`); returns how many.

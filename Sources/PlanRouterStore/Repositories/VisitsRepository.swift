@@ -65,13 +65,13 @@ public enum VisitsRepository {
     /// Visits already scheduled or routed stay: their previous visit happened.
     public static func replaceWaiting(plans: [PlanKey], _ rows: [PlannedVisitRow], now: Date, on tx: PostgresConnection) async throws {
         guard !plans.isEmpty else { return }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             DELETE FROM plan_visits WHERE status = 'waiting'
               AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             """, plans.map(\.organizationID), plans.map(\.planID))
         guard !rows.isEmpty else { return }
-        _ = try await tx.execute(
+        try await tx.executeLater(
             """
             INSERT INTO plan_visits (organization_id, plan_id, visit_number, visit_count, location_id, kind, after_seconds, procedures,
                                      follow_up_plan_id, series, created_at)

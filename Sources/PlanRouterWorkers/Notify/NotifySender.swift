@@ -288,7 +288,7 @@ public final class NotifySender: Service {
     /// A first offer that reaches nobody turns the case into a coordinator task (a callback).
     func handOver(_ c: ClaimedDelivery, reason: String, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date) async throws {
         guard c.kind == MessageKind.offer.rawValue, c.caseStatus.map(CaseStatus.open.contains) ?? false else { return }
-        _ = try await PlansRepository.transition([(c.key, .escalated)], from: [.accepted, .offered], now: now, on: tx)
+        try await PlansRepository.transitionLater([(c.key, .escalated)], from: [.accepted, .offered], now: now, on: tx)
         for t in try await TasksRepository.createEscalationTasks(for: [c.key], kind: .callback, reason: reason, now: now, on: tx) {
             outbox.append(
                 CloudEvent(id: "task-\(t.id)", source: "planrouter/notify", time: now, subject: c.key.planID, data: t.task),

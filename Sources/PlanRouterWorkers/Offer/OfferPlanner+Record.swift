@@ -78,7 +78,7 @@ extension OfferPlanner {
         // 4. Case status and history.
         // Only cases still `accepted` move on (loaded as such in this transaction).
         let status: (Plan) -> CaseStatus = { self.effectivePath($0) == .callback ? .escalated : .offered }
-        _ = try await PlansRepository.transition(plans.map { ($0.c.key, status($0)) }, from: [.accepted], now: now, on: tx)
+        try await PlansRepository.transitionLater(plans.map { ($0.c.key, status($0)) }, from: [.accepted], now: now, on: tx)
         try await PlanEventsRepository.append(
             plans.map { p in
                 let released = releasedAt[p.c.key]!

@@ -116,17 +116,17 @@ public struct OfferPlanner: Sendable {
         guard !cases.isEmpty else { return }
         try await rules.refreshIfNeeded(on: tx)
         let locations = Array(Set(cases.map(\.location))).sorted()
-        // Expired holds still count for the exclusion constraint until released.
-        let swept = try await ReservationsRepository.releaseExpiredHolds(at: locations, now: now, on: tx)
-        try await LocationsRepository.bumpCalendars(swept, on: tx)
+        // Expired holds still count for the exclusion constraint until released. Queued: it
+        // goes to the server with the next read, so the calendars read below see it.
+        try await ReservationsRepository.releaseExpiredHoldsLater(at: locations, now: now, on: tx)
         let infos = try await LocationsRepository.infos(locations, on: tx)
         let nowEpoch = Int64(now.timeIntervalSince1970)
-        // Locations whose schedule mirror was not refreshed within the window do not self-book.
+        // Locations whose schedule mirror was not refreshed within the window do not self-book
+        // (a mirror never synced is not stale: `LocationsRepository.staleCalendars`).
+        let staleBefore = now.addingTimeInterval(-Double(settings.calendarStaleAfter.components.seconds))
         var stale: [LocationKey: Date] = [:]
-        for l in try await LocationsRepository.staleCalendars(
-            syncedBefore: now.addingTimeInterval(-Double(settings.calendarStaleAfter.components.seconds)), among: locations, on: tx)
-        {
-            stale[l.key] = l.syncedAt
+        for (key, info) in infos {
+            if let synced = info.scheduleSyncedAt, synced < staleBefore { stale[key] = synced }
         }
 
         var plans: [Plan] = cases.map { c in

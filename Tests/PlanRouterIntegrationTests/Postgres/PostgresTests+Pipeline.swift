@@ -1,0 +1,114 @@
+import PlanRouterPostgres
+import Testing
+
+extension PostgresTests {
+    /// `executeLater` queues writes that go to the server in one libpq pipeline with the
+    /// next awaited statement or with COMMIT: one round trip instead of one per statement.
+    @Suite("Postgres pipelined writes")
+    struct Pipeline {
+        struct Abort: Error {}
+
+        @Test func queuedWritesAreSeenByLaterReadsAndCommittedTogether() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL)")
+            let seenInside = try await connection.transaction { tx in
+                try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(1), "one")
+                try await tx.executeLater("UPDATE plans SET name = $2 WHERE id = $1", Int32(1), "first")
+                let seen = try await tx.query("SELECT name FROM plans WHERE id = $1", Int32(1)).map { try $0.decode(0, as: String.self) }
+                try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(2), "second")
+                return seen
+            }
+            #expect(seenInside == ["first"])
+            let names = try await connection.query("SELECT name FROM plans ORDER BY id").map { try $0.decode(0, as: String.self) }
+            #expect(names == ["first", "second"])
+        }
+
+        @Test func aFailingQueuedWriteFailsTheTransactionUnderItsOwnStatement() async throws {
+            let url = try await TestDatabase.fresh()
+            let connection = try await PostgresConnection.connect(url, logger: testLogger)
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL)")
+            // Surfacing at COMMIT.
+            let atCommit = try await #require(throws: PostgresError.self) {
+                try await connection.transaction { tx in
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(1), "one")
+                    try await tx.executeLater("INSERT INTO plans (id, name) VALUES ($1, $2)", Int32(1), "again")
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(3), "three")
+                }
+            }
+            #expect(atCommit.sqlState == "23505")
+            #expect(atCommit.debugDescription.contains("INSERT INTO plans (id, name) VALUES ($1, $2)"))
+            // Surfacing at the next awaited read, which is not blamed.
+            let atRead = try await #require(throws: PostgresError.self) {
+                try await connection.transaction { tx in
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(4), "four")
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1, NULL)", Int32(5))
+                    _ = try await tx.query("SELECT count(*) FROM plans")
+                }
+            }
+            #expect(atRead.sqlState == "23502")
+            #expect(atRead.debugDescription.contains("INSERT INTO plans VALUES ($1, NULL)"))
+            #expect(!atRead.debugDescription.contains("count(*)"))
+            // Nothing of either was kept, and the session is usable again, outside a transaction:
+            // another session sees its next writes at once.
+            #expect(try await connection.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 0)
+            try await connection.execute("INSERT INTO plans VALUES ($1, $2)", Int32(6), "six")
+            try await connection.transaction { tx in try await tx.executeLater("INSERT INTO plans VALUES ($1, $2)", Int32(7), "seven") }
+            let other = try await PostgresConnection.connect(url, logger: testLogger)
+            defer { other.close() }
+            #expect(try await other.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 2)
+        }
+
+        @Test func aBodyThatThrowsDropsWhatItQueued() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY)")
+            await #expect(throws: Abort.self) {
+                try await connection.transaction { tx in
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+                    throw Abort()
+                }
+            }
+            // And after a statement was sent (BEGIN went with it), the rollback ends the transaction.
+            await #expect(throws: Abort.self) {
+                try await connection.transaction { tx in
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(2))
+                    _ = try await tx.query("SELECT 1")
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(3))
+                    throw Abort()
+                }
+            }
+            #expect(try await connection.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 0)
+        }
+
+        @Test func outsideATransactionAQueuedWriteRunsAtOnce() async throws {
+            let url = try await TestDatabase.fresh()
+            let connection = try await PostgresConnection.connect(url, logger: testLogger)
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY)")
+            try await connection.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+            let other = try await PostgresConnection.connect(url, logger: testLogger)
+            defer { other.close() }
+            #expect(try await other.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 1)
+        }
+
+        @Test func aConnectionLostBeforeThePipelineIsALostConnection() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY)")
+            let pid = try await connection.query("SELECT pg_backend_pid()")[0].decode(0, as: Int32.self)
+            let admin = try await TestDatabase.connect()
+            defer { admin.close() }
+            _ = try await admin.query("SELECT pg_terminate_backend($1)", pid)
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.transaction { tx in
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(2))
+                }
+            }
+            #expect(error.isRetriable)
+            #expect(connection.isClosed)
+        }
+    }
+}
