@@ -53,9 +53,19 @@ extension PostgresConnection {
     /// any, is thrown there (naming this statement) and fails the transaction as usual.
     /// Outside a transaction it runs at once.
     public func executeLater<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws {
-        let statement = PipelinedStatement(sql: sql, binds: Self.prepare(repeat each binds))
+        let statement = PostgresStatement(sql, repeat each binds)
         if enqueue(statement) { return }
         _ = try await run(statement.sql, statement.binds)
+    }
+
+    /// Runs the statements in one pipeline (with any writes queued by `executeLater` before
+    /// them): one round trip for reads that do not depend on each other. Returns each
+    /// statement's rows, in order; the first statement that fails is thrown and the ones
+    /// after it are not run.
+    public func query(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        guard !statements.isEmpty else { return [] }
+        let all = takePending() + statements
+        return try await onQueue { try $0.execPipeline(all, keeping: statements.count) }.map(PostgresRows.init)
     }
 
     /// Runs SQL without parameters through the simple-query protocol, which allows several
@@ -84,7 +94,7 @@ extension PostgresConnection {
         if pending.isEmpty {
             return PostgresRows(try await onQueue { try $0.exec(sql, binds: binds) })
         }
-        let statements = pending + [PipelinedStatement(sql: sql, binds: binds)]
+        let statements = pending + [PostgresStatement(sql: sql, binds: binds)]
         return PostgresRows(try await onQueue { try $0.execPipeline(statements) })
     }
 }

@@ -8,7 +8,7 @@ extension PostgresConnection {
     public func transaction<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        setInTransaction(true, pending: [PipelinedStatement(sql: "BEGIN", binds: [])])
+        setInTransaction(true, pending: [PostgresStatement(sql: "BEGIN", binds: [])])
         let value: T
         do {
             value = try await body(self)
@@ -25,7 +25,7 @@ extension PostgresConnection {
             }
             throw error
         }
-        let statements = takePending() + [PipelinedStatement(sql: "COMMIT", binds: [])]
+        let statements = takePending() + [PostgresStatement(sql: "COMMIT", binds: [])]
         setInTransaction(false)
         let storage: PostgresResultStorage
         do {

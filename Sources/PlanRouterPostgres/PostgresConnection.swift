@@ -28,11 +28,11 @@ public final class PostgresConnection: Sendable {
         var inTransaction = false
         /// Statements not yet sent (`BEGIN`, `executeLater`); they go to the server in one
         /// pipeline with the next statement whose answer is awaited, or with COMMIT.
-        var pending: [PipelinedStatement] = []
+        var pending: [PostgresStatement] = []
     }
 
     /// Queues a statement; false outside a transaction.
-    func enqueue(_ statement: PipelinedStatement) -> Bool {
+    func enqueue(_ statement: PostgresStatement) -> Bool {
         state.withLock { state in
             guard state.inTransaction else { return false }
             state.pending.append(statement)
@@ -41,7 +41,7 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Takes the queued statements.
-    func takePending() -> [PipelinedStatement] {
+    func takePending() -> [PostgresStatement] {
         state.withLock { state in
             defer { state.pending = [] }
             return state.pending
@@ -49,7 +49,7 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Marks the start or end of a transaction; the end drops statements never sent.
-    func setInTransaction(_ inTransaction: Bool, pending: [PipelinedStatement] = []) {
+    func setInTransaction(_ inTransaction: Bool, pending: [PostgresStatement] = []) {
         state.withLock { state in
             state.inTransaction = inTransaction
             state.pending = pending

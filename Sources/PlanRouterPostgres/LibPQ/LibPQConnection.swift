@@ -117,7 +117,12 @@ final class LibPQConnection: @unchecked Sendable {
     /// server, instead of a round trip each) and returns the last statement's result. The
     /// server runs them in order; once one fails, the rest are skipped and the first
     /// failure is thrown, naming its own statement.
-    func execPipeline(_ statements: [PipelinedStatement]) throws -> PostgresResultStorage {
+    func execPipeline(_ statements: [PostgresStatement]) throws -> PostgresResultStorage {
+        try execPipeline(statements, keeping: 1)[0]
+    }
+
+    /// `execPipeline` that returns the results of the last `keeping` statements, in order.
+    func execPipeline(_ statements: [PostgresStatement], keeping: Int) throws -> [PostgresResultStorage] {
         let connection = try live()
         guard PQenterPipelineMode(connection) == 1 else {
             throw clientError(connection, fallback: "could not enter pipeline mode")
@@ -134,7 +139,12 @@ final class LibPQConnection: @unchecked Sendable {
         // Each statement yields its result then NULL; the sync yields PGRES_PIPELINE_SYNC.
         // After a failure the later statements yield PGRES_PIPELINE_ABORTED.
         var index = 0
-        var last: OpaquePointer?
+        let firstKept = statements.count - keeping
+        var kept: [OpaquePointer] = []
+        func clearKept() {
+            for result in kept { PQclear(result) }
+            kept = []
+        }
         var failure: PostgresError?
         var synced = false
         while !synced {
@@ -142,7 +152,7 @@ final class LibPQConnection: @unchecked Sendable {
                 index += 1
                 // A lost connection yields NULLs and never the sync.
                 if PQstatus(connection) == CONNECTION_BAD || index > statements.count {
-                    if let last { PQclear(last) }
+                    clearKept()
                     throw failure ?? clientError(connection, fallback: "connection lost in a pipeline")
                 }
                 continue
@@ -152,9 +162,8 @@ final class LibPQConnection: @unchecked Sendable {
                 PQclear(result)
                 synced = true
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-                if index == statements.count - 1 {
-                    if let last { PQclear(last) }
-                    last = result
+                if index >= firstKept, kept.count == index - firstKept {
+                    kept.append(result)
                 } else {
                     PQclear(result)
                 }
@@ -168,15 +177,18 @@ final class LibPQConnection: @unchecked Sendable {
             }
         }
         guard PQexitPipelineMode(connection) == 1 else {
-            if let last { PQclear(last) }
+            clearKept()
             throw abandonPipeline(connection, fallback: "could not leave pipeline mode")
         }
         if let failure {
-            if let last { PQclear(last) }
+            clearKept()
             throw failure
         }
-        guard let last else { throw clientError(connection, fallback: "no result from server") }
-        return PostgresResultStorage(last)
+        guard kept.count == keeping else {
+            clearKept()
+            throw clientError(connection, fallback: "no result from server")
+        }
+        return kept.map(PostgresResultStorage.init)
     }
 
     /// A pipeline that could not be sent or drained leaves the session in an unknown
@@ -320,12 +332,6 @@ final class LibPQConnection: @unchecked Sendable {
             processID: notify.pointee.be_pid
         )
     }
-}
-
-/// A statement queued for a pipeline: SQL and its text parameters.
-struct PipelinedStatement: Sendable {
-    var sql: String
-    var binds: [PostgresBind]
 }
 
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.

@@ -117,71 +117,81 @@ public enum AvailabilityRepository {
             outs.map(\.kind), outs.map { PostgresJSON($0.operatoryIDs.serialized()) }, changedAt)
     }
 
-    // MARK: Loading calendars (four queries for any number of locations)
+    // MARK: Loading calendars (four queries in one round trip for any number of locations)
 
     static func decodeLocation(_ r: PostgresRow) throws -> LocationKey {
         LocationKey(organizationID: try r.decode(0, as: String.self), locationID: try r.decode(1, as: String.self))
     }
 
-    public static func providers(
-        at locations: [LocationKey], on tx: PostgresConnection
-    ) async throws -> [(location: LocationKey, providerID: String, roles: [String], operatoryIDs: [String])] {
-        try await tx.query(
-            """
-            SELECT organization_id, location_id, provider_id, roles, operatory_ids FROM providers WHERE \(amongLocations)
-            ORDER BY organization_id, location_id, provider_id
-            """, locations.map(\.organizationID), locations.map(\.locationID)
-        ).map {
+    /// What a calendar is made of, for some locations over a window.
+    public struct CalendarRows: Sendable {
+        public var providers: [(location: LocationKey, providerID: String, roles: [String], operatoryIDs: [String])]
+        public var blocks: [(location: LocationKey, providerID: String, range: TimeRange, operatoryIDs: [String])]
+        /// Busy time: active reservations overlapping the window; expired holds not yet swept are ignored.
+        public var busy: [(location: LocationKey, providerID: String, operatoryID: String?, provider: TimeRange?, chair: TimeRange?)]
+        public var blockouts: [(location: LocationKey, blockout: Blockout)]
+    }
+
+    static let epoch = "extract(epoch FROM lower(during))::int8, extract(epoch FROM upper(during))::int8"
+
+    /// Providers (in id order), schedule blocks, busy time and blockouts of the locations over
+    /// `from`..`to`: four queries sent in one pipeline, so one round trip.
+    ///
+    /// A booking the PMS refused in the last hour stays busy: the PMS said no to that time
+    /// (usually someone took it there), and the schedule mirror may not show why yet; offering
+    /// it again (the refusal's own re-offer first) would be refused again.
+    public static func calendarRows(
+        at locations: [LocationKey], from: Date, to: Date, now: Date, on tx: PostgresConnection
+    ) async throws -> CalendarRows {
+        let orgs = locations.map(\.organizationID)
+        let ids = locations.map(\.locationID)
+        // Each result is decoded and dropped in turn: libpq's results of a large slice are
+        // the offer worker's peak memory (CalendarStore.loadSlice).
+        var results = try await tx.query([
+            PostgresStatement(
+                """
+                SELECT organization_id, location_id, provider_id, roles, operatory_ids FROM providers WHERE \(amongLocations)
+                ORDER BY organization_id, location_id, provider_id
+                """, orgs, ids),
+            PostgresStatement(
+                """
+                SELECT organization_id, location_id, provider_id, \(epoch), operatory_ids FROM schedule_blocks
+                WHERE \(amongLocations) AND during && tstzrange($3, $4)
+                """, orgs, ids, from, to),
+            PostgresStatement(
+                """
+                SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
+                       extract(epoch FROM upper(operatory_during))::int8
+                FROM reservations WHERE \(amongLocations) AND active AND operatory_during && tstzrange($3, $4)
+                  -- Implied by the overlap; lets the index on the range's end skip the location's past (migration 0030).
+                  AND upper(operatory_during) > $3
+                  AND (kind <> 'hold' OR expires_at > $5)
+                UNION ALL
+                SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
+                       extract(epoch FROM upper(operatory_during))::int8
+                FROM reservations WHERE \(amongLocations) AND NOT active AND release_reason = 'pms_refused' AND released_at > $5 - interval '1 hour'
+                  AND operatory_during && tstzrange($3, $4)
+                """, orgs, ids, from, to, now),
+            PostgresStatement(
+                """
+                SELECT organization_id, location_id, provider_id, operatory_ids, \(epoch), kind FROM blockouts
+                WHERE \(amongLocations) AND during && tstzrange($3, $4)
+                """, orgs, ids, from, to),
+        ])
+        let providers = try results.removeFirst().map {
             (
                 try decodeLocation($0), try $0.decode(2, as: String.self), try $0.decode(3, as: [String].self),
                 try $0.decode(4, as: [String].self)
             )
         }
-    }
-
-    static let epoch = "extract(epoch FROM lower(during))::int8, extract(epoch FROM upper(during))::int8"
-
-    public static func blocks(
-        at locations: [LocationKey], from: Date, to: Date, on tx: PostgresConnection
-    ) async throws -> [(location: LocationKey, providerID: String, range: TimeRange, operatoryIDs: [String])] {
-        try await tx.query(
-            """
-            SELECT organization_id, location_id, provider_id, \(epoch), operatory_ids FROM schedule_blocks
-            WHERE \(amongLocations) AND during && tstzrange($3, $4)
-            """, locations.map(\.organizationID), locations.map(\.locationID), from, to
-        ).map {
+        let blocks = try results.removeFirst().map {
             (
                 try decodeLocation($0), try $0.decode(2, as: String.self),
                 TimeRange(start: try $0.decode(3, as: Int64.self), end: try $0.decode(4, as: Int64.self)),
                 try $0.decode(5, as: [String].self)
             )
         }
-    }
-
-    /// Busy time: active reservations overlapping the window; expired holds not yet swept are ignored.
-    /// A booking the PMS refused in the last hour stays busy: the PMS said no to that time (usually
-    /// someone took it there), and the schedule mirror may not show why yet; offering it again
-    /// (the refusal's own re-offer first) would be refused again.
-    public static func busy(
-        at locations: [LocationKey], from: Date, to: Date, now: Date, on tx: PostgresConnection
-    ) async throws
-        -> [(location: LocationKey, providerID: String, operatoryID: String?, provider: TimeRange?, chair: TimeRange?)]
-    {
-        try await tx.query(
-            """
-            SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
-                   extract(epoch FROM upper(operatory_during))::int8
-            FROM reservations WHERE \(amongLocations) AND active AND operatory_during && tstzrange($3, $4)
-              -- Implied by the overlap; lets the index on the range's end skip the location's past (migration 0030).
-              AND upper(operatory_during) > $3
-              AND (kind <> 'hold' OR expires_at > $5)
-            UNION ALL
-            SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
-                   extract(epoch FROM upper(operatory_during))::int8
-            FROM reservations WHERE \(amongLocations) AND NOT active AND release_reason = 'pms_refused' AND released_at > $5 - interval '1 hour'
-              AND operatory_during && tstzrange($3, $4)
-            """, locations.map(\.organizationID), locations.map(\.locationID), from, to, now
-        ).map { r in
+        let busy = try results.removeFirst().map { r in
             let ps = try r.decode(4, as: Int64?.self)
             let pe = try r.decode(5, as: Int64?.self)
             let op = try r.decode(3, as: String?.self)
@@ -192,17 +202,7 @@ public enum AvailabilityRepository {
                 ps.flatMap { s in pe.map { TimeRange(start: s, end: $0) } }, chair
             )
         }
-    }
-
-    public static func blockouts(
-        at locations: [LocationKey], from: Date, to: Date, on tx: PostgresConnection
-    ) async throws -> [(location: LocationKey, blockout: Blockout)] {
-        try await tx.query(
-            """
-            SELECT organization_id, location_id, provider_id, operatory_ids, \(epoch), kind FROM blockouts
-            WHERE \(amongLocations) AND during && tstzrange($3, $4)
-            """, locations.map(\.organizationID), locations.map(\.locationID), from, to
-        ).map {
+        let blockouts = try results.removeFirst().map {
             (
                 try decodeLocation($0),
                 Blockout(
@@ -211,5 +211,6 @@ public enum AvailabilityRepository {
                     providerID: try $0.decode(2, as: String?.self), operatoryIDs: try $0.decode(3, as: [String].self))
             )
         }
+        return CalendarRows(providers: providers, blocks: blocks, busy: busy, blockouts: blockouts)
     }
 }

@@ -29,8 +29,8 @@ final class CalendarStore: Sendable {
     static let slack: Int64 = 86_400
 
     /// Each location's calendar covering its window, from the cache where still current;
-    /// the rest are loaded together (four queries for any number of locations, so a cold
-    /// cache costs one round of queries per batch rather than four per location). Returns
+    /// the rest are loaded together (four queries in one round trip for any number of locations,
+    /// so a cold cache costs one round trip per batch rather than four per location). Returns
     /// each calendar with the window it was loaded for (at least the one asked; keep it
     /// with the calendar).
     func calendars(
@@ -108,19 +108,21 @@ final class CalendarStore: Sendable {
             }
         }
         var parts: [LocationKey: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
-        for r in try await AvailabilityRepository.providers(at: ids, on: tx) {
+        let rows = try await AvailabilityRepository.calendarRows(
+            at: ids, from: from, to: to, now: Date(timeIntervalSince1970: Double(now)), on: tx)
+        for r in rows.providers {
             var p = parts[r.location]!.provider(r.providerID)
             p.roles = Set(r.roles)
             p.operatoryIDs = r.operatoryIDs
             parts[r.location]!.providers[p.providerID] = p
         }
-        for r in try await AvailabilityRepository.blocks(at: ids, from: from, to: to, on: tx) {
+        for r in rows.blocks {
             var p = parts[r.location]!.provider(r.providerID)
             p.blocks.append(ScheduleBlock(range: r.range, operatoryIDs: r.operatoryIDs))
             parts[r.location]!.providers[p.providerID] = p
         }
         // Expired holds not yet swept are ignored: they no longer reserve anything.
-        for r in try await AvailabilityRepository.busy(at: ids, from: from, to: to, now: Date(timeIntervalSince1970: Double(now)), on: tx) {
+        for r in rows.busy {
             if let range = r.provider, range.end > range.start, var p = parts[r.location]!.providers[r.providerID] {
                 p.busy.append(range)
                 parts[r.location]!.providers[r.providerID] = p
@@ -129,7 +131,7 @@ final class CalendarStore: Sendable {
                 parts[r.location]!.operatoryBusy[op, default: []].append(chair)
             }
         }
-        for r in try await AvailabilityRepository.blockouts(at: ids, from: from, to: to, on: tx) {
+        for r in rows.blockouts {
             parts[r.location]!.blockouts.append(r.blockout)
         }
         var out: [LocationKey: LocationCalendar] = [:]

@@ -60,6 +60,38 @@ extension PostgresTests {
             #expect(try await other.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 2)
         }
 
+        @Test func independentReadsInOnePipelineReturnEachTheirRowsAfterTheQueuedWrites() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL)")
+            let (names, counts, empty) = try await connection.transaction { tx in
+                try await tx.executeLater("INSERT INTO plans SELECT g, 'p' || g FROM generate_series(1, $1::int) AS g", Int32(5))
+                let results = try await tx.query([
+                    PostgresStatement("SELECT name FROM plans WHERE id <= $1 ORDER BY id", Int32(2)),
+                    PostgresStatement("SELECT count(*) FROM plans"),
+                    PostgresStatement("SELECT name FROM plans WHERE id > $1", Int32(100)),
+                ])
+                return (
+                    try results[0].map { try $0.decode(0, as: String.self) }, try results[1].map { try $0.decode(0, as: Int.self) },
+                    results[2].count
+                )
+            }
+            #expect(names == ["p1", "p2"])
+            #expect(counts == [5])
+            #expect(empty == 0)
+            // A failing read is thrown under its own statement; the reads after it do not run.
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.query([
+                    PostgresStatement("SELECT count(*) FROM plans"),
+                    PostgresStatement("SELECT 1 / (count(*) - count(*)) FROM plans"),
+                    PostgresStatement("SELECT pg_sleep(5)"),
+                ])
+            }
+            #expect(error.sqlState == "22012")
+            #expect(error.debugDescription.contains("count(*) - count(*)"))
+            #expect(try await connection.query([]).isEmpty)
+        }
+
         @Test func aBodyThatThrowsDropsWhatItQueued() async throws {
             let connection = try await TestDatabase.connect()
             defer { connection.close() }
