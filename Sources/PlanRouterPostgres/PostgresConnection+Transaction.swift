@@ -8,14 +8,14 @@ extension PostgresConnection {
     public func transaction<T: Sendable>(
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        setInTransaction(true, pending: [PostgresStatement(sql: "BEGIN", binds: [])])
+        beginTransaction()
         let value: T
         do {
             value = try await body(self)
         } catch {
             // BEGIN still queued: the server never saw the transaction.
             let begun = takePending().first?.sql != "BEGIN"
-            setInTransaction(false)
+            for action in endTransaction() { action() }
             do {
                 if begun { try await simpleQuery("ROLLBACK") }
             } catch let rollbackError {
@@ -26,11 +26,12 @@ extension PostgresConnection {
             throw error
         }
         let statements = takePending() + [PostgresStatement(sql: "COMMIT", binds: [])]
-        setInTransaction(false)
+        let rollbackActions = endTransaction()
         let storage: PostgresResultStorage
         do {
             storage = try await onQueue { try $0.execPipeline(statements) }
         } catch {
+            for action in rollbackActions { action() }
             // A queued statement failed: the transaction is aborted and must be ended.
             if (error as? PostgresError)?.code != .connectionLost { try? await simpleQuery("ROLLBACK") }
             throw error
@@ -38,6 +39,7 @@ extension PostgresConnection {
         // COMMIT of a transaction in which a statement failed (and the body swallowed the
         // error) succeeds with the tag ROLLBACK; nothing was committed, so say so.
         if storage.commandStatus == "ROLLBACK" {
+            for action in rollbackActions { action() }
             throw PostgresError(
                 code: .server,
                 sqlState: "25P02",

@@ -29,6 +29,30 @@ public final class PostgresConnection: Sendable {
         /// Statements not yet sent (`BEGIN`, `executeLater`); they go to the server in one
         /// pipeline with the next statement whose answer is awaited, or with COMMIT.
         var pending: [PostgresStatement] = []
+        /// Run if the transaction does not commit (`onRollback`).
+        var rollbackActions: [@Sendable () -> Void] = []
+    }
+
+    /// Inside `transaction`: `action` runs if the transaction does not commit, whether the body
+    /// threw or COMMIT failed (a queued statement's error surfaces only there). For state a
+    /// caller keeps outside the database that the transaction's writes made true, e.g. a cache.
+    /// Outside a transaction it is ignored.
+    public func onRollback(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            if state.inTransaction { state.rollbackActions.append(action) }
+        }
+    }
+
+    /// Ends the transaction's bookkeeping: drops queued statements and returns the rollback actions.
+    func endTransaction() -> [@Sendable () -> Void] {
+        state.withLock { state in
+            defer {
+                state.inTransaction = false
+                state.pending = []
+                state.rollbackActions = []
+            }
+            return state.rollbackActions
+        }
     }
 
     /// Queues a statement; false outside a transaction.
@@ -48,11 +72,12 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Marks the start or end of a transaction; the end drops statements never sent.
-    func setInTransaction(_ inTransaction: Bool, pending: [PostgresStatement] = []) {
+    /// Marks the start of a transaction, with BEGIN queued.
+    func beginTransaction() {
         state.withLock { state in
-            state.inTransaction = inTransaction
-            state.pending = pending
+            state.inTransaction = true
+            state.pending = [PostgresStatement(sql: "BEGIN", binds: [])]
+            state.rollbackActions = []
         }
     }
 

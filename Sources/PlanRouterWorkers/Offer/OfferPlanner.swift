@@ -114,6 +114,9 @@ public struct OfferPlanner: Sendable {
         _ cases: [OfferCase], kind: OfferKind, in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date, logger: Logger
     ) async throws {
         guard !cases.isEmpty else { return }
+        // Calendars cached from here on hold this transaction's writes (its holds, and what
+        // it read of its own earlier changes); if it does not commit, none of them is true.
+        tx.onRollback { [calendars] in calendars.invalidateAll() }
         try await rules.refreshIfNeeded(on: tx)
         let locations = Array(Set(cases.map(\.location))).sorted()
         // Expired holds still count for the exclusion constraint until released. Queued: it
@@ -220,9 +223,15 @@ public struct OfferPlanner: Sendable {
             }
         }
         if !heldLocations.isEmpty {
-            let versions = try await LocationsRepository.bumpCalendarsReturningVersions(Array(heldLocations), on: tx)
-            for (loc, version) in versions {
-                if let e = calendarsByLocation[loc] { calendars.update(e.calendar, of: loc, version: version, window: e.window) }
+            // Queued, so no round trip of its own. The version it makes is the one read above
+            // plus one, unless another writer bumps the location in between; then the version
+            // read next time differs and the calendar is reloaded (a miss, never a wrong hit:
+            // versions only grow, and if this transaction does not commit the cache is dropped).
+            try await LocationsRepository.bumpCalendars(Array(heldLocations), on: tx)
+            for loc in heldLocations {
+                if let e = calendarsByLocation[loc] {
+                    calendars.update(e.calendar, of: loc, version: e.info.calendarVersion + 1, window: e.window)
+                }
             }
         }
         if kind == .initial {

@@ -1,4 +1,5 @@
 import PlanRouterPostgres
+import Synchronization
 import Testing
 
 extension PostgresTests {
@@ -112,6 +113,41 @@ extension PostgresTests {
                 }
             }
             #expect(try await connection.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 0)
+        }
+
+        @Test func rollbackActionsRunWhenTheTransactionDoesNotCommitAndOnlyThen() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY)")
+            let ran = Mutex(0)
+            // Committed: not run.
+            try await connection.transaction { tx in
+                tx.onRollback { ran.withLock { $0 += 1 } }
+                try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+            }
+            #expect(ran.withLock { $0 } == 0)
+            // The body threw.
+            await #expect(throws: Abort.self) {
+                try await connection.transaction { tx in
+                    tx.onRollback { ran.withLock { $0 += 1 } }
+                    throw Abort()
+                }
+            }
+            #expect(ran.withLock { $0 } == 1)
+            // A queued write failed at COMMIT, after the body returned.
+            await #expect(throws: PostgresError.self) {
+                try await connection.transaction { tx in
+                    tx.onRollback { ran.withLock { $0 += 1 } }
+                    try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+                }
+            }
+            #expect(ran.withLock { $0 } == 2)
+            // Outside a transaction there is nothing to roll back, and nothing is kept for later.
+            connection.onRollback { ran.withLock { $0 += 100 } }
+            await #expect(throws: Abort.self) {
+                try await connection.transaction { _ in throw Abort() }
+            }
+            #expect(ran.withLock { $0 } == 2)
         }
 
         @Test func outsideATransactionAQueuedWriteRunsAtOnce() async throws {
