@@ -118,22 +118,6 @@ public enum LocationsRepository {
             keys.map(\.locationID))
     }
 
-    /// `bumpCalendars` that returns each location's new version.
-    public static func bumpCalendarsReturningVersions(
-        _ locations: [LocationKey], on tx: PostgresConnection
-    ) async throws -> [LocationKey: Int64] {
-        let keys = Array(Set(locations)).sorted()
-        let versions = try await tx.query(
-            "UPDATE locations SET calendar_version = calendar_version + 1 WHERE \(amongKeys) RETURNING organization_id, id, calendar_version",
-            keys.map(\.organizationID), keys.map(\.locationID))
-        var out: [LocationKey: Int64] = [:]
-        for r in versions {
-            out[LocationKey(organizationID: try r.decode(0, as: String.self), locationID: try r.decode(1, as: String.self))] =
-                try r.decode(2, as: Int64.self)
-        }
-        return out
-    }
-
     /// A jsonb object of strings (coordinators_by_tier) as a dictionary.
     static func stringMap(_ json: String) -> [String: String] {
         var out: [String: String] = [:]
