@@ -260,13 +260,16 @@ final class SMTPSink: Sendable {
         let stdinFD = dup(input.fileHandleForWriting.fileDescriptor)
         let portFile = directory.appendingPathComponent("port")
         let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
+        // The file is read before the deadline is checked, so a wait that resumes late (a
+        // loaded test process: a CI run found both sinks' port files written within a second,
+        // and their waits resuming only after the minute) still finds it.
+        while true {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
                 return SMTPSink(
                     port: port, directory: directory, startTLS: startTLS, credentials: credentials, pid: p.processIdentifier,
                     stdinFD: stdinFD)
             }
-            guard p.isRunning else { break }
+            guard p.isRunning, ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         closeDescriptor(stdinFD)
