@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PlanRouterCore
+import Synchronization
 
 /// A local Twilio Messages API (`planrouter dev-comms`, and the tests): create, fetch and list
 /// messages; `queued → sent → delivered` with signed `StatusCallback` POSTs; Twilio's test
@@ -14,6 +15,8 @@ public final class TwilioEmulator: Sendable {
     public let state = TwilioEmulatorState()
     let client: HTTPClient
     let logger: Logger
+    /// The status callbacks still to be sent, by message.
+    let callbacks = Mutex<[String: Task<Void, Never>]>([:])
 
     public init(settings: TwilioEmulatorSettings, client: HTTPClient = .shared, logger: Logger) {
         self.settings = settings
@@ -104,7 +107,8 @@ public final class TwilioEmulator: Sendable {
             sid: TwilioEmulatorState.newSID(), accountSID: account, from: from, to: to, body: body, status: "queued",
             direction: "outbound-api", statusCallback: form["StatusCallback"], dateCreated: Date())
         await state.add(message)
-        Task { await self.progress(message) }
+        let task = Task { await self.progress(message) }
+        callbacks.withLock { $0[message.sid] = task }
         return Self.json(.created, message.resource())
     }
 
@@ -137,10 +141,23 @@ public final class TwilioEmulator: Sendable {
         return Self.json(.ok, m.resource())
     }
 
+    /// Stops the status callbacks not sent yet and waits for those under way: call it before the
+    /// server that receives them stops (a POST arriving at a server that is shutting down).
+    public func cancelCallbacks() async {
+        let pending = callbacks.withLock { callbacks in
+            defer { callbacks = [:] }
+            return Array(callbacks.values)
+        }
+        for task in pending { task.cancel() }
+        for task in pending { await task.value }
+    }
+
     /// queued → sent → delivered, each change POSTed to the message's StatusCallback, signed.
     func progress(_ message: EmulatedMessage) async {
+        defer { _ = callbacks.withLock { $0.removeValue(forKey: message.sid) } }
         for status in ["sent", "delivered"] {
             try? await Task.sleep(for: settings.callbackDelay)
+            if Task.isCancelled { return }
             guard let m = await state.setStatus(message.sid, status), let url = m.statusCallback,
                 let token = settings.accounts[m.accountSID]
             else { continue }

@@ -79,6 +79,8 @@ final class NotifyFixture: Sendable {
     }
 
     func close() async {
+        // The emulator's delayed status callbacks go to our webhook server: end them first.
+        await emulator.cancelCallbacks()
         for s in servers { await s.stop() }
         smtp?.stop()
         await harness.close()
