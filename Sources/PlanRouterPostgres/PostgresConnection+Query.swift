@@ -13,7 +13,7 @@ extension PostgresConnection {
 
     @discardableResult
     public func query<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws -> PostgresRows {
-        try await run(sql, Self.prepare(repeat each binds))
+        try await run(sql, PostgresStatement(sql, repeat each binds).binds)
     }
 
     @discardableResult @_disfavoredOverload
@@ -34,7 +34,7 @@ extension PostgresConnection {
 
     @discardableResult
     public func execute<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws -> Int {
-        try await run(sql, Self.prepare(repeat each binds)).affectedRows
+        try await run(sql, PostgresStatement(sql, repeat each binds).binds).affectedRows
     }
 
     @discardableResult @_disfavoredOverload
@@ -54,7 +54,12 @@ extension PostgresConnection {
     /// Outside a transaction it runs at once.
     public func executeLater<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws {
         let statement = PostgresStatement(sql, repeat each binds)
-        if enqueue(statement) { return }
+        if enqueue(statement) {
+            // SQL text only, as `run` logs it: parameter values never reach the logs.
+            logger.trace(
+                "postgres query queued", metadata: ["db.query.text": "\(sql)", "db.query.parameter_count": "\(statement.binds.count)"])
+            return
+        }
         _ = try await run(statement.sql, statement.binds)
     }
 
@@ -76,14 +81,6 @@ extension PostgresConnection {
         let pending = takePending()
         if !pending.isEmpty { _ = try await onQueue { try $0.execPipeline(pending) } }
         _ = try await onQueue { try $0.execSimple(sql) }
-    }
-
-    private static func prepare<each Bind: PostgresEncodable>(_ binds: repeat each Bind) -> [PostgresBind] {
-        var prepared: [PostgresBind] = []
-        for bind in repeat each binds {
-            prepared.append(PostgresBind(bind))
-        }
-        return prepared
     }
 
     /// Text conversion of the binds happened on the caller's task: CPU work, not blocking.

@@ -92,15 +92,13 @@ public enum LocationsRepository {
 
     /// Locations whose schedule mirror was last refreshed before `cutoff` (never-synced ones are not stale), by key.
     public static func staleCalendars(
-        syncedBefore cutoff: Date, among keys: [LocationKey]? = nil, on conn: PostgresConnection
+        syncedBefore cutoff: Date, on conn: PostgresConnection
     ) async throws
         -> [(key: LocationKey, syncedAt: Date)]
     {
         try await conn.query(
-            """
-            SELECT organization_id, id, schedule_synced_at FROM locations
-            WHERE schedule_synced_at < $3 AND ($4 OR \(amongKeys)) ORDER BY organization_id, id
-            """, (keys ?? []).map(\.organizationID), (keys ?? []).map(\.locationID), cutoff, keys == nil
+            "SELECT organization_id, id, schedule_synced_at FROM locations WHERE schedule_synced_at < $1 ORDER BY organization_id, id",
+            cutoff
         ).map {
             (
                 LocationKey(organizationID: try $0.decode(0, as: String.self), locationID: try $0.decode(1, as: String.self)),
