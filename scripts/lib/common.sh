@@ -33,6 +33,13 @@ ensure_system_packages() {
 
 # Builds the planrouter binary (debug unless PLANROUTER_BUILD_CONFIG=release) and prints its path.
 build_planrouter() {
+    # PLANROUTER_BIN: a binary built already (e.g. an older commit's, for a before/after comparison).
+    if [ -n "${PLANROUTER_BIN:-}" ]; then
+        [ -x "$PLANROUTER_BIN" ] || die "PLANROUTER_BIN=$PLANROUTER_BIN is not an executable"
+        log "using $PLANROUTER_BIN (PLANROUTER_BIN)"
+        echo "$PLANROUTER_BIN"
+        return
+    fi
     local config="${PLANROUTER_BUILD_CONFIG:-debug}"
     log "building planrouter ($config)"
     (cd "$ROOT" && swift build -c "$config" --product planrouter >&2) || die "swift build failed"
