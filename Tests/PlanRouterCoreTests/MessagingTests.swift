@@ -126,3 +126,26 @@ import Testing
         }
     }
 }
+
+@Suite struct MessageTemplateRenderTests {
+    @Test func fillsEveryPlaceholderItHasAValueFor() {
+        let out = MessageTemplates.render(
+            "{practice}: {first_name}, pick a time: {link} ({link})",
+            ["practice": "Bright Smiles", "first_name": "Ana", "link": "https://x/b/1"])
+        #expect(out == "Bright Smiles: Ana, pick a time: https://x/b/1 (https://x/b/1)")
+    }
+
+    @Test func leavesUnknownPlaceholdersAndStrayBracesAsWritten() {
+        #expect(MessageTemplates.render("a {unknown} b", ["link": "L"]) == "a {unknown} b")
+        #expect(MessageTemplates.render("{{link}} {", ["link": "L"]) == "{L} {")
+        #expect(MessageTemplates.render("} {link", ["link": "L"]) == "} {link")
+        #expect(MessageTemplates.render("", ["link": "L"]) == "")
+        #expect(MessageTemplates.render("héllo {name} ✓", ["name": "Zoë"]) == "héllo Zoë ✓")
+    }
+
+    /// A value is text, never a template: a name holding "{link}" must not pull the link in.
+    @Test func valuesAreNotRenderedAgain() {
+        let out = MessageTemplates.render("{first_name} {link}", ["first_name": "{link}", "link": "L"])
+        #expect(out == "{link} L")
+    }
+}

@@ -199,6 +199,46 @@ import Testing
         #expect(nonEmpty > 0, seed.replay)
     }
 
+    /// The calendar as the offer worker loads it for a window ending at `known`: blocks, busy time
+    /// and blockouts that overlap the window, whole.
+    static func truncated(_ cal: LocationCalendar, knownUntil known: Int64) -> LocationCalendar {
+        let window = TimeRange(start: .min / 2, end: known)
+        return LocationCalendar(
+            locationID: cal.locationID, timeZone: cal.timeZone, incrementMinutes: cal.incrementMinutes,
+            providers: cal.providers.map { p in
+                var p = p
+                p.blocks = p.blocks.filter { $0.range.overlaps(window) }
+                p.busy = p.busy.filter { $0.overlaps(window) }
+                return p
+            },
+            operatoryBusy: cal.operatoryBusy.mapValues { $0.filter { $0.overlaps(window) } },
+            blockouts: cal.blockouts.filter { $0.range.overlaps(window) })
+    }
+
+    /// A search on the first part of a calendar either answers as the whole calendar does or says
+    /// it cannot (nil); both happen across the random cases.
+    @Test(arguments: 0..<4)
+    func aSearchOnTheFirstPartOfACalendarAnswersAsTheWholeOrNotAtAll(batch: Int) {
+        let seed = TestSeed(default: 2000)
+        var rng = seed.generator(stream: UInt64(batch))
+        var settled = 0
+        var unsettled = 0
+        for _ in 0..<60 {
+            var (cal, req) = Self.randomCase(&rng)
+            if rng.next() % 2 == 0 { req.preferredProviderID = "p\(rng.next() % UInt64(cal.providers.count + 1))" }
+            if req.providerRole != nil, rng.next() % 2 == 0 { req.fallbackRoles = ["dentist", "hygienist"].shuffled(using: &rng) }
+            let known = req.earliest + Int64(rng.next() % UInt64(max(60, req.latest - req.earliest) + 7200)) - 3600
+            let whole = SlotSearch.search(req, in: cal)
+            if let part = SlotSearch.search(req, in: Self.truncated(cal, knownUntil: known), knownUntil: known) {
+                #expect(part == whole, "known until \(known), latest \(req.latest): \(part) against \(whole); \(seed)")
+                if req.latest > known { settled += 1 }
+            } else {
+                unsettled += 1
+            }
+        }
+        #expect(settled > 0 && unsettled > 0, "settled early \(settled), unsettled \(unsettled); \(seed)")
+    }
+
     @Test func syntheticCalendarIsDeterministicAndRoughlyBooked() {
         let start = at("2026-03-02 00:00", newYork)
         let a = SyntheticCalendar.make(start: start, timeZone: newYork, seed: 7)

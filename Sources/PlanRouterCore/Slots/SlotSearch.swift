@@ -72,6 +72,37 @@ public enum SlotSearch {
         return Result(openings: [])
     }
 
+    /// The search's answer on a calendar known only until `known` (its schedule blocks, busy time and
+    /// blockouts were loaded for a window ending there), or nil when time after `known` could change
+    /// it. The search takes the earliest openings first, so openings found before `known` are the
+    /// ones a whole calendar gives whenever they are as many as asked and come from the first
+    /// provider choice that applies (the preferred provider when eligible, else the required role);
+    /// a shorter answer, or one from a later choice, is undecided (that choice may have openings
+    /// after `known`). Lets a caller load the first weeks of a calendar and the rest only when needed.
+    public static func search(_ request: SlotRequest, in calendar: LocationCalendar, knownUntil known: Int64) -> Result? {
+        if request.latest <= known || request.count <= 0 { return search(request, in: calendar) }
+        var within = request
+        within.latest = known
+        let found = search(within, in: calendar)
+        guard found.openings.count == request.count, let match = found.match else { return nil }
+        switch match {
+        case .preferredProvider:
+            return found
+        case .requiredRole:
+            // Had the preferred provider been eligible, it came first and had nothing before `known`.
+            let preferredEligible =
+                request.preferredProviderID.map { preferred in
+                    calendar.providers.contains {
+                        $0.providerID == preferred && (request.providerID.map { $0 == preferred } ?? true)
+                            && (request.providerRole.map($0.roles.contains) ?? true)
+                    }
+                } ?? false
+            return preferredEligible ? nil : found
+        case .fallbackRole:
+            return nil
+        }
+    }
+
     /// Local midnight (as an instant) that starts the next business day (Mon-Fri) strictly after the
     /// local day of `instant`.
     public static func startOfNextBusinessDay(after instant: Int64, in zone: TimeZone) -> Int64 {

@@ -11,17 +11,26 @@ final class CalendarStore: Sendable {
     typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
     private let cache: Mutex<CalendarCache<LocationKey, Cached>>
 
-    /// Default budget: 16 MiB, room for ~300 locations of five providers' 90-day calendars. At
-    /// 10,000 locations the worker still peaked at 150 MB (docs/benchmarks.md, "Scale in
-    /// locations"): the rest is per-batch loading, not this cache.
+    /// Default budget: 16 MiB, room for ~300 locations of five providers' 90-day calendars, or
+    /// about four times as many of the three weeks loaded first (`OfferPlanner.firstWindowSeconds`).
+    /// At 10,000 locations the worker still peaked at ~99 MB (docs/benchmarks.md, "Scale in
+    /// locations"): per-batch loading and shared code pages, not only this cache.
     static let defaultBudgetBytes = 16 << 20
 
     init(budgetBytes: Int = CalendarStore.defaultBudgetBytes) {
         cache = Mutex(CalendarCache(budgetBytes: budgetBytes))
     }
 
-    /// Calendars kept, their estimated bytes and evictions so far (for metrics and the bench).
-    var usage: (locations: Int, bytes: Int, evictions: Int) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
+    private let widened = Atomic<Int>(0)
+
+    /// Calendars kept, their estimated bytes, evictions so far, and how many times a location's
+    /// first weeks did not settle its searches and its whole horizon was loaded (for metrics and the bench).
+    var usage: (locations: Int, bytes: Int, evictions: Int, widened: Int) {
+        let w = widened.load(ordering: .relaxed)
+        return cache.withLock { ($0.count, $0.bytes, $0.evictions, w) }
+    }
+
+    func countWidened(_ n: Int) { widened.add(n, ordering: .relaxed) }
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped

@@ -169,6 +169,8 @@ public struct OfferPlanner: Sendable {
         var calendarsByLocation: [LocationKey: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)] = [:]
         var pending: [Int] = []
         var wanted: [(info: LocationInfo, window: TimeRange)] = []
+        // The whole horizon per location, loaded only where the first weeks leave a search undecided.
+        var horizonWindows: [LocationKey: TimeRange] = [:]
         for loc in locations {
             guard let info = infos[loc] else { continue }
             // A re-offer tops the case up to its number of openings; the others search only when nothing is held.
@@ -178,7 +180,9 @@ public struct OfferPlanner: Sendable {
             }
             guard !indices.isEmpty else { continue }
             let horizon = indices.map { plans[$0].rules.offer.horizonDays }.max()!
-            wanted.append((info, TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)))
+            let whole = TimeRange(start: nowEpoch - 86_400, end: nowEpoch + Int64(horizon + 2) * 86_400)
+            horizonWindows[loc] = whole
+            wanted.append((info, TimeRange(start: whole.start, end: min(whole.end, nowEpoch + Self.firstWindowSeconds))))
             pending += indices
         }
         for (loc, cached) in try await calendars.calendars(for: wanted, now: nowEpoch, in: tx) {
@@ -197,12 +201,28 @@ public struct OfferPlanner: Sendable {
                 }
             }
             var wanted: [(index: Int, opening: Opening)] = []
-            for i in pending {
-                let loc = plans[i].c.location
-                let e = calendarsByLocation[loc]!
-                for o in search(&plans[i], calendar: e.calendar, info: e.info, now: nowEpoch) {
-                    calendarsByLocation[loc]!.calendar.reserve(o)
-                    wanted.append((i, o))
+            let byLocation = Dictionary(grouping: pending) { plans[$0].c.location }
+            var widen: [LocationKey] = []
+            for loc in byLocation.keys.sorted() {
+                if let found = search(byLocation[loc]!, at: loc, plans: &plans, calendars: &calendarsByLocation, now: nowEpoch) {
+                    wanted += found
+                } else {
+                    widen.append(loc)
+                }
+            }
+            if !widen.isEmpty {
+                // Their first weeks did not settle every search: load the whole horizon (one round
+                // of queries for all of them; kept in the cache like any calendar) and search again.
+                let whole = widen.map { (info: calendarsByLocation[$0]!.info, window: horizonWindows[$0]!) }
+                for (loc, cached) in try await calendars.calendars(for: whole, now: nowEpoch, in: tx) {
+                    calendarsByLocation[loc]!.calendar = cached.calendar
+                    calendarsByLocation[loc]!.window = cached.window
+                }
+                calendars.countWidened(widen.count)
+                for loc in widen {
+                    // The whole horizon covers every request's latest end, so each search is settled.
+                    wanted += search(
+                        byLocation[loc]!, at: loc, plans: &plans, calendars: &calendarsByLocation, knownUntil: .max, now: nowEpoch)!
                 }
             }
             if wanted.isEmpty { break }
@@ -253,8 +273,42 @@ public struct OfferPlanner: Sendable {
         return max(sendAt + Int64(rules.offer.sameDayLeadMinutes) * 60, now + leadSeconds(rules))
     }
 
+    /// How much of a calendar is loaded first: from a day before now to three weeks after. The
+    /// first openings a case is offered are nearly always within it, and a calendar of three weeks
+    /// is a quarter of the default 90-day horizon's rows and memory. Where a search is not settled
+    /// within it (`SlotSearch.search(_:in:knownUntil:)`), the location's whole horizon is loaded.
+    static let firstWindowSeconds: Int64 = 21 * 86_400
+
+    /// Searches the cases `indices` at one location, in order, each after the openings found for
+    /// the ones before it are reserved in the calendar. Nil, with nothing changed, when the calendar's
+    /// window leaves any of the searches undecided; the caller loads more of the calendar and asks again.
+    func search(
+        _ indices: [Int], at loc: LocationKey, plans: inout [Plan],
+        calendars: inout [LocationKey: (info: LocationInfo, window: TimeRange, calendar: LocationCalendar)], knownUntil: Int64? = nil,
+        now: Int64
+    ) -> [(index: Int, opening: Opening)]? {
+        let e = calendars[loc]!
+        let known = knownUntil ?? e.window.end
+        var calendar = e.calendar
+        var updated: [(Int, Plan)] = []
+        var found: [(index: Int, opening: Opening)] = []
+        for i in indices {
+            var p = plans[i]
+            guard let openings = search(&p, calendar: calendar, info: e.info, knownUntil: known, now: now) else { return nil }
+            for o in openings {
+                calendar.reserve(o)
+                found.append((i, o))
+            }
+            updated.append((i, p))
+        }
+        for (i, p) in updated { plans[i] = p }
+        calendars[loc]!.calendar = calendar
+        return found
+    }
+
     /// Builds the case's slot request on first use; a same-visit case with nothing left today falls back to a link.
-    func search(_ p: inout Plan, calendar: LocationCalendar, info: LocationInfo, now: Int64) -> [Opening] {
+    /// Nil when the calendar, known until `known`, cannot settle the search.
+    func search(_ p: inout Plan, calendar: LocationCalendar, info: LocationInfo, knownUntil known: Int64, now: Int64) -> [Opening]? {
         let wanted = p.rules.offer.openings - p.held.count
         if p.request == nil {
             var r = p.c.slotRequest(rules: p.rules, tier: p.tier, now: now, zone: info.timeZone, count: wanted)
@@ -266,7 +320,7 @@ public struct OfferPlanner: Sendable {
                 today.spreadOverDays = false
                 today.timesOfDay = []
                 today.weekdays = []
-                let found = SlotSearch.search(today, in: calendar)
+                guard let found = SlotSearch.search(today, in: calendar, knownUntil: known) else { return nil }
                 if !found.openings.isEmpty {
                     p.request = today
                     p.providerMatch = found.match
@@ -277,13 +331,13 @@ public struct OfferPlanner: Sendable {
             }
             r.count = wanted
             p.request = r
-            let found = SlotSearch.search(r, in: calendar)
+            guard let found = SlotSearch.search(r, in: calendar, knownUntil: known) else { return nil }
             p.providerMatch = found.match ?? p.providerMatch
             return found.openings
         }
         var r = p.request!
         r.count = wanted
-        let found = SlotSearch.search(r, in: calendar)
+        guard let found = SlotSearch.search(r, in: calendar, knownUntil: known) else { return nil }
         // A fallback once used stays the case's story, whichever provider later rounds found.
         if case .fallbackRole = p.providerMatch {} else { p.providerMatch = found.match ?? p.providerMatch }
         return found.openings

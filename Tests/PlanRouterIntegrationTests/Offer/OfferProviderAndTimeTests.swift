@@ -60,6 +60,36 @@ import Testing
         await h.close()
     }
 
+    /// The offer worker loads a calendar's first three weeks and the rest only when they do not settle
+    /// the search. Here the treating dentist (prov-3) has no time before 2026-12-28, four weeks out,
+    /// while another dentist is free from tomorrow: the case still gets the treating dentist's first
+    /// openings, as with the whole calendar loaded, not the other dentist's nor "no availability".
+    @Test func openingsBeyondTheFirstWeeksLoadedAreFoundForTheTreatingDentist() async throws {
+        let h = try await PipelineHarness(partitions: 1)
+        var schedule = TestEvents.schedule(
+            from: "2026-12-01", to: "2027-01-29", providers: [("prov-3", "dentist", ["op-1"]), ("prov-7", "dentist", ["op-2"])]
+        ).objectValue!
+        var data = schedule["data"]!.objectValue!
+        data["blocks"] = .array(
+            data["blocks"]!.arrayValue!.filter { b in
+                b["provider_id"]?.stringValue != "prov-3" || b["start"]!.stringValue! >= "2026-12-28"
+            })
+        schedule["data"] = .object(data)
+        try await h.publishSchedule(events: [.object(schedule)])
+        try await h.publish(events: [TestEvents.acceptedWith(plan: "crown", codes: [("D2740", 135_000)])])
+        try await run(h, at: RFC3339.parse("2026-12-01T14:30:00Z")!, until: "offer recorded") {
+            try await h.count("SELECT count(*) FROM plan_events WHERE plan_id = 'crown' AND kind = 'offered'") == 1
+        }
+        #expect(
+            try await text(
+                h,
+                """
+                SELECT provider_id || ' ' || to_char(lower(during) AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI')
+                FROM reservations WHERE plan_id = 'crown' AND kind = 'hold' ORDER BY lower(during)
+                """) == ["prov-3 2026-12-28 08:00", "prov-3 2026-12-29 08:00", "prov-3 2026-12-30 08:00"])
+        await h.close()
+    }
+
     /// Accepted at 21:29 EST and offered a minute later, inside the default quiet hours (20:00–08:00):
     /// the message waits for 08:00 EST, the offer counts from then and misses the 30-minute SLA, and
     /// the message names the zone of each time.
