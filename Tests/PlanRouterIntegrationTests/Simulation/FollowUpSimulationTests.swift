@@ -85,12 +85,17 @@ import Testing
         try #require(numbers.count >= 5, "\(row)")
         let (kept, noShows, reopened) = (numbers[0], numbers[1], numbers[4])
         #expect(kept == 0 && noShows > 0 && reopened > 0 && reopened <= noShows, "\(row)")
-        let (tasks, completed) = try await pool.withConnection { conn in
+        let (tasks, reopenedEver, completed) = try await pool.withConnection { conn in
             (
                 try await conn.query(
                     """
                     SELECT count(*)::int8 FROM coordinator_tasks
                     WHERE organization_id = 'org-sim' AND reason = 'the booked appointment was broken in the PMS'
+                    """)[0].decode(0, as: Int64.self),
+                try await conn.query(
+                    """
+                    SELECT count(*)::int8 FROM plan_events
+                    WHERE organization_id = 'org-sim' AND kind = 'reopened' AND detail->>'reason' = 'the booked appointment was broken in the PMS'
                     """)[0].decode(0, as: Int64.self),
                 try await conn.query("SELECT count(*)::int8 FROM reservations WHERE organization_id = 'org-sim' AND status = 'completed'")[
                     0
@@ -98,7 +103,10 @@ import Testing
                 .decode(0, as: Int64.self)
             )
         }
-        #expect(tasks == Int64(reopened))
+        // One task per re-opened case. The outcome counts the re-openings inside the simulated
+        // period; one broken as the run drains (on a loaded machine) falls after it.
+        #expect(tasks == reopenedEver)
+        #expect(Int64(reopened) <= reopenedEver, "\(row)")
         #expect(completed == 0)
         await pool.close()
     }
