@@ -214,9 +214,18 @@ public struct OfferPlanner: Sendable {
                 // Their first weeks did not settle every search: load the whole horizon (one round
                 // of queries for all of them; kept in the cache like any calendar) and search again.
                 let whole = widen.map { (info: calendarsByLocation[$0]!.info, window: horizonWindows[$0]!) }
-                for (loc, cached) in try await calendars.calendars(for: whole, now: nowEpoch, in: tx) {
-                    calendarsByLocation[loc]!.calendar = cached.calendar
-                    calendarsByLocation[loc]!.window = cached.window
+                let loaded: [LocationKey: (calendar: LocationCalendar, window: TimeRange)]
+                if round == 0 {
+                    loaded = try await calendars.calendars(for: whole, now: nowEpoch, in: tx)
+                } else {
+                    // After a lost race a cached calendar would lack this transaction's own holds
+                    // and the competitor's: read the database, as the reload above does.
+                    let window = TimeRange(start: whole.map(\.window.start).min()!, end: whole.map(\.window.end).max()!)
+                    loaded = try await calendars.load(whole.map(\.info), window: window, now: nowEpoch, in: tx).mapValues { ($0, window) }
+                }
+                for (loc, found) in loaded {
+                    calendarsByLocation[loc]!.calendar = found.calendar
+                    calendarsByLocation[loc]!.window = found.window
                 }
                 calendars.countWidened(widen.count)
                 for loc in widen {
