@@ -21,16 +21,8 @@ final class CalendarStore: Sendable {
         cache = Mutex(CalendarCache(budgetBytes: budgetBytes))
     }
 
-    private let widened = Atomic<Int>(0)
-
-    /// Calendars kept, their estimated bytes, evictions so far, and how many times a location's
-    /// first weeks did not settle its searches and its whole horizon was loaded (for metrics and the bench).
-    var usage: (locations: Int, bytes: Int, evictions: Int, widened: Int) {
-        let w = widened.load(ordering: .relaxed)
-        return cache.withLock { ($0.count, $0.bytes, $0.evictions, w) }
-    }
-
-    func countWidened(_ n: Int) { widened.add(n, ordering: .relaxed) }
+    /// Calendars kept, their estimated bytes and evictions so far (for metrics and the bench).
+    var usage: (locations: Int, bytes: Int, evictions: Int) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped

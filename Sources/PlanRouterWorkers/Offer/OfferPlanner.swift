@@ -227,7 +227,6 @@ public struct OfferPlanner: Sendable {
                     calendarsByLocation[loc]!.calendar = found.calendar
                     calendarsByLocation[loc]!.window = found.window
                 }
-                calendars.countWidened(widen.count)
                 for loc in widen {
                     // The whole horizon covers every request's latest end, so each search is settled.
                     wanted += search(
