@@ -47,10 +47,7 @@ public enum SlotSearch {
     public static func search(_ request: SlotRequest, in calendar: LocationCalendar) -> Result {
         guard request.count > 0, request.durationMinutes > 0, request.earliest < request.latest else { return Result(openings: []) }
         func eligible(_ role: String?) -> [Int] {
-            calendar.providers.indices.filter { i in
-                let p = calendar.providers[i]
-                return (request.providerID.map { p.providerID == $0 } ?? true) && (role.map { p.roles.contains($0) } ?? true)
-            }
+            calendar.providers.indices.filter { isEligible(calendar.providers[$0], for: request, role: role) }
         }
         func run(_ providers: [Int]) -> [Opening] {
             if providers.isEmpty { return [] }
@@ -92,15 +89,18 @@ public enum SlotSearch {
             // Had the preferred provider been eligible, it came first and had nothing before `known`.
             let preferredEligible =
                 request.preferredProviderID.map { preferred in
-                    calendar.providers.contains {
-                        $0.providerID == preferred && (request.providerID.map { $0 == preferred } ?? true)
-                            && (request.providerRole.map($0.roles.contains) ?? true)
-                    }
+                    calendar.providers.contains { $0.providerID == preferred && isEligible($0, for: request, role: request.providerRole) }
                 } ?? false
             return preferredEligible ? nil : found
         case .fallbackRole:
             return nil
         }
+    }
+
+    /// Whether `provider` may take the request's work with `role` (nil: any role): the request's
+    /// `providerID`, when set, narrows to that one provider.
+    static func isEligible(_ provider: ProviderCalendar, for request: SlotRequest, role: String?) -> Bool {
+        (request.providerID.map { provider.providerID == $0 } ?? true) && (role.map { provider.roles.contains($0) } ?? true)
     }
 
     /// Local midnight (as an instant) that starts the next business day (Mon-Fri) strictly after the

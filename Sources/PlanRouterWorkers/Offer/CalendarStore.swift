@@ -52,7 +52,8 @@ final class CalendarStore: Sendable {
         }
         guard !missing.isEmpty else { return out }
         // One window for the whole load: the union of what is missing, plus the slack.
-        let loaded = TimeRange(start: missing.map(\.window.start).min()!, end: missing.map(\.window.end).max()! + Self.slack)
+        var loaded = TimeRange.covering(missing.map(\.window))
+        loaded.end += Self.slack
         let calendars = try await load(missing.map(\.info), window: loaded, now: now, in: tx)
         cache.withLock { cache in
             for m in missing {

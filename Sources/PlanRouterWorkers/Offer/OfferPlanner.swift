@@ -194,7 +194,7 @@ public struct OfferPlanner: Sendable {
                 // Reload what the database now says where holds lost (together, over the
                 // windows' union), and try the next openings.
                 let lost = Set(pending.map { plans[$0].c.location }).map { calendarsByLocation[$0]! }
-                let window = TimeRange(start: lost.map(\.window.start).min()!, end: lost.map(\.window.end).max()!)
+                let window = TimeRange.covering(lost.map(\.window))
                 for (loc, calendar) in try await calendars.load(lost.map(\.info), window: window, now: nowEpoch, in: tx) {
                     calendarsByLocation[loc]!.calendar = calendar
                     calendarsByLocation[loc]!.window = window
@@ -220,7 +220,7 @@ public struct OfferPlanner: Sendable {
                 } else {
                     // After a lost race a cached calendar would lack this transaction's own holds
                     // and the competitor's: read the database, as the reload above does.
-                    let window = TimeRange(start: whole.map(\.window.start).min()!, end: whole.map(\.window.end).max()!)
+                    let window = TimeRange.covering(whole.map(\.window))
                     loaded = try await calendars.load(whole.map(\.info), window: window, now: nowEpoch, in: tx).mapValues { ($0, window) }
                 }
                 for (loc, found) in loaded {
