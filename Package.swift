@@ -238,9 +238,15 @@ let package = Package(
             swiftSettings: strict
         ),
         // The `planrouter` executable, run as a process: CLI errors, and deploy/ checked against its --help.
+        // What the tests that run the `planrouter` binary share (no Testing, no services).
+        .target(
+            name: "PlanRouterTestSupport",
+            path: "Tests/PlanRouterTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PlanRouterCLITests",
-            dependencies: ["PlanRouterCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PlanRouterCore", "PlanRouterTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -248,7 +254,7 @@ let package = Package(
             dependencies: [
                 "PlanRouterKafka", "PlanRouterPostgres", "PlanRouterStore", "PlanRouterCore", "PlanRouterWorkers", "PlanRouterBooking",
                 "PlanRouterStaff", "PlanRouterHTTP", "PlanRouterTelemetry", "PlanRouterMessaging", "PlanRouterDevComms",
-                "PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterSimulation",
+                "PlanRouterConnectors", "PlanRouterEmulators", "PlanRouterSimulation", "PlanRouterTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
