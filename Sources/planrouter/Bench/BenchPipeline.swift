@@ -526,6 +526,7 @@ struct BenchPipeline: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
         }
         try await printPublishedLatency(pool: pool, pattern: pattern, outgoing: outgoing, messageTopics: messageTopics)
+        try await printTransactionSpans(pool: pool, pattern: pattern, messageTopics: messageTopics)
     }
 
     /// Acceptance sent → offer message published: percentiles, by second of sending (to show
@@ -592,6 +593,56 @@ struct BenchPipeline: AsyncParsableCommand {
                     "  by hop, p50/p99 ms: sent → classifier transaction %.1f/%.1f; → plan.classified published %.1f/%.1f; → offer transaction %.1f/%.1f; → offer message published %.1f/%.1f",
                 try v(all, 6), try v(all, 7), try v(all, 8), try v(all, 9), try v(all, 10), try v(all, 11), try v(all, 12),
                 try v(all, 13)))
+    }
+
+    /// The hops split at each transaction's start and commit, where the server records commit
+    /// times (`track_commit_timestamp`, on in `scripts/services`' cluster): waiting before a
+    /// worker's transaction, the transaction itself, and the relay after its commit. The
+    /// classifier's and the offer worker's commits are read from their `plan_events` rows,
+    /// which nothing updates afterwards (an outbox row is updated when it is published).
+    private func printTransactionSpans(pool: PostgresPool, pattern: String, messageTopics: (String, String)) async throws {
+        let rows = try await pool.withConnection { conn -> PostgresRows in
+            guard try await conn.query("SELECT current_setting('track_commit_timestamp') = 'on'")[0].decode(0, as: Bool.self) else {
+                return try await conn.query("SELECT 1 WHERE false")
+            }
+            return try await conn.query(
+                """
+                WITH m AS MATERIALIZED (
+                    SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms, o.published_at
+                    FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
+                    WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
+                c AS MATERIALIZED (
+                    SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
+                    FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
+                e AS MATERIALIZED (
+                    SELECT organization_id, plan_id, kind, pg_xact_commit_timestamp(xmin) AS committed
+                    FROM plan_events WHERE kind IN ('classified', 'offered') AND plan_id LIKE $1),
+                x AS (
+                    SELECT extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS a,
+                           extract(epoch FROM ec.committed - c.created_at) * 1000 AS b,
+                           extract(epoch FROM c.published_at - ec.committed) * 1000 AS c,
+                           extract(epoch FROM o.sent_at - c.published_at) * 1000 AS d,
+                           extract(epoch FROM eo.committed - o.sent_at) * 1000 AS e,
+                           extract(epoch FROM m.published_at - eo.committed) * 1000 AS f
+                    FROM m JOIN c USING (plan_id)
+                    JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial'
+                    JOIN e ec ON ec.organization_id = m.organization_id AND ec.plan_id = m.plan_id AND ec.kind = 'classified'
+                    JOIN e eo ON eo.organization_id = m.organization_id AND eo.plan_id = m.plan_id AND eo.kind = 'offered')
+                SELECT q, percentile_cont(q) WITHIN GROUP (ORDER BY a), percentile_cont(q) WITHIN GROUP (ORDER BY b),
+                       percentile_cont(q) WITHIN GROUP (ORDER BY c), percentile_cont(q) WITHIN GROUP (ORDER BY d),
+                       percentile_cont(q) WITHIN GROUP (ORDER BY e), percentile_cont(q) WITHIN GROUP (ORDER BY f)
+                FROM x, unnest(ARRAY[0.5, 0.99]::float8[]) AS q WHERE b IS NOT NULL AND e IS NOT NULL GROUP BY q ORDER BY q
+                """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
+        }
+        guard rows.count == 2 else {
+            benchPrint("  (transaction spans need track_commit_timestamp = on, as scripts/services sets it)")
+            return
+        }
+        func v(_ r: PostgresRow, _ i: Int) throws -> Double { try r.decode(i, as: Double?.self) ?? 0 }
+        let spans = try (1...6).map { i in String(format: "%.1f/%.1f", try v(rows[0], i), try v(rows[1], i)) }
+        benchPrint(
+            "  by span, p50/p99 ms (commit timestamps): sent → classifier transaction starts \(spans[0]); classifier transaction \(spans[1]); "
+                + "its relay \(spans[2]); → offer transaction starts \(spans[3]); offer transaction \(spans[4]); its relay \(spans[5])")
     }
 
     /// Sends one acceptance and waits for its plan.classified, so both groups have joined.
