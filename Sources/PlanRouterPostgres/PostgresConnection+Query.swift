@@ -63,6 +63,37 @@ extension PostgresConnection {
         _ = try await run(statement.sql, statement.binds)
     }
 
+    /// Queues a read whose answer is needed later in the transaction, not before the next
+    /// awaited statement: it goes to the server in that statement's pipeline (as
+    /// `executeLater`'s writes do), saving a round trip of its own, and `rows(of:)` gives
+    /// its rows afterwards. Its error, if any, is thrown by the statement that carried it.
+    /// Outside a transaction it runs at once.
+    public func queryLater<each Bind: PostgresEncodable>(_ sql: String, _ binds: repeat each Bind) async throws -> PostgresDeferredRows {
+        var statement = PostgresStatement(sql, repeat each binds)
+        let deferred = PostgresDeferredRows()
+        statement.deferred = deferred
+        if enqueue(statement) {
+            logger.trace(
+                "postgres query queued", metadata: ["db.query.text": "\(sql)", "db.query.parameter_count": "\(statement.binds.count)"])
+            return deferred
+        }
+        deferred.fill(try await run(statement.sql, statement.binds))
+        return deferred
+    }
+
+    /// The rows of a read queued with `queryLater`. If no awaited statement has carried it
+    /// to the server yet, the queue is sent now.
+    public func rows(of deferred: PostgresDeferredRows) async throws -> PostgresRows {
+        if let rows = deferred.rows { return rows }
+        let pending = takePending()
+        if !pending.isEmpty { _ = try await runPipeline(pending, keeping: 0) }
+        guard let rows = deferred.rows else {
+            throw PostgresError(
+                code: .invalidConfiguration, message: "a read queued with queryLater was not queued on this connection's transaction")
+        }
+        return rows
+    }
+
     /// Runs the statements in one pipeline (with any writes queued by `executeLater` before
     /// them): one round trip for reads that do not depend on each other. Returns each
     /// statement's rows, in order; the first statement that fails is thrown and the ones
@@ -70,7 +101,7 @@ extension PostgresConnection {
     public func query(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
         guard !statements.isEmpty else { return [] }
         let all = takePending() + statements
-        return try await onQueue { try $0.execPipeline(all, keeping: statements.count) }.map(PostgresRows.init)
+        return try await runPipeline(all, keeping: statements.count).map(PostgresRows.init)
     }
 
     /// Runs SQL without parameters through the simple-query protocol, which allows several
@@ -79,7 +110,7 @@ extension PostgresConnection {
         // Queued statements first, on their own: an error of theirs must not pass for this
         // statement's (a SAVEPOINT's caller would roll back to a savepoint never made).
         let pending = takePending()
-        if !pending.isEmpty { _ = try await onQueue { try $0.execPipeline(pending) } }
+        if !pending.isEmpty { _ = try await runPipeline(pending, keeping: 0) }
         _ = try await onQueue { try $0.execSimple(sql) }
     }
 
@@ -92,6 +123,18 @@ extension PostgresConnection {
             return PostgresRows(try await onQueue { try $0.exec(sql, binds: binds) })
         }
         let statements = pending + [PostgresStatement(sql: sql, binds: binds)]
-        return PostgresRows(try await onQueue { try $0.execPipeline(statements) })
+        return PostgresRows(try await runPipeline(statements, keeping: 1)[0])
+    }
+
+    /// Sends `statements` in one pipeline, fills the reads among them queued by `queryLater`,
+    /// and returns the results of the last `keeping`.
+    func runPipeline(_ statements: [PostgresStatement], keeping: Int) async throws -> [PostgresResultStorage] {
+        let firstKept = statements.count - keeping
+        let deferred = statements.indices.filter { $0 < firstKept && statements[$0].deferred != nil }
+        let results = try await onQueue {
+            try $0.execPipeline(statements, keepingIndices: deferred + Array(firstKept..<statements.count))
+        }
+        for (i, index) in deferred.enumerated() { statements[index].deferred?.fill(PostgresRows(results[i])) }
+        return Array(results.suffix(keeping))
     }
 }

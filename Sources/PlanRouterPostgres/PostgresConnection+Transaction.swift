@@ -29,7 +29,7 @@ extension PostgresConnection {
         let rollbackActions = endTransaction()
         let storage: PostgresResultStorage
         do {
-            storage = try await onQueue { try $0.execPipeline(statements) }
+            storage = try await runPipeline(statements, keeping: 1)[0]
         } catch {
             for action in rollbackActions { action() }
             // A queued statement failed: the transaction is aborted and must be ended.

@@ -1,8 +1,12 @@
+import Synchronization
+
 /// A statement and its parameters, for sending several in one pipeline
-/// (`PostgresConnection.query(_:)` with an array, `executeLater`).
+/// (`PostgresConnection.query(_:)` with an array, `executeLater`, `queryLater`).
 public struct PostgresStatement: Sendable {
     let sql: String
     let binds: [PostgresBind]
+    /// Set on a read queued by `queryLater`: where its rows go when the pipeline runs.
+    var deferred: PostgresDeferredRows?
 
     init(sql: String, binds: [PostgresBind]) {
         self.sql = sql
@@ -17,4 +21,15 @@ public struct PostgresStatement: Sendable {
         }
         self.init(sql: sql, binds: prepared)
     }
+}
+
+/// The answer to a read queued with `PostgresConnection.queryLater`, filled when the
+/// pipeline that carries it to the server runs; read it with `PostgresConnection.rows(of:)`.
+public final class PostgresDeferredRows: Sendable {
+    private let value = Mutex<PostgresRows?>(nil)
+
+    init() {}
+
+    func fill(_ rows: PostgresRows) { value.withLock { $0 = rows } }
+    var rows: PostgresRows? { value.withLock { $0 } }
 }

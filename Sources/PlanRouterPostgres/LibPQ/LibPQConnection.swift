@@ -123,6 +123,12 @@ final class LibPQConnection: @unchecked Sendable {
 
     /// `execPipeline` that returns the results of the last `keeping` statements, in order.
     func execPipeline(_ statements: [PostgresStatement], keeping: Int) throws -> [PostgresResultStorage] {
+        try execPipeline(statements, keepingIndices: Array(statements.count - keeping..<statements.count))
+    }
+
+    /// `execPipeline` that returns the results of the statements at `keepingIndices`
+    /// (ascending), in that order.
+    func execPipeline(_ statements: [PostgresStatement], keepingIndices: [Int]) throws -> [PostgresResultStorage] {
         let connection = try live()
         guard PQenterPipelineMode(connection) == 1 else {
             throw clientError(connection, fallback: "could not enter pipeline mode")
@@ -139,11 +145,11 @@ final class LibPQConnection: @unchecked Sendable {
         // Each statement yields its result then NULL; the sync yields PGRES_PIPELINE_SYNC.
         // After a failure the later statements yield PGRES_PIPELINE_ABORTED.
         var index = 0
-        let firstKept = statements.count - keeping
-        var kept: [OpaquePointer] = []
+        let wanted = Set(keepingIndices)
+        var kept: [Int: OpaquePointer] = [:]
         func clearKept() {
-            for result in kept { PQclear(result) }
-            kept = []
+            for result in kept.values { PQclear(result) }
+            kept = [:]
         }
         var failure: PostgresError?
         var synced = false
@@ -162,8 +168,8 @@ final class LibPQConnection: @unchecked Sendable {
                 PQclear(result)
                 synced = true
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-                if index >= firstKept, kept.count == index - firstKept {
-                    kept.append(result)
+                if wanted.contains(index), kept[index] == nil {
+                    kept[index] = result
                 } else {
                     PQclear(result)
                 }
@@ -184,11 +190,11 @@ final class LibPQConnection: @unchecked Sendable {
             clearKept()
             throw failure
         }
-        guard kept.count == keeping else {
+        guard kept.count == wanted.count else {
             clearKept()
             throw clientError(connection, fallback: "no result from server")
         }
-        return kept.map(PostgresResultStorage.init)
+        return keepingIndices.map { PostgresResultStorage(kept[$0]!) }
     }
 
     /// A pipeline that could not be sent or drained leaves the session in an unknown

@@ -149,32 +149,51 @@ public enum OffersRepository {
         }
     }
 
+    /// Ids for offers not yet written, taken from the offers' sequence (`insertInitialLater`).
+    /// The read is queued: it reaches the server with the transaction's next awaited statement,
+    /// so taking ids costs no round trip of its own; `ids(_:on:)` reads them.
+    public struct ReservedIDs: Sendable {
+        let rows: PostgresDeferredRows
+
+        /// The reserved ids, as many as asked for.
+        public func ids(on tx: PostgresConnection) async throws -> [Int64] {
+            try await tx.rows(of: rows).map { try $0.decode(0, as: Int64.self) }
+        }
+    }
+
+    /// Reserves `count` offer ids (`ReservedIDs`). Ids not used are gaps in the sequence,
+    /// as after any rolled-back insert.
+    public static func reserveIDsLater(_ count: Int, on tx: PostgresConnection) async throws -> ReservedIDs {
+        ReservedIDs(rows: try await tx.queryLater("SELECT nextval('offers_id_seq') FROM generate_series(1, $1::int4)", Int32(count)))
+    }
+
     /// Records initial offers (one per case); returns each offer's id by plan. `sent_at` is when the offer
     /// is written (`now`), `released_at` when its first contact goes to delivery, and `sla_met` compares
     /// `released_at` with the acceptance.
     public static func insertInitial(_ rows: [NewOfferRow], now: Date, on tx: PostgresConnection) async throws -> [PlanKey: Int64] {
-        let offerRows = try await tx.query(
+        let ids = try await reserveIDsLater(rows.count, on: tx).ids(on: tx)
+        try await insertInitialLater(rows, ids: ids, now: now, on: tx)
+        return Dictionary(zip(rows.map(\.key), ids), uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `insertInitial` with ids reserved already (`reserveIDsLater`), `ids[i]` for `rows[i]`:
+    /// queued, so the insert goes to the server with the next awaited statement or COMMIT.
+    public static func insertInitialLater(_ rows: [NewOfferRow], ids: [Int64], now: Date, on tx: PostgresConnection) async throws {
+        precondition(ids.count >= rows.count, "an id for every offer")
+        try await tx.executeLater(
             """
-            INSERT INTO offers (organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
+            INSERT INTO offers (id, organization_id, plan_id, location_id, kind, path, channel, openings, deposit_cents, link_expires_at,
                                 plan_accepted_at, sent_at, released_at, sla_seconds, sla_met)
-            SELECT o, p, l, 'initial', pa, ch, op, d, ex, acc, $13, rel, sla, rel - acc <= make_interval(secs => sla)
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
-                        $9::timestamptz[], $10::int4[], $11::timestamptz[], $12::int4[])
-                     AS u(o, p, l, pa, ch, op, d, ex, acc, sla, rel, ord)
-            ORDER BY ord
-            RETURNING id, organization_id, plan_id
+            SELECT id, o, p, l, 'initial', pa, ch, op, d, ex, acc, $13, rel, sla, rel - acc <= make_interval(secs => sla)
+            FROM unnest($12::int8[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int8[], $8::timestamptz[],
+                        $9::timestamptz[], $10::int4[], $11::timestamptz[])
+                     AS u(id, o, p, l, pa, ch, op, d, ex, acc, sla, rel)
             """,
             rows.map(\.key.organizationID), rows.map(\.key.planID), rows.map(\.locationID), rows.map(\.path),
             rows.map(\.channel), rows.map { PostgresJSON($0.openings.serialized()) },
             rows.map(\.depositCents), rows.map(\.linkExpiresAt),
             rows.map(\.planAcceptedAt), rows.map(\.slaSeconds), rows.map { max($0.releasedAt ?? now, now) },
-            rows.indices.map { Int32($0) }, now)
-        var offerIDs: [PlanKey: Int64] = [:]
-        for r in offerRows {
-            offerIDs[PlanKey(organizationID: try r.decode(1, as: String.self), planID: try r.decode(2, as: String.self))] = try r.decode(
-                0, as: Int64.self)
-        }
-        return offerIDs
+            Array(ids.prefix(rows.count)), now)
     }
 
     /// Records nudges or re-offers (`kind` `nudge` or `reoffer`: self-book offers); returns each offer's id and link expiry by plan.

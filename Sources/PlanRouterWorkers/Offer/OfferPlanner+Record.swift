@@ -5,8 +5,10 @@ import PlanRouterStore
 
 extension OfferPlanner {
     /// Writes offers, tasks, timers, case status and history for the batch, and the outgoing events.
+    /// `reservedIDs`: ids for the offers (`OffersRepository.reserveIDsLater`), at least one per plan.
     func record(
-        _ plans: [Plan], infos: [LocationKey: LocationInfo], in tx: PostgresConnection, outbox: inout OutboxBatch, now: Date
+        _ plans: [Plan], offerIDs reservedIDs: [Int64], infos: [LocationKey: LocationInfo], in tx: PostgresConnection,
+        outbox: inout OutboxBatch, now: Date
     ) async throws {
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // When each case's first contact is released to delivery: a self-book message written in the
@@ -15,15 +17,16 @@ extension OfferPlanner {
             plans.map { p in (p.c.key, effectivePath(p) == .selfBook ? sendAfter(p, infos, now: now) ?? now : now) },
             uniquingKeysWith: { a, _ in a })
         // 1. Offers: one row per case, also for callbacks and "no availability" (their first contact is the task).
-        //    The SLA is measured to the release, not to the writing.
-        let offerIDs = try await OffersRepository.insertInitial(
+        //    The SLA is measured to the release, not to the writing. Queued: the ids were reserved.
+        let offerIDs = Dictionary(zip(plans.map(\.c.key), reservedIDs), uniquingKeysWith: { a, _ in a })
+        try await OffersRepository.insertInitialLater(
             plans.map {
                 NewOfferRow(
                     key: $0.c.key, locationID: $0.c.locationID, path: effectivePath($0).rawValue, channel: channelName($0),
                     openings: openingsJSON($0, infos), depositCents: $0.held.isEmpty ? 0 : $0.c.depositCents,
                     linkExpiresAt: now.addingTimeInterval(Double($0.tier.holdWindowSeconds)), planAcceptedAt: $0.c.acceptedAt,
                     slaSeconds: Int32($0.c.slaSeconds), releasedAt: releasedAt[$0.c.key]!)
-            }, now: now, on: tx)
+            }, ids: reservedIDs, now: now, on: tx)
 
         // 2. Patient messages, deposit requests and the tasks to create.
         var tasks: [(plan: Plan, kind: TaskKind, urgent: Bool, reason: String)] = []

@@ -122,6 +122,9 @@ public struct OfferPlanner: Sendable {
         // Expired holds still count for the exclusion constraint until released. Queued: it
         // goes to the server with the next read, so the calendars read below see it.
         try await ReservationsRepository.releaseExpiredHoldsLater(at: locations, now: now, on: tx)
+        // The offers' ids are needed for their links before the offers are written; taken in
+        // the next read's round trip, the offers insert can be queued for COMMIT.
+        let offerIDs = kind == .initial ? try await OffersRepository.reserveIDsLater(cases.count, on: tx) : nil
         let infos = try await LocationsRepository.infos(locations, on: tx)
         let nowEpoch = Int64(now.timeIntervalSince1970)
         // Locations whose schedule mirror was not refreshed within the window do not self-book
@@ -262,8 +265,8 @@ public struct OfferPlanner: Sendable {
                 }
             }
         }
-        if kind == .initial {
-            try await record(plans, infos: infos, in: tx, outbox: &outbox, now: now)
+        if let offerIDs {
+            try await record(plans, offerIDs: try await offerIDs.ids(on: tx), infos: infos, in: tx, outbox: &outbox, now: now)
         } else {
             try await recordNudges(plans, kind: kind, infos: infos, in: tx, outbox: &outbox, now: now)
         }

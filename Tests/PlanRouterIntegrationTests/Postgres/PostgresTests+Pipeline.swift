@@ -1,6 +1,7 @@
-import PlanRouterPostgres
 import Synchronization
 import Testing
+
+@testable import PlanRouterPostgres
 
 extension PostgresTests {
     /// `executeLater` queues writes that go to the server in one libpq pipeline with the
@@ -159,6 +160,53 @@ extension PostgresTests {
             let other = try await PostgresConnection.connect(url, logger: testLogger)
             defer { other.close() }
             #expect(try await other.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self) == 1)
+        }
+
+        /// `queryLater`: a read sent with the next awaited statement, in order with the queued
+        /// writes around it; its rows wait for the caller.
+        @Test func aQueuedReadGoesWithTheNextAwaitedStatementInOrderWithTheQueuedWrites() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            try await connection.simpleQuery("CREATE TABLE plans (id int PRIMARY KEY)")
+            let (carried, before, after, flushed) = try await connection.transaction { tx in
+                try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(1))
+                let before = try await tx.queryLater("SELECT count(*) FROM plans")
+                try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(2))
+                let after = try await tx.queryLater("SELECT count(*) FROM plans")
+                #expect(before.rows == nil)
+                // The carrier: its own answer, and the queued read's is there without another round trip.
+                let now = try await tx.query("SELECT count(*) FROM plans")[0].decode(0, as: Int.self)
+                let carried = before.rows != nil && after.rows != nil
+                // Nothing awaited after it: reading its rows sends the queue.
+                try await tx.executeLater("INSERT INTO plans VALUES ($1)", Int32(3))
+                let last = try await tx.queryLater("SELECT count(*) FROM plans")
+                let flushed = try await tx.rows(of: last)[0].decode(0, as: Int.self)
+                #expect(now == 2)
+                return (
+                    carried, try await tx.rows(of: before)[0].decode(0, as: Int.self),
+                    try await tx.rows(of: after)[0].decode(0, as: Int.self),
+                    flushed
+                )
+            }
+            #expect(carried)
+            #expect(before == 1 && after == 2 && flushed == 3)
+            // Outside a transaction it runs at once.
+            let outside = try await connection.queryLater("SELECT count(*) FROM plans")
+            #expect(outside.rows != nil)
+            #expect(try await connection.rows(of: outside)[0].decode(0, as: Int.self) == 3)
+        }
+
+        @Test func aQueuedReadThatFailsFailsTheStatementThatCarriedIt() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.transaction { tx in
+                    _ = try await tx.queryLater("SELECT 1 / $1::int4", Int32(0))
+                    _ = try await tx.query("SELECT 1")
+                }
+            }
+            #expect(error.sqlState == "22012")
+            #expect(error.debugDescription.contains("SELECT 1 / $1::int4"))
         }
 
         @Test func aConnectionLostBeforeThePipelineIsALostConnection() async throws {
