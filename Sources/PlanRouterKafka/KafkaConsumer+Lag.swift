@@ -65,3 +65,27 @@ extension KafkaConsumer {
         .sorted { ($0.topicPartition.topic, $0.topicPartition.partition) < ($1.topicPartition.topic, $1.topicPartition.partition) }
     }
 }
+
+extension KafkaConsumer {
+    /// The group's committed offsets of `partitions`, as the coordinator has them (a
+    /// partition without one is left out). One request, bounded by `timeout`.
+    public func committedOffsets(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(5)) async -> [KafkaTopicPartition: Int64]
+    {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                guard self.state.withLock({ $0 == .open }) else { return continuation.resume(returning: [:]) }
+                var out: [KafkaTopicPartition: Int64] = [:]
+                RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
+                    guard rd_kafka_committed(self.handle.pointer, list, timeout.rdKafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        return
+                    }
+                    for (partition, offset, error) in RDKafkaTopicPartitionList.entries(list)
+                    where error == RD_KAFKA_RESP_ERR_NO_ERROR && offset >= 0 {
+                        out[partition] = offset
+                    }
+                }
+                continuation.resume(returning: out)
+            }
+        }
+    }
+}

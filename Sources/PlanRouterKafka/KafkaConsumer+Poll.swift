@@ -46,24 +46,30 @@ extension KafkaConsumer {
         return .success(messages)
     }
 
-    func commitDoneOnQueue() -> Result<Void, KafkaError> {
+    func commitDoneOnQueue(waitForBroker: Bool = true) -> Result<Void, KafkaError> {
         let positions = offsets.withLock { $0.positionsToCommit() }
         guard !positions.isEmpty else { return .success(()) }
-        if let error = Self.commit(handle.pointer, positions) {
+        if let error = Self.commit(handle.pointer, positions, waitForBroker: waitForBroker) {
             return .failure(error)
         }
         // No rebalance can run between the snapshot and here: rebalances fire on this queue.
-        offsets.withLock { $0.didCommit(positions) }
+        // A commit not waited for is not recorded as done: the positions go again with the
+        // next commit (and the one on revoke or close, which waits), so one that failed on
+        // the broker is made good.
+        if waitForBroker { offsets.withLock { $0.didCommit(positions) } }
         return .success(())
     }
 
-    /// Synchronous commit of explicit positions. Blocks: call on the consumer's queue.
-    static func commit(_ rk: OpaquePointer, _ positions: [KafkaTopicPartition: Int64]) -> KafkaError? {
+    /// Commit of explicit positions; waits for the broker's answer unless `waitForBroker` is
+    /// false (the answer is then logged by the offset-commit callback if it is a failure).
+    /// Call on the consumer's queue.
+    static func commit(_ rk: OpaquePointer, _ positions: [KafkaTopicPartition: Int64], waitForBroker: Bool = true) -> KafkaError? {
         RDKafkaTopicPartitionList.with(positions.map { ($0.key, $0.value) }) { list in
-            let error = rd_kafka_commit(rk, list, 0)
+            let error = rd_kafka_commit(rk, list, waitForBroker ? 0 : 1)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 return KafkaError(code: .consumer, context: "commit", rdKafka: error)
             }
+            guard waitForBroker else { return nil }
             for (partition, _, partitionError) in RDKafkaTopicPartitionList.entries(list)
             where partitionError != RD_KAFKA_RESP_ERR_NO_ERROR {
                 return KafkaError(code: .consumer, context: "commit of \(partition)", rdKafka: partitionError)

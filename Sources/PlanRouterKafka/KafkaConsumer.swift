@@ -51,6 +51,15 @@ public final class KafkaConsumer: Sendable {
                     guard let rk, let context = RDKafkaContext.from(opaque) else { return }
                     context.onRebalance?(rk, event, partitions)
                 }
+                // The answer to a commit not waited for (`commitDone(waitForBroker: false)`).
+                rd_kafka_conf_set_offset_commit_cb(conf) { _, error, _, opaque in
+                    guard error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET,
+                        let context = RDKafkaContext.from(opaque)
+                    else { return }
+                    context.logger.warning(
+                        "Kafka offset commit failed; the next commit sends these positions again",
+                        metadata: ["kafka.error": "\(KafkaError(code: .consumer, context: "commit", rdKafka: error))"])
+                }
             })
         // One queue for everything: messages, rebalances and errors all come from consumer_poll.
         rd_kafka_poll_set_consumer(handle.pointer)
@@ -118,14 +127,20 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits, per partition, the position after the done messages, never past a
     /// polled message that is not done. A no-op when nothing moved.
-    public func commitDone() async throws {
+    ///
+    /// `waitForBroker: false` hands the commit to librdkafka and returns: a worker polls its
+    /// next batch without a round trip to the group coordinator. Positions committed so are
+    /// sent again with every later commit until one that waits (on revoke, on close) succeeds;
+    /// a failure is logged. Either way a crash may redeliver what was done since the last
+    /// commit that reached the broker, which the consumers' inbox absorbs.
+    public func commitDone(waitForBroker: Bool = true) async throws {
         let result: Result<Void, KafkaError> = await withCheckedContinuation { continuation in
             queue.async {
                 guard self.state.withLock({ $0 != .closed }) else {
                     continuation.resume(returning: .failure(KafkaError(code: .closed, message: "commit on a closed consumer")))
                     return
                 }
-                continuation.resume(returning: self.commitDoneOnQueue())
+                continuation.resume(returning: self.commitDoneOnQueue(waitForBroker: waitForBroker))
             }
         }
         try result.get()

@@ -82,7 +82,8 @@ public final class ConsumerWorker<Handler: EventHandler>: Service {
                 // A shutdown that arrives mid-batch still lets this batch finish and commit.
                 try await process(messages)
                 consumer.markDone(messages)
-                do { try await consumer.commitDone() } catch {
+                // Not waited for: the next poll need not wait for the group coordinator's answer.
+                do { try await consumer.commitDone(waitForBroker: false) } catch {
                     stats.recordError("kafka_commit")
                     // Not fatal: the next commit covers these offsets; at worst they are redelivered and deduped.
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])

@@ -170,6 +170,37 @@ struct KafkaConsumerTests {
         await second.close()
     }
 
+    @Test("a commit not waited for reaches the group's coordinator")
+    func aCommitNotWaitedForReachesTheGroup() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        defer { cluster.close() }
+        let topic = Support.uniqueName("async")
+        let group = Support.uniqueName("g")
+        try cluster.createTopic(topic, partitions: 2)
+        try await produce(cluster, Support.messages(topic: topic, count: 20, prefix: "old"))
+        let partitions = [0, 1].map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+
+        let first = try Support.makeConsumer(cluster, group: group, topic: topic)
+        var polled: [KafkaMessage] = []
+        try await Support.pollUntil(
+            first,
+            onBatch: { batch in
+                polled += batch
+                first.markDone(batch)
+                try await first.commitDone(waitForBroker: false)
+            }, done: { polled.count >= 20 })
+        var expected: [KafkaTopicPartition: Int64] = [:]
+        for m in polled { expected[m.topicPartition] = max(expected[m.topicPartition] ?? 0, m.offset + 1) }
+        var committed: [KafkaTopicPartition: Int64] = [:]
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while committed != expected && ContinuousClock.now < deadline {
+            committed = await first.committedOffsets(partitions)
+            if committed != expected { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(committed == expected)
+        await first.close()
+    }
+
     @Test("lag per partition: the high watermark minus the next offset still to apply")
     func lagPerPartition() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
