@@ -29,10 +29,11 @@ import Testing
         #expect(r.stdout.split(separator: "\n").count <= 4, "open: \(r.stdout)")
     }
 
+    /// Killed, not waited for: a `sleep 600` left alone would exit 0 ten minutes later. (No
+    /// bound on the elapsed time: under the full parallel run the test's own task can wait
+    /// seconds for a thread.)
     @Test func aChildStillRunningAtTheDeadlineIsKilled() async throws {
-        let start = ContinuousClock.now
-        let r = try await ChildProcess.run("/bin/sleep", ["30"], environment: env, timeout: .milliseconds(200))
+        let r = try await ChildProcess.run("/bin/sleep", ["600"], environment: env, timeout: .milliseconds(200))
         #expect(r.timedOut && r.status == 128 + 9)
-        #expect(ContinuousClock.now - start < .seconds(20))
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -37,37 +38,14 @@ public enum ChildProcess {
         let input = try pipe()
         let output = try pipe()
         let errors = try pipe()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
-        _ = GNU.addCloseFrom(&actions, 3)
-        // A signal the test runner ignores (SIGPIPE) or blocks would stay ignored or
-        // blocked across exec, so the child starts from the defaults.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        var defaults = sigset_t()
-        sigemptyset(&none)
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        for fd in [input.read, output.write, errors.write] { close(fd) }
-        guard spawned == 0 else {
-            for fd in [input.write, output.read, errors.read] { close(fd) }
-            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(spawned)))")
+        let pid: pid_t
+        do {
+            pid = try spawn(executable, arguments, environment: environment, stdin: input.read, stdout: output.write, stderr: errors.write)
+        } catch {
+            for fd in [input.read, output.write, errors.write, input.write, output.read, errors.read] { close(fd) }
+            throw error
         }
+        for fd in [input.read, output.write, errors.write] { close(fd) }
 
         // Read both streams while the child runs, so a full pipe cannot stall it.
         let stdoutData = drain(output.read)
@@ -90,11 +68,117 @@ public enum ChildProcess {
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        let signal = raw & 0x7f
-        let status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
         return Outcome(
-            status: status, stdout: String(decoding: await stdoutData.value, as: UTF8.self),
+            status: decode(raw), stdout: String(decoding: await stdoutData.value, as: UTF8.self),
             stderr: String(decoding: await stderrData.value, as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// Starts a child left running (a server, a worker) until `Spawned.terminate`, its
+    /// stdout and stderr appended to `output` (or discarded), its stdin empty.
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String], output: String? = nil
+    ) throws -> Spawned {
+        let nullInput = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let out = open(output ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        defer {
+            close(nullInput)
+            close(out)
+        }
+        guard nullInput >= 0, out >= 0 else {
+            throw SpawnError(description: "cannot open \(output ?? "/dev/null"): \(String(cString: strerror(errno)))")
+        }
+        return Spawned(pid: try spawn(executable, arguments, environment: environment, stdin: nullInput, stdout: out, stderr: out))
+    }
+
+    /// A child started by `start`. Its exit is read with `waitpid` on its pid.
+    public final class Spawned: Sendable {
+        public let pid: pid_t
+        private let exitStatus = Mutex<Int32?>(nil)
+
+        init(pid: pid_t) { self.pid = pid }
+
+        /// Whether the child still runs (one that has exited is reaped here).
+        public var isRunning: Bool { reap(blocking: false) == nil }
+
+        /// Sends `signal` unless the child has exited.
+        public func terminate(_ signal: Int32 = SIGTERM) {
+            if isRunning { kill(pid, signal) }
+        }
+
+        /// Blocks until the child exits; returns its status (as `Outcome.status`).
+        @discardableResult
+        public func waitUntilExit() -> Int32 { reap(blocking: true) ?? -1 }
+
+        /// Waits without holding a thread until the child exits; kills it after `timeout`.
+        @discardableResult
+        public func exit(within timeout: Duration) async -> Int32 {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let status = reap(blocking: false) { return status }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            kill(pid, SIGKILL)
+            return waitUntilExit()
+        }
+
+        private func reap(blocking: Bool) -> Int32? {
+            exitStatus.withLock { status in
+                if let status { return status }
+                var raw: Int32 = 0
+                while true {
+                    let r = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
+                    if r == pid {
+                        status = ChildProcess.decode(raw)
+                        return status
+                    }
+                    if r == 0 { return nil }
+                    if errno != EINTR {
+                        status = -1  // not our child any more: nothing to wait for
+                        return status
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exit code, or 128 + the signal that ended the child.
+    static func decode(_ raw: Int32) -> Int32 {
+        let signal = raw & 0x7f
+        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    }
+
+    /// posix_spawn with the three standard descriptors and nothing else.
+    private static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        _ = GNU.addCloseFrom(&actions, 3)
+        // A signal the test runner ignores (SIGPIPE) or blocks would stay ignored or
+        // blocked across exec, so the child starts from the defaults.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        var defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard spawned == 0 else { throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(spawned)))") }
+        return pid
     }
 
     private static func pipe() throws -> (read: Int32, write: Int32) {

@@ -22,17 +22,9 @@ import FoundationNetworking
         #expect(try await CLI.run(["staff", "add-key", "--org", "org-1", "--role", "nurse"], env: env).status != 0)
 
         let (publicPort, staffPort) = (try freePort(), try freePort())
-        let serve = Process()
-        serve.executableURL = CLI.binary
-        serve.arguments = ["serve", "--port", "\(publicPort)", "--staff-port", "\(staffPort)", "--log-level", "error"]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
-        for (k, v) in env { environment[k] = v }
-        serve.environment = environment
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        let serve = try CLI.start(["serve", "--port", "\(publicPort)", "--staff-port", "\(staffPort)", "--log-level", "error"], env: env)
         defer {
-            if serve.isRunning { serve.terminate() }
+            serve.terminate()
             serve.waitUntilExit()
         }
         let publicBase = "http://127.0.0.1:\(publicPort)"

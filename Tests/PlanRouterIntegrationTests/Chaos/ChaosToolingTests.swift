@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import PlanRouterCore
 import Testing
 
@@ -10,13 +11,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let socket = dir.appendingPathComponent("broker.sock").path
         let bootstrap = dir.appendingPathComponent("bootstrap").path
-        let broker = Process()
-        broker.executableURL = CLI.binary
-        broker.arguments = ["dev-broker", "--brokers", "2", "--partitions", "1", "--bootstrap-file", bootstrap, "--control-socket", socket]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
-        defer { if broker.isRunning { broker.terminate() } }
+        let broker = try CLI.start([
+            "dev-broker", "--brokers", "2", "--partitions", "1", "--bootstrap-file", bootstrap, "--control-socket", socket,
+        ])
+        defer { broker.terminate(SIGKILL) }
         // The socket exists before the bootstrap file is written.
         for _ in 0..<300 where !FileManager.default.fileExists(atPath: bootstrap) { try await Task.sleep(for: .milliseconds(100)) }
         #expect(FileManager.default.fileExists(atPath: socket))
@@ -34,7 +32,7 @@ import Testing
         #expect(bad.stdout.hasPrefix("error: "))
 
         broker.terminate()
-        broker.waitUntilExit()
+        await broker.exit(within: .seconds(60))
         #expect(!FileManager.default.fileExists(atPath: socket), "the socket file is removed on shutdown")
         let gone = try await CLI.run(["dev-broker-ctl", "--control-socket", socket, "ping"])
         #expect(gone.status != 0)

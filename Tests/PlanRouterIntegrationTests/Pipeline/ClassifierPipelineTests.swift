@@ -2,6 +2,7 @@ import Foundation
 import PlanRouterCore
 import PlanRouterKafka
 import PlanRouterPostgres
+import PlanRouterTestSupport
 import Testing
 
 @testable import PlanRouterWorkers
@@ -203,12 +204,10 @@ import Testing
         let h = try await PipelineHarness(partitions: 1)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kcat-\(UUID().uuidString).ndjson")
         try (TestEvents.accepted(plan: "from-kcat").serialized() + "\n").write(to: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        p.arguments = ["-b", h.cluster.bootstrapServers, "-t", h.topics[.planAccepted], "-k", "loc-12", "-P", "-l", file.path]
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let kcat = try await ChildProcess.run(
+            "/usr/bin/kcat", ["-b", h.cluster.bootstrapServers, "-t", h.topics[.planAccepted], "-k", "loc-12", "-P", "-l", file.path],
+            environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+        #expect(kcat.status == 0, "kcat: \(kcat.stderr)")
         let classifier = try h.classifier()
         let run = Running { try await classifier.run() }
         try await eventually("kcat event applied") {

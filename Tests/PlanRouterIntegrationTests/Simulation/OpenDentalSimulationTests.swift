@@ -5,6 +5,7 @@ import PlanRouterCore
 import PlanRouterEmulators
 import PlanRouterPostgres
 import PlanRouterStore
+import PlanRouterTestSupport
 import Synchronization
 import Testing
 
@@ -171,27 +172,15 @@ import FoundationNetworking
 }
 
 /// `planrouter` processes running until `stopAll()`, each with its output in a log file in `log`.
-/// The `Process` objects are kept until then: one freed while its child runs would leave
-/// Foundation's termination handling with a dangling object.
 final class Spawned: Sendable {
     let log: URL
-    let processes = Mutex<[Process]>([])
+    let processes = Mutex<[ChildProcess.Spawned]>([])
 
     init(log: URL) { self.log = log }
 
     func start(_ args: [String], env: [String: String]) throws {
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = args
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
         let file = log.appendingPathComponent("\(args.prefix(2).joined(separator: "-")).log")
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: file)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
+        let p = try CLI.start(args, env: env, output: file.path)
         processes.withLock { $0.append(p) }
     }
 
@@ -199,7 +188,7 @@ final class Spawned: Sendable {
     func stopAll() {
         processes.withLock { all in
             for p in all.reversed() {
-                if p.isRunning { p.terminate() }
+                p.terminate()
                 p.waitUntilExit()
             }
         }

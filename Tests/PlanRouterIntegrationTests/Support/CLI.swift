@@ -13,12 +13,22 @@ enum CLI {
         var stderr: String
     }
 
+    /// This process's environment without any PLANROUTER_ setting, plus `env`.
+    static func environment(_ env: [String: String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
+        for (k, v) in env { environment[k] = v }
+        return environment
+    }
+
+    /// Starts `planrouter` with `args`, left running until terminated; its output goes to `output` (or nowhere).
+    static func start(_ args: [String], env: [String: String] = [:], output: String? = nil) throws -> ChildProcess.Spawned {
+        try ChildProcess.start(binary.path, args, environment: environment(env), output: output)
+    }
+
     static func run(
         _ args: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Duration = .seconds(30)
     ) async throws -> Result {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLANROUTER_") }
-        for (k, v) in env { environment[k] = v }
-        let outcome = try await ChildProcess.run(binary.path, args, environment: environment, stdin: stdin, timeout: timeout)
+        let outcome = try await ChildProcess.run(binary.path, args, environment: environment(env), stdin: stdin, timeout: timeout)
         if outcome.timedOut { Issue.record("planrouter \(args.joined(separator: " ")) did not finish within \(timeout)") }
         return Result(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
