@@ -14,8 +14,9 @@ import Testing
 
     @Test func stdinReachesTheChildAndLargeOutputIsReadWhileItRuns() async throws {
         let r = try await ChildProcess.run(
-            "/bin/sh", ["-c", "cat; head -c 1000000 /dev/zero"], environment: env, stdin: "hello", timeout: .seconds(30))
-        #expect(r.status == 0 && r.stdout.utf8.count == 1_000_005 && r.stdout.hasPrefix("hello"))
+            "/bin/sh", ["-c", "cat; head -c 1000000 /dev/zero"], environment: env, stdin: "hello", timeout: .seconds(300))
+        #expect(r.status == 0 && !r.timedOut)
+        #expect(r.stdout.utf8.count == 1_000_005 && r.stdout.hasPrefix("hello"))
     }
 
     @Test func aSignalIsReportedAs128PlusItsNumber() async throws {

@@ -187,24 +187,49 @@ public enum ChildProcess {
         return (fds[0], fds[1])
     }
 
-    /// Reads `fd` to its end on a thread of its own (a blocking read must not hold one of
-    /// the cooperative pool's two threads), then closes it.
-    private static func drain(_ fd: Int32) -> Task<[UInt8], Never> {
-        Task {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread {
-                    var data: [UInt8] = []
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    while true {
-                        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                        if n > 0 {
-                            data += buffer[0..<n]
-                        } else if n == 0 || errno != EINTR {
-                            break
-                        }
+    /// Reads `fd` to its end on a thread of its own, started here and now: a blocking read
+    /// must not hold one of the cooperative pool's threads, and must not wait for one to
+    /// start either (a child whose pipe fills stops until someone reads). Closes `fd`.
+    private static func drain(_ fd: Int32) -> Drained {
+        let drained = Drained()
+        Thread.detachNewThread {
+            var data: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    data += buffer[0..<n]
+                } else if n == 0 || errno != EINTR {
+                    break
+                }
+            }
+            close(fd)
+            drained.finish(data)
+        }
+        return drained
+    }
+
+    /// What a reading thread collected, handed to whoever awaits it, whichever comes first.
+    final class Drained: Sendable {
+        private let state = Mutex<(data: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))
+
+        func finish(_ data: [UInt8]) {
+            let waiter = state.withLock { s in
+                s.data = data
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: data)
+        }
+
+        var value: [UInt8] {
+            get async {
+                await withCheckedContinuation { continuation in
+                    let ready = state.withLock { s in
+                        if s.data == nil { s.waiter = continuation }
+                        return s.data
                     }
-                    close(fd)
-                    continuation.resume(returning: data)
+                    if let ready { continuation.resume(returning: ready) }
                 }
             }
         }
