@@ -151,7 +151,7 @@ public enum OffersRepository {
 
     /// Ids for offers not yet written, taken from the offers' sequence (`insertInitialLater`).
     /// The read is queued: it reaches the server with the transaction's next awaited statement,
-    /// so taking ids costs no round trip of its own; `ids(_:on:)` reads them.
+    /// so taking ids costs no round trip of its own; `ids(on:)` reads them.
     public struct ReservedIDs: Sendable {
         let rows: PostgresDeferredRows
 
