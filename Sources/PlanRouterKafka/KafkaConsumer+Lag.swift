@@ -50,12 +50,9 @@ extension KafkaConsumer {
             }
         }
         if !unknown.isEmpty {
-            RDKafkaTopicPartitionList.with(unknown.map { ($0, nil) }) { list in
-                guard rd_kafka_committed(handle.pointer, list, timeout.rdKafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
-                for (partition, offset, error) in RDKafkaTopicPartitionList.entries(list) where error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    // No committed offset yet: the group starts at the beginning (auto.offset.reset=earliest).
-                    next[partition] = offset >= 0 ? offset : watermarks[partition]?.low
-                }
+            for (partition, offset) in committedOnQueue(unknown, timeout: timeout) {
+                // No committed offset yet (negative): the group starts at the beginning (auto.offset.reset=earliest).
+                next[partition] = offset >= 0 ? offset : watermarks[partition]?.low
             }
         }
         return next.compactMap { partition, position in
@@ -74,18 +71,21 @@ extension KafkaConsumer {
         await withCheckedContinuation { continuation in
             queue.async {
                 guard self.state.withLock({ $0 == .open }) else { return continuation.resume(returning: [:]) }
-                var out: [KafkaTopicPartition: Int64] = [:]
-                RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
-                    guard rd_kafka_committed(self.handle.pointer, list, timeout.rdKafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                        return
-                    }
-                    for (partition, offset, error) in RDKafkaTopicPartitionList.entries(list)
-                    where error == RD_KAFKA_RESP_ERR_NO_ERROR && offset >= 0 {
-                        out[partition] = offset
-                    }
-                }
-                continuation.resume(returning: out)
+                continuation.resume(returning: self.committedOnQueue(partitions, timeout: timeout).filter { $0.value >= 0 })
             }
         }
+    }
+
+    /// The coordinator's answer for each partition it answered without error; negative where the
+    /// group has no committed offset. Blocks: call on the consumer's queue.
+    func committedOnQueue(_ partitions: [KafkaTopicPartition], timeout: Duration) -> [KafkaTopicPartition: Int64] {
+        var out: [KafkaTopicPartition: Int64] = [:]
+        RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
+            guard rd_kafka_committed(handle.pointer, list, timeout.rdKafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+            for (partition, offset, error) in RDKafkaTopicPartitionList.entries(list) where error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                out[partition] = offset
+            }
+        }
+        return out
     }
 }

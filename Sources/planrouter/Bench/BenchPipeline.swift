@@ -529,6 +529,23 @@ struct BenchPipeline: AsyncParsableCommand {
         try await printTransactionSpans(pool: pool, pattern: pattern, messageTopics: messageTopics)
     }
 
+    /// The two latency reports' common start, binding $1 the plan id pattern, $2 and $3 the
+    /// message topics, $4 plan.classified: `m`, each offer message published with its
+    /// acceptance's send time; `c`, each case's plan.classified row. Ends with a comma.
+    private static let publishedOffersCTEs = """
+        WITH m AS MATERIALIZED (
+            SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms, o.published_at
+            FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
+            WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
+        -- MATERIALIZED: each side's JSON is parsed once and the two are hashed together; inlined,
+        -- the planner may join them in a nested loop and parse payloads per pair (on a database
+        -- holding a history that took minutes).
+        c AS MATERIALIZED (
+            SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
+            FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
+
+        """
+
     /// Acceptance sent → offer message published: percentiles, by second of sending (to show
     /// there is no drift), and by hop, so a p99 can be traced to the stage that adds it.
     /// Hops: sent → the classifier's transaction (its outbox row's `created_at`) → plan.classified
@@ -538,40 +555,30 @@ struct BenchPipeline: AsyncParsableCommand {
     ) async throws {
         let rows = try await pool.withConnection {
             try await $0.query(
-                """
-                WITH m AS MATERIALIZED (
-                    SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms,
-                           o.published_at
-                    FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
-                    WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
-                -- MATERIALIZED: each side's JSON is parsed once and the two are hashed together; inlined,
-                -- the planner may join them in a nested loop and parse payloads per pair (on a database
-                -- holding a history that took minutes).
-                c AS MATERIALIZED (
-                    SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
-                    FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
-                x AS (
-                    SELECT floor((m.sent_ms - min(m.sent_ms) OVER ()) / 1000)::int AS second,
-                           extract(epoch FROM m.published_at) * 1000 - m.sent_ms AS ms,
-                           extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS h1,
-                           extract(epoch FROM c.published_at - c.created_at) * 1000 AS h2,
-                           extract(epoch FROM o.sent_at - c.published_at) * 1000 AS h3,
-                           extract(epoch FROM m.published_at - o.sent_at) * 1000 AS h4
-                    FROM m JOIN c USING (plan_id)
-                    JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial')
-                SELECT -1, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),
-                       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms),
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h1), percentile_cont(0.99) WITHIN GROUP (ORDER BY h1),
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h2), percentile_cont(0.99) WITHIN GROUP (ORDER BY h2),
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h3), percentile_cont(0.99) WITHIN GROUP (ORDER BY h3),
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY h4), percentile_cont(0.99) WITHIN GROUP (ORDER BY h4)
-                FROM x
-                UNION ALL
-                SELECT second, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), 0, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms),
-                       max(ms), 0, 0, 0, 0, 0, 0, 0, 0
-                FROM x GROUP BY second
-                ORDER BY 1
-                """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
+                Self.publishedOffersCTEs
+                    + """
+                    x AS (
+                        SELECT floor((m.sent_ms - min(m.sent_ms) OVER ()) / 1000)::int AS second,
+                               extract(epoch FROM m.published_at) * 1000 - m.sent_ms AS ms,
+                               extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS h1,
+                               extract(epoch FROM c.published_at - c.created_at) * 1000 AS h2,
+                               extract(epoch FROM o.sent_at - c.published_at) * 1000 AS h3,
+                               extract(epoch FROM m.published_at - o.sent_at) * 1000 AS h4
+                        FROM m JOIN c USING (plan_id)
+                        JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial')
+                    SELECT -1, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),
+                           percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms),
+                           percentile_cont(0.5) WITHIN GROUP (ORDER BY h1), percentile_cont(0.99) WITHIN GROUP (ORDER BY h1),
+                           percentile_cont(0.5) WITHIN GROUP (ORDER BY h2), percentile_cont(0.99) WITHIN GROUP (ORDER BY h2),
+                           percentile_cont(0.5) WITHIN GROUP (ORDER BY h3), percentile_cont(0.99) WITHIN GROUP (ORDER BY h3),
+                           percentile_cont(0.5) WITHIN GROUP (ORDER BY h4), percentile_cont(0.99) WITHIN GROUP (ORDER BY h4)
+                    FROM x
+                    UNION ALL
+                    SELECT second, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), 0, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms),
+                           max(ms), 0, 0, 0, 0, 0, 0, 0, 0
+                    FROM x GROUP BY second
+                    ORDER BY 1
+                    """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
         }
         guard let all = rows.first, try all.decode(0, as: Int.self) == -1, try all.decode(1, as: Int.self) > 0 else {
             benchPrint("acceptance to offer message published: no published offer message to measure")
@@ -606,33 +613,27 @@ struct BenchPipeline: AsyncParsableCommand {
                 return try await conn.query("SELECT 1 WHERE false")
             }
             return try await conn.query(
-                """
-                WITH m AS MATERIALIZED (
-                    SELECT p.organization_id, p.plan_id, split_part(p.source_event_id, '-t', 2)::numeric / 1e6 AS sent_ms, o.published_at
-                    FROM outbox o JOIN plans p ON p.plan_id = convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id'
-                    WHERE o.topic IN ($2, $3) AND p.plan_id LIKE $1 AND o.published_at IS NOT NULL),
-                c AS MATERIALIZED (
-                    SELECT convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' AS plan_id, o.created_at, o.published_at
-                    FROM outbox o WHERE o.topic = $4 AND convert_from(o.payload, 'UTF8')::jsonb -> 'data' ->> 'plan_id' LIKE $1),
-                e AS MATERIALIZED (
-                    SELECT organization_id, plan_id, kind, pg_xact_commit_timestamp(xmin) AS committed
-                    FROM plan_events WHERE kind IN ('classified', 'offered') AND plan_id LIKE $1),
-                x AS (
-                    SELECT extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS a,
-                           extract(epoch FROM ec.committed - c.created_at) * 1000 AS b,
-                           extract(epoch FROM c.published_at - ec.committed) * 1000 AS c,
-                           extract(epoch FROM o.sent_at - c.published_at) * 1000 AS d,
-                           extract(epoch FROM eo.committed - o.sent_at) * 1000 AS e,
-                           extract(epoch FROM m.published_at - eo.committed) * 1000 AS f
-                    FROM m JOIN c USING (plan_id)
-                    JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial'
-                    JOIN e ec ON ec.organization_id = m.organization_id AND ec.plan_id = m.plan_id AND ec.kind = 'classified'
-                    JOIN e eo ON eo.organization_id = m.organization_id AND eo.plan_id = m.plan_id AND eo.kind = 'offered')
-                SELECT q, percentile_cont(q) WITHIN GROUP (ORDER BY a), percentile_cont(q) WITHIN GROUP (ORDER BY b),
-                       percentile_cont(q) WITHIN GROUP (ORDER BY c), percentile_cont(q) WITHIN GROUP (ORDER BY d),
-                       percentile_cont(q) WITHIN GROUP (ORDER BY e), percentile_cont(q) WITHIN GROUP (ORDER BY f)
-                FROM x, unnest(ARRAY[0.5, 0.99]::float8[]) AS q WHERE b IS NOT NULL AND e IS NOT NULL GROUP BY q ORDER BY q
-                """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
+                Self.publishedOffersCTEs
+                    + """
+                    e AS MATERIALIZED (
+                        SELECT organization_id, plan_id, kind, pg_xact_commit_timestamp(xmin) AS committed
+                        FROM plan_events WHERE kind IN ('classified', 'offered') AND plan_id LIKE $1),
+                    x AS (
+                        SELECT extract(epoch FROM c.created_at) * 1000 - m.sent_ms AS a,
+                               extract(epoch FROM ec.committed - c.created_at) * 1000 AS b,
+                               extract(epoch FROM c.published_at - ec.committed) * 1000 AS c,
+                               extract(epoch FROM o.sent_at - c.published_at) * 1000 AS d,
+                               extract(epoch FROM eo.committed - o.sent_at) * 1000 AS e,
+                               extract(epoch FROM m.published_at - eo.committed) * 1000 AS f
+                        FROM m JOIN c USING (plan_id)
+                        JOIN offers o ON o.organization_id = m.organization_id AND o.plan_id = m.plan_id AND o.kind = 'initial'
+                        JOIN e ec ON ec.organization_id = m.organization_id AND ec.plan_id = m.plan_id AND ec.kind = 'classified'
+                        JOIN e eo ON eo.organization_id = m.organization_id AND eo.plan_id = m.plan_id AND eo.kind = 'offered')
+                    SELECT q, percentile_cont(q) WITHIN GROUP (ORDER BY a), percentile_cont(q) WITHIN GROUP (ORDER BY b),
+                           percentile_cont(q) WITHIN GROUP (ORDER BY c), percentile_cont(q) WITHIN GROUP (ORDER BY d),
+                           percentile_cont(q) WITHIN GROUP (ORDER BY e), percentile_cont(q) WITHIN GROUP (ORDER BY f)
+                    FROM x, unnest(ARRAY[0.5, 0.99]::float8[]) AS q WHERE b IS NOT NULL AND e IS NOT NULL GROUP BY q ORDER BY q
+                    """, pattern, messageTopics.0, messageTopics.1, TopicNames()[.planClassified])
         }
         guard rows.count == 2 else {
             benchPrint("  (transaction spans need track_commit_timestamp = on, as scripts/services sets it)")

@@ -138,6 +138,19 @@ struct KafkaConsumerTests {
         await second.close()
     }
 
+    /// Polls until `count` messages came, marking each batch done and committing it as a worker does.
+    func applyAll(_ consumer: KafkaConsumer, count: Int, waitForBroker: Bool) async throws -> [KafkaMessage] {
+        var polled: [KafkaMessage] = []
+        try await Support.pollUntil(
+            consumer,
+            onBatch: { batch in
+                polled += batch
+                consumer.markDone(batch)
+                try await consumer.commitDone(waitForBroker: waitForBroker)
+            }, done: { polled.count >= count })
+        return polled
+    }
+
     @Test("nothing is redelivered once marked done and committed")
     func noRedeliveryAfterCommit() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
@@ -148,14 +161,7 @@ struct KafkaConsumerTests {
         try await produce(cluster, Support.messages(topic: topic, count: 20, prefix: "old"))
 
         let first = try Support.makeConsumer(cluster, group: group, topic: topic)
-        var polled: [KafkaMessage] = []
-        try await Support.pollUntil(
-            first,
-            onBatch: { batch in
-                polled += batch
-                first.markDone(batch)
-                try await first.commitDone()
-            }, done: { polled.count >= 20 })
+        let polled = try await applyAll(first, count: 20, waitForBroker: true)
         #expect(polled.count == 20)
         try await first.commitDone()  // nothing new: a no-op
         await first.close()
@@ -181,14 +187,7 @@ struct KafkaConsumerTests {
         let partitions = [0, 1].map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
 
         let first = try Support.makeConsumer(cluster, group: group, topic: topic)
-        var polled: [KafkaMessage] = []
-        try await Support.pollUntil(
-            first,
-            onBatch: { batch in
-                polled += batch
-                first.markDone(batch)
-                try await first.commitDone(waitForBroker: false)
-            }, done: { polled.count >= 20 })
+        let polled = try await applyAll(first, count: 20, waitForBroker: false)
         var expected: [KafkaTopicPartition: Int64] = [:]
         for m in polled { expected[m.topicPartition] = max(expected[m.topicPartition] ?? 0, m.offset + 1) }
         var committed: [KafkaTopicPartition: Int64] = [:]
