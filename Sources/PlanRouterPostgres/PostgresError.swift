@@ -44,6 +44,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     var detail: String?
     var hint: String?
     var query: String?
+    /// A named prepared statement no longer matched the server's (see `PreparedStatementCache`):
+    /// the connection has forgotten its statements, so the same work succeeds when retried.
+    var staleStatement = false
 
     public init(code: Code, sqlState: String? = nil, message: String) {
         self.code = code
@@ -54,10 +57,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Whether retrying the whole unit of work (usually the transaction) may succeed: the
     /// connection failed or was lost (whether libpq had already marked it bad or only
     /// reported it, without a SQLSTATE, e.g. "server closed the connection unexpectedly"),
-    /// a connection exception (class 08), the server shutting down (57P01-03), or a
-    /// concurrency failure.
+    /// a connection exception (class 08), the server shutting down (57P01-03), a
+    /// concurrency failure, or a prepared statement the session no longer matches.
     public var isRetriable: Bool {
-        if code == .connectionFailed || code == .connectionLost { return true }
+        if code == .connectionFailed || code == .connectionLost || staleStatement { return true }
         guard let sqlState else { return code == .server && Self.isConnectionLevel(message: message) }
         switch sqlState {
         case "40001",  // serialization_failure

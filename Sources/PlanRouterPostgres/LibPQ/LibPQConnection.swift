@@ -14,6 +14,7 @@ final class LibPQConnection: @unchecked Sendable {
     // @unchecked: the PGconn is touched only on the owning connection's serial queue.
     private var connection: OpaquePointer?
     private var notice: Unmanaged<NoticeLogger>?
+    private var prepared = PreparedStatementCache()
 
     private init(connection: OpaquePointer, notice: Unmanaged<NoticeLogger>) {
         self.connection = connection
@@ -31,7 +32,13 @@ final class LibPQConnection: @unchecked Sendable {
     /// large (correlated subqueries over a big outbox): the stalled-case watchdog's
     /// statement, which returns in 3 ms, spent 6–11 s compiling on every round while a
     /// backlog filled the outbox (docs/benchmarks.md, "Where PostgreSQL's time goes").
-    static let sessionDefaults = ["jit": "off"]
+    ///
+    /// `plan_cache_mode=force_custom_plan`: statements are prepared once per session
+    /// (`PreparedStatementCache`) but still planned for each execution's values. A generic
+    /// plan is kept until the tables' statistics change, so one made while a table was nearly
+    /// empty kept scanning it as it grew: the paced benchmark's latency rose by half within a
+    /// minute on a new database. Parsing and analysis are still saved.
+    static let sessionDefaults = ["jit": "off", "plan_cache_mode": "force_custom_plan"]
 
     /// Connects (blocking) and prepares the session for the text formats the decoders expect.
     static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) throws -> LibPQConnection {
@@ -106,6 +113,11 @@ final class LibPQConnection: @unchecked Sendable {
 
     /// One statement with text parameters of explicit types; text results.
     func exec(_ sql: String, binds: [PostgresBind]) throws -> PostgresResultStorage {
+        let statement = PostgresStatement(sql: sql, binds: binds)
+        // A statement to prepare goes as a pipeline of Parse and Execute: still one round trip.
+        if PreparedStatementCache.isEligible(statement) {
+            return try execPipeline([statement], keeping: 1)[0]
+        }
         let connection = try live()
         let result = Self.withParameters(binds) { types, values in
             PQexecParams(connection, sql, Int32(binds.count), types, values, nil, nil, 0)
@@ -133,17 +145,46 @@ final class LibPQConnection: @unchecked Sendable {
         guard PQenterPipelineMode(connection) == 1 else {
             throw clientError(connection, fallback: "could not enter pipeline mode")
         }
-        for statement in statements {
+        // What the server answers, in order: a statement prepared here first answers its
+        // Parse, then every statement answers its execution.
+        enum Answer {
+            case parse(statement: Int, key: PreparedStatementCache.Key, name: String)
+            case execution(statement: Int)
+        }
+        var answers: [Answer] = []
+        var parsing: [PreparedStatementCache.Key: String] = [:]
+        for (position, statement) in statements.enumerated() {
+            let types = statement.binds.map { UInt32($0.typeOID) }
+            var name: String?
+            if PreparedStatementCache.isEligible(statement) {
+                let key = PreparedStatementCache.Key(sql: statement.sql, types: types)
+                if let known = prepared.name(for: key) ?? parsing[key] {
+                    name = known
+                } else if let fresh = prepared.reserveName(reservedSoFar: parsing.count) {
+                    let sent = types.map { Oid($0) }.withUnsafeBufferPointer { oids in
+                        PQsendPrepare(connection, fresh, statement.sql, Int32(types.count), oids.baseAddress)
+                    }
+                    guard sent == 1 else { throw abandonPipeline(connection, fallback: "could not send a statement to prepare") }
+                    parsing[key] = fresh
+                    answers.append(.parse(statement: position, key: key, name: fresh))
+                    name = fresh
+                }
+            }
             let sent = Self.withParameters(statement.binds) { types, values in
-                PQsendQueryParams(connection, statement.sql, Int32(statement.binds.count), types, values, nil, nil, 0)
+                if let name {
+                    PQsendQueryPrepared(connection, name, Int32(statement.binds.count), values, nil, nil, 0)
+                } else {
+                    PQsendQueryParams(connection, statement.sql, Int32(statement.binds.count), types, values, nil, nil, 0)
+                }
             }
             guard sent == 1 else { throw abandonPipeline(connection, fallback: "could not send a pipelined statement") }
+            answers.append(.execution(statement: position))
         }
         guard PQpipelineSync(connection) == 1 else {
             throw abandonPipeline(connection, fallback: "could not send the pipeline's sync")
         }
-        // Each statement yields its result then NULL; the sync yields PGRES_PIPELINE_SYNC.
-        // After a failure the later statements yield PGRES_PIPELINE_ABORTED.
+        // Each answer is a result then NULL; the sync yields PGRES_PIPELINE_SYNC. After a
+        // failure the later answers are PGRES_PIPELINE_ABORTED.
         var index = 0
         let wanted = Set(keepingIndices)
         var kept: [Int: OpaquePointer] = [:]
@@ -157,28 +198,36 @@ final class LibPQConnection: @unchecked Sendable {
             guard let result = PQgetResult(connection) else {
                 index += 1
                 // A lost connection yields NULLs and never the sync.
-                if PQstatus(connection) == CONNECTION_BAD || index > statements.count {
+                if PQstatus(connection) == CONNECTION_BAD || index > answers.count {
                     clearKept()
                     throw failure ?? clientError(connection, fallback: "connection lost in a pipeline")
                 }
                 continue
             }
-            switch PQresultStatus(result) {
-            case PGRES_PIPELINE_SYNC:
+            let status = PQresultStatus(result)
+            switch (status, index < answers.count ? answers[index] : nil) {
+            case (PGRES_PIPELINE_SYNC, _):
                 PQclear(result)
                 synced = true
-            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-                if wanted.contains(index), kept[index] == nil {
-                    kept[index] = result
+            case (PGRES_PIPELINE_ABORTED, _):
+                PQclear(result)
+            case (PGRES_COMMAND_OK, .parse(_, let key, let name)?):
+                prepared.record(key, name: name)
+                PQclear(result)
+            case (PGRES_COMMAND_OK, .execution(let position)?), (PGRES_TUPLES_OK, .execution(let position)?),
+                (PGRES_EMPTY_QUERY, .execution(let position)?):
+                if wanted.contains(position), kept[position] == nil {
+                    kept[position] = result
                 } else {
                     PQclear(result)
                 }
-            case PGRES_PIPELINE_ABORTED:
+            case (_, .parse(let position, _, _)?), (_, .execution(let position)?):
+                if failure == nil {
+                    failure = serverError(result, connection: connection, sql: statements[position].sql, binds: statements[position].binds)
+                    if failure?.staleStatement == true { prepared.forgetAll() }
+                }
                 PQclear(result)
             default:
-                if failure == nil, index < statements.count {
-                    failure = serverError(result, connection: connection, sql: statements[index].sql, binds: statements[index].binds)
-                }
                 PQclear(result)
             }
         }
@@ -294,6 +343,11 @@ final class LibPQConnection: @unchecked Sendable {
         error.detail = field(UInt8(ascii: "D"))
         error.hint = field(UInt8(ascii: "H"))
         error.query = sql
+        // A named statement the session no longer matches: the server lost it (26000), or a
+        // table it reads changed its result's shape (0A000 raised where a cached plan is
+        // revalidated; the routine's name does not depend on the server's language).
+        error.staleStatement =
+            sqlState == "26000" || (sqlState == "0A000" && field(UInt8(ascii: "R")) == "RevalidateCachedQuery")
         return error
     }
 

@@ -19,18 +19,21 @@ extension PostgresTests {
 
     @Suite("Postgres session defaults")
     struct SessionDefaults {
-        /// JIT compilation cost seconds per round of a statement that runs in milliseconds.
-        @Test func connectionsStartWithJITOffUnlessTheCallerSaysOtherwise() async throws {
+        /// `jit=off`: JIT compilation cost seconds per round of a statement that runs in
+        /// milliseconds. `plan_cache_mode=force_custom_plan`: prepared statements are still
+        /// planned for each execution's values, since a generic plan made while a table was
+        /// small would keep its shape as the table grows.
+        @Test(arguments: [("jit", "off", "on"), ("plan_cache_mode", "force_custom_plan", "auto")])
+        func connectionsStartWithTheDefaultUnlessTheCallerSaysOtherwise(setting: String, byDefault: String, given: String) async throws {
             let url = try await TestDatabase.fresh()
-            let plain = try await PostgresConnection.connect(url, logger: testLogger)
-            defer { plain.close() }
-            #expect(try await plain.query("SHOW jit")[0].decode(0, as: String.self) == "off")
-            let given = try await PostgresConnection.connect(url, settings: ["jit": "on"], logger: testLogger)
-            defer { given.close() }
-            #expect(try await given.query("SHOW jit")[0].decode(0, as: String.self) == "on")
-            let other = try await PostgresConnection.connect(url, settings: ["application_name": "probe"], logger: testLogger)
-            defer { other.close() }
-            #expect(try await other.query("SHOW jit")[0].decode(0, as: String.self) == "off")
+            func shown(_ settings: [String: String]) async throws -> String {
+                let connection = try await PostgresConnection.connect(url, settings: settings, logger: testLogger)
+                defer { connection.close() }
+                return try await connection.query("SHOW \(setting)")[0].decode(0, as: String.self)
+            }
+            #expect(try await shown([:]) == byDefault)
+            #expect(try await shown([setting: given]) == given)
+            #expect(try await shown(["application_name": "probe"]) == byDefault)
         }
     }
 }
