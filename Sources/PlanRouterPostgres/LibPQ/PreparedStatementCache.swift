@@ -3,8 +3,8 @@
 /// A worker sends the same few dozen statements thousands of times, in small transactions at
 /// paced load. Sent unnamed, each one is parsed, analyzed and planned again: at 200
 /// acceptances/s that was a fifth of the machine's CPU (docs/benchmarks.md). Named, the
-/// server parses and analyzes a statement once per session, and plans it once its generic
-/// plan is no worse than the custom ones.
+/// server parses and analyzes a statement once per session; it still plans each execution
+/// for its values (`plan_cache_mode` in `LibPQConnection.sessionDefaults`).
 ///
 /// Only statements with parameters are prepared (the hot, repeated ones; utility statements
 /// take none). The cache is bounded: past `capacity` statements are sent unnamed, so SQL
