@@ -60,19 +60,48 @@ extension KafkaConsumer {
         return .success(())
     }
 
-    /// Commit of explicit positions; waits for the broker's answer unless `waitForBroker` is
-    /// false (the answer is then logged by the offset-commit callback if it is a failure).
-    /// Call on the consumer's queue.
-    static func commit(_ rk: OpaquePointer, _ positions: [KafkaTopicPartition: Int64], waitForBroker: Bool = true) -> KafkaError? {
+    /// How long a commit that waits for the broker waits at most. Without a bound, a commit
+    /// made while no group coordinator answers (the broker gone during a shutdown) waited for
+    /// good: an offer worker told to stop hung in its close for minutes in a CI run.
+    static let commitWaitLimit: Duration = .seconds(10)
+
+    /// Commit of explicit positions; waits for the broker's answer, for at most `limit`, unless
+    /// `waitForBroker` is false (the answer is then logged by the offset-commit callback if it
+    /// is a failure). Call on the consumer's queue. A commit that is not answered in time fails
+    /// with `.timedOut`; librdkafka may still deliver it later, and if it never does the next
+    /// owner of the partitions re-reads from the last committed offset: duplicates, which the
+    /// inbox drops, never loss.
+    static func commit(
+        _ rk: OpaquePointer, _ positions: [KafkaTopicPartition: Int64], waitForBroker: Bool = true, limit: Duration = commitWaitLimit
+    ) -> KafkaError? {
         RDKafkaTopicPartitionList.with(positions.map { ($0.key, $0.value) }) { list in
-            let error = rd_kafka_commit(rk, list, waitForBroker ? 0 : 1)
+            guard waitForBroker else {
+                let error = rd_kafka_commit(rk, list, 1)
+                return error == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(code: .consumer, context: "commit", rdKafka: error)
+            }
+            // The answer comes as an event on a queue of our own, which we wait on with a bound.
+            guard let answers = rd_kafka_queue_new(rk) else {
+                return KafkaError(code: .consumer, message: "commit: could not create a queue for its answer")
+            }
+            defer { rd_kafka_queue_destroy(answers) }
+            let error = rd_kafka_commit_queue(rk, list, answers, nil, nil)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 return KafkaError(code: .consumer, context: "commit", rdKafka: error)
             }
-            guard waitForBroker else { return nil }
-            for (partition, _, partitionError) in RDKafkaTopicPartitionList.entries(list)
-            where partitionError != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return KafkaError(code: .consumer, context: "commit of \(partition)", rdKafka: partitionError)
+            guard let event = rd_kafka_queue_poll(answers, limit.rdKafkaMilliseconds) else {
+                return KafkaError(
+                    code: .timedOut, message: "commit: no answer from the group coordinator within \(limit)", isRetriable: true)
+            }
+            defer { rd_kafka_event_destroy(event) }
+            let eventError = rd_kafka_event_error(event)
+            guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return KafkaError(code: .consumer, context: "commit", rdKafka: eventError)
+            }
+            if let committed = rd_kafka_event_topic_partition_list(event) {
+                for (partition, _, partitionError) in RDKafkaTopicPartitionList.entries(committed)
+                where partitionError != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return KafkaError(code: .consumer, context: "commit of \(partition)", rdKafka: partitionError)
+                }
             }
             return nil
         }

@@ -162,15 +162,32 @@ public final class KafkaConsumer: Sendable {
         // runs the close once, and a concurrent second call waits for it behind it.
         state.withLock { if $0 == .open { $0 = .closing } }
         offsets.markClosing()
+        // rd_kafka_consumer_close waits without a bound for the group coordinator: with the
+        // broker gone it never returned (a worker's shutdown hung in a CI run). The caller
+        // waits at most `closeWaitLimit`; then the close is left to finish, or not, on the
+        // consumer's queue, and the process that is stopping exits. Offsets not committed
+        // are re-read by the next owner: duplicates, which the inbox drops, never loss.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = ResumeOnce(continuation)
             queue.async {
                 if self.state.withLock({ $0 != .closed }) {
                     self.closeOnQueue()
                 }
-                continuation.resume()
+                _ = once.resume()
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(Self.closeWaitLimit.rdKafkaMilliseconds))) {
+                if once.resume() {
+                    self.logger.warning(
+                        "Kafka consumer close did not finish in time (no group coordinator answering?); leaving it",
+                        metadata: ["kafka.wait": "\(Self.closeWaitLimit)"])
+                }
             }
         }
     }
+
+    /// How long `close` waits for librdkafka's close, which includes the final commit
+    /// (itself bounded by `commitWaitLimit`) and leaving the group.
+    static let closeWaitLimit: Duration = .seconds(30)
 
     private func closeOnQueue() {
         if case .failure(let error) = commitDoneOnQueue() {
@@ -185,5 +202,20 @@ public final class KafkaConsumer: Sendable {
         state.withLock { $0 = .closed }
         handle.destroy()
         logger.debug("Kafka consumer closed")
+    }
+}
+
+/// Resumes a continuation from whichever of two paths comes first: `KafkaConsumer.close`'s
+/// own close, or its deadline.
+private final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Void, Never>?>
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = Mutex(continuation) }
+
+    /// True for the caller that resumed it.
+    func resume() -> Bool {
+        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+        continuation.resume()
+        return true
     }
 }

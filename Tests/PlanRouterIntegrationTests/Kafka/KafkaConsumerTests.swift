@@ -200,6 +200,40 @@ struct KafkaConsumerTests {
         await first.close()
     }
 
+    /// A worker told to stop commits what it applied and leaves the group. With the broker gone
+    /// that commit is never answered; waiting for it without a bound hung a worker's shutdown
+    /// for minutes in a CI run. The 90 s race is a hang detector, not a performance figure.
+    @Test("a consumer closes when the broker is gone before its last commit")
+    func closesWhenTheBrokerIsGone() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        defer { cluster.close() }
+        let topic = Support.uniqueName("gone")
+        let group = Support.uniqueName("g")
+        try cluster.createTopic(topic, partitions: 1)
+        try await produce(cluster, Support.messages(topic: topic, count: 5))
+
+        let consumer = try Support.makeConsumer(cluster, group: group, topic: topic)
+        // Applied, and committed without waiting: the positions still go with the commit on close.
+        let polled = try await applyAll(consumer, count: 5, waitForBroker: false)
+        #expect(polled.count == 5)
+        try cluster.setBrokerDown(1)
+        // Whichever ends first: the close, or a wait far past its bounds (the hang detector).
+        let closed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await consumer.close()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(90))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(closed)
+    }
+
     @Test("lag per partition: the high watermark minus the next offset still to apply")
     func lagPerPartition() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
