@@ -154,14 +154,14 @@ final class LibPQConnection: @unchecked Sendable {
         var answers: [Answer] = []
         var parsing: [PreparedStatementCache.Key: String] = [:]
         for (position, statement) in statements.enumerated() {
-            let types = statement.binds.map { UInt32($0.typeOID) }
+            let types = statement.binds.map { Oid($0.typeOID) }
             var name: String?
             if PreparedStatementCache.isEligible(statement) {
                 let key = PreparedStatementCache.Key(sql: statement.sql, types: types)
                 if let known = prepared.name(for: key) ?? parsing[key] {
                     name = known
                 } else if let fresh = prepared.reserveName(reservedSoFar: parsing.count) {
-                    let sent = types.map { Oid($0) }.withUnsafeBufferPointer { oids in
+                    let sent = types.withUnsafeBufferPointer { oids in
                         PQsendPrepare(connection, fresh, statement.sql, Int32(types.count), oids.baseAddress)
                     }
                     guard sent == 1 else { throw abandonPipeline(connection, fallback: "could not send a statement to prepare") }

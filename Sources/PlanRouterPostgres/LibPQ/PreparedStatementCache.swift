@@ -20,7 +20,7 @@ struct PreparedStatementCache {
     static let defaultCapacity = 512
 
     let capacity: Int
-    private(set) var names: [Key: String] = [:]
+    private var names: [Key: String] = [:]
     private var next = 0
 
     init(capacity: Int = Self.defaultCapacity) {
