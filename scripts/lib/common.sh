@@ -41,7 +41,20 @@ build_planrouter() {
         return
     fi
     local config="${PLANROUTER_BUILD_CONFIG:-debug}"
+    local flags=()
+    [ "$config" != release ] || flags=("${RELEASE_LINK_FLAGS[@]}")
     log "building planrouter ($config)"
-    (cd "$ROOT" && swift build -c "$config" --product planrouter >&2) || die "swift build failed"
-    echo "$(cd "$ROOT" && swift build -c "$config" --show-bin-path)/planrouter"
+    (cd "$ROOT" && swift build -c "$config" --product planrouter "${flags[@]}" >&2) || die "swift build failed"
+    echo "$(cd "$ROOT" && swift build -c "$config" "${flags[@]}" --show-bin-path)/planrouter"
 }
+
+# How a release binary is built and laid out, here and in deploy/Dockerfile (keep them alike):
+# each function in its own section, linked by lld in the order of deploy/symbol-order.txt (the
+# functions the workers run, recorded by scripts/symbol-order), so the code a worker runs shares
+# pages and the kernel, which maps code in chunks (100–480 KiB here) around each page touched,
+# maps little else; and relative relocations packed (RELR): 0.4 MB for the loader, not 1.7 MB.
+# Together they take 5–7 MB off each worker's resident memory (docs/benchmarks.md, "Code pages laid
+# out in the order the workers run them").
+RELEASE_LINK_FLAGS=(-Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld
+    -Xlinker -z -Xlinker pack-relative-relocs
+    -Xlinker "--symbol-ordering-file=$ROOT/deploy/symbol-order.txt" -Xlinker --no-warn-symbol-ordering)

@@ -272,6 +272,31 @@ import Yams
         #expect(seen > 10)
     }
 
+    /// The image is linked like the scripts' release builds (what docs/benchmarks.md measures):
+    /// every flag of `RELEASE_LINK_FLAGS` in scripts/lib/common.sh is in the Dockerfile's build,
+    /// with the ordering file at its path in the image.
+    @Test func dockerfileLinksLikeTheScriptsReleaseBuild() throws {
+        let common = try String(contentsOf: Self.root.appendingPathComponent("scripts/lib/common.sh"), encoding: .utf8)
+        let start = try #require(common.range(of: "RELEASE_LINK_FLAGS=("))
+        let end = try #require(common[start.upperBound...].firstIndex(of: ")"))
+        let flags = common[start.upperBound..<end].split(whereSeparator: \.isWhitespace).map {
+            $0.replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "$ROOT", with: "/src")
+        }
+        #expect(flags.contains("--symbol-ordering-file=/src/deploy/symbol-order.txt"), "\(flags)")
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        let build = try #require(dockerfile.components(separatedBy: "RUN swift build -c release").dropFirst().first)
+        let tokens = Set(build.components(separatedBy: "&&")[0].split(whereSeparator: { $0.isWhitespace || $0 == "\\" }).map(String.init))
+        for flag in flags {
+            #expect(tokens.contains(flag), "deploy/Dockerfile's release build lacks \(flag)")
+        }
+        #expect(dockerfile.contains("COPY deploy/symbol-order.txt ./deploy/"))
+        // The file the link reads: one symbol per line, and not empty.
+        let order = try String(contentsOf: Self.root.appendingPathComponent("deploy/symbol-order.txt"), encoding: .utf8)
+        let symbols = order.split(separator: "\n")
+        #expect(symbols.count > 1000)
+        #expect(symbols.allSatisfy { !$0.contains(" ") })
+    }
+
     @Test func dockerfileShipsTheResourceBundles() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         #expect(text.contains("--static-swift-stdlib"))
