@@ -38,4 +38,33 @@ import Testing
         }
         #expect(calendar(days: 90).estimatedBytes > calendar(days: 10).estimatedBytes + 80 * 16)
     }
+
+    /// A cached calendar is kept for a long time: the lists it was built from (appended to, with
+    /// room to spare) are stored in arrays of their length, and searching it gives the same
+    /// openings as before.
+    @Test func aCalendarKeepsItsListsWithoutRoomToSpare() {
+        let day: Int64 = 86_400
+        var blocks: [ScheduleBlock] = []
+        var busy: [TimeRange] = []
+        blocks.reserveCapacity(64)
+        busy.reserveCapacity(64)
+        for d in 0..<21 {
+            let start = Int64(d) * day + 46_800  // 13:00 UTC
+            blocks.append(ScheduleBlock(range: TimeRange(start: start, end: start + 28_800), operatoryIDs: ["op-1"]))
+            busy.append(TimeRange(start: start, end: start + 3_600))
+        }
+        #expect(blocks.capacity >= blocks.count + 4 && busy.capacity >= busy.count + 4)
+        let p = ProviderCalendar(providerID: "p", roles: ["dentist"], operatoryIDs: ["op-1"], blocks: blocks, busy: busy)
+        let calendar = LocationCalendar(
+            locationID: "l", timeZone: TimeZone(identifier: "UTC")!, incrementMinutes: 15, providers: [p], operatoryBusy: ["op-1": busy],
+            blockouts: [])
+        let kept = calendar.providers[0]
+        // The allocator may round a block up by less than one element.
+        #expect(kept.blocks.capacity - kept.blocks.count <= 1 && kept.busy.capacity - kept.busy.count <= 1)
+        #expect(kept.blocks == blocks && kept.busy == busy && calendar.operatoryBusy["op-1"] == busy)
+        let request = SlotRequest(providerID: "p", durationMinutes: 60, earliest: 0, latest: 21 * day)
+        let openings = SlotSearch.find(request, in: calendar)
+        #expect(openings.map(\.range.start) == [50_400, 50_400 + day, 50_400 + 2 * day])
+        #expect(openings.allSatisfy { $0.operatoryID == "op-1" })
+    }
 }

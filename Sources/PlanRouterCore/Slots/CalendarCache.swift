@@ -70,22 +70,22 @@ public struct CalendarCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
 extension LocationCalendar {
     /// An estimate of the heap this calendar holds (its arrays, strings and the search index,
-    /// which copies the blocks and busy lists), for the cache's budget. Calibrated by building
-    /// 2,000 calendars of two dentists × 64 working days and reading the RSS they add: 18.6 KB
-    /// each, estimated 21 KB (docs/benchmarks.md, "Scale in locations"); it errs high.
+    /// which keeps a second copy of the blocks and operatory busy lists), for the cache's budget.
+    /// Calibrated with `planrouter bench calendar-memory` (the resident memory 5,000 calendars add,
+    /// divided by their number) on calendars of two providers over 21 and 90 days, with and
+    /// without operatories and appointments: it errs high by 0-15% (docs/benchmarks.md, "Scale in
+    /// locations").
     public var estimatedBytes: Int {
-        let range = 16
         let string = 32
-        var total = 256 + locationID.utf8.count
+        var total = 1_024 + locationID.utf8.count
         for p in providers {
-            total += 192 + p.roles.count * string + p.operatoryIDs.count * string
-            total += p.blocks.reduce(0) { $0 + range + 8 + $1.operatoryIDs.count * string }
-            total += p.busy.count * range
+            // Both copies of a block (the schedule and the index's) and the index's running end.
+            total += 448 + (p.roles.count + p.operatoryIDs.count) * string + p.blocks.count * 64 + p.busy.count * 24
         }
-        for (_, busy) in operatoryBusy { total += 64 + busy.count * range }
-        total += blockouts.count * (range + 3 * string)
-        // The index keeps per-provider and per-operatory copies of the ranges above, each block
-        // with its own operatory array; measured, the whole is ~2.2× the sum above.
-        return total * 5 / 2
+        // Each operatory appears in the index's tables and in every provider's blockout lists.
+        total += operatoryBusy.count * (256 + providers.count * 96)
+        for (_, busy) in operatoryBusy { total += busy.count * 24 }
+        total += blockouts.count * 96
+        return total
     }
 }

@@ -68,17 +68,29 @@ struct CalendarIndex: Sendable {
             : ZoneOffsets(zone: timeZone)
 
         let opCount = opNames.count
+        // Blocks share one array per distinct operatory list: a provider's blocks nearly all name
+        // the same chairs, and an array each was a third of a cached calendar's heap
+        // (docs/benchmarks.md, "Scale in locations").
+        var shared: [[String]: [Int]] = [:]
         for pc in input {
             var p = Provider()
-            var raw: [Block] = pc.blocks.compactMap { b in
-                guard !b.range.isEmpty else { return nil }
+            var raw: [Block] = []
+            raw.reserveCapacity(pc.blocks.count)
+            for b in pc.blocks where !b.range.isEmpty {
                 let names = b.operatoryIDs.isEmpty ? pc.operatoryIDs : b.operatoryIDs
-                var seen = Set<Int>()
-                let ops = names.map(op).filter { seen.insert($0).inserted }
-                return Block(range: b.range, operatories: ops)
+                let ops: [Int]
+                if let known = shared[names] {
+                    ops = known
+                } else {
+                    var seen = Set<Int>()
+                    ops = names.map(op).filter { seen.insert($0).inserted }
+                    shared[names] = ops
+                }
+                raw.append(Block(range: b.range, operatories: ops))
             }
             raw = Self.mergeBlocks(raw)
-            p.blocks = raw
+            // Kept for as long as the calendar is cached: no spare capacity.
+            p.blocks = raw.count == raw.capacity ? raw : raw.withUnsafeBufferPointer { Array($0) }
             var m = Int64.min
             p.maxEnd = raw.map {
                 m = max(m, $0.range.end)
@@ -104,6 +116,7 @@ struct CalendarIndex: Sendable {
     /// so an opening may run across a block boundary that is only an artefact of how the schedule was entered.
     static func mergeBlocks(_ blocks: [Block]) -> [Block] {
         var out: [Block] = []
+        out.reserveCapacity(blocks.count)
         // Per distinct operatory set, the index in `out` of its latest block.
         var lastBySet: [Set<Int>: Int] = [:]
         for b in blocks {  // sorted by start

@@ -25,6 +25,17 @@ public struct ProviderCalendar: Sendable {
         self.busy = RangeList.normalised(busy)
     }
 
+    /// The same calendar with its lists in arrays of exactly their length: lists built by
+    /// appending keep up to twice the room they use, and a calendar is kept for as long as the
+    /// offer worker caches it.
+    func withoutSpareCapacity() -> ProviderCalendar {
+        guard blocks.capacity > blocks.count || busy.capacity > busy.count else { return self }
+        var p = self
+        if blocks.capacity > blocks.count { p.blocks = blocks.withUnsafeBufferPointer { Array($0) } }
+        if busy.capacity > busy.count { p.busy = RangeList.withoutSpareCapacity(busy) }
+        return p
+    }
+
     static func sortedBlocks(_ blocks: [ScheduleBlock]) -> [ScheduleBlock] {
         var sorted = true
         for i in blocks.indices.dropFirst() where blocks[i].range < blocks[i - 1].range {

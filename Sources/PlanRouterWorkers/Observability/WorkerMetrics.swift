@@ -52,6 +52,7 @@ public struct WorkerMetrics: Sendable {
             case .offers: await refreshOffers()
             case .calendars(let staleAfter): _ = await refreshCalendars(staleAfter: staleAfter)
             case .detail: break
+            case .calendarCache(let usage): refreshCalendarCache(usage())
             }
         }
         gauges.lag(lag)
@@ -114,6 +115,19 @@ public struct WorkerMetrics: Sendable {
         return stale
     }
 
+    /// The calendar cache, so an operator sees whether `--calendar-cache-mb` holds the locations
+    /// the worker serves: loads rising with every batch mean most cases miss it.
+    func refreshCalendarCache(_ u: CalendarCacheUsage) {
+        gauges.set("planrouter_calendar_cache_locations", "Locations whose calendar the offer planner keeps in memory.", u.locations)
+        gauges.set("planrouter_calendar_cache_bytes", "Estimated memory of the cached calendars.", u.bytes)
+        gauges.set("planrouter_calendar_cache_budget_bytes", "The calendar cache's budget (--calendar-cache-mb).", u.budgetBytes)
+        gauges.total(
+            "planrouter_calendar_loads_total", "Calendars loaded from PostgreSQL (not in the cache, or needed for a later window).",
+            u.loads)
+        gauges.total(
+            "planrouter_calendar_cache_evictions_total", "Calendars dropped from the cache to stay within its budget.", u.evictions)
+    }
+
     /// Lines `/readyz` adds to its answer (the worker stays ready: these are warnings for operators).
     public func readinessDetail() async -> [String] {
         var lines: [String] = []
@@ -147,6 +161,8 @@ public struct WorkerMetrics: Sendable {
 final class ScrapeGauges: Sendable {
     private struct Instruments {
         var gauges: [String: Recorder] = [:]
+        /// Counters mirroring a running total kept elsewhere, with the total they were last brought to.
+        var totals: [String: (counter: CoreMetrics.Counter, value: Int)] = [:]
         var lagGauges: [KafkaTopicPartition: Recorder] = [:]
     }
     private let telemetry: WorkerTelemetry
@@ -167,6 +183,16 @@ final class ScrapeGauges: Sendable {
             return g
         }
         .record(value)
+    }
+
+    /// Brings a counter up to a running total read at scrape time (a total that went down, as
+    /// after a restart of what keeps it, is not counted back).
+    func total(_ name: String, _ help: String, _ value: Int) {
+        instruments.withLock {
+            let entry = $0.totals[name] ?? (telemetry.counter(name, help: help), 0)
+            if value > entry.value { entry.counter.increment(by: value - entry.value) }
+            $0.totals[name] = (entry.counter, max(value, entry.value))
+        }
     }
 
     func lag(_ partitions: [KafkaPartitionLag]) {

@@ -20,13 +20,15 @@ public enum WorkerProbe: Sendable {
     case calendars(staleAfter: Duration)
     /// Not a loop: lines `/readyz` adds to its answer (e.g. a connector's unhealthy offices).
     case detail(@Sendable () -> [String])
+    /// Not a loop: `/metrics` reads the offer planner's calendar cache (size, budget, loads, evictions).
+    case calendarCache(@Sendable () -> CalendarCacheUsage)
 
     var isRunning: Bool {
         switch self {
         case .consumer(let s, _): s.isRunning
         case .relay(let s): s.isRunning
         case .timers(let s): s.isRunning
-        case .offers, .calendars, .detail: true
+        case .offers, .calendars, .detail, .calendarCache: true
         }
     }
 }

@@ -7,22 +7,43 @@ import Synchronization
 /// Loads locations' calendars from PostgreSQL into the in-memory form the slot
 /// search runs on, and keeps them while their calendar_version is unchanged, within a memory
 /// budget (least recently used locations are dropped first and loaded again when needed).
+/// What the offer worker's calendar cache holds, for `/metrics`.
+public struct CalendarCacheUsage: Sendable, Equatable {
+    public var locations: Int
+    /// Estimated (`LocationCalendar.estimatedBytes`).
+    public var bytes: Int
+    public var budgetBytes: Int
+    public var loads: Int
+    public var evictions: Int
+}
+
 final class CalendarStore: Sendable {
     typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
     private let cache: Mutex<CalendarCache<LocationKey, Cached>>
 
-    /// Default budget: 16 MiB, room for ~300 locations of five providers' 90-day calendars, or
-    /// about four times as many of the three weeks loaded first (`OfferPlanner.firstWindowSeconds`).
-    /// At 10,000 locations the worker still peaked at ~99 MB (docs/benchmarks.md, "Scale in
-    /// locations"): per-batch loading and shared code pages, not only this cache.
+    /// Default budget: 16 MiB. A calendar's size is set by its bookings more than its schedule:
+    /// the three weeks loaded first (`OfferPlanner.firstWindowSeconds`) of two empty providers take
+    /// ~5 KB, of five providers with a thousand holds and appointments ~65 KB. 16 MiB holds the
+    /// 200 busy locations of `bench pipeline --offer`; at 4 MiB that run fell from ~1,500 to
+    /// ~1,050 acceptances/s (every case a reload), while the offer worker at 10,000 locations
+    /// peaked at 64 MB instead of ~77 (docs/benchmarks.md, "Scale in locations"). The budget is
+    /// the trade between the two: `--calendar-cache-mb`.
     static let defaultBudgetBytes = 16 << 20
 
     init(budgetBytes: Int = CalendarStore.defaultBudgetBytes) {
         cache = Mutex(CalendarCache(budgetBytes: budgetBytes))
     }
 
-    /// Calendars kept, their estimated bytes and evictions so far (for metrics and the bench).
-    var usage: (locations: Int, bytes: Int, evictions: Int) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
+    /// Calendars kept, their estimated bytes, and loads and evictions so far (`/metrics`).
+    var usage: CalendarCacheUsage {
+        cache.withLock {
+            CalendarCacheUsage(
+                locations: $0.count, bytes: $0.bytes, budgetBytes: $0.budgetBytes, loads: loads.load(ordering: .relaxed),
+                evictions: $0.evictions)
+        }
+    }
+    /// Calendars loaded from PostgreSQL: cache misses, and cached calendars loaded again for a later window.
+    private let loads = Atomic<Int>(0)
 
     /// How far past the window asked for a calendar is loaded. The window moves with the
     /// clock (it ends a horizon after now); without slack a cached calendar stopped
@@ -55,6 +76,7 @@ final class CalendarStore: Sendable {
         var loaded = TimeRange.covering(missing.map(\.window))
         loaded.end += Self.slack
         let calendars = try await load(missing.map(\.info), window: loaded, now: now, in: tx)
+        loads.add(missing.count, ordering: .relaxed)
         cache.withLock { cache in
             for m in missing {
                 let cal = calendars[m.info.key]!
@@ -97,37 +119,49 @@ final class CalendarStore: Sendable {
         let ids = infos.map(\.key)
         let from = Date(timeIntervalSince1970: Double(window.start))
         let to = Date(timeIntervalSince1970: Double(window.end))
+        /// One provider's rows, gathered in plain arrays and made a `ProviderCalendar` once at the
+        /// end: appending to a `ProviderCalendar`'s observed lists copied and re-checked them at
+        /// every row.
+        struct ProviderRows {
+            var roles: Set<String> = []
+            var operatoryIDs: [String] = []
+            var blocks: [ScheduleBlock] = []
+            var busy: [TimeRange] = []
+        }
         /// Per location: providers in id order, operatory busy time, blockouts.
         struct Partial {
-            var providers: [String: ProviderCalendar] = [:]
+            var providers: [String: ProviderRows] = [:]
             var order: [String] = []
             var operatoryBusy: [String: [TimeRange]] = [:]
             var blockouts: [Blockout] = []
-            mutating func provider(_ id: String) -> ProviderCalendar {
-                if let p = providers[id] { return p }
+            mutating func provider(_ id: String) {
+                guard providers[id] == nil else { return }
                 order.append(id)
-                return ProviderCalendar(providerID: id, roles: [], operatoryIDs: [], blocks: [], busy: [])
+                providers[id] = ProviderRows()
             }
         }
         var parts: [LocationKey: Partial] = Dictionary(uniqueKeysWithValues: ids.map { ($0, Partial()) })
         let rows = try await AvailabilityRepository.calendarRows(
             at: ids, from: from, to: to, now: Date(timeIntervalSince1970: Double(now)), on: tx)
         for r in rows.providers {
-            var p = parts[r.location]!.provider(r.providerID)
-            p.roles = Set(r.roles)
-            p.operatoryIDs = r.operatoryIDs
-            parts[r.location]!.providers[p.providerID] = p
+            parts[r.location]!.provider(r.providerID)
+            parts[r.location]!.providers[r.providerID]!.roles = Set(r.roles)
+            parts[r.location]!.providers[r.providerID]!.operatoryIDs = r.operatoryIDs
         }
+        // Blocks naming the same operatories share one array (each row decodes its own).
+        var sharedOperatories: [[String]: [String]] = [:]
         for r in rows.blocks {
-            var p = parts[r.location]!.provider(r.providerID)
-            p.blocks.append(ScheduleBlock(range: r.range, operatoryIDs: r.operatoryIDs))
-            parts[r.location]!.providers[p.providerID] = p
+            parts[r.location]!.provider(r.providerID)
+            var ops = r.operatoryIDs
+            if !ops.isEmpty {
+                if let known = sharedOperatories[ops] { ops = known } else { sharedOperatories[ops] = ops }
+            }
+            parts[r.location]!.providers[r.providerID]!.blocks.append(ScheduleBlock(range: r.range, operatoryIDs: ops))
         }
         // Expired holds not yet swept are ignored: they no longer reserve anything.
         for r in rows.busy {
-            if let range = r.provider, range.end > range.start, var p = parts[r.location]!.providers[r.providerID] {
-                p.busy.append(range)
-                parts[r.location]!.providers[r.providerID] = p
+            if let range = r.provider, range.end > range.start, parts[r.location]!.providers[r.providerID] != nil {
+                parts[r.location]!.providers[r.providerID]!.busy.append(range)
             }
             if let op = r.operatoryID, let chair = r.chair {
                 parts[r.location]!.operatoryBusy[op, default: []].append(chair)
@@ -138,10 +172,14 @@ final class CalendarStore: Sendable {
         }
         var out: [LocationKey: LocationCalendar] = [:]
         for info in infos {
-            let part = parts[info.key]!
+            let part = parts.removeValue(forKey: info.key)!
+            let providers = part.order.map { id in
+                let p = part.providers[id]!
+                return ProviderCalendar(providerID: id, roles: p.roles, operatoryIDs: p.operatoryIDs, blocks: p.blocks, busy: p.busy)
+            }
             out[info.key] = LocationCalendar(
                 locationID: info.id, timeZone: info.timeZone, incrementMinutes: info.incrementMinutes,
-                providers: part.order.map { part.providers[$0]! }, operatoryBusy: part.operatoryBusy, blockouts: part.blockouts)
+                providers: providers, operatoryBusy: part.operatoryBusy, blockouts: part.blockouts)
         }
         return out
     }

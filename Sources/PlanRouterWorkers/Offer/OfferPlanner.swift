@@ -32,6 +32,9 @@ public struct OfferPlanner: Sendable {
     /// Drops every cached calendar (after a rolled-back transaction that held openings).
     func invalidateCalendars() { calendars.invalidateAll() }
 
+    /// What the calendar cache holds now, and its loads and evictions so far (`/metrics`).
+    public var calendarCacheUsage: CalendarCacheUsage { calendars.usage }
+
     /// An initial offer (after classification), a nudge (a ladder step) or a re-offer (the
     /// mirror released a held opening: a schedule or PMS change).
     public enum OfferKind: String, Sendable {

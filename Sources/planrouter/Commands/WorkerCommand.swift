@@ -61,7 +61,13 @@ struct WorkerCommand: AsyncParsableCommand {
                 let worker = ConsumerWorker(
                     consumer: consumer, pool: env.pool, handler: handler, clock: env.clock,
                     settings: ConsumerSettings(batchSize: env.batchSize), telemetry: env.telemetry, logger: env.logger)
-                try await env.run([worker], probes: [worker.probe, .offers, .calendars(staleAfter: settings.calendarStaleAfter)])
+                let planner = handler.planner
+                try await env.run(
+                    [worker],
+                    probes: [
+                        worker.probe, .offers, .calendars(staleAfter: settings.calendarStaleAfter),
+                        .calendarCache { planner.calendarCacheUsage },
+                    ])
             }
         }
     }
@@ -97,14 +103,16 @@ struct WorkerCommand: AsyncParsableCommand {
                 let lease = timerLease ?? Environment.value("PLANROUTER_TIMER_LEASE").flatMap(Int.init) ?? 60
                 let stalledAfter = stalledCaseAfter ?? Environment.value("PLANROUTER_STALLED_CASE_AFTER").flatMap(Int.init) ?? 300
                 guard stalledAfter > 0 else { throw CLIError("--stalled-case-after must be a positive number of seconds") }
+                let planner = OfferPlanner(topics: env.topics, settings: settings)
                 let timers = EscalationWorker(
-                    conninfo: env.databaseURL, pool: env.pool,
-                    offers: OfferPlanner(topics: env.topics, settings: settings), clock: env.clock,
+                    conninfo: env.databaseURL, pool: env.pool, offers: planner, clock: env.clock,
                     settings: EscalationSettings(
                         batchSize: max(env.batchSize, 1000), lease: .seconds(lease), stalledCaseAfter: .seconds(stalledAfter)),
                     telemetry: env.telemetry,
                     logger: env.logger)
-                try await env.run([lifecycle, timers], probes: [lifecycle.probe, .timers(timers.stats)])
+                try await env.run(
+                    [lifecycle, timers],
+                    probes: [lifecycle.probe, .timers(timers.stats), .calendarCache { planner.calendarCacheUsage }])
             }
         }
     }

@@ -26,10 +26,11 @@ import Testing
         let classifier = ClassifierHandler(consumerName: "classifier")
         let offer: OfferHandler
 
-        init(staleAfter: Duration = .seconds(24 * 3600)) async throws {
+        init(staleAfter: Duration = .seconds(24 * 3600), calendarCacheBytes: Int? = nil) async throws {
             pool = PostgresPool(conninfo: try await MigratedDatabase.fresh(prefix: "real"), size: 2, logger: testLogger)
             var settings = OfferSettings(bookingBaseURL: "https://book.example.com", bookingSecret: PipelineHarness.bookingSecret)
             settings.calendarStaleAfter = staleAfter
+            if let calendarCacheBytes { settings.calendarCacheBytes = calendarCacheBytes }
             offer = OfferHandler(consumerName: "offer", settings: settings)
         }
 
@@ -277,5 +278,55 @@ import Testing
             #expect(String(buffer: try await client.get("/readyz").body) == "ready\n")
         }
         await d.close()
+    }
+
+    // MARK: 5. The calendar cache
+
+    /// The offer worker keeps a location's calendar, with its own holds in it, between batches,
+    /// within its budget, and `/metrics` shows the cache: a second case at a location is no
+    /// load; with room for one calendar, a case at another location evicts the first, and a case
+    /// back at the first loads it again, holds included (nothing offered twice).
+    @Test func theCalendarCacheKeepsCalendarsWithinItsBudgetAndShowsInMetrics() async throws {
+        let schedules = [TestEvents.schedule(), TestEvents.schedule(location: "loc-13")]
+        let crown: [(String, Int64)] = [("D2740", 135_000)]
+        func metricsText(_ d: Desk) async -> String {
+            let planner = d.offer.planner
+            let metrics = WorkerMetrics(
+                telemetry: WorkerTelemetry(worker: "offer"), probes: [.calendarCache { planner.calendarCacheUsage }], pool: d.pool,
+                clock: ManualClock(Self.now))
+            return await metrics.text()
+        }
+
+        let d = try await Desk()
+        try await d.apply(d.offer, schedules, now: Self.now.addingTimeInterval(-1800))
+        try await d.accept(TestEvents.acceptedWith(plan: "first", codes: crown), now: Self.now)
+        try await d.accept(TestEvents.acceptedWith(plan: "second", codes: crown), now: Self.now.addingTimeInterval(60))
+        let usage = d.offer.planner.calendarCacheUsage
+        #expect(usage.locations == 1 && usage.loads == 1 && usage.evictions == 0 && usage.budgetBytes == 16 << 20)
+        #expect(usage.bytes > 0)
+        #expect(Set(try await d.holds("first")).isDisjoint(with: try await d.holds("second")))
+        let text = await metricsText(d)
+        #expect(WorkerHTTPTests.sample(text, "planrouter_calendar_cache_locations{worker=\"offer\"}") == 1)
+        #expect(WorkerHTTPTests.sample(text, "planrouter_calendar_cache_bytes{worker=\"offer\"}") == Double(usage.bytes))
+        #expect(WorkerHTTPTests.sample(text, "planrouter_calendar_cache_budget_bytes{worker=\"offer\"}") == Double(16 << 20))
+        #expect(WorkerHTTPTests.sample(text, "planrouter_calendar_loads_total{worker=\"offer\"}") == 1)
+        #expect(WorkerHTTPTests.sample(text, "planrouter_calendar_cache_evictions_total{worker=\"offer\"}") == 0)
+        await d.close()
+
+        // Room for one such calendar, not two.
+        let small = try await Desk(calendarCacheBytes: usage.bytes * 3 / 2)
+        try await small.apply(small.offer, schedules, now: Self.now.addingTimeInterval(-1800))
+        try await small.accept(TestEvents.acceptedWith(plan: "first", codes: crown), now: Self.now)
+        try await small.accept(TestEvents.acceptedWith(plan: "elsewhere", location: "loc-13", codes: crown), now: Self.now)
+        var u = small.offer.planner.calendarCacheUsage
+        #expect(u.locations == 1 && u.loads == 2 && u.evictions == 1 && u.bytes <= u.budgetBytes)
+        try await small.accept(TestEvents.acceptedWith(plan: "again", codes: crown), now: Self.now.addingTimeInterval(60))
+        u = small.offer.planner.calendarCacheUsage
+        #expect(u.locations == 1 && u.loads == 3 && u.evictions == 2)
+        // Loaded again from PostgreSQL, loc-12's calendar has the first case's holds.
+        #expect(try await small.holds("again").count == 3)
+        #expect(Set(try await small.holds("first")).isDisjoint(with: try await small.holds("again")))
+        #expect(WorkerHTTPTests.sample(await metricsText(small), "planrouter_calendar_cache_evictions_total{worker=\"offer\"}") == 2)
+        await small.close()
     }
 }
