@@ -73,8 +73,8 @@ extension LocationCalendar {
     /// which keeps a second copy of the blocks and operatory busy lists), for the cache's budget.
     /// Calibrated with `planrouter bench calendar-memory` (the resident memory 5,000 calendars add,
     /// divided by their number) on calendars of two providers over 21 and 90 days, with and
-    /// without operatories and appointments: it errs high by 0-15% (docs/benchmarks.md, "Scale in
-    /// locations").
+    /// without operatories and appointments, and of five providers: it errs high by 11-16%
+    /// (docs/benchmarks.md, "Scale in locations").
     public var estimatedBytes: Int {
         let string = 32
         var total = 1_024 + locationID.utf8.count

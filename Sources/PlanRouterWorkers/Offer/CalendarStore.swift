@@ -4,9 +4,6 @@ import PlanRouterPostgres
 import PlanRouterStore
 import Synchronization
 
-/// Loads locations' calendars from PostgreSQL into the in-memory form the slot
-/// search runs on, and keeps them while their calendar_version is unchanged, within a memory
-/// budget (least recently used locations are dropped first and loaded again when needed).
 /// What the offer worker's calendar cache holds, for `/metrics`.
 public struct CalendarCacheUsage: Sendable, Equatable {
     public var locations: Int
@@ -17,6 +14,9 @@ public struct CalendarCacheUsage: Sendable, Equatable {
     public var evictions: Int
 }
 
+/// Loads locations' calendars from PostgreSQL into the in-memory form the slot
+/// search runs on, and keeps them while their calendar_version is unchanged, within a memory
+/// budget (least recently used locations are dropped first and loaded again when needed).
 final class CalendarStore: Sendable {
     typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
     private let cache: Mutex<CalendarCache<LocationKey, Cached>>
@@ -26,7 +26,7 @@ final class CalendarStore: Sendable {
     /// ~5 KB, of five providers with a thousand holds and appointments ~65 KB. 16 MiB holds the
     /// 200 busy locations of `bench pipeline --offer`; at 4 MiB that run fell from ~1,500 to
     /// ~1,050 acceptances/s (every case a reload), while the offer worker at 10,000 locations
-    /// peaked at 64 MB instead of ~77 (docs/benchmarks.md, "Scale in locations"). The budget is
+    /// peaked at 64 MB instead of 74-75 (docs/benchmarks.md, "Scale in locations"). The budget is
     /// the trade between the two: `--calendar-cache-mb`.
     static let defaultBudgetBytes = 16 << 20
 
