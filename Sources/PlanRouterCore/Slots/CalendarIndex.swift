@@ -90,7 +90,7 @@ struct CalendarIndex: Sendable {
             }
             raw = Self.mergeBlocks(raw)
             // Kept for as long as the calendar is cached: no spare capacity.
-            p.blocks = raw.count == raw.capacity ? raw : raw.withUnsafeBufferPointer { Array($0) }
+            p.blocks = raw.withoutSpareCapacity()
             var m = Int64.min
             p.maxEnd = raw.map {
                 m = max(m, $0.range.end)

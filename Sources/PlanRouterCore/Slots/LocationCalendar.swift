@@ -54,7 +54,7 @@ public struct LocationCalendar: Sendable {
         self.incrementMinutes = incrementMinutes
         self._timeZone = timeZone
         self._providers = providers.map { $0.withoutSpareCapacity() }
-        self._operatoryBusy = operatoryBusy.mapValues { RangeList.withoutSpareCapacity(RangeList.normalised($0)) }
+        self._operatoryBusy = operatoryBusy.mapValues { RangeList.normalised($0).withoutSpareCapacity() }
         self._blockouts = blockouts
         self.index = CalendarIndex(timeZone: timeZone, providers: providers, operatoryBusy: _operatoryBusy, blockouts: blockouts)
     }

@@ -25,14 +25,13 @@ public struct ProviderCalendar: Sendable {
         self.busy = RangeList.normalised(busy)
     }
 
-    /// The same calendar with its lists in arrays of exactly their length: lists built by
-    /// appending keep up to twice the room they use, and a calendar is kept for as long as the
-    /// offer worker caches it.
+    /// The same calendar with its lists in arrays of exactly their length: a calendar is kept for
+    /// as long as the offer worker caches it.
     func withoutSpareCapacity() -> ProviderCalendar {
         guard blocks.capacity > blocks.count || busy.capacity > busy.count else { return self }
         var p = self
-        if blocks.capacity > blocks.count { p.blocks = blocks.withUnsafeBufferPointer { Array($0) } }
-        if busy.capacity > busy.count { p.busy = RangeList.withoutSpareCapacity(busy) }
+        p.blocks = blocks.withoutSpareCapacity()
+        p.busy = busy.withoutSpareCapacity()
         return p
     }
 

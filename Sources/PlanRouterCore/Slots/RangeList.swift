@@ -16,11 +16,6 @@ enum RangeList {
         return out
     }
 
-    /// The list in an array of exactly its length (a copy only when the array has room to spare).
-    static func withoutSpareCapacity(_ ranges: [TimeRange]) -> [TimeRange] {
-        ranges.capacity > ranges.count ? ranges.withUnsafeBufferPointer { Array($0) } : ranges
-    }
-
     static func isNormalised(_ ranges: [TimeRange]) -> Bool {
         var prevEnd = Int64.min
         for r in ranges {
