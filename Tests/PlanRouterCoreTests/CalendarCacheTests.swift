@@ -66,5 +66,13 @@ import Testing
         let openings = SlotSearch.find(request, in: calendar)
         #expect(openings.map(\.range.start) == [50_400, 50_400 + day, 50_400 + 2 * day])
         #expect(openings.allSatisfy { $0.operatoryID == "op-1" })
+
+        // A hold goes into the operatory's one busy list (the search index's), and into no other
+        // calendar value: the one it was copied from is unchanged.
+        var held = calendar
+        held.reserve(openings[0])
+        #expect(held.operatoryBusy["op-1"]?.contains { $0.contains(openings[0].range) } == true)
+        #expect(SlotSearch.find(request, in: held).first?.range.start == 54_000)
+        #expect(calendar.operatoryBusy["op-1"] == busy && SlotSearch.find(request, in: calendar) == openings)
     }
 }

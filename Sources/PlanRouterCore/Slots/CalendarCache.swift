@@ -73,8 +73,8 @@ extension LocationCalendar {
     /// which keeps a second copy of the blocks and operatory busy lists), for the cache's budget.
     /// Calibrated with `planrouter bench calendar-memory` (the resident memory 5,000 calendars add,
     /// divided by their number) on calendars of two providers over 21 and 90 days, with and
-    /// without operatories and appointments, and of five providers: it errs high by 11-16%
-    /// (docs/benchmarks.md, "Scale in locations").
+    /// without operatories and appointments, and of five providers, with and without holds
+    /// reserved in them: it errs high by 3-16% (docs/benchmarks.md, "Scale in locations").
     public var estimatedBytes: Int {
         let string = 32
         var total = 1_024 + locationID.utf8.count
@@ -82,9 +82,8 @@ extension LocationCalendar {
             // Both copies of a block (the schedule and the index's) and the index's running end.
             total += 448 + (p.roles.count + p.operatoryIDs.count) * string + p.blocks.count * 64 + p.busy.count * 24
         }
-        // Each operatory appears in the index's tables and in every provider's blockout lists.
-        total += operatoryBusy.count * (256 + providers.count * 96)
-        for (_, busy) in operatoryBusy { total += busy.count * 24 }
+        // Each operatory with bookings, in the index's tables and in every provider's blockout lists.
+        for busy in index.operatoryBusy where !busy.isEmpty { total += 256 + providers.count * 96 + busy.count * 24 }
         total += blockouts.count * 96
         return total
     }

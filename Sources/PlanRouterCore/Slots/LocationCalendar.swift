@@ -24,13 +24,16 @@ public struct LocationCalendar: Sendable {
             rebuildIndex()
         }
     }
-    /// Appointments and holds per operatory.
+    /// Appointments and holds per operatory (those with any). Kept once, in the search index:
+    /// a second copy here diverged from the index's at the first hold, and for a calendar full of
+    /// bookings it was about a third of the calendar's memory.
     public var operatoryBusy: [String: [TimeRange]] {
-        get { _operatoryBusy }
-        set {
-            _operatoryBusy = newValue.mapValues(RangeList.normalised)
-            rebuildIndex()
+        get {
+            var out: [String: [TimeRange]] = [:]
+            for (name, busy) in zip(index.operatoryNames, index.operatoryBusy) where !busy.isEmpty { out[name] = busy }
+            return out
         }
+        set { rebuildIndex(operatoryBusy: newValue.mapValues(RangeList.normalised)) }
     }
     public var blockouts: [Blockout] {
         get { _blockouts }
@@ -42,7 +45,6 @@ public struct LocationCalendar: Sendable {
 
     private var _timeZone: TimeZone
     private var _providers: [ProviderCalendar]
-    private var _operatoryBusy: [String: [TimeRange]]
     private var _blockouts: [Blockout]
     private(set) var index: CalendarIndex
 
@@ -54,13 +56,15 @@ public struct LocationCalendar: Sendable {
         self.incrementMinutes = incrementMinutes
         self._timeZone = timeZone
         self._providers = providers.map { $0.withoutSpareCapacity() }
-        self._operatoryBusy = operatoryBusy.mapValues { RangeList.normalised($0).withoutSpareCapacity() }
         self._blockouts = blockouts
-        self.index = CalendarIndex(timeZone: timeZone, providers: providers, operatoryBusy: _operatoryBusy, blockouts: blockouts)
+        self.index = CalendarIndex(
+            timeZone: timeZone, providers: providers,
+            operatoryBusy: operatoryBusy.mapValues { RangeList.normalised($0).withoutSpareCapacity() }, blockouts: blockouts)
     }
 
-    private mutating func rebuildIndex() {
-        index = CalendarIndex(timeZone: _timeZone, providers: _providers, operatoryBusy: _operatoryBusy, blockouts: _blockouts)
+    private mutating func rebuildIndex(operatoryBusy: [String: [TimeRange]]? = nil) {
+        index = CalendarIndex(
+            timeZone: _timeZone, providers: _providers, operatoryBusy: operatoryBusy ?? self.operatoryBusy, blockouts: _blockouts)
     }
 
     /// Marks a range busy for a provider (and operatory) — used after the worker holds an opening,
@@ -72,11 +76,13 @@ public struct LocationCalendar: Sendable {
             RangeList.insert(r, into: &_providers[p].busy)
         }
         if let op = opening.operatoryID {
-            RangeList.insert(r, into: &_operatoryBusy[op, default: []])
             if let o = index.operatoryIndex[op] {
                 RangeList.insert(r, into: &index.operatoryBusy[o])
             } else {
-                rebuildIndex()  // an operatory the index has never seen; rare
+                // An operatory the index has never seen; rare.
+                var busy = operatoryBusy
+                RangeList.insert(r, into: &busy[op, default: []])
+                rebuildIndex(operatoryBusy: busy)
             }
         }
     }

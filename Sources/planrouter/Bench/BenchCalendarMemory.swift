@@ -28,6 +28,9 @@ struct BenchCalendarMemory: AsyncParsableCommand {
     @Option(help: "Share of scheduled time already booked.")
     var booked: Double = 0.3
 
+    @Option(help: "Openings held in each calendar after it is built, as the offer worker holds them (reserve).")
+    var holds: Int = 0
+
     func run() async throws {
         guard calendars > 0, providers > 0, days > 0 else { throw ValidationError("--calendars, --providers and --days must be positive") }
         let zone = TimeZone(identifier: "America/New_York")!
@@ -38,9 +41,15 @@ struct BenchCalendarMemory: AsyncParsableCommand {
         kept.reserveCapacity(calendars)
         var estimated = 0
         for n in 0..<calendars {
-            let c = SyntheticCalendar.make(
+            var c = SyntheticCalendar.make(
                 providers: providers, operatories: operatories, days: days, bookedFraction: booked, start: start, timeZone: zone,
                 seed: UInt64(n))
+            if holds > 0 {
+                let request = SlotRequest(
+                    providerRole: "dentist", durationMinutes: 30, earliest: start, latest: start + Int64(days) * 86_400, count: holds,
+                    spreadOverDays: false)
+                for opening in SlotSearch.find(request, in: c) { c.reserve(opening) }
+            }
             estimated += c.estimatedBytes
             kept.append(c)
         }
@@ -51,7 +60,7 @@ struct BenchCalendarMemory: AsyncParsableCommand {
         let blocks = kept.reduce(0) { $0 + $1.providers.reduce(0) { $0 + $1.blocks.count } }
         let busy = kept.reduce(0) { $0 + $1.providers.reduce(0) { $0 + $1.busy.count } }
         benchPrint(
-            "\(calendars) calendars of \(providers) providers × \(days) days (\(operatories) operatories, \(Int(booked * 100))% booked): "
+            "\(calendars) calendars of \(providers) providers × \(days) days (\(operatories) operatories, \(Int(booked * 100))% booked, \(holds) held): "
                 + "\(blocks / calendars) blocks and \(busy / calendars) busy ranges each")
         benchPrint(String(format: "resident: %.0f bytes a calendar (%.1f MB in all)", perCalendar, Double(added) / 1_048_576))
         benchPrint(String(format: "estimate: %.0f bytes a calendar (estimate / resident = %.2f)", perEstimate, perEstimate / perCalendar))
