@@ -70,11 +70,12 @@ public struct CalendarCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
 extension LocationCalendar {
     /// An estimate of the heap this calendar holds (its arrays, strings and the search index,
-    /// which keeps a second copy of the blocks and operatory busy lists), for the cache's budget.
-    /// Calibrated with `planrouter bench calendar-memory` (the resident memory 5,000 calendars add,
-    /// divided by their number) on calendars of two providers over 21 and 90 days, with and
-    /// without operatories and appointments, and of five providers, with and without holds
-    /// reserved in them: it errs high by 3-16% (docs/benchmarks.md, "Scale in locations").
+    /// which keeps a second copy of the blocks and the only copy of the operatories' busy lists),
+    /// for the cache's budget. Calibrated with `planrouter bench calendar-memory` (the resident
+    /// memory 5,000 calendars add, divided by their number) on calendars of two providers over 21
+    /// and 90 days, with and without operatories and appointments, and of five providers, with and
+    /// without holds reserved in them: it errs high by 3-16% (docs/benchmarks.md, "Scale in
+    /// locations").
     public var estimatedBytes: Int {
         let string = 32
         var total = 1_024 + locationID.utf8.count
