@@ -68,18 +68,12 @@ struct BenchCalendarMemory: AsyncParsableCommand {
             String(
                 format: "a 16 MiB budget holds %.0f such calendars by the estimate, %.1f MB resident",
                 Double(16 << 20) / perEstimate, Double(16 << 20) / perEstimate * perCalendar / 1_048_576))
-        benchPrint(
-            "LAYOUT rules \(MemoryLayout<RoutingRules>.size) tier \(MemoryLayout<RoutingRules.Tier>.size) slotreq \(MemoryLayout<SlotRequest>.size) json \(MemoryLayout<JSONValue>.size)"
-        )
         withExtendedLifetime(kept) {}
     }
 
     /// RssAnon of this process: its heap and stacks, not the code pages it maps.
     static func anonymousResidentBytes() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
-            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { throw ValidationError("no RssAnon in /proc/self/status (Linux only)") }
-        return kb * 1024
+        guard let bytes = ProcessStatus.bytes("RssAnon") else { throw ValidationError("no RssAnon in /proc/self/status (Linux only)") }
+        return bytes
     }
 }

@@ -670,11 +670,7 @@ struct BenchPipeline: AsyncParsableCommand {
     }
 
     static func memoryLine() -> String {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        func field(_ name: String) -> String {
-            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
-                .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) } ?? "?"
-        }
+        func field(_ name: String) -> String { ProcessStatus.field(name) ?? "?" }
         return
             "memory: peak RSS (VmHWM) \(field("VmHWM")), current RSS \(field("VmRSS")) — the whole bench process: workers, reader, producer and (if used) the in-memory mock broker with every message"
     }
