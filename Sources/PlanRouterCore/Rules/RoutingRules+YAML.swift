@@ -53,6 +53,17 @@ extension RoutingRules {
 
 /// Walks the YAML tree, collecting every error with its path instead of stopping at the first.
 struct RulesReader {
+    /// `^[a-z][a-z0-9_-]{0,39}$`, checked on bytes: a regular expression here would load
+    /// Foundation's and ICU's regex engine for one check (and ICU's `$` accepts a final newline).
+    static func isTierDefinitionName(_ s: String) -> Bool {
+        let u = s.utf8
+        guard let first = u.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), u.count <= 40 else { return false }
+        return u.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+    }
+
     var errors: [RulesError] = []
 
     /// Provider roles of the event contract (schemas: provider_role).
@@ -282,7 +293,7 @@ struct RulesReader {
             case "name":
                 sawName = true
                 if let s = string(v, p) {
-                    if s.range(of: "^[a-z][a-z0-9_-]{0,39}$", options: .regularExpression) == nil {
+                    if !RulesReader.isTierDefinitionName(s) {
                         fail(p, v, "must be lowercase letters, digits, _ or - (at most 40)")
                     }
                     t.name = s

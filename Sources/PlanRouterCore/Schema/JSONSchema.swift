@@ -1,12 +1,9 @@
-import Foundation
-
 /// A compiled JSON Schema (draft 2020-12 subset) that validates `JSONValue`s.
 ///
 /// The schemas in `schemas/` are the published event contract, so the validator
 /// refuses to load a schema that uses a keyword it does not implement: a
 /// constraint the contract states must never be silently ignored.
-public final class JSONSchema: @unchecked Sendable {
-    // @unchecked: immutable after init; NSRegularExpression is thread-safe but not Sendable in every Foundation.
+public final class JSONSchema: Sendable {
     indirect enum Node {
         case any
         case never
@@ -24,7 +21,7 @@ public final class JSONSchema: @unchecked Sendable {
         var maxItems: Int?
         var minLength: Int?
         var maxLength: Int?
-        var pattern: (source: String, regex: NSRegularExpression)?
+        var pattern: SchemaPattern?
         var format: String?
         var enumValues: [JSONValue]?
         var constValue: JSONValue?
@@ -113,8 +110,8 @@ public final class JSONSchema: @unchecked Sendable {
                 case "maxLength": c.maxLength = try int()
                 case "pattern":
                     guard let s = value.stringValue else { throw LoadError(description: "\(path)/pattern: expected a string") }
-                    do { c.pattern = (s, try NSRegularExpression(pattern: JSONSchema.ecmaAnchors(s))) } catch {
-                        throw LoadError(description: "\(path)/pattern: invalid regular expression")
+                    do { c.pattern = try SchemaPattern(s) } catch {
+                        throw LoadError(description: "\(path)/pattern: \(error)")
                     }
                 case "format": c.format = value.stringValue
                 case "enum": c.enumValues = value.arrayValue
@@ -196,11 +193,8 @@ public final class JSONSchema: @unchecked Sendable {
                 if let m = c.minLength, n < m { errors.append("\(at): shorter than \(m) characters") }
                 if let m = c.maxLength, n > m { errors.append("\(at): longer than \(m) characters") }
             }
-            if let p = c.pattern {
-                let ns = s as NSString
-                if p.regex.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) == nil {
-                    errors.append("\(at): does not match pattern \(p.source)")
-                }
+            if let p = c.pattern, !p.matches(s) {
+                errors.append("\(at): does not match pattern \(p.source)")
             }
             if let f = c.format {
                 switch f {
@@ -258,37 +252,6 @@ public final class JSONSchema: @unchecked Sendable {
                 check(e, v, path, &errors, limit)
             }
         }
-    }
-
-    /// The pattern with ECMA-262 anchors, as JSON Schema specifies: outside a character
-    /// class, an unescaped `$` matches only at the very end of the string. ICU's `$` also
-    /// matches before a final line terminator, so `^[a-z]+$` would accept "abc\n";
-    /// ICU's `\z` is the ECMA `$`. (`^` already means the start of input in both.)
-    static func ecmaAnchors(_ pattern: String) -> String {
-        var out = ""
-        var escaped = false
-        var inClass = false
-        for ch in pattern {
-            if escaped {
-                out.append(ch)
-                escaped = false
-                continue
-            }
-            switch ch {
-            case "\\":
-                escaped = true
-                out.append(ch)
-            case "[" where !inClass:
-                inClass = true
-                out.append(ch)
-            case "]" where inClass:
-                inClass = false
-                out.append(ch)
-            case "$" where !inClass: out += "\\z"
-            default: out.append(ch)
-            }
-        }
-        return out
     }
 
     static func show(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }
