@@ -313,7 +313,10 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         init(_ s: [Unicode.Scalar]) { self.s = s }
 
         func fail(_ what: String) -> SyntaxError {
-            SyntaxError(description: "\(what) at offset \(i) (the validator implements literals, classes, groups, | and the quantifiers * + ? {n,m})")
+            SyntaxError(
+                description:
+                    "\(what) at offset \(i) (the validator implements literals, classes, groups, | and the quantifiers * + ? {n,m})"
+            )
         }
 
         mutating func parse() throws -> Node {
