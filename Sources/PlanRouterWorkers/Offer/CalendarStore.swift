@@ -21,14 +21,15 @@ final class CalendarStore: Sendable {
     typealias Cached = (version: Int64, window: TimeRange, calendar: LocationCalendar)
     private let cache: Mutex<CalendarCache<LocationKey, Cached>>
 
-    /// Default budget: 16 MiB. A calendar's size is set by its bookings more than its schedule:
+    /// Default budget: 8 MiB. A calendar's size is set by its bookings more than its schedule:
     /// the three weeks loaded first (`OfferPlanner.firstWindowSeconds`) of two empty providers take
-    /// ~5 KB, of five providers with a thousand holds and appointments ~65 KB. 16 MiB holds the
-    /// 200 busy locations of `bench pipeline --offer`; at 4 MiB that run fell from ~1,500 to
-    /// ~1,050 acceptances/s (every case a reload), while the offer worker at 10,000 locations
-    /// peaked at 64 MB instead of 74-75 (docs/benchmarks.md, "Scale in locations"). The budget is
-    /// the trade between the two: `--calendar-cache-mb`.
-    static let defaultBudgetBytes = 16 << 20
+    /// ~5 KB, of five providers with a thousand holds and appointments ~65 KB. With the Swift
+    /// libraries linked statically (as the image and scripts/lib/common.sh build), the offer
+    /// worker at 10,000 locations peaked at 62.3 MB with 8 MiB and 69.3 MB with 16, and
+    /// `bench pipeline --offer` (200 busy locations) ran as fast with 8 as with 16 (~1,480
+    /// acceptances/s); at 4 MiB it fell to ~1,050 (most cases a reload). Measured in
+    /// docs/benchmarks.md, "Scale in locations"; the trade is `--calendar-cache-mb`.
+    static let defaultBudgetBytes = 8 << 20
 
     init(budgetBytes: Int = CalendarStore.defaultBudgetBytes) {
         cache = Mutex(CalendarCache(budgetBytes: budgetBytes))

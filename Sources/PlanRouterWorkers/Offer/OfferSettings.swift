@@ -13,8 +13,10 @@ public struct OfferSettings: Sendable {
     /// Measured on the worker's clock. Default: 24 h.
     public var calendarStaleAfter: Duration = .seconds(24 * 3600)
     /// Memory the in-memory calendars may use (estimated); least recently used locations are
-    /// dropped beyond it. Default: 16 MiB.
+    /// dropped beyond it. Default: `defaultCalendarCacheMB`.
     public var calendarCacheBytes: Int = CalendarStore.defaultBudgetBytes
+    /// The calendar cache's default budget in MiB (`--calendar-cache-mb`).
+    public static let defaultCalendarCacheMB = CalendarStore.defaultBudgetBytes >> 20
 
     public init(bookingBaseURL: String, bookingSecret: String) {
         self.bookingBaseURL = bookingBaseURL.hasSuffix("/") ? String(bookingBaseURL.dropLast()) : bookingBaseURL

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PlanRouterCore
+import PlanRouterWorkers
 
 /// What a cached calendar really costs against what the offer worker's cache budget counts
 /// (`LocationCalendar.estimatedBytes`): builds many synthetic calendars, keeps them all, and
@@ -66,8 +67,9 @@ struct BenchCalendarMemory: AsyncParsableCommand {
         benchPrint(String(format: "estimate: %.0f bytes a calendar (estimate / resident = %.2f)", perEstimate, perEstimate / perCalendar))
         benchPrint(
             String(
-                format: "a 16 MiB budget holds %.0f such calendars by the estimate, %.1f MB resident",
-                Double(16 << 20) / perEstimate, Double(16 << 20) / perEstimate * perCalendar / 1_048_576))
+                format: "the default %d MiB budget holds %.0f such calendars by the estimate, %.1f MB resident",
+                OfferSettings.defaultCalendarCacheMB, Double(OfferSettings.defaultCalendarCacheMB << 20) / perEstimate,
+                Double(OfferSettings.defaultCalendarCacheMB << 20) / perEstimate * perCalendar / 1_048_576))
         withExtendedLifetime(kept) {}
     }
 

@@ -278,7 +278,7 @@ struct BookingOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Memory for cached location calendars, in MiB. Env: PLANROUTER_CALENDAR_CACHE_MB. Default: 16.",
+            "Memory for cached location calendars, in MiB. Env: PLANROUTER_CALENDAR_CACHE_MB. Default: \(OfferSettings.defaultCalendarCacheMB).",
             discussion: "Least recently used locations are dropped beyond it and loaded again from PostgreSQL when needed."))
     var calendarCacheMb: Int?
 
@@ -297,7 +297,9 @@ struct BookingOptions: ParsableArguments {
             throw CLIError("--calendar-stale-hours must be a whole number of hours, at least 1, not \(staleText)")
         }
         settings.calendarStaleAfter = .seconds(staleHours * 3600)
-        let cacheText = calendarCacheMb.map(String.init) ?? Environment.value("PLANROUTER_CALENDAR_CACHE_MB") ?? "16"
+        let cacheText =
+            calendarCacheMb.map(String.init) ?? Environment.value("PLANROUTER_CALENDAR_CACHE_MB")
+            ?? String(OfferSettings.defaultCalendarCacheMB)
         guard let cacheMB = Int(cacheText), (1...4096).contains(cacheMB) else {
             throw CLIError("--calendar-cache-mb must be a whole number of MiB between 1 and 4096, not \(cacheText)")
         }
