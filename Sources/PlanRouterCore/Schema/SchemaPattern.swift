@@ -2,10 +2,10 @@
 /// use, matched without Foundation.
 ///
 /// Why not `NSRegularExpression`: it runs for every identifier of every event on the workers'
-/// hot path, and on Linux it is ICU's regex engine behind Foundation's bridging: a UTF-16 copy
-/// of each string, and several megabytes of Foundation and ICU code resident in every worker
-/// process (docs/benchmarks.md, "Schema patterns without ICU"). And it backtracks: a pattern such
-/// as `^[^@\s]+@[^@\s]+\.[^@\s]+$` takes time quadratic in the length of a hostile string.
+/// hot path, and on Linux it is ICU's regex engine behind Foundation's bridging, with a UTF-16
+/// copy of each string; and it backtracks: a pattern such as `^[^@\s]+@[^@\s]+\.[^@\s]+$` takes
+/// time quadratic in the length of a hostile string. (Measured, the change is neither faster nor
+/// smaller in the pipeline: docs/benchmarks.md, "Schema patterns without ICU".)
 ///
 /// This matcher compiles the pattern to a small nondeterministic automaton and runs all its
 /// states over the input at once (Thompson's construction), so a match costs at most the
@@ -29,7 +29,6 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
 
     /// The pattern as written.
     public let source: String
-    private let program: [Instruction]
     /// The automaton's state sets as bitsets, precomputed (see `Tables`).
     private let tables: Tables
 
@@ -45,8 +44,7 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         var compiler = Compiler()
         compiler.emit(tree)
         compiler.program.append(.match)
-        program = compiler.program
-        tables = Tables(program)
+        tables = Tables(compiler.program)
     }
 
     /// Whether the pattern matches anywhere in `string` (a JSON Schema pattern is not anchored
@@ -55,9 +53,9 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
     /// Runs every state of the automaton at once as a bitset, with each state's successors
     /// precomputed, so a match allocates nothing on the heap and reads the string once.
     public func matches(_ string: String) -> Bool {
-        // The empty string is the one input where ^ and $ both hold at the same position.
-        if string.isEmpty { return simulate(string) }
         let t = tables
+        // The empty string is the one input where ^ and $ both hold at the same position.
+        if string.isEmpty { return t.matchesEmpty }
         let words = t.words
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * words) { buffer in
             var current = UnsafeMutableBufferPointer(rebasing: buffer[0..<words])
@@ -109,6 +107,8 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         let tests: [ScalarTest?]
         /// Every match must begin at position 0 (the pattern starts with ^ in every branch).
         let anchored: Bool
+        /// Whether the empty string matches (^ and $ both hold at its one position).
+        let matchesEmpty: Bool
 
         init(_ program: [Instruction]) {
             let n = program.count
@@ -143,6 +143,7 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
             let matchPC = program.indices.filter { if case .match = program[$0] { true } else { false } }
             matchState = bits(matchPC)
             acceptAtEnd = bits(program.indices.filter { !Set(closureOf($0, start: false, end: true)).isDisjoint(with: matchPC) })
+            matchesEmpty = !Set(closureOf(0, start: true, end: true)).isDisjoint(with: matchPC)
             tests = program.map { if case .scalar(let t) = $0 { t } else { nil } }
             ascii = tests.map { t in
                 guard let t else { return (0, 0) }
@@ -178,47 +179,6 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The automaton run state by state: the reference for `matches`, and its path for the
-    /// empty string.
-    func simulate(_ string: String) -> Bool {
-        let input = Array(string.unicodeScalars)
-        var current = StateSet(capacity: program.count)
-        var next = StateSet(capacity: program.count)
-        for position in 0...input.count {
-            // A match may start at every position: add the start state each time.
-            if add(0, at: position, of: input.count, to: &current) { return true }
-            if position == input.count { break }
-            let c = input[position]
-            next.clear()
-            for pc in current.members {
-                guard case .scalar(let test) = program[pc], test.matches(c) else { continue }
-                if add(pc + 1, at: position + 1, of: input.count, to: &next) { return true }
-            }
-            swap(&current, &next)
-        }
-        return false
-    }
-
-    /// Adds `pc` and every state reachable from it without reading a scalar; true once `.match`
-    /// is reachable.
-    private func add(_ pc: Int, at position: Int, of length: Int, to set: inout StateSet) -> Bool {
-        var stack = [pc]
-        while let pc = stack.popLast() {
-            guard set.insert(pc) else { continue }
-            switch program[pc] {
-            case .match: return true
-            case .scalar: break
-            case .jump(let to): stack.append(to)
-            case .split(let a, let b):
-                stack.append(b)
-                stack.append(a)
-            case .start: if position == 0 { stack.append(pc + 1) }
-            case .end: if position == length { stack.append(pc + 1) }
-            }
-        }
-        return false
-    }
-
     // MARK: The automaton
 
     enum Instruction: Sendable {
@@ -228,29 +188,6 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         case start
         case end
         case match
-    }
-
-    /// A set of states with insertion order kept, cleared without reallocating.
-    struct StateSet {
-        var members: [Int] = []
-        var seen: [Bool]
-
-        init(capacity: Int) {
-            seen = Array(repeating: false, count: capacity)
-            members.reserveCapacity(capacity)
-        }
-
-        mutating func insert(_ pc: Int) -> Bool {
-            if seen[pc] { return false }
-            seen[pc] = true
-            members.append(pc)
-            return true
-        }
-
-        mutating func clear() {
-            for pc in members { seen[pc] = false }
-            members.removeAll(keepingCapacity: true)
-        }
     }
 
     /// What one position of the pattern accepts.
