@@ -59,8 +59,7 @@ struct RulesReader {
         let u = s.utf8
         guard let first = u.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), u.count <= 40 else { return false }
         return u.allSatisfy {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
         }
     }
 

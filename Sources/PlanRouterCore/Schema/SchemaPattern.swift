@@ -22,7 +22,7 @@
 /// The string is matched as Unicode scalars (as ECMA-262 with the `u` flag); without that flag
 /// ECMA-262 counts UTF-16 units, which differs only for characters outside the Basic
 /// Multilingual Plane.
-public struct SchemaPattern: Sendable, CustomStringConvertible {
+public struct SchemaPattern: Sendable {
     public struct SyntaxError: Error, CustomStringConvertible, Sendable {
         public var description: String
     }
@@ -31,8 +31,6 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
     public let source: String
     /// The automaton's state sets as bitsets, precomputed (see `Tables`).
     private let tables: Tables
-
-    public var description: String { source }
 
     /// The largest count a `{n,m}` may name: each repetition is a copy of the repeated part.
     static let maxRepetition = 1_000
@@ -62,13 +60,12 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
             var next = UnsafeMutableBufferPointer(rebasing: buffer[words..<2 * words])
             // Position 0: the start state, with ^ holding.
             for w in 0..<words { current[w] = t.atStart[w] }
-            var live = true
             for c in string.unicodeScalars {
                 if t.intersects(current, t.matchState) { return true }
                 for w in 0..<words { next[w] = 0 }
                 // A match may also start at every later position: the start state, ^ not holding.
                 t.union(into: next, t.closure, of: 0)
-                live = false
+                var live = false
                 for w in 0..<words {
                     var bits = current[w] & t.scalarStates[w]
                     while bits != 0 {
@@ -347,8 +344,8 @@ public struct SchemaPattern: Sendable, CustomStringConvertible {
         mutating func number() throws -> Int {
             var n = 0
             var digits = 0
-            while i < s.count, let d = Int(String(s[i])), (0...9).contains(d) {
-                n = min(n * 10 + d, 1_000_000)
+            while i < s.count, ("0"..."9").contains(s[i]) {
+                n = min(n * 10 + Int(s[i].value - 0x30), 1_000_000)
                 digits += 1
                 i += 1
             }
