@@ -158,7 +158,9 @@ public enum ReservationsRepository {
     /// calendar holding every reservation it knows of, so only a competitor it has not seen
     /// yet (another process's hold, a booking made a moment ago) is in the way. Then the
     /// attempt is rolled back to the savepoint, which keeps every write before it, and the
-    /// batch goes again with `ON CONFLICT DO NOTHING`, which skips the losers.
+    /// batch goes again with `ON CONFLICT DO NOTHING`, which skips the losers. Each call
+    /// takes one subtransaction id; an offer batch calls it at most once per search round
+    /// (`OfferPlanner.holdRounds`, 8), well under the 64 a backend tracks before other sessions' snapshots slow down.
     public static func insertHolds(_ items: [NewHoldRow], now: Date, on tx: PostgresConnection) async throws -> [WonHold] {
         guard !items.isEmpty else { return [] }
         // Queued, so it travels in the insert's round trip.
