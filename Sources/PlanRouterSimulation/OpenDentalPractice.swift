@@ -1,10 +1,6 @@
 import Foundation
 import PlanRouterCore
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// Which way the simulated practices reach PlanRouter (`planrouter simulate --pms`).
 public enum PMSMode: String, Sendable, CaseIterable {
     /// The practices live in the Open Dental emulator; the real connector polls them and writes bookings back.
@@ -90,22 +86,17 @@ public struct OpenDentalPractice: Sendable {
     static func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
 
     func send(_ method: String, _ path: String, _ body: JSONObject?) async throws -> JSONValue? {
-        guard let url = URL(string: emulatorURL + path) else { throw SimulationError(description: "bad emulator URL \(emulatorURL)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 120
-        if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(JSONValue.object(body).serialized().utf8)
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let response = try await SimulationHTTP.send(
+            method, emulatorURL + path, headers: body == nil ? [] : [("Content-Type", "application/json")],
+            body: body.map { JSONValue.object($0).serializedBytes() }, timeout: .seconds(120))
+        let status = response.status
+        let data = response.body
         guard (200..<300).contains(status) else {
             throw SimulationError(
                 description:
                     "the Open Dental emulator answered \(method) \(path) with HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))"
             )
         }
-        return data.isEmpty ? nil : try? JSONParser.parse(Array(data))
+        return data.isEmpty ? nil : try? JSONParser.parse(data)
     }
 }

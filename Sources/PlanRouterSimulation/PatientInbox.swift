@@ -1,10 +1,6 @@
 import Foundation
 import PlanRouterCore
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// Where the simulated patients' phones and mailboxes are, and the groups of the workers that
 /// reach them. Everything here is an **emulator** (a local stand-in; docs/simulation.md): the
 /// Twilio emulator (`planrouter dev-comms`), the SMTP sink's mailbox directory
@@ -95,9 +91,8 @@ public struct PatientInbox: Sendable {
     }
 
     func texts(after position: Int) async throws -> ([ReceivedMessage], Int) {
-        let url = URL(string: "\(channels.twilioEmulatorURL)/_emulator/messages?after=\(position)")!
-        let (body, response) = try await URLSession.shared.data(for: URLRequest(url: url))
-        guard (response as? HTTPURLResponse)?.statusCode == 200, let page = try? JSONParser.parse(Array(body)) else {
+        let listed = try await SimulationHTTP.send("GET", "\(channels.twilioEmulatorURL)/_emulator/messages?after=\(position)")
+        guard listed.status == 200, let page = try? JSONParser.parse(listed.body) else {
             throw SimulationError(description: "the Twilio emulator at \(channels.twilioEmulatorURL) did not list its messages")
         }
         let messages = (page["messages"]?.arrayValue ?? []).compactMap { m -> ReceivedMessage? in

@@ -2,10 +2,6 @@ import Foundation
 import PlanRouterCore
 import PlanRouterStore
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The patients' side of messaging: what they receive comes from the emulators (texts from the Twilio
 /// emulator, emails from the SMTP sink), never from Kafka; they book through the link, reply with an
 /// opening's number, text STOP, or pay the deposit on the Stripe emulator's checkout page.
@@ -170,12 +166,9 @@ public enum PatientPhone {
     /// The patient pays on the Stripe emulator's checkout page; false when the session was no longer open
     /// (it expired, in business time, before they paid).
     public static func pay(checkoutURL: String) async throws -> Bool {
-        var request = URLRequest(url: URL(string: checkoutURL)!)
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data("action=pay".utf8)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode == 200
+        let paid = try await SimulationHTTP.send(
+            "POST", checkoutURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("action=pay".utf8))
+        return paid.status == 200
     }
 
     /// Sets the Stripe emulator's business clock (emulator-only `POST /_emulator/clock`).
@@ -186,14 +179,11 @@ public enum PatientPhone {
     }
 
     static func post(_ url: String, form: [(String, String)], expecting: Set<Int>) async throws -> JSONValue? {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(FormURLEncoding.encode(form).utf8)
-        let (body, response) = try await URLSession.shared.data(for: request)
-        guard let status = (response as? HTTPURLResponse)?.statusCode, expecting.contains(status) else {
+        let response = try await SimulationHTTP.send(
+            "POST", url, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(FormURLEncoding.encode(form).utf8))
+        guard expecting.contains(response.status) else {
             throw SimulationError(description: "emulator call \(URL(string: url)?.path ?? url) failed")
         }
-        return try? JSONParser.parse(Array(body))
+        return try? JSONParser.parse(response.body)
     }
 }

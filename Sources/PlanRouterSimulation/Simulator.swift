@@ -5,10 +5,6 @@ import PlanRouterKafka
 import PlanRouterPostgres
 import PlanRouterStore
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// Plays a DSO's month through the running cluster: acceptances and PMS events go
 /// to Kafka, patients book through the booking service's links, coordinators work
 /// their tasks, and the shared simulated clock (`sim_clock`) moves from one moment
@@ -375,19 +371,15 @@ public actor Simulator {
 
     /// The patient opens the link, picks the first opening and books it.
     func bookThroughLink(_ token: String) async throws -> String {
-        var get = URLRequest(url: URL(string: "\(settings.bookingURL)/book/\(token)")!)
-        get.setValue("application/json", forHTTPHeaderField: "Accept")
-        let (body, response) = try await URLSession.shared.data(for: get)
-        guard (response as? HTTPURLResponse)?.statusCode == 200, let page = try? JSONParser.parse(Array(body)),
+        let link = "\(settings.bookingURL)/book/\(token)"
+        let answer = try await SimulationHTTP.send("GET", link, headers: [("Accept", "application/json")])
+        guard answer.status == 200, let page = try? JSONParser.parse(answer.body),
             let first = page["openings"]?.arrayValue?.first, let reservation = first["reservation_id"]?.int64Value
         else { return "link_unusable" }
-        var post = URLRequest(url: URL(string: "\(settings.bookingURL)/book/\(token)")!)
-        post.httpMethod = "POST"
-        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        post.setValue("application/json", forHTTPHeaderField: "Accept")
-        post.httpBody = Data("{\"reservation_id\": \(reservation)}".utf8)
-        let (_, r) = try await URLSession.shared.data(for: post)
-        switch (r as? HTTPURLResponse)?.statusCode {
+        let booked = try await SimulationHTTP.send(
+            "POST", link, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: Array("{\"reservation_id\": \(reservation)}".utf8))
+        switch booked.status {
         case 200: return "booked_link"
         case 409: return "booking_conflict"
         default: return "link_unusable"
@@ -398,18 +390,15 @@ public actor Simulator {
     /// workspace does: the task's URL id is its public id, found by listing the plan's open tasks.
     func resolveTask(plan: String, kind: String, outcome: String) async throws {
         let query = plan.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? plan
-        var list = URLRequest(url: URL(string: "\(settings.staffURL)/tasks?status=open&plan=\(query)")!)
-        list.setValue("Bearer \(settings.staffKey)", forHTTPHeaderField: "Authorization")
-        let (body, _) = try await URLSession.shared.data(for: list)
-        guard let tasks = (try? JSONParser.parse(Array(body)))?["tasks"]?.arrayValue,
+        let list = try await SimulationHTTP.send(
+            "GET", "\(settings.staffURL)/tasks?status=open&plan=\(query)", headers: [("Authorization", "Bearer \(settings.staffKey)")])
+        guard let tasks = (try? JSONParser.parse(list.body))?["tasks"]?.arrayValue,
             let id = tasks.first(where: { $0["kind"]?.stringValue == kind })?["id"]?.stringValue
         else { return }
-        var post = URLRequest(url: URL(string: "\(settings.staffURL)/tasks/\(id)/resolve")!)
-        post.httpMethod = "POST"
-        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        post.setValue("Bearer \(settings.staffKey)", forHTTPHeaderField: "Authorization")
-        post.httpBody = Data("{\"outcome\": \"\(outcome)\"}".utf8)
-        _ = try await URLSession.shared.data(for: post)
+        _ = try await SimulationHTTP.send(
+            "POST", "\(settings.staffURL)/tasks/\(id)/resolve",
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(settings.staffKey)")],
+            body: Array("{\"outcome\": \"\(outcome)\"}".utf8))
     }
 }
 

@@ -1,10 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import PlanRouterCore
 import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The NexHealth REST API for one developer account: `POST /authenticates` with the API key
 /// (`Authorization: <key>`) gives a bearer token, sent on every other request with
@@ -84,36 +82,35 @@ public final class NexHealthClient: Sendable {
         guard var components = URLComponents(string: baseURL + path) else { throw error(.refused, nil, "bad URL \(path)") }
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         guard let url = components.url else { throw error(.refused, nil, "bad URL \(path)") }
-        var request = URLRequest(url: url, timeoutInterval: Double(timeout.components.seconds))
-        request.httpMethod = method
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        request.setValue(Self.apiVersion, forHTTPHeaderField: "Nex-Api-Version")
-        request.setValue("application/vnd.Nexhealth+json;version=2", forHTTPHeaderField: "Accept")
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .init(rawValue: method)
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Nex-Api-Version", value: Self.apiVersion)
+        request.headers.add(name: "Accept", value: "application/vnd.Nexhealth+json;version=2")
         if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(body.serializedBytes())
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
         }
-        let data: Data
-        let response: URLResponse
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw self.error(.transient, nil, "\(method) \(path): \(error.localizedDescription)")
+        let answer: PMSHTTP.Answer
+        do { answer = try await PMSHTTP.send(request, timeout: timeout) } catch {
+            throw self.error(.transient, nil, "\(method) \(path): \(error)")
         }
-        guard let http = response as? HTTPURLResponse else { throw error(.transient, nil, "\(method) \(path): not an HTTP response") }
+        let (statusCode, retryAfter, data) = (answer.status, answer.retryAfter, answer.body)
         // NexHealth's error bodies carry `error` strings about fields, not patients.
-        let parsed = try? JSONParser.parse(Array(data))
+        let parsed = try? JSONParser.parse(data)
         let explanation = parsed?["error"].map { e in e.arrayValue?.compactMap(\.stringValue).joined(separator: "; ") ?? e.stringValue ?? ""
         }
         let text = explanation ?? String(decoding: data.prefix(300), as: UTF8.self)
-        switch http.statusCode {
+        switch statusCode {
         case 200..<300:
-            guard let parsed else { throw error(.malformed, http.statusCode, "\(method) \(path): body is not JSON") }
+            guard let parsed else { throw error(.malformed, statusCode, "\(method) \(path): body is not JSON") }
             return parsed["data"] ?? .null
-        case 401, 403: throw error(.unauthorized, http.statusCode, "\(method) \(path): \(text)")
+        case 401, 403: throw error(.unauthorized, statusCode, "\(method) \(path): \(text)")
         case 429:
-            let after = http.value(forHTTPHeaderField: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
+            let after = retryAfter.flatMap(Int.init).map { Duration.seconds($0) }
             throw error(.rateLimited(retryAfter: after), 429, "\(method) \(path): rate limited")
-        case 408, 500...: throw error(.transient, http.statusCode, "\(method) \(path): \(text)")
-        default: throw error(.refused, http.statusCode, "\(method) \(path): \(text)")
+        case 408, 500...: throw error(.transient, statusCode, "\(method) \(path): \(text)")
+        default: throw error(.refused, statusCode, "\(method) \(path): \(text)")
         }
     }
 }

@@ -38,16 +38,6 @@ public struct OpenDentalClient: Sendable {
     /// Rows per page: 100 for the remote API, 1,000 for the local API service.
     public var pageSize: Int
 
-    /// One HTTP client (AsyncHTTPClient, its own connection pool, as the Twilio adapter) for every
-    /// office of the process. Every office talks to the same host (Open Dental's API), and
-    /// URLSession.shared's 6 connections per host capped a 100-office connector at ~200 requests/s
-    /// (docs/benchmarks.md); with 32 here the same bench made ~1,000 requests/s.
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration.singletonConfiguration
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
-
     public init(baseURL: String, developerKey: String, customerKey: String, timeout: Duration = .seconds(30), pageSize: Int = 100) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.authorization = "ODFHIR \(developerKey)/\(customerKey)"
@@ -98,18 +88,11 @@ public struct OpenDentalClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
         }
-        let statusCode: Int
-        let data: [UInt8]
-        let retryAfter: String?
-        do {
-            let response = try await Self.client.execute(request, timeout: .seconds(timeout.components.seconds))
-            statusCode = Int(response.status.code)
-            retryAfter = response.headers.first(name: "Retry-After")
-            var buffer = try await response.body.collect(upTo: 64 << 20)
-            data = buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch {
+        let answer: PMSHTTP.Answer
+        do { answer = try await PMSHTTP.send(request, timeout: timeout) } catch {
             throw OpenDentalError(kind: .transient, status: nil, message: "\(method) \(path): \(error)")
         }
+        let (statusCode, retryAfter, data) = (answer.status, answer.retryAfter, answer.body)
         let text = String(decoding: data.prefix(500), as: UTF8.self)
         switch statusCode {
         case 200..<300:

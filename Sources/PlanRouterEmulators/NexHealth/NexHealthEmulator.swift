@@ -1,10 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import PlanRouterCore
 import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A local stand-in for NexHealth (`planrouter dev-pms nexhealth`), written from NexHealth's
 /// public documentation; not NexHealth. One developer account: `POST /authenticates` with the
@@ -242,19 +240,21 @@ public final class NexHealthEmulator: Sendable {
         var delay = settings.retryDelay
         for _ in 0..<settings.attempts {
             let timestamp = String(Int64(state.withLock { $0.now }.timeIntervalSince1970))
-            var request = URLRequest(url: url)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue(timestamp, forHTTPHeaderField: NexHealthSignature.timestampHeader)
-            request.setValue(
-                NexHealthSignature.sign(body: bytes, timestamp: timestamp, secret: settings.webhookSecret),
-                forHTTPHeaderField: NexHealthSignature.signatureHeader)
-            request.httpBody = Data(bytes)
-            if let (_, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse,
-                (200..<300).contains(http.statusCode)
-            {
-                state.withLock { $0.delivered.append(event) }
-                return
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: NexHealthSignature.timestampHeader, value: timestamp)
+            request.headers.add(
+                name: NexHealthSignature.signatureHeader,
+                value: NexHealthSignature.sign(body: bytes, timestamp: timestamp, secret: settings.webhookSecret))
+            request.body = .bytes(ByteBuffer(bytes: bytes))
+            // AsyncHTTPClient, not URLSession: FoundationNetworking would bring libcurl into every worker.
+            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) {
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                if (200..<300).contains(Int(response.status.code)) {
+                    state.withLock { $0.delivered.append(event) }
+                    return
+                }
             }
             try? await Task.sleep(for: delay)
             delay = delay * 2

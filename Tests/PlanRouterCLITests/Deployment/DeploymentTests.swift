@@ -297,6 +297,28 @@ import Yams
         #expect(symbols.allSatisfy { !$0.contains(" ") })
     }
 
+    /// Nothing links FoundationNetworking: it loads libcurl and its own TLS libraries into every
+    /// process of the one binary, workers included (~1 MB resident each, docs/benchmarks.md), and
+    /// the image installs no libcurl4. Every HTTP client is AsyncHTTPClient.
+    @Test func theBinaryLoadsNoLibcurl() throws {
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [CLI.binary.path]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        #expect(listing.contains("libpq.so"), "\(listing)")  // a real listing
+        // An incremental build made before FoundationNetworking left the sources keeps its
+        // autolink entry in objects not recompiled since; a clean build drops it.
+        let stale = "(after an incremental build, remove .build and build again)"
+        #expect(!listing.contains("libcurl"), "\(stale) \(listing)")
+        #expect(!listing.contains("FoundationNetworking"), "\(stale) \(listing)")
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        #expect(!dockerfile.contains("libcurl4 "))
+    }
+
     @Test func dockerfileShipsTheResourceBundles() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         #expect(text.contains("--static-swift-stdlib"))
