@@ -3,9 +3,9 @@ import NIOCore
 
 /// The HTTP calls of the simulated patients, coordinators and practices (booking links, the
 /// staff API, the emulators), through AsyncHTTPClient's shared client. Foundation's URLSession
-/// would link FoundationNetworking into the one `planrouter` binary, and with it libcurl and its
-/// TLS libraries: ~2.5 MB resident in every worker process, which never makes these calls
-/// (docs/benchmarks.md, ninth sitting).
+/// would link FoundationNetworking into the one `planrouter` binary, and with it libcurl and the
+/// libraries only it needs: ~1 MB resident in every worker process, which never makes these
+/// calls (docs/benchmarks.md, "no libcurl in the binary").
 enum SimulationHTTP {
     struct Response: Sendable {
         var status: Int

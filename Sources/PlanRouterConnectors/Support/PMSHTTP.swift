@@ -7,8 +7,8 @@ enum PMSHTTP {
     /// office of the process. Every office talks to the same host (Open Dental's API, or
     /// NexHealth's), and URLSession.shared's 6 connections per host capped a 100-office connector
     /// at ~200 requests/s (docs/benchmarks.md); with 32 here the same bench made ~1,000 requests/s.
-    /// (URLSession is not used at all: FoundationNetworking would load libcurl and its TLS
-    /// libraries into every process of the one `planrouter` binary, ~2.5 MB resident each.)
+    /// (URLSession is not used at all: FoundationNetworking would load libcurl and the libraries
+    /// only it needs into every process of the one `planrouter` binary, ~1 MB resident each.)
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
