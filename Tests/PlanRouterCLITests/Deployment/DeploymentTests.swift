@@ -315,8 +315,11 @@ import Yams
         let stale = "(after an incremental build, remove .build and build again)"
         #expect(!listing.contains("libcurl"), "\(stale) \(listing)")
         #expect(!listing.contains("FoundationNetworking"), "\(stale) \(listing)")
+        // The runtime stage's packages (the last `apt-get install` line), not its comments.
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
-        #expect(!dockerfile.contains("libcurl4 "))
+        let install = try #require(dockerfile.split(separator: "\n").last { $0.contains("apt-get install") })
+        #expect(install.contains("libpq5"), "\(install)")  // the line is the runtime's
+        #expect(!install.split(separator: " ").contains("libcurl4"), "\(install)")
     }
 
     @Test func dockerfileShipsTheResourceBundles() throws {
