@@ -16,12 +16,9 @@ import Testing
     static let nine: Int64 = 1_795_078_800
 
     func withDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
-        let conn = try await PostgresConnection.connect(try await MigratedDatabase.fresh(prefix: "holdkeys"), logger: testLogger)
-        defer { conn.close() }
-        for (org, loc) in [("org-1", "loc-1"), ("org-1", "loc-2"), ("org-2", "loc-1")] {
-            try await LocationsRepository.ensure(LocationKey(organizationID: org, locationID: loc), on: conn)
-        }
-        try await body(conn)
+        try await HoldInsertTests.withDatabase(
+            locations: [("org-1", "loc-1"), ("org-1", "loc-2"), ("org-2", "loc-1")].map { LocationKey(organizationID: $0, locationID: $1) },
+            body)
     }
 
     func hold(

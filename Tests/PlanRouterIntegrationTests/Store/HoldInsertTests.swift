@@ -13,9 +13,14 @@ import Testing
     static let base: Int64 = 1_795_100_400
 
     func withDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
+        try await Self.withDatabase(locations: [LocationKey(organizationID: "org-1", locationID: "loc-1")], body)
+    }
+
+    /// A fresh migrated database with `locations` in it (shared with `HoldConstraintTests`).
+    static func withDatabase(locations: [LocationKey], _ body: (PostgresConnection) async throws -> Void) async throws {
         let conn = try await PostgresConnection.connect(try await MigratedDatabase.fresh(prefix: "holds"), logger: testLogger)
         defer { conn.close() }
-        try await LocationsRepository.ensure(LocationKey(organizationID: "org-1", locationID: "loc-1"), on: conn)
+        for location in locations { try await LocationsRepository.ensure(location, on: conn) }
         try await body(conn)
     }
 
