@@ -54,7 +54,7 @@ import Testing
             let rows = [
                 hold("b", provider: "p1", operatory: "op2", from: Self.nine + 29 * m, to: Self.nine + 60 * m),  // p1's last minute
                 hold("c", provider: "p2", operatory: "op1", from: Self.nine - 30 * m, to: Self.nine + 1 * m),  // op1's first minute
-                hold("d", provider: "p2", operatory: "op2", from: Self.nine, to: Self.nine + 30 * m),  // other provider, other chair
+                hold("d", provider: "p2", operatory: "op2", from: Self.nine, to: Self.nine + 30 * m),  // clear of a (b, on op2 too, lost)
             ]
             let second = try await won(rows, conn)
             #expect(second == ["d"])
