@@ -61,15 +61,16 @@ public enum VisitsRepository {
     /// The timer kind that routes a due visit (`timers.step` is the visit number, the plan the parent).
     public static let timerKind = "visit_due"
 
-    /// Replaces the waiting visits of the classified `plans` by `rows` (a re-acceptance re-splits the plan).
-    /// Visits already scheduled or routed stay: their previous visit happened.
+    /// Deletes the waiting visits of `plans` (plans accepted again: a re-acceptance re-splits the
+    /// plan) and stores `rows`. Visits already scheduled or routed stay: their previous visit happened.
     public static func replaceWaiting(plans: [PlanKey], _ rows: [PlannedVisitRow], now: Date, on tx: PostgresConnection) async throws {
-        guard !plans.isEmpty else { return }
-        try await tx.executeLater(
-            """
-            DELETE FROM plan_visits WHERE status = 'waiting'
-              AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-            """, plans.map(\.organizationID), plans.map(\.planID))
+        if !plans.isEmpty {
+            try await tx.executeLater(
+                """
+                DELETE FROM plan_visits WHERE status = 'waiting'
+                  AND (organization_id, plan_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                """, plans.map(\.organizationID), plans.map(\.planID))
+        }
         guard !rows.isEmpty else { return }
         try await tx.executeLater(
             """

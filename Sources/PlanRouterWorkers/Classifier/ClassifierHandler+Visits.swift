@@ -27,7 +27,12 @@ extension ClassifierHandler {
 
     /// Stores the later visits of every classified plan that is not itself a follow-up (visit 1 is the
     /// plan's own case); a plan classified again with fewer visits loses its waiting ones.
-    func storeLaterVisits(_ cs: [(Accepted, Classification)], _ tx: PostgresConnection, now: Date) async throws {
+    ///
+    /// `replacing`: the plans an acceptance of this batch replaced. Only they can have waiting
+    /// visits to delete; a plan stored for the first time has none, and at a paced load, where
+    /// most batches hold only new plans, the `DELETE` was a statement planned and run for nothing
+    /// in nearly every batch.
+    func storeLaterVisits(_ cs: [(Accepted, Classification)], replacing: Set<PlanKey>, _ tx: PostgresConnection, now: Date) async throws {
         let parents = cs.filter { $0.0.plan.visit == nil }
         var rows: [PlannedVisitRow] = []
         for (a, c) in parents where c.visits.count > 1 {
@@ -39,6 +44,6 @@ extension ClassifierHandler {
                         followUpPlanID: FollowUpVisit.followUpPlanID(parent: a.plan.planID, number: v.number), series: v.series))
             }
         }
-        try await VisitsRepository.replaceWaiting(plans: parents.map(\.0.key), rows, now: now, on: tx)
+        try await VisitsRepository.replaceWaiting(plans: parents.map(\.0.key).filter(replacing.contains), rows, now: now, on: tx)
     }
 }

@@ -88,7 +88,7 @@ public struct ClassifierHandler: EventHandler {
             classifications.append((w, Classifier.classify(w.plan, rules: r, rulesVersion: version)))
         }
         try await insertClassifications(classifications, tx, now: now)
-        try await storeLaterVisits(classifications, tx, now: now)
+        try await storeLaterVisits(classifications, replacing: replaced, tx, now: now)
         try await insertPlanEvents(accepted, winnerIDs: winnerIDs, classifications, tx, now: now)
         for (w, c) in classifications {
             outbox.append(classifiedEvent(w, c, now: now), topic: topics[.planClassified])

@@ -117,14 +117,19 @@ public final class OutboxRelay: Service {
         var pauses = TopicPauses(initial: settings.topicPause, maximum: settings.topicPauseMax)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if owned.count < OutboxRecord.shardCount { owned = try await acquireShards(conn, owned: owned) }
-            let published = try await publishOnce(conn, shards: owned, backoff: &sendBackoff, pauses: &pauses)
+            let pass = try await publishOnce(conn, shards: owned, backoff: &sendBackoff, pauses: &pauses)
             if ContinuousClock.now - lastCleanup > settings.cleanupInterval {
                 try await cleanup(conn)
                 lastCleanup = ContinuousClock.now
             }
-            if published < settings.batchSize {
-                // Caught up: sleep until a writer commits (NOTIFY) or the idle wait ends.
-                _ = try await conn.waitForNotification(timeout: published == 0 ? settings.idleWait : .milliseconds(1))
+            if pass.published < settings.batchSize {
+                // Caught up: sleep until a writer commits (NOTIFY) or the idle wait ends. Every
+                // writer notifies when it commits, and a notification that came while this pass
+                // ran ends the wait at once, so after a pass that published all it read there is
+                // nothing to look for before the next one (looking again after 1 ms found nothing
+                // in about a third of the passes at 200 acceptances/s: one statement each).
+                let wait = pass.published == 0 || pass.caughtUp ? settings.idleWait : .milliseconds(1)
+                _ = try await conn.waitForNotification(timeout: wait)
                 while try await conn.waitForNotification(timeout: .zero) != nil {}
             }
         }
@@ -139,7 +144,8 @@ public final class OutboxRelay: Service {
         return now.sorted()
     }
 
-    /// Publishes one batch of pending rows of the owned shards; returns how many were published.
+    /// Publishes one batch of pending rows of the owned shards; returns how many were published
+    /// and whether that was all there was.
     ///
     /// What happens to a row the broker did not take depends on the error's class
     /// (`KafkaError.category`): retriable — it stays pending and the relay backs off;
@@ -148,8 +154,10 @@ public final class OutboxRelay: Service {
     /// carry on; permanent (too large, invalid record) — `attempts + 1`, and after
     /// `maximumAttempts` it is set aside (`failed_at`) so its shard moves on; fatal —
     /// the relay stops.
-    func publishOnce(_ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff, pauses: inout TopicPauses) async throws -> Int {
-        guard !shards.isEmpty else { return 0 }
+    func publishOnce(
+        _ conn: PostgresConnection, shards: [Int32], backoff: inout Backoff, pauses: inout TopicPauses
+    ) async throws -> RelayPass {
+        guard !shards.isEmpty else { return RelayPass(published: 0, caughtUp: true) }
         let (paused, resumed) = pauses.active(at: .now)
         stats.setPausedTopics(paused.count)
         if !resumed.isEmpty {
@@ -158,7 +166,7 @@ public final class OutboxRelay: Service {
             try? await producer.loadMetadata(topics: resumed, timeout: .seconds(5))
         }
         let rows = try await OutboxRepository.pending(shards: shards, pausedTopics: paused, limit: settings.batchSize, on: conn)
-        guard !rows.isEmpty else { return 0 }
+        guard !rows.isEmpty else { return RelayPass(published: 0, caughtUp: true) }
         let messages = rows.map { r in
             KafkaOutgoingMessage(topic: r.topic, key: r.key, value: r.payload, headers: OutboxRelay.kafkaHeaders(r.headersJSON))
         }
@@ -218,7 +226,14 @@ public final class OutboxRelay: Service {
         } else {
             backoff.reset()
         }
-        return done.count
+        return RelayPass(published: done.count, caughtUp: rows.count < settings.batchSize && done.count == rows.count)
+    }
+
+    /// What one pass did: rows published, and whether it published every pending row it could
+    /// see (fewer than a batch, none left behind by an error).
+    struct RelayPass {
+        var published: Int
+        var caughtUp: Bool
     }
 
     /// Deletes published rows past the retention period, a bounded number per statement.
