@@ -40,8 +40,9 @@ import Testing
         try await eventually("first acceptance classified") { classifier.stats.applied == 1 }
         #expect(try await waitingVisits(h, plan: "implant") == 1)
 
-        // In one batch: the plan accepted again without the crown (it replaces the stored plan), and a
-        // plan seen for the first time with a crown of its own.
+        // Published together (one batch, or two if the poll splits them; both must hold): the plan
+        // accepted again without the crown (it replaces the stored plan), and a plan seen for the
+        // first time with a crown of its own.
         try await h.publish(events: [
             Self.acceptance(plan: "implant", procedures: [Self.surgery], acceptedAt: "2026-12-01T14:35:00Z"),
             Self.acceptance(plan: "implant-2", procedures: [Self.surgery, Self.crown], acceptedAt: "2026-12-01T14:36:00Z"),
