@@ -123,11 +123,13 @@ public final class OutboxRelay: Service {
                 lastCleanup = ContinuousClock.now
             }
             if pass.published < settings.batchSize {
-                // Caught up: sleep until a writer commits (NOTIFY) or the idle wait ends. Every
-                // writer notifies when it commits, and a notification that came while this pass
-                // ran ends the wait at once, so after a pass that published all it read there is
-                // nothing to look for before the next one (looking again after 1 ms found nothing
-                // in about a third of the passes at 200 acceptances/s: one statement each).
+                // Caught up (or nothing published): sleep until a writer commits (NOTIFY) or the
+                // idle wait ends. Every writer notifies when it commits, and a notification that
+                // came while this pass ran ends the wait at once, so after a pass that published
+                // all it read there is nothing to look for before the next one (looking again
+                // after 1 ms found nothing in about a third of the passes at 200 acceptances/s:
+                // one statement each). A pass that left rows behind after an error, having backed
+                // off already, looks again after 1 ms.
                 let wait = pass.published == 0 || pass.caughtUp ? settings.idleWait : .milliseconds(1)
                 _ = try await conn.waitForNotification(timeout: wait)
                 while try await conn.waitForNotification(timeout: .zero) != nil {}
