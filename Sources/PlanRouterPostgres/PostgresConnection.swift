@@ -87,16 +87,30 @@ public final class PostgresConnection: Sendable {
         self.logger = logger
     }
 
+    /// How long a session keeps its prepared statements, and so the plans PostgreSQL keeps for
+    /// them (`plan_cache_mode=auto`, `LibPQConnection.sessionDefaults`). A generic plan is made
+    /// once, from the table sizes of that moment: one made on a nearly empty table scans it as
+    /// it grows (the relay's `published_at` update went from 0.056 to 1.3 ms a call, eleventh
+    /// sitting in docs/benchmarks.md). Between transactions, once this has passed, the session
+    /// sends `DEALLOCATE ALL` and prepares again: one round trip and a few dozen Parses every
+    /// 5 s. A statement run fewer than six times in that window is always planned for its values.
+    public static let defaultReplanInterval: Duration = .seconds(5)
+
     /// Connects to the server given by `conninfo`, a URI (`postgresql://user@host:5432/db?sslmode=require`)
     /// or a `key=value` string. libpq options (sslmode, sslrootcert, connect_timeout, …) pass
     /// through; `connect_timeout` defaults to 10 seconds. `settings` are session parameters
     /// (`-c name=value` in libpq's `options`, which an `options` in `conninfo` replaces).
-    public static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) async throws -> PostgresConnection {
+    /// `replanEvery`: how long the session keeps its prepared statements and their plans
+    /// (`defaultReplanInterval`).
+    public static func connect(
+        _ conninfo: String, settings: [String: String] = [:], replanEvery: Duration = defaultReplanInterval, logger: Logger
+    ) async throws -> PostgresConnection {
         try ConnInfo.validate(conninfo)
         let queue = DispatchQueue(label: "planrouter.postgres.connection")
         let handle: LibPQConnection = try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try LibPQConnection.connect(conninfo, settings: settings, logger: logger) })
+                continuation.resume(
+                    with: Result { try LibPQConnection.connect(conninfo, settings: settings, replanEvery: replanEvery, logger: logger) })
             }
         }
         logger.debug("postgres connection opened")

@@ -23,6 +23,17 @@ public struct PostgresStatement: Sendable {
     }
 }
 
+extension PostgresStatement {
+    /// Begins SQL whose best plan depends on its parameters' values: a statement that picks
+    /// rows by comparing a time with a parameter ("due by now", "expired by now", "older than
+    /// the cutoff"). Such a statement is never prepared; it is planned for its values at every
+    /// execution. A generic plan knows only that `expires_at <= $3` keeps some third of the
+    /// table: the offer worker's release of expired holds took 1.6 ms a call with one instead
+    /// of 0.02 ms (docs/benchmarks.md, twelfth sitting). Any other statement with parameters is
+    /// prepared and PostgreSQL chooses (`LibPQConnection.sessionDefaults`).
+    public static let plannedForValues = "/* planned for its values */ "
+}
+
 /// The answer to a read queued with `PostgresConnection.queryLater`, filled when the
 /// pipeline that carries it to the server runs; read it with `PostgresConnection.rows(of:)`.
 public final class PostgresDeferredRows: Sendable {

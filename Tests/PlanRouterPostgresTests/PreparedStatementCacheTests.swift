@@ -37,4 +37,11 @@ struct PreparedStatementCacheTests {
         #expect(!PreparedStatementCache.isEligible(PostgresStatement("COMMIT")))
         #expect(PreparedStatementCache.isEligible(PostgresStatement("SELECT $1::int4", Int32(1))))
     }
+
+    @Test func aStatementThatAsksToBePlannedForItsValuesIsNotPrepared() {
+        let sql = PostgresStatement.plannedForValues + "SELECT 1 WHERE now() > $1::timestamptz"
+        #expect(!PreparedStatementCache.isEligible(PostgresStatement(sql, "2026-12-01T00:00:00Z")))
+        // Only at the start: the marker is the statement's first words.
+        #expect(PreparedStatementCache.isEligible(PostgresStatement("SELECT $1::int4 " + PostgresStatement.plannedForValues, Int32(1))))
+    }
 }

@@ -15,10 +15,15 @@ final class LibPQConnection: @unchecked Sendable {
     private var connection: OpaquePointer?
     private var notice: Unmanaged<NoticeLogger>?
     private var prepared = PreparedStatementCache()
+    /// When the session's prepared statements were last all forgotten.
+    private var preparedSince = ContinuousClock.now
+    /// `PostgresConnection.defaultReplanInterval`.
+    private let replanEvery: Duration
 
-    private init(connection: OpaquePointer, notice: Unmanaged<NoticeLogger>) {
+    private init(connection: OpaquePointer, notice: Unmanaged<NoticeLogger>, replanEvery: Duration) {
         self.connection = connection
         self.notice = notice
+        self.replanEvery = replanEvery
     }
 
     deinit {
@@ -33,15 +38,22 @@ final class LibPQConnection: @unchecked Sendable {
     /// statement, which returns in 3 ms, spent 6–11 s compiling on every round while a
     /// backlog filled the outbox (docs/benchmarks.md, "Where PostgreSQL's time goes").
     ///
-    /// `plan_cache_mode=force_custom_plan`: statements are prepared once per session
-    /// (`PreparedStatementCache`) but still planned for each execution's values. A generic
-    /// plan is kept until the tables' statistics change, so one made while a table was nearly
-    /// empty kept scanning it as it grew: the paced benchmark's latency rose by half within a
-    /// minute on a new database. Parsing and analysis are still saved.
-    static let sessionDefaults = ["jit": "off", "plan_cache_mode": "force_custom_plan"]
+    /// `plan_cache_mode=auto` (PostgreSQL's default, stated so a server setting cannot change
+    /// it): a prepared statement (`PreparedStatementCache`) is planned for its values five
+    /// times, then PostgreSQL keeps one generic plan for it if that plan's estimated cost is no
+    /// worse. Planning was 45% of PostgreSQL's time at 50 acceptances/s when every execution
+    /// was planned (`force_custom_plan`); with kept plans the full pipeline used 9% less CPU
+    /// (docs/benchmarks.md, twelfth sitting). Two things keep a kept plan from going bad: the
+    /// session forgets its statements every `PostgresConnection.defaultReplanInterval`, and
+    /// statements whose plan depends on a time they are given are never prepared
+    /// (`PostgresStatement.plannedForValues`).
+    static let sessionDefaults = ["jit": "off", "plan_cache_mode": "auto"]
 
     /// Connects (blocking) and prepares the session for the text formats the decoders expect.
-    static func connect(_ conninfo: String, settings: [String: String] = [:], logger: Logger) throws -> LibPQConnection {
+    static func connect(
+        _ conninfo: String, settings: [String: String] = [:], replanEvery: Duration = PostgresConnection.defaultReplanInterval,
+        logger: Logger
+    ) throws -> LibPQConnection {
         // Keywords before "dbname" are defaults: with expand_dbname, the settings in the
         // user's conninfo (expanded from "dbname") override them.
         var keywords = ["connect_timeout", "fallback_application_name", "client_encoding"]
@@ -71,7 +83,8 @@ final class LibPQConnection: @unchecked Sendable {
             PQfinish(connection)
             throw PostgresError(code: .connectionFailed, message: ConnInfo.redact(message, conninfo: conninfo))
         }
-        let handle = LibPQConnection(connection: connection, notice: NoticeLogger.install(on: connection, logger: logger))
+        let handle = LibPQConnection(
+            connection: connection, notice: NoticeLogger.install(on: connection, logger: logger), replanEvery: replanEvery)
         // UTC and ISO keep timestamptz/date output in the one shape the hand parsers read;
         // hex is the only bytea format `[UInt8]` decodes.
         do {
@@ -142,6 +155,12 @@ final class LibPQConnection: @unchecked Sendable {
     /// (ascending), in that order.
     func execPipeline(_ statements: [PostgresStatement], keepingIndices: [Int]) throws -> [PostgresResultStorage] {
         let connection = try live()
+        // Between transactions only: in a failed one DEALLOCATE would be refused.
+        if PQtransactionStatus(connection) == PQTRANS_IDLE, preparedSince.duration(to: .now) > replanEvery {
+            try execSimple("DEALLOCATE ALL")
+            prepared.forgetAll()
+            preparedSince = .now
+        }
         guard PQenterPipelineMode(connection) == 1 else {
             throw clientError(connection, fallback: "could not enter pipeline mode")
         }

@@ -3,8 +3,9 @@
 /// A worker sends the same few dozen statements thousands of times, in small transactions at
 /// paced load. Sent unnamed, each one is parsed, analyzed and planned again: at 200
 /// acceptances/s that was a fifth of the machine's CPU (docs/benchmarks.md). Named, the
-/// server parses and analyzes a statement once per session; it still plans each execution
-/// for its values (`plan_cache_mode` in `LibPQConnection.sessionDefaults`).
+/// server parses and analyzes a statement once per session, and may keep one plan for it
+/// (`plan_cache_mode` in `LibPQConnection.sessionDefaults`). The session forgets them all
+/// every `LibPQConnection.replanEvery`, so kept plans follow the tables as they grow.
 ///
 /// Only statements with parameters are prepared (the hot, repeated ones; utility statements
 /// take none). The cache is bounded: past `capacity` statements are sent unnamed, so SQL
@@ -27,9 +28,10 @@ struct PreparedStatementCache {
         self.capacity = capacity
     }
 
-    /// Whether `binds` make a statement worth preparing.
+    /// Whether a statement is worth preparing: it has parameters, and its SQL does not ask to be
+    /// planned for its values (`PostgresStatement.plannedForValues`).
     static func isEligible(_ statement: PostgresStatement) -> Bool {
-        !statement.binds.isEmpty
+        !statement.binds.isEmpty && !statement.sql.hasPrefix(PostgresStatement.plannedForValues)
     }
 
     func name(for key: Key) -> String? { names[key] }

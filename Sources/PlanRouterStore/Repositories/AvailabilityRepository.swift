@@ -160,7 +160,7 @@ public enum AvailabilityRepository {
                 """, orgs, ids, from, to),
             PostgresStatement(
                 """
-                SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
+                \(PostgresStatement.plannedForValues)SELECT organization_id, location_id, provider_id, operatory_id, \(epoch), extract(epoch FROM lower(operatory_during))::int8,
                        extract(epoch FROM upper(operatory_during))::int8
                 FROM reservations WHERE \(amongLocations) AND active AND operatory_during && tstzrange($3, $4)
                   -- Implied by the overlap; lets the index on the range's end skip the location's past (migration 0030).

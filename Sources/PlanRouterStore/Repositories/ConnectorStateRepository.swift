@@ -102,7 +102,7 @@ public enum ConnectorStateRepository {
     /// Forgets produced ids older than `before` (re-polls only ever reach back hours).
     @discardableResult
     public static func pruneProduced(before: Date, on tx: PostgresConnection) async throws -> Int {
-        try await tx.execute("DELETE FROM connector_produced WHERE produced_at < $1", before)
+        try await tx.execute("\(PostgresStatement.plannedForValues)DELETE FROM connector_produced WHERE produced_at < $1", before)
     }
 
     /// The published state of the office's plans for these patients.

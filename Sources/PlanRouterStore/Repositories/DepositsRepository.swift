@@ -69,7 +69,7 @@ public enum DepositsRepository {
     {
         let rows = try await tx.query(
             """
-            WITH due AS (
+            \(PostgresStatement.plannedForValues)WITH due AS (
                 SELECT organization_id, deposit_id FROM deposits
                 WHERE status = 'requested' AND checkout_session_id IS NULL AND next_attempt_at <= $1 AND due_by > $1
                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)

@@ -76,7 +76,7 @@ public enum MessageDeliveriesRepository {
     ) async throws -> [ClaimedDelivery] {
         let rows = try await tx.query(
             """
-            WITH due AS (
+            \(PostgresStatement.plannedForValues)WITH due AS (
                 SELECT id, updated_at AS previous_update FROM message_deliveries
                 WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (status = 'queued' OR leased_until < $1)
                 ORDER BY next_attempt_at, id

@@ -45,7 +45,7 @@ public enum NexHealthDeliveriesRepository {
         let until = now.addingTimeInterval(Double(lease.components.seconds))
         return try await tx.query(
             """
-            UPDATE nexhealth_deliveries d SET lease_until = $3, attempts = attempts + 1, updated_at = $2
+            \(PostgresStatement.plannedForValues)UPDATE nexhealth_deliveries d SET lease_until = $3, attempts = attempts + 1, updated_at = $2
             WHERE d.id IN (SELECT id FROM nexhealth_deliveries WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
                            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.organization_id, d.delivery_key, d.subdomain, d.event_name, d.body, d.attempts

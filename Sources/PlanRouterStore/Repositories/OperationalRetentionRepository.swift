@@ -16,7 +16,7 @@ public enum OperationalRetentionRepository {
     public static func pruneInbox(receivedBefore cutoff: Date, limit: Int, on conn: PostgresConnection) async throws -> Int {
         try await conn.execute(
             """
-            DELETE FROM inbox WHERE (consumer, source, event_id) IN (
+            \(PostgresStatement.plannedForValues)DELETE FROM inbox WHERE (consumer, source, event_id) IN (
                 SELECT consumer, source, event_id FROM inbox WHERE received_at < $1 ORDER BY received_at LIMIT $2)
             """, cutoff, limit)
     }
@@ -85,7 +85,7 @@ public enum OperationalRetentionRepository {
     public static func pruneRemovedHoldBlockouts(before cutoff: Date, limit: Int, on conn: PostgresConnection) async throws -> Int {
         try await conn.execute(
             """
-            DELETE FROM pms_hold_blockouts WHERE (organization_id, reservation_id) IN (
+            \(PostgresStatement.plannedForValues)DELETE FROM pms_hold_blockouts WHERE (organization_id, reservation_id) IN (
                 SELECT organization_id, reservation_id FROM pms_hold_blockouts WHERE status = 'removed' AND updated_at < $1 LIMIT $2)
             """, cutoff, limit)
     }

@@ -101,7 +101,8 @@ public enum OutboxRepository {
     /// Deletes at most `limit` rows published before `cutoff`; returns how many.
     public static func deletePublished(before cutoff: Date, limit: Int, on conn: PostgresConnection) async throws -> Int {
         try await conn.execute(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT \(limit))", cutoff)
+            "\(PostgresStatement.plannedForValues)DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT \(limit))",
+            cutoff)
     }
 
     public static func backlog(on conn: PostgresConnection) async throws -> OutboxBacklog {

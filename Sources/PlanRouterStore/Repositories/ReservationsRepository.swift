@@ -119,7 +119,7 @@ public enum ReservationsRepository {
         guard !locations.isEmpty else { return }
         try await tx.executeLater(
             """
-            WITH r AS (UPDATE reservations SET active = false, released_at = $3, release_reason = 'expired'
+            \(PostgresStatement.plannedForValues)WITH r AS (UPDATE reservations SET active = false, released_at = $3, release_reason = 'expired'
                        WHERE kind = 'hold' AND active AND expires_at <= $3 AND \(AvailabilityRepository.amongLocations)
                        RETURNING organization_id, location_id)
             UPDATE locations SET calendar_version = calendar_version + 1

@@ -52,7 +52,7 @@ public enum StalledCasesRepository {
             """, now)
         let rows = try await tx.query(
             """
-            WITH stalled AS (
+            \(PostgresStatement.plannedForValues)WITH stalled AS (
                 SELECT p.organization_id, p.plan_id, p.location_id, p.accepted_at, p.received_at,
                        planrouter_case_owner(l.coordinators_by_tier,
                                              (SELECT c.tier FROM classifications c WHERE c.organization_id = p.organization_id

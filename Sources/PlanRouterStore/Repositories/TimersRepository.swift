@@ -132,7 +132,7 @@ public enum TimersRepository {
     {
         let rows = try await conn.query(
             """
-            WITH due AS (
+            \(PostgresStatement.plannedForValues)WITH due AS (
                 SELECT id FROM timers
                 WHERE status = 'pending' AND due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
                 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)

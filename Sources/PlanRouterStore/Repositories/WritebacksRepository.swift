@@ -53,7 +53,7 @@ public enum WritebacksRepository {
         let until = now.addingTimeInterval(Double(lease.components.seconds))
         let rows = try await tx.query(
             """
-            UPDATE pms_writebacks w SET lease_until = $5, attempts = attempts + 1, updated_at = $4
+            \(PostgresStatement.plannedForValues)UPDATE pms_writebacks w SET lease_until = $5, attempts = attempts + 1, updated_at = $4
             WHERE w.id IN (SELECT id FROM pms_writebacks
                            WHERE status = 'pending' AND connector = $1 AND office_id = ANY($2::text[]) AND (lease_until IS NULL OR lease_until <= $4)
                            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)

@@ -92,6 +92,43 @@ extension PostgresTests {
             #expect(try await Self.preparedCount(sql, on: connection) == 1)
         }
 
+        @Test func aStatementThatAsksToBePlannedForItsValuesIsNeverPrepared() async throws {
+            let connection = try await TestDatabase.connect()
+            defer { connection.close() }
+            let sql = PostgresStatement.plannedForValues + "SELECT count(*) FROM generate_series(1, 10) s WHERE s <= $1::int4"
+            var answers: [Int] = []
+            for limit in Int32(1)...7 {
+                answers.append(try await connection.query(sql, limit)[0].decode(0, as: Int.self))
+            }
+            #expect(answers == [1, 2, 3, 4, 5, 6, 7])
+            #expect(try await Self.preparedCount(sql, on: connection) == 0)
+        }
+
+        /// `PostgresConnection.defaultReplanInterval`: kept plans are made again from time to
+        /// time, between transactions only.
+        @Test func statementsAreForgottenOnceTheIntervalHasPassedButNeverInsideATransaction() async throws {
+            let url = try await TestDatabase.fresh()
+            let connection = try await PostgresConnection.connect(url, replanEvery: .seconds(1), logger: testLogger)
+            defer { connection.close() }
+            let first = "SELECT $1::int4 + 1"
+            let second = "SELECT $1::int4 + 2"
+            #expect(try await connection.query(first, Int32(1))[0].decode(0, as: Int.self) == 2)
+            try await connection.transaction { tx in
+                _ = try await tx.query(first, Int32(1))
+                try await Task.sleep(for: .milliseconds(1_100))
+                // Past the interval, but the transaction is open: nothing is forgotten.
+                #expect(try await tx.query(second, Int32(1))[0].decode(0, as: Int.self) == 3)
+                #expect(try await Self.preparedCount(first, on: tx) == 1)
+            }
+            // The next statement after the transaction starts a fresh set, and still answers.
+            #expect(try await connection.query(second, Int32(5))[0].decode(0, as: Int.self) == 7)
+            #expect(try await Self.preparedCount(first, on: connection) == 0)
+            #expect(try await Self.preparedCount(second, on: connection) == 1)
+            // Within the interval they are kept.
+            #expect(try await connection.query(first, Int32(5))[0].decode(0, as: Int.self) == 6)
+            #expect(try await Self.preparedCount(second, on: connection) == 1)
+        }
+
         @Test func aTableChangingShapeUnderAStatementFailsItOnceAsRetriableThenItIsPreparedAgain() async throws {
             let connection = try await TestDatabase.connect()
             defer { connection.close() }
