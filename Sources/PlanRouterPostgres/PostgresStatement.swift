@@ -28,9 +28,11 @@ extension PostgresStatement {
     /// rows by comparing a time with a parameter ("due by now", "expired by now", "older than
     /// the cutoff"). Such a statement is never prepared; it is planned for its values at every
     /// execution. A generic plan knows only that `expires_at <= $3` keeps some third of the
-    /// table: the offer worker's release of expired holds took 1.6 ms a call with one instead
-    /// of 0.02 ms (docs/benchmarks.md, twelfth sitting). Any other statement with parameters is
-    /// prepared and PostgreSQL chooses (`LibPQConnection.sessionDefaults`).
+    /// table: the offer worker's release of expired holds took 1.55 ms a call with one instead
+    /// of 0.02 ms (docs/benchmarks.md, twelfth sitting; that statement, run before every offer
+    /// batch, now states a lower bound instead, which the planner can estimate). Any other
+    /// statement with parameters is prepared and PostgreSQL chooses
+    /// (`LibPQConnection.sessionDefaults`).
     public static let plannedForValues = "/* planned for its values */ "
 }
 
