@@ -5,7 +5,8 @@
 /// acceptances/s that was a fifth of the machine's CPU (docs/benchmarks.md). Named, the
 /// server parses and analyzes a statement once per session, and may keep one plan for it
 /// (`plan_cache_mode` in `LibPQConnection.sessionDefaults`). The session forgets them all
-/// every `LibPQConnection.replanEvery`, so kept plans follow the tables as they grow.
+/// every few seconds (`PostgresConnection.defaultReplanInterval`), so kept plans follow the
+/// tables as they grow.
 ///
 /// Only statements with parameters are prepared (the hot, repeated ones; utility statements
 /// take none). The cache is bounded: past `capacity` statements are sent unnamed, so SQL
